@@ -1,0 +1,68 @@
+/**
+ * The one error family of the service. Graph and storage code throw these, never framework
+ * exceptions; the HTTP layer maps `status` to the response and `message` to `{"detail"}`.
+ */
+export class AppError extends Error {
+  /** HTTP status the server answers with when this error reaches a client. */
+  readonly status: number = 500;
+  /** True when repeating the same call may succeed (rate limits, overloaded or flaky upstreams). */
+  readonly isRetryable: boolean;
+
+  constructor(message: string, options: { cause?: unknown; isRetryable?: boolean } = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.isRetryable = options.isRetryable ?? false;
+  }
+}
+
+/** An environment variable is missing or malformed; raised once, at start. */
+export class ConfigError extends AppError {}
+
+/** The caller sent something we cannot use (bad body, bad configurable value, ...). */
+export class ValidationError extends AppError {
+  override readonly status = 422;
+}
+
+/** The newest message alone does not fit the model's context budget. */
+export class ContextOverflowError extends AppError {
+  override readonly status = 400;
+}
+
+/** No model provider is configured: neither `OPENAI_API_KEY` nor `OPENAI_BASE_URL` is set. */
+export class ModelNotConfiguredError extends AppError {
+  override readonly status = 503;
+}
+
+/** A thread, run or assistant does not exist. */
+export class NotFoundError extends AppError {
+  override readonly status = 404;
+}
+
+/** The thread already has an active run and the caller asked us not to wait. */
+export class ThreadBusyError extends AppError {
+  override readonly status = 409;
+}
+
+/** Upstream statuses that are worth another attempt: timeouts, conflicts, rate limits, 5xx. */
+export function isRetryableStatus(status: number | undefined): boolean {
+  if (status === undefined) return false;
+  return status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+/**
+ * The model provider failed (HTTP error, timeout, cut connection). `providerStatus` is the
+ * upstream HTTP status when there was one; the service itself answers 502 (bad gateway).
+ */
+export class ModelProviderError extends AppError {
+  override readonly status = 502;
+  readonly providerStatus: number | undefined;
+
+  constructor(message: string, options: { cause?: unknown; providerStatus?: number } = {}) {
+    super(message, {
+      cause: options.cause,
+      // No status means the connection failed or timed out: worth retrying too.
+      isRetryable: options.providerStatus === undefined || isRetryableStatus(options.providerStatus),
+    });
+    this.providerStatus = options.providerStatus;
+  }
+}

@@ -1,0 +1,25 @@
+import { ChatOpenAI } from "@langchain/openai";
+import { type Config, hasModelProvider } from "../config.js";
+
+/**
+ * Local OpenAI-compatible servers (Ollama, vLLM, LM Studio) need no key, but the OpenAI client
+ * refuses to start without one; this placeholder is what their docs suggest sending.
+ */
+const KEYLESS_PLACEHOLDER = "not-needed";
+
+/**
+ * The chat model the config describes, or `undefined` when no provider is configured (the
+ * service still starts; runs then fail with a message naming the variables to set).
+ */
+export function createChatModel(config: Config): ChatOpenAI | undefined {
+  if (!hasModelProvider(config)) return undefined;
+  return new ChatOpenAI({
+    model: config.MODEL,
+    temperature: config.TEMPERATURE,
+    maxTokens: config.MAX_OUTPUT_TOKENS,
+    apiKey: config.OPENAI_API_KEY ?? KEYLESS_PLACEHOLDER,
+    maxRetries: config.MODEL_MAX_RETRIES,
+    timeout: config.MODEL_TIMEOUT_MS,
+    configuration: config.OPENAI_BASE_URL ? { baseURL: config.OPENAI_BASE_URL } : {},
+  });
+}

@@ -1,0 +1,27 @@
+import type { Config } from "../config.js";
+import { createAgent, type Agent } from "./agent.js";
+import { type AgentSqliteSaver, openSqliteCheckpointer } from "./checkpointer.js";
+import { createChatModel } from "./chat-model.js";
+
+/** An agent and the checkpointer it owns, so whoever built it can close the database. */
+export interface ConfiguredAgent {
+  agent: Agent;
+  checkpointer: AgentSqliteSaver;
+  /** False when no model provider is configured; runs then fail with a clear error. */
+  hasModel: boolean;
+}
+
+/** Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets. */
+export function createAgentFromConfig(config: Config): ConfiguredAgent {
+  const checkpointer = openSqliteCheckpointer(config.DATA_DIR);
+  const model = createChatModel(config);
+  const agent = createAgent({
+    model,
+    checkpointer,
+    systemPrompt: config.SYSTEM_PROMPT,
+    contextTokens: config.CONTEXT_TOKENS,
+    maxOutputTokens: config.MAX_OUTPUT_TOKENS,
+    tokenizerModel: config.MODEL,
+  });
+  return { agent, checkpointer, hasModel: model !== undefined };
+}

@@ -1,0 +1,138 @@
+import { createRequire } from "node:module";
+import type { BaseMessage } from "@langchain/core/messages";
+import { Tiktoken, type TiktokenBPE } from "js-tiktoken/lite";
+
+/** The two encodings current OpenAI-compatible chat models use. */
+export type EncodingName = "o200k_base" | "cl100k_base";
+
+/**
+ * Counts what a chat request costs in prompt tokens, the way OpenAI documents it:
+ * every message costs its content plus a fixed overhead, and the reply is primed with 3 more.
+ */
+export interface TokenCounter {
+  readonly encoding: EncodingName;
+  /** Tokens of a bare string, no message overhead. */
+  countText(text: string): number;
+  /** Tokens one message adds to a request, overhead included. */
+  countMessage(message: BaseMessage): number;
+}
+
+/**
+ * Per-message overhead for current chat models (OpenAI cookbook, "How to count tokens with
+ * tiktoken"): `<|start|>{role}<|message|>…<|end|>` costs 3 tokens plus the role; a `name` adds 1.
+ */
+export const TOKENS_PER_MESSAGE = 3;
+export const TOKENS_PER_NAME = 1;
+/** Every reply is primed with `<|start|>assistant<|message|>`. */
+export const REPLY_PRIMING_TOKENS = 3;
+/** A low-detail image costs a flat 85 tokens; we assume that for every image part. */
+const TOKENS_PER_IMAGE = 85;
+/** Wrapping of one function call (`{"id","type","function":{…}}`), estimated on the high side. */
+const TOKENS_PER_TOOL_CALL = 8;
+
+/** o200k_base for the gpt-4o, gpt-4.1, gpt-4.5, gpt-5 and o-series families; cl100k_base otherwise. */
+export function encodingForModel(model: string): EncodingName {
+  const name = model.toLowerCase().split("/").pop() ?? "";
+  return /^(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o\d)/.test(name) ? "o200k_base" : "cl100k_base";
+}
+
+// The ranks ship inside js-tiktoken; loading them synchronously on first use keeps start-up
+// cheap and never touches the network (unlike @langchain/core's helper, which fetches them).
+const require = createRequire(import.meta.url);
+const encoders = new Map<EncodingName, Tiktoken>();
+
+function encoderFor(encoding: EncodingName): Tiktoken {
+  let encoder = encoders.get(encoding);
+  if (!encoder) {
+    const ranks = require(`js-tiktoken/ranks/${encoding}`) as TiktokenBPE | { default: TiktokenBPE };
+    encoder = new Tiktoken("default" in ranks ? ranks.default : ranks);
+    encoders.set(encoding, encoder);
+  }
+  return encoder;
+}
+
+const ROLE_BY_TYPE: Record<string, string> = {
+  human: "user",
+  ai: "assistant",
+  system: "system",
+  developer: "developer",
+  tool: "tool",
+  function: "function",
+};
+
+/** The OpenAI role a LangChain message is sent with. */
+export function roleOf(message: BaseMessage): string {
+  const type = message.getType();
+  if (type === "generic") return (message as BaseMessage & { role?: string }).role ?? "user";
+  return ROLE_BY_TYPE[type] ?? type;
+}
+
+/** What of a message is tokenised: its text, and the parts that are not plain text. */
+function textParts(message: BaseMessage): { text: string; images: number } {
+  const { content } = message;
+  if (typeof content === "string") return { text: content, images: 0 };
+  let text = "";
+  let images = 0;
+  for (const part of content) {
+    if (typeof part === "string") text += part;
+    else if (part.type === "text" && typeof part.text === "string") text += part.text;
+    else if (part.type === "image_url" || part.type === "image") images += 1;
+    else text += JSON.stringify(part);
+  }
+  return { text, images };
+}
+
+/** A cache entry stays valid only while the message's content is the same. */
+interface CachedCount {
+  signature: string;
+  tokens: number;
+}
+const CACHE_LIMIT = 50_000;
+
+function signatureOf(message: BaseMessage): string {
+  const content = typeof message.content === "string" ? message.content : JSON.stringify(message.content);
+  const toolCalls = "tool_calls" in message && Array.isArray(message.tool_calls) ? JSON.stringify(message.tool_calls) : "";
+  return `${roleOf(message)}\u0000${message.name ?? ""}\u0000${content}\u0000${toolCalls}`;
+}
+
+/**
+ * Builds a counter for `model`'s encoding. Counts of messages that have an id are cached, so
+ * counting a long history again on the next turn costs a lookup per message, not a tokenisation.
+ */
+export function createTokenCounter(model: string): TokenCounter {
+  const encoding = encodingForModel(model);
+  const encoder = encoderFor(encoding);
+  const cache = new Map<string, CachedCount>();
+  const countText = (text: string): number => (text.length === 0 ? 0 : encoder.encode(text).length);
+
+  const tokenize = (message: BaseMessage): number => {
+    const { text, images } = textParts(message);
+    let tokens = TOKENS_PER_MESSAGE + countText(roleOf(message)) + countText(text) + images * TOKENS_PER_IMAGE;
+    if (message.name) tokens += TOKENS_PER_NAME + countText(message.name);
+    if ("tool_calls" in message && Array.isArray(message.tool_calls)) {
+      for (const call of message.tool_calls as { id?: string; name: string; args: unknown }[]) {
+        tokens += TOKENS_PER_TOOL_CALL + countText(call.name) + countText(JSON.stringify(call.args ?? {}));
+        if (call.id) tokens += countText(call.id);
+      }
+    }
+    if ("tool_call_id" in message && typeof message.tool_call_id === "string") {
+      tokens += countText(message.tool_call_id);
+    }
+    return tokens;
+  };
+
+  return {
+    encoding,
+    countText,
+    countMessage(message) {
+      if (!message.id) return tokenize(message);
+      const signature = signatureOf(message);
+      const cached = cache.get(message.id);
+      if (cached?.signature === signature) return cached.tokens;
+      const tokens = tokenize(message);
+      if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+      cache.set(message.id, { signature, tokens });
+      return tokens;
+    },
+  };
+}

@@ -1,0 +1,20 @@
+/**
+ * stateful-agent from code: build an agent with your own model and checkpointer, or from the
+ * environment like the server does. `src/graph/graph.ts` exports the ready-made `graph`.
+ */
+export { type Config, loadConfig, loadDotEnv } from "./config.js";
+export * from "./errors.js";
+export { AGENT_DEFAULTS, type Agent, type AgentOptions, buildAgentGraph, createAgent } from "./graph/agent.js";
+export {
+  AgentSqliteSaver,
+  DATABASE_FILE,
+  isRevertible,
+  openSqliteCheckpointer,
+  type RevertibleCheckpointer,
+} from "./graph/checkpointer.js";
+export { createChatModel } from "./graph/chat-model.js";
+export { renderTemplate, resolveSystemPrompt } from "./graph/configuration.js";
+export { type ConfiguredAgent, createAgentFromConfig } from "./graph/from-config.js";
+export { AgentState, type AgentStateUpdate, type AgentStateValue } from "./graph/state.js";
+export { createTokenCounter, encodingForModel, type TokenCounter } from "./graph/token-counter.js";
+export { selectWindow, type WindowSelection } from "./graph/trim-node.js";

@@ -1,0 +1,59 @@
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
+import { describe, expect, it } from "vitest";
+import { createTokenCounter, encodingForModel } from "../../src/graph/token-counter.js";
+
+describe("encodingForModel", () => {
+  it.each([
+    ["gpt-4o-mini", "o200k_base"],
+    ["gpt-4.1-nano", "o200k_base"],
+    ["o3-mini", "o200k_base"],
+    ["gpt-5", "o200k_base"],
+    ["openai/gpt-4o", "o200k_base"],
+    ["gpt-4-turbo", "cl100k_base"],
+    ["gpt-3.5-turbo", "cl100k_base"],
+    ["llama-3.1-8b-instant", "cl100k_base"],
+  ])("%s uses %s", (model, encoding) => {
+    expect(encodingForModel(model)).toBe(encoding);
+  });
+});
+
+describe("createTokenCounter", () => {
+  const counter = createTokenCounter("gpt-4o-mini");
+
+  it("counts text with the bundled ranks", () => {
+    expect(counter.countText("hello world")).toBe(2);
+    expect(counter.countText("")).toBe(0);
+    // cl100k splits this differently from o200k: the encoding choice is real.
+    expect(createTokenCounter("gpt-4").countText("Пожалуйста")).not.toBe(counter.countText("Пожалуйста"));
+  });
+
+  it("adds OpenAI's per-message overhead: 3 + role + content, 1 + name", () => {
+    expect(counter.countMessage(new HumanMessage("hello world"))).toBe(3 + 1 + 2);
+    expect(counter.countMessage(new SystemMessage("hello world"))).toBe(3 + 1 + 2);
+    expect(counter.countMessage(new HumanMessage({ content: "hello world", name: "ada" }))).toBe(3 + 1 + 2 + 1 + counter.countText("ada"));
+  });
+
+  it("counts tool calls and tool results", () => {
+    const call = new AIMessage({ content: "", tool_calls: [{ id: "call_1", name: "weather", args: { city: "Paris" } }] });
+    const expected = 3 + counter.countText("assistant") + 8 + counter.countText("weather") + counter.countText('{"city":"Paris"}') + counter.countText("call_1");
+    expect(counter.countMessage(call)).toBe(expected);
+    const result = new ToolMessage({ tool_call_id: "call_1", content: "sunny" });
+    expect(counter.countMessage(result)).toBe(3 + counter.countText("tool") + counter.countText("sunny") + counter.countText("call_1"));
+  });
+
+  it("counts text parts and a flat cost per image", () => {
+    const message = new HumanMessage({
+      content: [
+        { type: "text", text: "hello world" },
+        { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } },
+      ],
+    });
+    expect(counter.countMessage(message)).toBe(3 + 1 + 2 + 85);
+  });
+
+  it("recounts a cached message whose content changed under the same id", () => {
+    const message = new HumanMessage({ content: "hello world", id: "m-1" });
+    expect(counter.countMessage(message)).toBe(6);
+    expect(counter.countMessage(new HumanMessage({ content: "hello world, again and again", id: "m-1" }))).toBeGreaterThan(6);
+  });
+});

@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Config, loadConfig } from "../../src/config.js";
+import { type ConfiguredAgent, createAgentFromConfig } from "../../src/graph/from-config.js";
+import type { OpenAiStub } from "./openai-stub.js";
+
+/** A fresh temporary folder; remove it with `removeDir`. */
+export const makeTempDir = (): string => mkdtempSync(join(tmpdir(), "stateful-agent-test-"));
+export const removeDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
+
+/** The environment a test service runs with: the stub as provider, no retries, a temp DATA_DIR. */
+export function makeEnv(stub: OpenAiStub | undefined, dataDir: string, overrides: Record<string, string> = {}) {
+  return {
+    ...(stub ? { OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "test-key" } : {}),
+    MODEL: "gpt-4o-mini",
+    DATA_DIR: dataDir,
+    MODEL_MAX_RETRIES: "0",
+    LOG_LEVEL: "silent",
+    ...overrides,
+  };
+}
+
+/** Config built the way the service builds it, from environment variables. */
+export const makeConfig = (stub: OpenAiStub | undefined, dataDir: string, overrides: Record<string, string> = {}): Config =>
+  loadConfig(makeEnv(stub, dataDir, overrides));
+
+/** The agent the service would build for that environment, on SQLite in `dataDir`. */
+export const makeAgent = (stub: OpenAiStub | undefined, dataDir: string, overrides: Record<string, string> = {}): ConfiguredAgent =>
+  createAgentFromConfig(makeConfig(stub, dataDir, overrides));
+
+/** `configurable` for a thread, plus any extra keys. */
+export const threadConfig = (threadId: string, extra: Record<string, unknown> = {}) => ({
+  configurable: { thread_id: threadId, ...extra },
+});
