@@ -8,9 +8,9 @@ import { ConfigError } from "./errors.js";
 import { createAgentFromConfig } from "./graph/from-config.js";
 import { MODEL_NOT_CONFIGURED_MESSAGE } from "./graph/model-node.js";
 import { createLogger } from "./logger.js";
-import { createApp } from "./server/create-app.js";
+import { createApp, createServerDeps } from "./server/create-app.js";
 
-function start(): void {
+async function start(): Promise<void> {
   loadDotEnv();
   let config;
   try {
@@ -24,7 +24,8 @@ function start(): void {
   const { agent, checkpointer, hasModel } = createAgentFromConfig(config);
   if (!hasModel) logger.warn(`${MODEL_NOT_CONFIGURED_MESSAGE}. The server runs, but runs will fail until then.`);
 
-  const server = createApp({ agent, logger }).listen(config.PORT, config.HOST);
+  const deps = await createServerDeps({ agent, checkpointer, logger });
+  const server = createApp(deps).listen(config.PORT, config.HOST);
   server.on("listening", () => {
     const { address, port } = server.address() as AddressInfo;
     logger.info({ address, port, model: config.MODEL, dataDir: config.DATA_DIR }, `listening on http://${address}:${port}`);
@@ -39,14 +40,20 @@ function start(): void {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
-    server.close(() => {
-      void checkpointer.close().then(() => process.exit(0));
-    });
-    // Idle keep-alive sockets would hold close() open; active requests still finish.
+    // Stop accepting; idle keep-alive sockets would hold close() open, active requests finish.
+    server.close();
     server.closeIdleConnections();
+    void deps.runs
+      .shutdown(config.SHUTDOWN_GRACE_MS)
+      .then((cancelled) => {
+        if (cancelled > 0) logger.warn({ cancelled }, "cancelled runs still going after the grace period");
+        server.closeAllConnections();
+        return checkpointer.close();
+      })
+      .then(() => process.exit(0));
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
 }
 
-start();
+await start();

@@ -13,6 +13,8 @@ export interface RevertibleCheckpointer extends BaseCheckpointSaver {
   headCheckpointId(threadId: string): Promise<string | undefined>;
   /** Deletes the thread's checkpoints and writes newer than `head` (all of them when `undefined`). */
   revertThread(threadId: string, head: string | undefined): Promise<void>;
+  /** Copies every checkpoint and pending write of `fromThreadId` to `toThreadId`. */
+  copyThread(fromThreadId: string, toThreadId: string): Promise<void>;
   /** Releases the database. */
   close(): Promise<void>;
 }
@@ -60,6 +62,23 @@ export class AgentSqliteSaver extends SqliteSaver implements RevertibleCheckpoin
     this.db.transaction(() => {
       this.db.prepare(`DELETE FROM writes WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
       this.db.prepare(`DELETE FROM checkpoints WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
+    })();
+  }
+
+  async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata)
+           SELECT ?, checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata FROM checkpoints WHERE thread_id = ?`,
+        )
+        .run(toThreadId, fromThreadId);
+      this.db
+        .prepare(
+          `INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value)
+           SELECT ?, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, value FROM writes WHERE thread_id = ?`,
+        )
+        .run(toThreadId, fromThreadId);
     })();
   }
 

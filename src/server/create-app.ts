@@ -1,24 +1,54 @@
 import express, { type Express } from "express";
 import { pinoHttp } from "pino-http";
 import type { Agent } from "../graph/agent.js";
+import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { Logger } from "../logger.js";
 import { errorHandler, notFound } from "./error-handler.js";
+import { RunManager } from "./run-manager.js";
+import { assistantsRouter } from "./routes/assistants.js";
+import { metaRouter } from "./routes/meta.js";
+import { runsRouter } from "./routes/runs.js";
+import { threadsRouter } from "./routes/threads.js";
+import { SqliteThreadStore } from "./storage/sqlite-thread-store.js";
+import type { ThreadStore } from "./storage/thread-store.js";
 
 /** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
 export interface AppDeps {
   agent: Agent;
+  checkpointer: RevertibleCheckpointer;
+  store: ThreadStore;
+  runs: RunManager;
   logger: Logger;
 }
+
+/** Request bodies larger than this are refused with 413. */
+export const BODY_LIMIT = "1mb";
 
 /** Builds the Express app; `main.ts` (or a test) decides where it listens. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
+  app.set("query parser", "extended");
   app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (request) => request.url === "/ok" } }));
-  app.use(express.json({ limit: "1mb" }));
-  app.get("/ok", (_request, response) => {
-    response.json({ ok: true });
-  });
+  app.use(express.json({ limit: BODY_LIMIT }));
+  app.use(metaRouter(), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps));
   app.use(notFound, errorHandler);
   return app;
+}
+
+/**
+ * Builds the server's services on an agent and its SQLite checkpointer: the thread store (same
+ * database file), with runs a previous process left behind marked failed, and the run manager.
+ */
+export async function createServerDeps(parts: {
+  agent: Agent;
+  checkpointer: RevertibleCheckpointer & { db: import("better-sqlite3").Database };
+  logger: Logger;
+}): Promise<AppDeps> {
+  const store = new SqliteThreadStore(parts.checkpointer.db);
+  await store.setup();
+  const abandoned = await store.recoverAbandonedRuns();
+  if (abandoned > 0) parts.logger.warn({ runs: abandoned }, "marked runs left unfinished by a previous process as error");
+  const runs = new RunManager({ agent: parts.agent, checkpointer: parts.checkpointer, store, logger: parts.logger });
+  return { ...parts, store, runs };
 }

@@ -1,40 +1,22 @@
-import { once } from "node:events";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createAgent } from "../../src/graph/agent.js";
-import { createApp } from "../../src/server/create-app.js";
+import { type TestServer, startServer } from "../support/server.js";
 
-let server: Server;
-let baseUrl: string;
-
+let server: TestServer;
 beforeAll(async () => {
-  server = createApp({ agent: createAgent(), logger: pino({ level: "silent" }) }).listen(0, "127.0.0.1");
-  await once(server, "listening");
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  server = await startServer(undefined);
 });
-afterAll(() => {
-  server.closeAllConnections();
-  server.close();
-});
+afterAll(() => server.close());
 
 describe("createApp", () => {
   it("answers GET /ok", async () => {
-    const response = await fetch(`${baseUrl}/ok`);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ ok: true });
+    expect(await server.request("/ok")).toMatchObject({ status: 200, body: { ok: true } });
   });
 
   it("answers unknown routes with 404 and a detail", async () => {
-    const response = await fetch(`${baseUrl}/nowhere`);
-    expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ detail: "No route for GET /nowhere" });
+    expect(await server.request("/nowhere")).toMatchObject({ status: 404, body: { detail: "No route for GET /nowhere" } });
   });
 
   it("answers malformed JSON with 400 and a detail", async () => {
-    const response = await fetch(`${baseUrl}/ok`, { method: "POST", headers: { "content-type": "application/json" }, body: "{nope" });
-    expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({ detail: "Malformed JSON in request body" });
+    expect(await server.request("/threads", { raw: "{nope" })).toMatchObject({ status: 400, body: { detail: "Malformed JSON in request body" } });
   });
 });

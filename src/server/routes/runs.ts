@@ -1,0 +1,136 @@
+import type { Request, Response } from "express";
+import { Router } from "express";
+import { NotFoundError } from "../../errors.js";
+import type { AppDeps } from "../create-app.js";
+import type { RunHandle } from "../run-manager.js";
+import { JoinStreamQuery, RunCancelQuery, RunCreate, RunListQuery, RunPath, ThreadPath, parseInput } from "../schemas.js";
+import { openSse } from "../sse.js";
+import { runToWire, toWire } from "../wire.js";
+
+/** Runs on threads and stateless runs: create, stream, wait, list, get, cancel, join, delete. */
+export function runsRouter(deps: AppDeps): Router {
+  const { store, runs, agent } = deps;
+  const router = Router();
+
+  const location = (handle: RunHandle, stateless: boolean) =>
+    stateless ? `/runs/${handle.run.runId}` : `/threads/${handle.run.threadId}/runs/${handle.run.runId}`;
+
+  const create = async (request: Request, response: Response, stateless: boolean) => {
+    const threadId = stateless ? undefined : parseInput(ThreadPath, request.params, "path").thread_id;
+    const body = parseInput(RunCreate, request.body);
+    const handle = await runs.create(threadId, body);
+    response.setHeader("Content-Location", location(handle, stateless));
+    return { handle, body };
+  };
+
+  /** Streams a run's events; past the headers every failure is an `error` event. */
+  const streamRun = async (handle: RunHandle, response: Response, options: { cancelOnDisconnect: boolean; lastEventId?: string }) => {
+    const sse = openSse(response);
+    if (options.cancelOnDisconnect) {
+      sse.signal.addEventListener("abort", () => {
+        if (!handle.finished) void runs.cancel(handle.run.threadId, handle.run.runId, "interrupt").catch(() => undefined);
+      });
+    }
+    for await (const { id, event, data } of handle.log.follow(options.lastEventId, sse.signal)) await sse.send(event, data, id);
+    sse.end();
+  };
+
+  /** The body of `wait` and `join`: the final values, or `{__error__}` as the official server does. */
+  const outcomeBody = async (handle: RunHandle) => {
+    const outcome = await handle.done;
+    if (outcome.error) return { __error__: outcome.error };
+    if (outcome.values) return toWire(outcome.values);
+    return toWire((await agent.getState({ configurable: { thread_id: handle.run.threadId } })).values);
+  };
+
+  const wait = async (request: Request, response: Response, stateless: boolean) => {
+    const { handle, body } = await create(request, response, stateless);
+    if (body.on_disconnect === "cancel") {
+      response.on("close", () => {
+        if (!handle.finished) void runs.cancel(handle.run.threadId, handle.run.runId, "interrupt").catch(() => undefined);
+      });
+    }
+    response.json(await outcomeBody(handle));
+  };
+
+  const stream = async (request: Request, response: Response, stateless: boolean) => {
+    const { handle, body } = await create(request, response, stateless);
+    await streamRun(handle, response, { cancelOnDisconnect: body.on_disconnect === "cancel" });
+  };
+
+  router.post("/threads/:thread_id/runs", async (request, response) => {
+    const { handle } = await create(request, response, false);
+    response.json(runToWire(handle.run));
+  });
+  router.post("/threads/:thread_id/runs/stream", (request, response) => stream(request, response, false));
+  router.post("/threads/:thread_id/runs/wait", (request, response) => wait(request, response, false));
+  router.post("/runs", async (request, response) => {
+    const { handle } = await create(request, response, true);
+    response.json(runToWire(handle.run));
+  });
+  router.post("/runs/stream", (request, response) => stream(request, response, true));
+  router.post("/runs/wait", (request, response) => wait(request, response, true));
+
+  router.get("/threads/:thread_id/runs", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    const query = parseInput(RunListQuery, request.query, "query");
+    if (!(await store.getThread(thread_id))) throw new NotFoundError(`Thread ${thread_id} not found`);
+    response.json((await store.listRuns(thread_id, query)).map(runToWire));
+  });
+
+  const requireRun = async (threadId: string, runId: string) => {
+    const run = await store.getRun(threadId, runId);
+    if (!run) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
+    return run;
+  };
+
+  router.get("/threads/:thread_id/runs/:run_id", async (request, response) => {
+    const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
+    response.json(runToWire(await requireRun(thread_id, run_id)));
+  });
+
+  router.delete("/threads/:thread_id/runs/:run_id", async (request, response) => {
+    const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
+    const handle = runs.handle(run_id);
+    if (handle && !handle.finished) {
+      response.status(409).json({ detail: `Run ${run_id} is ${handle.run.status}; cancel it before deleting it` });
+      return;
+    }
+    if (!(await store.deleteRun(thread_id, run_id))) throw new NotFoundError(`Run ${run_id} not found on thread ${thread_id}`);
+    response.status(204).end();
+  });
+
+  router.post("/threads/:thread_id/runs/:run_id/cancel", async (request, response) => {
+    const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
+    const query = parseInput(RunCancelQuery, request.query, "query");
+    const handle = await runs.cancel(thread_id, run_id, query.action);
+    if (query.wait) await handle.done;
+    response.status(query.wait ? 204 : 202).end();
+  });
+
+  router.get("/threads/:thread_id/runs/:run_id/join", async (request, response) => {
+    const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
+    const handle = runs.handle(run_id);
+    if (handle && handle.run.threadId === thread_id) {
+      response.json(await outcomeBody(handle));
+      return;
+    }
+    await requireRun(thread_id, run_id);
+    response.json(toWire((await agent.getState({ configurable: { thread_id } })).values));
+  });
+
+  router.get("/threads/:thread_id/runs/:run_id/stream", async (request, response) => {
+    const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
+    const query = parseInput(JoinStreamQuery, request.query, "query");
+    const handle = runs.handle(run_id);
+    if (!handle || handle.run.threadId !== thread_id) {
+      // A run this process no longer holds events for has nothing left to stream.
+      await requireRun(thread_id, run_id);
+      openSse(response).end();
+      return;
+    }
+    await streamRun(handle, response, { cancelOnDisconnect: query.cancel_on_disconnect, lastEventId: request.header("last-event-id") });
+  });
+
+  return router;
+}

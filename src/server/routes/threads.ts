@@ -1,0 +1,200 @@
+import { v7 as uuid7 } from "@langchain/core/utils/uuid";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { Router } from "express";
+import { NotFoundError, ThreadBusyError } from "../../errors.js";
+import type { AppDeps } from "../create-app.js";
+import {
+  CheckpointPath,
+  ThreadCount,
+  ThreadCreate,
+  ThreadHistory,
+  ThreadHistoryQuery,
+  ThreadPatch,
+  ThreadPath,
+  ThreadSearch,
+  ThreadStateAtCheckpoint,
+  ThreadStateUpdate,
+  parseInput,
+} from "../schemas.js";
+import type { Thread } from "../storage/thread-store.js";
+import { checkpointOf, stateToWire, threadToWire } from "../wire.js";
+
+/** Threads: CRUD, search, copy, state (read, update, at a checkpoint) and history. */
+export function threadsRouter(deps: AppDeps): Router {
+  const { agent, checkpointer, store, runs } = deps;
+  const router = Router();
+
+  const requireThread = async (threadId: string): Promise<Thread> => {
+    const thread = await store.getThread(threadId);
+    if (!thread) throw new NotFoundError(`Thread ${threadId} not found`);
+    return thread;
+  };
+  const valuesOf = async (threadId: string) =>
+    (await agent.getState({ configurable: { thread_id: threadId } })).values as Record<string, unknown>;
+  const toResponse = async (thread: Thread) => threadToWire(thread, await valuesOf(thread.threadId));
+  /** State writes race with a running run (and its rollback), so they wait for an idle thread. */
+  const requireIdle = (threadId: string) => {
+    if (runs.isBusy(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress; update its state when the run ends`);
+  };
+
+  router.post("/threads", async (request, response) => {
+    const body = parseInput(ThreadCreate, request.body);
+    const threadId = body.thread_id ?? uuid7();
+    let thread = await store.createThread({ threadId, metadata: body.metadata ?? {} });
+    if (!thread) {
+      if (body.if_exists === "do_nothing") {
+        response.json(await toResponse(await requireThread(threadId)));
+        return;
+      }
+      response.status(409).json({ detail: `Thread ${threadId} already exists` });
+      return;
+    }
+    for (const superstep of body.supersteps ?? []) {
+      for (const update of superstep.updates) {
+        await agent.updateState({ configurable: { thread_id: threadId } }, update.values ?? update.command?.update ?? {}, update.as_node);
+      }
+    }
+    thread = await requireThread(threadId);
+    response.json(await toResponse(thread));
+  });
+
+  router.post("/threads/search", async (request, response) => {
+    const body = parseInput(ThreadSearch, request.body);
+    const threads = await store.searchThreads({
+      metadata: body.metadata,
+      status: body.status,
+      ids: body.ids,
+      limit: body.limit,
+      offset: body.offset,
+      sortBy: body.sort_by,
+      sortOrder: body.sort_order,
+    });
+    const wantsValues = !body.select || body.select.includes("values");
+    const items = await Promise.all(
+      threads.map(async (thread) => {
+        const item: Record<string, unknown> = threadToWire(thread, wantsValues ? await valuesOf(thread.threadId) : undefined);
+        return body.select ? Object.fromEntries(Object.entries(item).filter(([key]) => body.select?.includes(key))) : item;
+      }),
+    );
+    const next = body.offset + items.length;
+    if (items.length === body.limit) response.setHeader("X-Pagination-Next", String(next));
+    response.setHeader("X-Pagination-Total", String(items.length === body.limit ? next + 1 : next));
+    response.json(items);
+  });
+
+  router.post("/threads/count", async (request, response) => {
+    const body = parseInput(ThreadCount, request.body);
+    response.json(await store.countThreads({ metadata: body.metadata, status: body.status }));
+  });
+
+  router.get("/threads/:thread_id", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    response.json(await toResponse(await requireThread(thread_id)));
+  });
+
+  router.patch("/threads/:thread_id", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    const body = parseInput(ThreadPatch, request.body);
+    const thread = await store.updateThread(thread_id, { metadata: body.metadata });
+    if (!thread) throw new NotFoundError(`Thread ${thread_id} not found`);
+    response.json(await toResponse(thread));
+  });
+
+  router.delete("/threads/:thread_id", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    await requireThread(thread_id);
+    await runs.cancelThread(thread_id);
+    await store.deleteThread(thread_id);
+    await checkpointer.deleteThread(thread_id);
+    response.status(204).end();
+  });
+
+  router.post("/threads/:thread_id/copy", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    const source = await requireThread(thread_id);
+    const copyId = uuid7();
+    const copy = await store.createThread({ threadId: copyId, metadata: source.metadata });
+    await checkpointer.copyThread(thread_id, copyId);
+    response.json(await toResponse(copy as Thread));
+  });
+
+  const stateAt = async (threadId: string, checkpoint: Record<string, unknown> = {}) => {
+    await requireThread(threadId);
+    const config: RunnableConfig = { configurable: { thread_id: threadId, ...withoutEmpty(checkpoint) } };
+    const state = await agent.getState(config);
+    if (checkpoint.checkpoint_id && !state.config?.configurable?.checkpoint_id) {
+      throw new NotFoundError(`Checkpoint ${String(checkpoint.checkpoint_id)} not found on thread ${threadId}`);
+    }
+    return stateToWire(state);
+  };
+
+  router.get("/threads/:thread_id/state", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    response.json(await stateAt(thread_id));
+  });
+
+  router.get("/threads/:thread_id/state/:checkpoint_id", async (request, response) => {
+    const { thread_id, checkpoint_id } = parseInput(CheckpointPath, request.params, "path");
+    response.json(await stateAt(thread_id, { checkpoint_id }));
+  });
+
+  router.post("/threads/:thread_id/state/checkpoint", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    const body = parseInput(ThreadStateAtCheckpoint, request.body);
+    response.json(await stateAt(thread_id, body.checkpoint));
+  });
+
+  router.post("/threads/:thread_id/state", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    const body = parseInput(ThreadStateUpdate, request.body);
+    await requireThread(thread_id);
+    requireIdle(thread_id);
+    const checkpoint = { ...withoutEmpty(body.checkpoint ?? {}), ...(body.checkpoint_id ? { checkpoint_id: body.checkpoint_id } : {}) };
+    let config: RunnableConfig = { configurable: { thread_id, ...checkpoint } };
+    // Written as if the model node produced it: the thread then has nothing pending, and a run
+    // with new input continues from it (this is how a conversation is seeded from history).
+    for (const values of Array.isArray(body.values) ? body.values : [body.values ?? {}]) {
+      config = await agent.updateState(config, values, body.as_node ?? "model");
+    }
+    await store.updateThread(thread_id, {});
+    response.json({ checkpoint: checkpointOf(config) });
+  });
+
+  const history = async (threadId: string, options: { limit: number; before?: string; metadata?: Record<string, unknown>; checkpoint?: Record<string, unknown> }) => {
+    await requireThread(threadId);
+    const states = [];
+    const config = { configurable: { thread_id: threadId, checkpoint_ns: "", ...withoutEmpty(options.checkpoint ?? {}) } };
+    for await (const state of agent.getStateHistory(config, {
+      limit: options.limit,
+      before: options.before ? { configurable: { checkpoint_id: options.before } } : undefined,
+      filter: options.metadata,
+    })) {
+      states.push(stateToWire(state));
+    }
+    return states;
+  };
+
+  router.post("/threads/:thread_id/history", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    const body = parseInput(ThreadHistory, request.body);
+    const before =
+      typeof body.before === "string"
+        ? body.before
+        : ((body.before as { configurable?: { checkpoint_id?: string }; checkpoint_id?: string } | null | undefined)?.configurable?.checkpoint_id ??
+          (body.before as { checkpoint_id?: string } | null | undefined)?.checkpoint_id);
+    response.json(await history(thread_id, { limit: body.limit, before, metadata: body.metadata, checkpoint: body.checkpoint }));
+  });
+
+  router.get("/threads/:thread_id/history", async (request, response) => {
+    const { thread_id } = parseInput(ThreadPath, request.params, "path");
+    const query = parseInput(ThreadHistoryQuery, request.query, "query");
+    response.json(await history(thread_id, query));
+  });
+
+  return router;
+}
+
+/** Drops null/undefined/"" entries so they do not override LangGraph's defaults. */
+function withoutEmpty(record: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([, value]) => value !== null && value !== undefined && value !== ""));
+}

@@ -1,0 +1,196 @@
+/**
+ * Request bodies, queries and path parameters of the API, validated at the edge. Each schema and
+ * its type share a name; `parseInput` turns a failed parse into a 422 naming the bad fields.
+ */
+import { z } from "zod";
+import { ValidationError } from "../errors.js";
+
+/** Parses `value` with `schema`, or throws `ValidationError` listing every problem by path. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {
+  const parsed = schema.safeParse(value ?? {});
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join(".") : where;
+    return `${path}: ${issue.message}`;
+  });
+  throw new ValidationError(`Invalid request ${where}: ${problems.join("; ")}`, { cause: parsed.error });
+}
+
+const Metadata = z.record(z.string(), z.unknown());
+const Uuid = z.guid({ message: "must be a UUID" });
+
+/** Path parameters. */
+export const ThreadPath = z.object({ thread_id: Uuid });
+export const RunPath = z.object({ thread_id: Uuid, run_id: Uuid });
+export const CheckpointPath = z.object({ thread_id: Uuid, checkpoint_id: Uuid });
+
+/** A message as clients send it: LangChain dicts (`type`) or OpenAI style (`role`). */
+export const MessageIn = z
+  .looseObject({
+    type: z.enum(["human", "ai", "system", "developer", "tool", "remove"]).optional(),
+    role: z.enum(["user", "human", "assistant", "ai", "system", "developer", "tool"]).optional(),
+    content: z.union([z.string(), z.array(z.union([z.string(), z.record(z.string(), z.unknown())]))]),
+    id: z.string().optional(),
+    name: z.string().optional(),
+    tool_call_id: z.string().optional(),
+    tool_calls: z.array(z.looseObject({ name: z.string(), args: z.record(z.string(), z.unknown()).optional(), id: z.string().optional() })).optional(),
+  })
+  .refine((message) => message.type !== undefined || message.role !== undefined, "a message needs a `type` or a `role`")
+  .refine((message) => !(message.type === "tool" || message.role === "tool") || message.tool_call_id !== undefined, "a tool message needs `tool_call_id`");
+
+/** State values a client may write: the graph's only public channel is `messages`. */
+export const StateValues = z.strictObject({ messages: z.array(MessageIn).optional() });
+export type StateValues = z.infer<typeof StateValues>;
+
+export const Command = z.strictObject({
+  update: z.union([StateValues, z.array(z.tuple([z.string(), z.unknown()]))]).optional(),
+  resume: z.unknown().optional(),
+  goto: z
+    .union([z.string(), z.object({ node: z.string(), input: z.unknown().optional() }), z.array(z.union([z.string(), z.object({ node: z.string(), input: z.unknown().optional() })]))])
+    .optional(),
+});
+export type Command = z.infer<typeof Command>;
+
+/** Stream modes of the LangGraph API that this server produces. */
+export const STREAM_MODES = ["values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"] as const;
+export type StreamMode = (typeof STREAM_MODES)[number];
+const StreamModeName = z.enum(STREAM_MODES, {
+  error: (issue) => `unknown stream mode ${JSON.stringify(issue.input)}; use one of ${STREAM_MODES.join(", ")}`,
+});
+
+export const CheckpointRef = z.object({
+  checkpoint_id: Uuid.optional(),
+  checkpoint_ns: z.string().nullish(),
+  checkpoint_map: z.record(z.string(), z.unknown()).nullish(),
+  thread_id: z.string().optional(),
+});
+
+/** Nodes a run may pause before or after: the agent's own, or all of them. */
+const Interruptible = z.union([z.literal("*"), z.array(z.enum(["trim", "model"]))]);
+
+export const RunConfig = z.looseObject({
+  tags: z.array(z.string()).optional(),
+  recursion_limit: z.number().int().positive().optional(),
+  configurable: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const RunCreate = z.object({
+  assistant_id: z.string().min(1),
+  input: StateValues.nullish(),
+  command: Command.nullish(),
+  metadata: Metadata.optional(),
+  config: RunConfig.optional(),
+  context: z.record(z.string(), z.unknown()).nullish(),
+  checkpoint_id: Uuid.optional(),
+  checkpoint: CheckpointRef.nullish(),
+  stream_mode: z.union([StreamModeName, z.array(StreamModeName)]).optional(),
+  stream_subgraphs: z.boolean().optional(),
+  stream_resumable: z.boolean().optional(),
+  interrupt_before: Interruptible.optional(),
+  interrupt_after: Interruptible.optional(),
+  on_disconnect: z.enum(["cancel", "continue"]).default("continue"),
+  multitask_strategy: z.enum(["reject", "enqueue", "interrupt", "rollback"]).default("reject"),
+  if_not_exists: z.enum(["reject", "create"]).default("reject"),
+  on_completion: z.enum(["delete", "keep"]).optional(),
+  durability: z.enum(["sync", "async", "exit"]).optional(),
+  after_seconds: z.number().nonnegative().optional(),
+  webhook: z.string().optional(),
+  feedback_keys: z.array(z.string()).optional(),
+});
+export type RunCreate = z.infer<typeof RunCreate>;
+
+export const RunListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(10),
+  offset: z.coerce.number().int().min(0).default(0),
+  status: z.enum(["pending", "running", "success", "error", "timeout", "interrupted"]).optional(),
+});
+
+const Flag = z
+  .union([z.boolean(), z.string()])
+  .transform((value) => (typeof value === "boolean" ? value : ["1", "true", "yes"].includes(value.toLowerCase())));
+
+export const RunCancelQuery = z.object({
+  wait: Flag.default(false),
+  action: z.enum(["interrupt", "rollback"]).default("interrupt"),
+});
+
+export const JoinStreamQuery = z.object({ cancel_on_disconnect: Flag.default(false) });
+
+export const ThreadCreate = z.object({
+  thread_id: Uuid.optional(),
+  metadata: Metadata.optional(),
+  if_exists: z.enum(["raise", "do_nothing"]).default("raise"),
+  supersteps: z
+    .array(z.object({ updates: z.array(z.object({ values: StateValues.nullish(), command: Command.nullish(), as_node: z.string() })) }))
+    .optional(),
+  ttl: z.unknown().optional(),
+});
+export type ThreadCreate = z.infer<typeof ThreadCreate>;
+
+export const ThreadPatch = z.object({ metadata: Metadata, ttl: z.unknown().optional() });
+
+const ThreadStatusName = z.enum(["idle", "busy", "interrupted", "error"]);
+
+export const ThreadCount = z.object({
+  metadata: Metadata.optional(),
+  status: ThreadStatusName.optional(),
+  values: z.undefined({ error: "filtering threads by values is not supported; filter by metadata" }).optional(),
+});
+
+export const ThreadSearch = ThreadCount.extend({
+  ids: z.array(Uuid).optional(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+  sort_by: z.enum(["thread_id", "status", "created_at", "updated_at"]).default("created_at"),
+  sort_order: z.enum(["asc", "desc"]).default("desc"),
+  select: z.array(z.string()).optional(),
+  extract: z.unknown().optional(),
+});
+export type ThreadSearch = z.infer<typeof ThreadSearch>;
+
+export const ThreadStateUpdate = z.object({
+  values: z.union([StateValues, z.array(StateValues)]).nullish(),
+  as_node: z.string().optional(),
+  checkpoint_id: Uuid.optional(),
+  checkpoint: CheckpointRef.nullish(),
+});
+
+export const ThreadStateQuery = z.object({ subgraphs: Flag.optional() });
+
+export const ThreadStateAtCheckpoint = z.object({
+  checkpoint: CheckpointRef,
+  subgraphs: z.boolean().optional(),
+});
+
+export const ThreadHistory = z.object({
+  limit: z.number().int().min(1).max(1000).default(10),
+  before: z.union([z.string(), z.object({ configurable: z.object({ checkpoint_id: z.string() }).loose() }).loose(), CheckpointRef]).nullish(),
+  metadata: Metadata.optional(),
+  checkpoint: CheckpointRef.optional(),
+});
+
+export const ThreadHistoryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(10),
+  before: z.string().optional(),
+});
+
+export const AssistantSearch = z.object({
+  metadata: Metadata.optional(),
+  graph_id: z.string().optional(),
+  name: z.string().optional(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+  sort_by: z.enum(["assistant_id", "graph_id", "created_at", "updated_at", "name"]).optional(),
+  sort_order: z.enum(["asc", "desc"]).optional(),
+  select: z.array(z.string()).optional(),
+});
+
+export const AssistantCount = z.object({ metadata: Metadata.optional(), graph_id: z.string().optional(), name: z.string().optional() });
+
+export const AssistantVersions = z.object({
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+  metadata: Metadata.optional(),
+});
+
+export const GraphQuery = z.object({ xray: z.union([Flag, z.coerce.number().int()]).optional() });

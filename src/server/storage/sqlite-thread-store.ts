@@ -1,0 +1,221 @@
+import type { Database } from "better-sqlite3";
+import type { Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "./thread-store.js";
+
+/** Numbered migrations; `schema_migrations` records which ran, so `setup` is idempotent. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE threads (
+     thread_id TEXT PRIMARY KEY,
+     metadata TEXT NOT NULL DEFAULT '{}',
+     status TEXT NOT NULL DEFAULT 'idle',
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE INDEX threads_created_at ON threads (created_at);
+   CREATE TABLE runs (
+     run_id TEXT PRIMARY KEY,
+     thread_id TEXT NOT NULL REFERENCES threads (thread_id) ON DELETE CASCADE,
+     assistant_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     metadata TEXT NOT NULL DEFAULT '{}',
+     kwargs TEXT NOT NULL DEFAULT '{}',
+     multitask_strategy TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE INDEX runs_thread ON runs (thread_id, created_at);`,
+];
+
+interface ThreadRow {
+  thread_id: string;
+  metadata: string;
+  status: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface RunRow {
+  run_id: string;
+  thread_id: string;
+  assistant_id: string;
+  status: string;
+  metadata: string;
+  kwargs: string;
+  multitask_strategy: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const toThread = (row: ThreadRow): Thread => ({
+  threadId: row.thread_id,
+  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  status: row.status as ThreadStatus,
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+const toRun = (row: RunRow): Run => ({
+  runId: row.run_id,
+  threadId: row.thread_id,
+  assistantId: row.assistant_id,
+  status: row.status as RunStatus,
+  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  kwargs: JSON.parse(row.kwargs) as Record<string, unknown>,
+  multitaskStrategy: row.multitask_strategy as Run["multitaskStrategy"],
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+/** `$."key"`: a JSON path to one top-level key, whatever characters the key has. */
+const jsonPath = (key: string) => `$.${JSON.stringify(key)}`;
+
+const SORT_COLUMNS = { thread_id: "thread_id", status: "status", created_at: "created_at", updated_at: "updated_at" } as const;
+
+/**
+ * Threads and runs in SQLite, in the same database file as the checkpoints (so one backup
+ * holds everything). The connection is shared with the checkpointer; better-sqlite3 is
+ * synchronous, so each method is one or a few short statements.
+ */
+export class SqliteThreadStore implements ThreadStore {
+  readonly #db: Database;
+  /** Timestamps strictly increase so that "newest first" is stable within one millisecond. */
+  #lastTimestamp = 0;
+
+  constructor(db: Database) {
+    this.#db = db;
+  }
+
+  async setup(): Promise<void> {
+    this.#db.pragma("foreign_keys = ON");
+    this.#db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
+    // IMMEDIATE takes the write lock first, so two processes starting at once cannot both migrate.
+    this.#db.transaction(() => {
+      const row = this.#db.prepare("SELECT max(version) AS version FROM schema_migrations").get() as { version: number | null };
+      for (let version = (row.version ?? 0) + 1; version <= MIGRATIONS.length; version += 1) {
+        this.#db.exec(MIGRATIONS[version - 1] as string);
+        this.#db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, new Date().toISOString());
+      }
+    }).immediate();
+  }
+
+  #now(): string {
+    this.#lastTimestamp = Math.max(Date.now(), this.#lastTimestamp + 1);
+    return new Date(this.#lastTimestamp).toISOString();
+  }
+
+  async createThread(thread: Pick<Thread, "threadId" | "metadata">): Promise<Thread | null> {
+    const now = this.#now();
+    const result = this.#db
+      .prepare("INSERT OR IGNORE INTO threads (thread_id, metadata, status, created_at, updated_at) VALUES (?, ?, 'idle', ?, ?)")
+      .run(thread.threadId, JSON.stringify(thread.metadata), now, now);
+    return result.changes === 0 ? null : this.getThread(thread.threadId);
+  }
+
+  async getThread(threadId: string): Promise<Thread | null> {
+    const row = this.#db.prepare("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
+    return row ? toThread(row) : null;
+  }
+
+  async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus }): Promise<Thread | null> {
+    const update = this.#db.transaction(() => {
+      const row = this.#db.prepare("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
+      if (!row) return null;
+      const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
+      for (const [key, value] of Object.entries(patch.metadata ?? {})) {
+        if (value === null) delete metadata[key];
+        else metadata[key] = value;
+      }
+      this.#db
+        .prepare("UPDATE threads SET metadata = ?, status = ?, updated_at = ? WHERE thread_id = ?")
+        .run(JSON.stringify(metadata), patch.status ?? row.status, this.#now(), threadId);
+      return this.#db.prepare("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow;
+    });
+    const row = update();
+    return row ? toThread(row) : null;
+  }
+
+  async deleteThread(threadId: string): Promise<boolean> {
+    return this.#db.prepare("DELETE FROM threads WHERE thread_id = ?").run(threadId).changes > 0;
+  }
+
+  #where(filter: ThreadFilter): { sql: string; parameters: unknown[] } {
+    const clauses: string[] = [];
+    const parameters: unknown[] = [];
+    for (const [key, value] of Object.entries(filter.metadata ?? {})) {
+      // Both sides go through json_extract, so true/1, objects and strings compare alike.
+      clauses.push("json_extract(metadata, ?) IS json_extract(?, '$')");
+      parameters.push(jsonPath(key), JSON.stringify(value));
+    }
+    if (filter.status) {
+      clauses.push("status = ?");
+      parameters.push(filter.status);
+    }
+    if (filter.ids) {
+      clauses.push(`thread_id IN (${filter.ids.map(() => "?").join(", ") || "NULL"})`);
+      parameters.push(...filter.ids);
+    }
+    return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", parameters };
+  }
+
+  async searchThreads(search: ThreadSearch): Promise<Thread[]> {
+    const { sql, parameters } = this.#where(search);
+    const direction = search.sortOrder === "asc" ? "ASC" : "DESC";
+    const rows = this.#db
+      .prepare(`SELECT * FROM threads ${sql} ORDER BY ${SORT_COLUMNS[search.sortBy]} ${direction}, thread_id ${direction} LIMIT ? OFFSET ?`)
+      .all(...parameters, search.limit, search.offset) as ThreadRow[];
+    return rows.map(toThread);
+  }
+
+  async countThreads(filter: ThreadFilter): Promise<number> {
+    const { sql, parameters } = this.#where(filter);
+    return (this.#db.prepare(`SELECT count(*) AS count FROM threads ${sql}`).get(...parameters) as { count: number }).count;
+  }
+
+  async createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run> {
+    const now = this.#now();
+    this.#db
+      .prepare(
+        `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, now, now);
+    return { ...run, createdAt: new Date(now), updatedAt: new Date(now) };
+  }
+
+  async getRun(threadId: string, runId: string): Promise<Run | null> {
+    const row = this.#db.prepare("SELECT * FROM runs WHERE run_id = ? AND thread_id = ?").get(runId, threadId) as RunRow | undefined;
+    return row ? toRun(row) : null;
+  }
+
+  async listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]> {
+    const rows = this.#db
+      .prepare(
+        `SELECT * FROM runs WHERE thread_id = ? ${options.status ? "AND status = ?" : ""}
+         ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...[threadId, ...(options.status ? [options.status] : []), options.limit, options.offset]) as RunRow[];
+    return rows.map(toRun);
+  }
+
+  async setRunStatus(runId: string, status: RunStatus): Promise<void> {
+    this.#db.prepare("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, this.#now(), runId);
+  }
+
+  async deleteRun(threadId: string, runId: string): Promise<boolean> {
+    return this.#db.prepare("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(runId, threadId).changes > 0;
+  }
+
+  async recoverAbandonedRuns(): Promise<number> {
+    return this.#db.transaction(() => {
+      const now = this.#now();
+      const marked = this.#db
+        .prepare("UPDATE runs SET status = 'error', updated_at = ? WHERE status IN ('pending', 'running')")
+        .run(now).changes;
+      this.#db.prepare("UPDATE threads SET status = 'idle', updated_at = ? WHERE status = 'busy'").run(now);
+      return marked;
+    })();
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to the checkpointer, which closes it.
+  }
+}

@@ -1,0 +1,74 @@
+/** Thread lifecycle as the LangGraph API reports it. */
+export type ThreadStatus = "idle" | "busy" | "interrupted" | "error";
+/** Run lifecycle as the LangGraph API reports it. */
+export type RunStatus = "pending" | "running" | "success" | "error" | "timeout" | "interrupted";
+export type MultitaskStrategy = "reject" | "enqueue" | "interrupt" | "rollback";
+
+/** A thread's own record; its messages live in the checkpointer, not here. */
+export interface Thread {
+  threadId: string;
+  metadata: Record<string, unknown>;
+  status: ThreadStatus;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A run's record: what was asked (`kwargs`), by whom (`metadata`) and how it went (`status`). */
+export interface Run {
+  runId: string;
+  threadId: string;
+  assistantId: string;
+  status: RunStatus;
+  metadata: Record<string, unknown>;
+  kwargs: Record<string, unknown>;
+  multitaskStrategy: MultitaskStrategy;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ThreadSortField = "thread_id" | "status" | "created_at" | "updated_at";
+
+/** Filters of thread search and count; every given filter must match. */
+export interface ThreadFilter {
+  /** Each key must equal the given JSON value in the thread's metadata. */
+  metadata?: Record<string, unknown>;
+  status?: ThreadStatus;
+  ids?: string[];
+}
+
+export interface ThreadSearch extends ThreadFilter {
+  limit: number;
+  offset: number;
+  sortBy: ThreadSortField;
+  sortOrder: "asc" | "desc";
+}
+
+/**
+ * Where threads and runs live. Lookups return `null` for unknown ids; the route decides
+ * whether that means 404. Implementations: SQLite (same file as the checkpoints), PostgreSQL.
+ */
+export interface ThreadStore {
+  /** Creates or migrates the tables; idempotent. */
+  setup(): Promise<void>;
+  /** Inserts a thread; returns `null` when the id is taken. */
+  createThread(thread: Pick<Thread, "threadId" | "metadata">): Promise<Thread | null>;
+  getThread(threadId: string): Promise<Thread | null>;
+  /** Merges `metadata` into the thread's (a `null` value deletes the key) and/or sets its status. */
+  updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus }): Promise<Thread | null>;
+  /** Deletes the thread and its runs; returns whether it existed. */
+  deleteThread(threadId: string): Promise<boolean>;
+  searchThreads(search: ThreadSearch): Promise<Thread[]>;
+  countThreads(filter: ThreadFilter): Promise<number>;
+
+  createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run>;
+  getRun(threadId: string, runId: string): Promise<Run | null>;
+  listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]>;
+  setRunStatus(runId: string, status: RunStatus): Promise<void>;
+  deleteRun(threadId: string, runId: string): Promise<boolean>;
+  /**
+   * Marks runs left `pending`/`running` by a previous process as `error` and their threads as
+   * `idle`; returns how many runs it marked. Called once at start.
+   */
+  recoverAbandonedRuns(): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,99 @@
+/**
+ * The one place where our records become the LangGraph API's JSON: snake_case keys, ISO dates,
+ * and messages as `{type, content, id, ...}` dicts rather than LangChain's constructor format.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { StateSnapshot } from "@langchain/langgraph";
+import type { Run, Thread } from "./storage/thread-store.js";
+
+interface ToDict {
+  toDict(): { type: string; data: Record<string, unknown> };
+}
+const hasToDict = (value: unknown): value is ToDict =>
+  typeof value === "object" && value !== null && typeof (value as Partial<ToDict>).toDict === "function";
+
+/** Replaces LangChain messages (anything with `toDict`) by the API's flat message dicts. */
+export function toWire(value: unknown): unknown {
+  if (hasToDict(value)) {
+    const { type, data } = value.toDict();
+    return { ...data, type };
+  }
+  if (Array.isArray(value)) return value.map(toWire);
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toWire(item)]));
+  }
+  return value;
+}
+
+/** `{thread_id, checkpoint_ns, checkpoint_id, checkpoint_map}` of a config, or null. */
+export function checkpointOf(config: RunnableConfig | undefined) {
+  const configurable = config?.configurable;
+  if (!configurable?.checkpoint_id) return null;
+  return {
+    thread_id: configurable.thread_id as string,
+    checkpoint_ns: (configurable.checkpoint_ns as string | undefined) ?? "",
+    checkpoint_id: configurable.checkpoint_id as string,
+    checkpoint_map: (configurable.checkpoint_map as Record<string, unknown> | undefined) ?? null,
+  };
+}
+
+/** A thread with its current values (read from the checkpointer by the caller). */
+export function threadToWire(thread: Thread, values?: Record<string, unknown>) {
+  return {
+    thread_id: thread.threadId,
+    created_at: thread.createdAt.toISOString(),
+    updated_at: thread.updatedAt.toISOString(),
+    metadata: thread.metadata,
+    status: thread.status,
+    config: {},
+    values: values === undefined ? null : toWire(values),
+    interrupts: {},
+  };
+}
+
+export function runToWire(run: Run) {
+  return {
+    run_id: run.runId,
+    thread_id: run.threadId,
+    assistant_id: run.assistantId,
+    created_at: run.createdAt.toISOString(),
+    updated_at: run.updatedAt.toISOString(),
+    status: run.status,
+    metadata: run.metadata,
+    kwargs: run.kwargs,
+    multitask_strategy: run.multitaskStrategy,
+  };
+}
+
+/** A LangGraph state snapshot as the API's ThreadState. */
+export function stateToWire(state: StateSnapshot) {
+  const checkpoint = checkpointOf(state.config);
+  const parent = checkpointOf(state.parentConfig);
+  return {
+    values: toWire(state.values ?? {}),
+    next: state.next,
+    tasks: state.tasks.map((task) => ({
+      id: task.id,
+      name: task.name,
+      error: task.error === undefined ? null : task.error instanceof Error ? task.error.message : String(task.error),
+      interrupts: toWire(task.interrupts),
+      path: task.path ?? null,
+      checkpoint: null,
+      state: null,
+      result: task.result === undefined ? null : toWire(task.result),
+    })),
+    metadata: state.metadata ?? {},
+    created_at: state.createdAt ?? null,
+    checkpoint,
+    parent_checkpoint: parent,
+    checkpoint_id: checkpoint?.checkpoint_id ?? null,
+    parent_checkpoint_id: parent?.checkpoint_id ?? null,
+  };
+}
+
+/** The API's error payload: `{error: "ErrorName", message}`. */
+export function errorToWire(error: unknown): { error: string; message: string } {
+  if (error instanceof Error) return { error: error.name, message: error.message };
+  return { error: "Error", message: typeof error === "string" ? error : JSON.stringify(error) };
+}

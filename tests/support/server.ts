@@ -1,0 +1,59 @@
+import { Client } from "@langchain/langgraph-sdk";
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { pino } from "pino";
+import { type AppDeps, createApp, createServerDeps } from "../../src/server/create-app.js";
+import { makeAgent, makeTempDir, removeDir } from "./fixtures.js";
+import type { OpenAiStub } from "./openai-stub.js";
+
+/** A running test server: the app on 127.0.0.1:0 with its own temp database. */
+export interface TestServer {
+  baseUrl: string;
+  client: Client;
+  deps: AppDeps;
+  dataDir: string;
+  /** `fetch` relative to the server, JSON body in and out. */
+  request(path: string, init?: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: unknown; headers: Headers }>;
+  close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+/** Starts the app on a free port against the stub model; `dataDir` reuses an existing database. */
+export async function startServer(stub: OpenAiStub | undefined, options: { env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? makeTempDir();
+  const { agent, checkpointer } = makeAgent(stub, dataDir, options.env);
+  const deps = await createServerDeps({ agent, checkpointer, logger: pino({ level: "silent" }) });
+  const server: Server = createApp(deps).listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // No client-side retries: a test must see the first answer.
+  const client = new Client({ apiUrl: baseUrl, callerOptions: { maxRetries: 0 } });
+  return {
+    baseUrl,
+    client,
+    deps,
+    dataDir,
+    async request(path, init = {}) {
+      const response = await fetch(`${baseUrl}${path}`, {
+        method: init.method ?? (init.body === undefined && init.raw === undefined ? "GET" : "POST"),
+        headers: { "content-type": "application/json", ...init.headers },
+        body: init.raw ?? (init.body === undefined ? undefined : JSON.stringify(init.body)),
+      });
+      const text = await response.text();
+      let body: unknown = text;
+      try {
+        body = text === "" ? undefined : JSON.parse(text);
+      } catch {
+        // not JSON: keep the text
+      }
+      return { status: response.status, body, headers: response.headers };
+    },
+    async close({ keepData = false } = {}) {
+      await deps.runs.shutdown(0);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await checkpointer.close();
+      if (!keepData) removeDir(dataDir);
+    },
+  };
+}
