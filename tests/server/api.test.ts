@@ -372,3 +372,79 @@ describe("concurrency on one thread", () => {
     await expect(client.runs.get(thread.thread_id, background.run_id)).rejects.toMatchObject({ status: 404 });
   });
 });
+
+describe("run options", () => {
+  it("creates a missing thread with if_not_exists=create, and 404s without it", async () => {
+    const threadId = crypto.randomUUID();
+    await expect(say(threadId, "hello")).rejects.toMatchObject({ status: 404 });
+    const values = await say(threadId, "hello", { ifNotExists: "create" });
+    expect(messagesOf(values)).toHaveLength(2);
+    expect((await client.threads.get(threadId)).metadata).toMatchObject({ graph_id: "agent" });
+  });
+
+  it("pauses with interrupt_before and resumes with a null input", async () => {
+    const thread = await client.threads.create();
+    await client.runs.wait(thread.thread_id, "agent", { input: user("pause before the model"), interruptBefore: ["model"] });
+    expect(stub.requests).toHaveLength(0);
+    expect((await client.threads.get(thread.thread_id)).status).toBe("interrupted");
+    expect((await client.threads.getState(thread.thread_id)).next).toEqual(["model"]);
+
+    const resumed = await client.runs.wait(thread.thread_id, "agent", { input: null });
+    expect(messagesOf(resumed).at(-1)).toEqual(["ai", "You said: pause before the model"]);
+    expect((await client.threads.get(thread.thread_id)).status).toBe("idle");
+  });
+
+  it("applies a command's update and goto", async () => {
+    const thread = await client.threads.create();
+    const values = await client.runs.wait(thread.thread_id, "agent", {
+      command: { update: { messages: [{ type: "human", content: "My name is Barbara" }] }, goto: "trim" },
+    });
+    expect(messagesOf(values).at(-1)).toEqual(["ai", "Nice to meet you, Barbara!"]);
+  });
+
+  it("cancels the run when the streaming client disconnects with on_disconnect=cancel", async () => {
+    const thread = await client.threads.create();
+    stub.inject({ kind: "delay", ms: 3000 });
+    const controller = new AbortController();
+    let runId: string | undefined;
+    const reading = (async () => {
+      for await (const part of client.runs.stream(thread.thread_id, "agent", {
+        input: user("I will hang up"),
+        onDisconnect: "cancel",
+        signal: controller.signal,
+      })) {
+        if (part.event === "metadata") runId = (part.data as { run_id: string }).run_id;
+      }
+    })();
+    await until(() => runId !== undefined && stub.requests.length > 0);
+    controller.abort();
+    await reading.catch(() => undefined);
+    await until(async () => (await client.runs.get(thread.thread_id, runId!)).status === "interrupted");
+    expect(messagesOf((await client.threads.getState(thread.thread_id)).values)).toEqual([]);
+    expect((await client.threads.get(thread.thread_id)).status).toBe("idle");
+  });
+
+  it("resumes a joined stream after Last-Event-ID", async () => {
+    const thread = await client.threads.create();
+    const run = await client.runs.create(thread.thread_id, "agent", { input: user("resume me"), streamMode: "values" });
+    const all: Array<{ id?: string; event: string }> = [];
+    for await (const part of client.runs.joinStream(thread.thread_id, run.run_id)) all.push(part);
+    expect(all.length).toBeGreaterThan(2);
+    expect(all.every((part, index) => part.id === String(index))).toBe(true);
+    const rest: string[] = [];
+    for await (const part of client.runs.joinStream(thread.thread_id, run.run_id, { lastEventId: "0" })) rest.push(part.id!);
+    expect(rest).toEqual(all.slice(1).map((part) => part.id));
+  });
+
+  it("lists runs by status, newest first", async () => {
+    const thread = await client.threads.create();
+    await say(thread.thread_id, "one");
+    stub.inject({ kind: "status", status: 400 });
+    await say(thread.thread_id, "two").catch(() => undefined);
+    await say(thread.thread_id, "three");
+    const runs = await client.runs.list(thread.thread_id);
+    expect(runs.map((run) => run.status)).toEqual(["success", "error", "success"]);
+    expect((await client.runs.list(thread.thread_id, { status: "error" })).map((run) => run.status)).toEqual(["error"]);
+    expect(runs.map((run) => (run as unknown as { kwargs: { input: { messages: Array<{ content: string }> } } }).kwargs.input.messages[0]!.content)).toEqual(["three", "two", "one"]);
+  });
+});
