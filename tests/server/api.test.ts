@@ -448,3 +448,31 @@ describe("run options", () => {
     expect(runs.map((run) => (run as unknown as { kwargs: { input: { messages: Array<{ content: string }> } } }).kwargs.input.messages[0]!.content)).toEqual(["three", "two", "one"]);
   });
 });
+
+describe("thread state", () => {
+  it("creates a thread from supersteps and reads state at a checkpoint given as an object", async () => {
+    const thread = await client.threads.create({
+      supersteps: [{ updates: [{ values: { messages: [{ type: "human", content: "My name is Edsger" }, { type: "ai", content: "Hi." }] }, asNode: "model" }] }],
+    });
+    const state = await client.threads.getState(thread.thread_id);
+    expect(messagesOf(state.values)).toEqual([
+      ["human", "My name is Edsger"],
+      ["ai", "Hi."],
+    ]);
+    const same = await client.threads.getState(thread.thread_id, { checkpoint_id: state.checkpoint.checkpoint_id!, checkpoint_ns: "", thread_id: thread.thread_id, checkpoint_map: null });
+    expect(same.checkpoint.checkpoint_id).toBe(state.checkpoint.checkpoint_id);
+    await expect(client.threads.getState(thread.thread_id, crypto.randomUUID())).rejects.toMatchObject({ status: 404 });
+    expect(messagesOf(await say(thread.thread_id, "What is my name?")).at(-1)).toEqual(["ai", "Your name is Edsger."]);
+  });
+
+  it("refuses a state update while a run is in progress", async () => {
+    const thread = await client.threads.create();
+    stub.inject({ kind: "delay", ms: 300 });
+    const run = await client.runs.create(thread.thread_id, "agent", { input: user("busy") });
+    await expect(client.threads.updateState(thread.thread_id, { values: { messages: [{ type: "human", content: "sneaky" }] } })).rejects.toMatchObject({
+      status: 409,
+    });
+    await client.runs.join(thread.thread_id, run.run_id);
+    expect(messagesOf((await client.threads.getState(thread.thread_id)).values).map(([, content]) => content)).toEqual(["busy", "You said: busy"]);
+  });
+});

@@ -121,11 +121,10 @@ export function threadsRouter(deps: AppDeps): Router {
   const stateAt = async (threadId: string, checkpoint: Record<string, unknown> = {}) => {
     await requireThread(threadId);
     const config: RunnableConfig = { configurable: { thread_id: threadId, ...withoutEmpty(checkpoint) } };
-    const state = await agent.getState(config);
-    if (checkpoint.checkpoint_id && !state.config?.configurable?.checkpoint_id) {
+    if (checkpoint.checkpoint_id && !(await checkpointer.getTuple(config))) {
       throw new NotFoundError(`Checkpoint ${String(checkpoint.checkpoint_id)} not found on thread ${threadId}`);
     }
-    return stateToWire(state);
+    return stateToWire(await agent.getState(config));
   };
 
   router.get("/threads/:thread_id/state", async (request, response) => {
