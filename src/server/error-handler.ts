@@ -1,6 +1,21 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import { AppError, NotFoundError } from "../errors.js";
 
+/** A body in another format than JSON. */
+class UnsupportedMediaTypeError extends AppError {
+  override readonly status = 415;
+}
+
+/** Refuses request bodies that are not JSON, instead of silently reading them as `{}`. */
+export const requireJsonBody: RequestHandler = (request, _response, next) => {
+  const hasBody = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
+  if (hasBody && !request.is("application/json")) {
+    next(new UnsupportedMediaTypeError(`Request bodies must be JSON (content-type: application/json), not ${request.headers["content-type"] ?? "untyped"}`));
+    return;
+  }
+  next();
+};
+
 /** Answers any route nobody handled with a 404 in the API's error shape. */
 export const notFound: RequestHandler = (request, _response, next) => {
   next(new NotFoundError(`No route for ${request.method} ${request.path}`));
@@ -20,6 +35,11 @@ export const errorHandler: ErrorRequestHandler = (error, request, response, next
   const status = (error as { status?: unknown }).status;
   if ((error as { type?: unknown }).type === "entity.parse.failed") {
     response.status(400).json({ detail: "Malformed JSON in request body" });
+    return;
+  }
+  if ((error as { type?: unknown }).type === "entity.too.large") {
+    const limit = (error as { limit?: number }).limit;
+    response.status(413).json({ detail: `Request body too large: the limit is ${limit ?? "?"} bytes` });
     return;
   }
   if (typeof status === "number" && status >= 400 && status < 500) {

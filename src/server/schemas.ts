@@ -9,11 +9,25 @@ import { ValidationError } from "../errors.js";
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {
   const parsed = schema.safeParse(value ?? {});
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const path = issue.path.length > 0 ? issue.path.join(".") : where;
-    return `${path}: ${issue.message}`;
-  });
-  throw new ValidationError(`Invalid request ${where}: ${problems.join("; ")}`, { cause: parsed.error });
+  const problems = parsed.error.issues.flatMap((issue) => describeIssue(issue, [], where));
+  throw new ValidationError(`Invalid request ${where}: ${[...new Set(problems)].join("; ")}`, { cause: parsed.error });
+}
+
+/**
+ * `path: message` for one issue. A failed union says only "Invalid input" at its top, so we
+ * report the branches that got past the type check instead (e.g. an unknown enum value inside
+ * the string-or-array branch), which is what the client needs to fix.
+ */
+function describeIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[], where: string): string[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === "invalid_union" && issue.errors.length > 0) {
+    const typeMismatch = (branch: z.core.$ZodIssue[]) => branch.every((inner) => inner.code === "invalid_type" && inner.path.length === 0);
+    const relevant = issue.errors.filter((branch) => !typeMismatch(branch));
+    if (relevant.length > 0) return relevant.flat().flatMap((inner) => describeIssue(inner, path, where));
+    const expected = [...new Set(issue.errors.flat().map((inner) => (inner.code === "invalid_type" ? inner.expected : undefined)).filter(Boolean))];
+    return [`${path.length > 0 ? path.join(".") : where}: expected ${expected.join(" or ")}`];
+  }
+  return [`${path.length > 0 ? path.join(".") : where}: ${issue.message}`];
 }
 
 const Metadata = z.record(z.string(), z.unknown());
