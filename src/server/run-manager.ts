@@ -14,7 +14,7 @@ import { ASSISTANT_ID, GRAPH_ID, resolveAssistantId } from "./assistants.js";
 import { RunEventLog, StreamTranslator, graphModesFor } from "./run-stream.js";
 import type { RunCreate, StreamMode } from "./schemas.js";
 import type { Run, RunStatus, ThreadStatus, ThreadStore } from "./storage/thread-store.js";
-import { errorToWire } from "./wire.js";
+import { errorToWire, runToWire, toWire } from "./wire.js";
 
 /** How a run ended: its status, and the thread's values or the error. */
 export interface RunOutcome {
@@ -60,6 +60,19 @@ interface ThreadSlot {
   active: RunHandle | undefined;
   queue: RunHandle[];
 }
+
+/** How long a webhook may take to accept a run's result. */
+const WEBHOOK_TIMEOUT_MS = 10_000;
+
+/** Waits `ms`, or rejects when `signal` fires (a run cancelled before its delayed start). */
+const delay = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
 
 /** Finished runs kept in memory so late `join` / `joinStream` calls can still replay them. */
 const FINISHED_RUNS_KEPT = 200;
@@ -240,6 +253,7 @@ export class RunManager {
     const threadConfig = { configurable: { thread_id: run.threadId } };
     let outcome: RunOutcome;
     try {
+      if (body.after_seconds) await delay(body.after_seconds * 1000, handle.controller.signal);
       run.status = "running";
       await store.setRunStatus(run.runId, "running");
       handle.log.push("metadata", { run_id: run.runId, thread_id: run.threadId, attempt: 1 });
@@ -284,6 +298,23 @@ export class RunManager {
     } finally {
       handle.settle(outcome);
       this.#remember(handle);
+    }
+    if (handle.body.webhook) await this.#callWebhook(handle, outcome);
+  }
+
+  /** POSTs the finished run and its outcome to the run's webhook; failures are only logged. */
+  async #callWebhook(handle: RunHandle, outcome: RunOutcome): Promise<void> {
+    const url = handle.body.webhook as string;
+    try {
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...runToWire(handle.run), values: toWire(outcome.values), error: outcome.error }),
+        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      });
+      if (!response.ok) this.#deps.logger.warn({ runId: handle.run.runId, status: response.status }, "webhook answered with an error");
+    } catch (error) {
+      this.#deps.logger.warn({ err: error, runId: handle.run.runId }, "webhook call failed");
     }
   }
 

@@ -108,8 +108,11 @@ export const RunCreate = z.object({
   on_completion: z.enum(["delete", "keep"]).optional(),
   durability: z.enum(["sync", "async", "exit"]).optional(),
   after_seconds: z.number().nonnegative().optional(),
-  webhook: z.string().optional(),
-  feedback_keys: z.array(z.string()).optional(),
+  webhook: z.url({ protocol: /^https?$/, error: "webhook must be an http(s) URL" }).optional(),
+  feedback_keys: z
+    .array(z.string())
+    .max(0, { error: "feedback_keys need LangSmith, which this server does not use" })
+    .optional(),
 });
 export type RunCreate = z.infer<typeof RunCreate>;
 

@@ -476,3 +476,36 @@ describe("thread state", () => {
     expect(messagesOf((await client.threads.getState(thread.thread_id)).values).map(([, content]) => content)).toEqual(["busy", "You said: busy"]);
   });
 });
+
+describe("scheduling and webhooks", () => {
+  it("starts a run after after_seconds, and posts the outcome to its webhook", async () => {
+    const { createServer } = await import("node:http");
+    const received: unknown[] = [];
+    const receiver = createServer((request, response) => {
+      let body = "";
+      request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      request.on("end", () => {
+        received.push(JSON.parse(body));
+        response.end();
+      });
+    }).listen(0, "127.0.0.1");
+    await new Promise((resolve) => receiver.once("listening", resolve));
+    const port = (receiver.address() as import("node:net").AddressInfo).port;
+    try {
+      const thread = await client.threads.create();
+      const run = await client.runs.create(thread.thread_id, "agent", {
+        input: user("later"),
+        afterSeconds: 0.3,
+        webhook: `http://127.0.0.1:${port}/hook`,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(stub.requests).toHaveLength(0);
+      expect((await client.runs.get(thread.thread_id, run.run_id)).status).toBe("pending");
+      await until(() => received.length > 0);
+      expect(received[0]).toMatchObject({ run_id: run.run_id, status: "success", error: null });
+      expect(messagesOf((received[0] as { values: unknown }).values).at(-1)).toEqual(["ai", "You said: later"]);
+    } finally {
+      receiver.close();
+    }
+  });
+});
