@@ -22,6 +22,10 @@ const EnvSchema = z
     DATA_DIR: optional(z.string()).default("./data"),
     HOST: optional(z.string()).default("127.0.0.1"),
     PORT: optional(z.coerce.number().int().min(0).max(65_535)).default(8123),
+    // Browser origins allowed to call the API; LangGraph Studio's by default, "*" for any.
+    CORS_ORIGINS: optional(z.string())
+      .default("https://smith.langchain.com")
+      .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean)),
     SHUTDOWN_GRACE_MS: optional(z.coerce.number().int().min(0)).default(10_000),
     LOG_LEVEL: optional(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])).default("info"),
   })

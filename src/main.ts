@@ -24,7 +24,7 @@ async function start(): Promise<void> {
   const { agent, checkpointer, hasModel } = createAgentFromConfig(config);
   if (!hasModel) logger.warn(`${MODEL_NOT_CONFIGURED_MESSAGE}. The server runs, but runs will fail until then.`);
 
-  const deps = await createServerDeps({ agent, checkpointer, logger });
+  const deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS });
   const server = createApp(deps).listen(config.PORT, config.HOST);
   server.on("listening", () => {
     const { address, port } = server.address() as AddressInfo;

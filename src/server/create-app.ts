@@ -1,3 +1,4 @@
+import cors from "cors";
 import express, { type Express } from "express";
 import { pinoHttp } from "pino-http";
 import type { Agent } from "../graph/agent.js";
@@ -19,6 +20,8 @@ export interface AppDeps {
   store: ThreadStore;
   runs: RunManager;
   logger: Logger;
+  /** Browser origins allowed by CORS (`["*"]` for any); none when empty. */
+  corsOrigins?: string[];
 }
 
 /** Request bodies larger than this are refused with 413. */
@@ -30,6 +33,11 @@ export function createApp(deps: AppDeps): Express {
   app.disable("x-powered-by");
   app.set("query parser", "extended");
   app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (request) => request.url === "/ok" } }));
+  const origins = deps.corsOrigins ?? [];
+  if (origins.length > 0) {
+    // Exposed so browser clients (the SDK, Studio) can read run ids and pagination.
+    app.use(cors({ origin: origins.includes("*") ? true : origins, exposedHeaders: ["Content-Location", "Location", "X-Pagination-Next", "X-Pagination-Total"] }));
+  }
   app.use(requireJsonBody);
   // Not strict: a body of `"text"` or `42` is valid JSON, and gets a 422 from the schema, not a 400.
   app.use(express.json({ limit: BODY_LIMIT, strict: false }));
@@ -46,6 +54,7 @@ export async function createServerDeps(parts: {
   agent: Agent;
   checkpointer: RevertibleCheckpointer & { db: import("better-sqlite3").Database };
   logger: Logger;
+  corsOrigins?: string[];
 }): Promise<AppDeps> {
   const store = new SqliteThreadStore(parts.checkpointer.db);
   await store.setup();

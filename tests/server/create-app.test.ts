@@ -16,6 +16,20 @@ describe("createApp", () => {
     expect(await server.request("/nowhere")).toMatchObject({ status: 404, body: { detail: "No route for GET /nowhere" } });
   });
 
+  it("lets LangGraph Studio's origin call it from a browser, and no other origin by default", async () => {
+    const preflight = (origin: string) =>
+      fetch(`${server.baseUrl}/threads/search`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,x-api-key" },
+      });
+    const studio = await preflight("https://smith.langchain.com");
+    expect(studio.status).toBe(204);
+    expect(studio.headers.get("access-control-allow-origin")).toBe("https://smith.langchain.com");
+    expect((await preflight("https://evil.example")).headers.get("access-control-allow-origin")).toBeNull();
+    const simple = await fetch(`${server.baseUrl}/ok`, { headers: { origin: "https://smith.langchain.com" } });
+    expect(simple.headers.get("access-control-expose-headers")).toContain("Content-Location");
+  });
+
   it("answers malformed JSON with 400 and a detail", async () => {
     expect(await server.request("/threads", { raw: "{nope" })).toMatchObject({ status: 400, body: { detail: "Malformed JSON in request body" } });
   });

@@ -4,7 +4,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { type AppDeps, createApp, createServerDeps } from "../../src/server/create-app.js";
-import { makeAgent, makeTempDir, removeDir } from "./fixtures.js";
+import { createAgentFromConfig } from "../../src/graph/from-config.js";
+import { makeConfig, makeTempDir, removeDir } from "./fixtures.js";
 import type { OpenAiStub } from "./openai-stub.js";
 
 /** A running test server: the app on 127.0.0.1:0 with its own temp database. */
@@ -21,8 +22,9 @@ export interface TestServer {
 /** Starts the app on a free port against the stub model; `dataDir` reuses an existing database. */
 export async function startServer(stub: OpenAiStub | undefined, options: { env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? makeTempDir();
-  const { agent, checkpointer } = makeAgent(stub, dataDir, options.env);
-  const deps = await createServerDeps({ agent, checkpointer, logger: pino({ level: "silent" }) });
+  const config = makeConfig(stub, dataDir, options.env);
+  const { agent, checkpointer } = createAgentFromConfig(config);
+  const deps = await createServerDeps({ agent, checkpointer, logger: pino({ level: "silent" }), corsOrigins: config.CORS_ORIGINS });
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
