@@ -4,7 +4,7 @@ import { pinoHttp } from "pino-http";
 import type { Agent } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { Logger } from "../logger.js";
-import { errorHandler, notFound, requireJsonBody } from "./error-handler.js";
+import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-handler.js";
 import { RunManager } from "./run-manager.js";
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
@@ -40,7 +40,8 @@ export function createApp(deps: AppDeps): Express {
   }
   app.use(requireJsonBody);
   // Not strict: a body of `"text"` or `42` is valid JSON, and gets a 422 from the schema, not a 400.
-  app.use(express.json({ limit: BODY_LIMIT, strict: false }));
+  // Like the official server, text/plain and untyped bodies are read as JSON too.
+  app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
   app.use(metaRouter(), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps));
   app.use(notFound, errorHandler);
   return app;

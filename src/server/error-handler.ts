@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
+import type { IncomingMessage } from "node:http";
 import { AppError, NotFoundError } from "../errors.js";
 
 /** A body in another format than JSON. */
@@ -6,10 +7,16 @@ class UnsupportedMediaTypeError extends AppError {
   override readonly status = 415;
 }
 
-/** Refuses request bodies that are not JSON, instead of silently reading them as `{}`. */
+/** Bodies read as JSON: JSON types, text/plain and bodies sent without a content type. */
+export function isJsonLike(request: IncomingMessage): boolean {
+  const mediaType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  return mediaType === "" || mediaType === "application/json" || mediaType.endsWith("+json") || mediaType === "text/plain";
+}
+
+/** Refuses request bodies in other formats (forms, uploads), instead of silently reading them as `{}`. */
 export const requireJsonBody: RequestHandler = (request, _response, next) => {
   const hasBody = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
-  if (hasBody && !request.is("application/json")) {
+  if (hasBody && !isJsonLike(request)) {
     next(new UnsupportedMediaTypeError(`Request bodies must be JSON (content-type: application/json), not ${request.headers["content-type"] ?? "untyped"}`));
     return;
   }

@@ -1,11 +1,16 @@
 /**
  * Runs execute here, in process, one at a time per thread. A second run on a busy thread is
  * decided by its multitask strategy: `reject` (409), `enqueue` (runs after the current ones),
- * `interrupt` or `rollback` (cancel the current ones, then run). A cancelled or failed run leaves
- * the thread at its last good checkpoint, because the agent's runs are atomic.
+ * `interrupt` or `rollback` (cancel the current ones, then run).
+ *
+ * What a run leaves behind: on success, its checkpoints; on failure, nothing (the agent's runs
+ * are atomic); when cancelled with `interrupt` (a user pressing Stop), the input messages it was
+ * given, so the user's words stay in the thread; when cancelled with `rollback`, nothing, and its
+ * record is deleted too.
  */
+import type { RunnableConfig } from "@langchain/core/runnables";
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
-import { Command } from "@langchain/langgraph";
+import { Command, type StreamMode as GraphStreamMode } from "@langchain/langgraph";
 import { AppError, NotFoundError, ThreadBusyError } from "../errors.js";
 import type { Agent } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
@@ -23,8 +28,8 @@ export interface RunOutcome {
   error: { error: string; message: string } | null;
 }
 
-/** Why a run was aborted; `rollback` also deletes the run's record. */
-type CancelAction = "interrupt" | "rollback";
+/** Why a run was aborted; `rollback` also deletes the run's record and keeps nothing of it. */
+export type CancelAction = "interrupt" | "rollback";
 
 /** A run the manager knows: queued, running, or recently finished (kept for `join`). */
 export class RunHandle {
@@ -33,6 +38,9 @@ export class RunHandle {
   readonly done: Promise<RunOutcome>;
   cancelAction: CancelAction | undefined;
   started = false;
+  /** Set once the graph has finished: from then on a cancel changes nothing. */
+  graphFinished = false;
+  finishedAt: number | undefined;
   #settle!: (outcome: RunOutcome) => void;
 
   constructor(
@@ -51,6 +59,7 @@ export class RunHandle {
   }
 
   settle(outcome: RunOutcome): void {
+    this.finishedAt = Date.now();
     this.log.finish();
     this.#settle(outcome);
   }
@@ -59,23 +68,15 @@ export class RunHandle {
 interface ThreadSlot {
   active: RunHandle | undefined;
   queue: RunHandle[];
+  /** Outcome of the run that ended last, which decides the thread's status once idle. */
+  lastStatus: RunStatus | undefined;
 }
 
+/** Finished runs stay joinable this long, and at most this many: their event logs can be large. */
+const FINISHED_RUN_TTL_MS = 60_000;
+const FINISHED_RUNS_KEPT = 50;
 /** How long a webhook may take to accept a run's result. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
-
-/** Waits `ms`, or rejects when `signal` fires (a run cancelled before its delayed start). */
-const delay = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    }, { once: true });
-  });
-
-/** Finished runs kept in memory so late `join` / `joinStream` calls can still replay them. */
-const FINISHED_RUNS_KEPT = 200;
 
 export interface RunManagerDeps {
   agent: Agent;
@@ -149,14 +150,14 @@ export class RunManager {
     try {
       Object.assign(run, await store.createRun(run));
       const thread = await store.getThread(id);
-      const metadata = thread?.metadata ?? {};
       await store.updateThread(id, {
         status: "busy",
-        metadata: metadata.graph_id === undefined ? { graph_id: GRAPH_ID, assistant_id: assistantId } : {},
+        metadata: thread?.metadata.graph_id === undefined ? { graph_id: GRAPH_ID, assistant_id: assistantId } : {},
       });
     } catch (error) {
       slot.queue.splice(slot.queue.indexOf(handle), 1);
       this.#handles.delete(run.runId);
+      this.#pump(id);
       throw error;
     }
     this.#pump(id);
@@ -164,19 +165,17 @@ export class RunManager {
   }
 
   /**
-   * Cancels a queued or running run. `rollback` also deletes its record. Throws NotFoundError for
-   * an unknown run and ThreadBusyError-like 409 for one that already finished.
+   * Cancels a queued or running run; cancelling one that already finished changes nothing
+   * (as with the official server). Throws NotFoundError for a run that does not exist.
    */
-  async cancel(threadId: string, runId: string, action: CancelAction): Promise<RunHandle> {
+  async cancel(threadId: string, runId: string, action: CancelAction): Promise<RunHandle | undefined> {
     const handle = this.#handles.get(runId);
-    if (!handle || handle.run.threadId !== threadId) {
-      const run = await this.#deps.store.getRun(threadId, runId);
-      if (!run) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
-      throw new RunFinishedError(`Run ${runId} is ${run.status}; only pending or running runs can be cancelled`);
+    if (handle && handle.run.threadId === threadId) {
+      this.#abort(handle, action);
+      return handle;
     }
-    if (handle.finished) throw new RunFinishedError(`Run ${runId} is ${handle.run.status}; only pending or running runs can be cancelled`);
-    this.#abort(handle, action);
-    return handle;
+    if (!(await this.#deps.store.getRun(threadId, runId))) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
+    return undefined;
   }
 
   /** Cancels everything on a thread and waits until it is idle (before deleting it). */
@@ -184,13 +183,13 @@ export class RunManager {
     const slot = this.#slots.get(threadId);
     if (!slot) return;
     const handles = [slot.active, ...slot.queue].filter((handle): handle is RunHandle => handle !== undefined);
-    for (const handle of handles) this.#abort(handle, "interrupt");
+    for (const handle of handles) this.#abort(handle, "rollback");
     await Promise.all(handles.map((handle) => handle.done));
   }
 
   /**
-   * Stops taking part: waits up to `graceMs` for running runs, then cancels what is left.
-   * Returns how many runs had to be cancelled.
+   * Waits up to `graceMs` for unfinished runs, then cancels what is left (keeping their input,
+   * as a Stop would). Returns how many runs had to be cancelled.
    */
   async shutdown(graceMs: number): Promise<number> {
     const pending = [...this.#handles.values()].filter((handle) => !handle.finished);
@@ -209,68 +208,76 @@ export class RunManager {
   #slot(threadId: string): ThreadSlot {
     let slot = this.#slots.get(threadId);
     if (!slot) {
-      slot = { active: undefined, queue: [] };
+      slot = { active: undefined, queue: [], lastStatus: undefined };
       this.#slots.set(threadId, slot);
     }
     return slot;
   }
 
   #abort(handle: RunHandle, action: CancelAction): void {
-    if (handle.finished) return;
+    if (handle.finished || handle.graphFinished) return;
     handle.cancelAction ??= action;
     handle.controller.abort(new RunCancelledError(`Run ${handle.run.runId} was cancelled (${action})`));
     // A queued run never started: settle it now rather than when its turn comes.
     const slot = this.#slots.get(handle.run.threadId);
-    if (!handle.started && slot && slot.queue.includes(handle)) {
+    if (!handle.started && slot?.queue.includes(handle)) {
       slot.queue.splice(slot.queue.indexOf(handle), 1);
-      void this.#finish(handle, { status: "interrupted", values: null, error: null }).then(() => this.#pump(handle.run.threadId));
+      void this.#finish(handle, { status: "interrupted", values: null, error: null }).finally(() => this.#pump(handle.run.threadId));
     }
   }
 
-  /** Starts the next queued run of a thread if none is running. */
+  /** Starts the next queued run of a thread; when none is left, settles the thread's status. */
   #pump(threadId: string): void {
     const slot = this.#slots.get(threadId);
     if (!slot || slot.active) return;
     const next = slot.queue.shift();
     if (!next) {
       this.#slots.delete(threadId);
+      void this.#settleThreadStatus(threadId, slot.lastStatus);
       return;
     }
     slot.active = next;
     void this.#execute(next).finally(() => {
       slot.active = undefined;
+      slot.lastStatus = next.run.status;
       this.#pump(threadId);
     });
   }
 
-  async #execute(handle: RunHandle): Promise<void> {
+  /** An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`. */
+  async #settleThreadStatus(threadId: string, lastStatus: RunStatus | undefined): Promise<void> {
     const { agent, store, logger } = this.#deps;
+    try {
+      if (this.isBusy(threadId) || !(await store.getThread(threadId))) return;
+      let status: ThreadStatus = "idle";
+      if (lastStatus === "error") status = "error";
+      else if ((await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0) status = "interrupted";
+      // A run may have been queued while we read the state; it owns the status now.
+      if (!this.isBusy(threadId)) await store.updateThread(threadId, { status });
+    } catch (error) {
+      logger.error({ err: error, threadId }, "could not update the thread's status");
+    }
+  }
+
+  async #execute(handle: RunHandle): Promise<void> {
+    const { store, logger } = this.#deps;
     const { run, body } = handle;
     handle.started = true;
     const startedAt = performance.now();
-    const requested: StreamMode[] = toModes(body.stream_mode);
-    const translator = new StreamTranslator(requested);
-    const threadConfig = { configurable: { thread_id: run.threadId } };
     let outcome: RunOutcome;
     try {
       if (body.after_seconds) await delay(body.after_seconds * 1000, handle.controller.signal);
       run.status = "running";
       await store.setRunStatus(run.runId, "running");
       handle.log.push("metadata", { run_id: run.runId, thread_id: run.threadId, attempt: 1 });
-      const stream = await agent.stream(graphInput(body) as Parameters<Agent["stream"]>[0], {
-        ...runConfig(run, body),
-        streamMode: graphModesFor(requested),
-        signal: handle.controller.signal,
-      });
-      for await (const [mode, payload] of stream as AsyncIterable<[Parameters<StreamTranslator["translate"]>[0], unknown]>) {
-        for (const [event, data] of translator.translate(mode, payload)) handle.log.push(event, data);
-      }
-      const state = await agent.getState(threadConfig);
+      await this.#stream(handle);
+      handle.graphFinished = true;
+      const state = await this.#deps.agent.getState({ configurable: { thread_id: run.threadId } });
       outcome = { status: "success", values: state.values as Record<string, unknown>, error: null };
-      await store.updateThread(run.threadId, { status: this.#statusAfter(handle, state.next.length > 0 ? "interrupted" : "idle") });
     } catch (error) {
       if (handle.cancelAction) {
-        outcome = { status: "interrupted", values: null, error: null };
+        outcome = { status: "interrupted", values: lastValues(handle), error: null };
+        if (handle.cancelAction === "interrupt") await this.#keepInput(handle);
       } else {
         const payload = errorToWire(error);
         handle.log.push("error", payload);
@@ -278,28 +285,82 @@ export class RunManager {
         const level = error instanceof AppError && error.status < 500 ? "warn" : "error";
         logger[level]({ err: error, runId: run.runId, threadId: run.threadId }, "run failed");
       }
-      await store.updateThread(run.threadId, { status: this.#statusAfter(handle, outcome.status === "error" ? "error" : "idle") });
     }
-    logger.info({ runId: run.runId, threadId: run.threadId, status: outcome.status, durationMs: Math.round(performance.now() - startedAt) }, "run finished");
+    logger.info(
+      { runId: run.runId, threadId: run.threadId, status: outcome.status, durationMs: Math.round(performance.now() - startedAt) },
+      "run finished",
+    );
     await this.#finish(handle, outcome);
   }
 
+  /** Runs the graph and turns its output into the run's events. */
+  async #stream(handle: RunHandle): Promise<void> {
+    const { agent } = this.#deps;
+    const { run, body } = handle;
+    const requested = toModes(body.stream_mode);
+    const translator = new StreamTranslator(requested);
+    const options = {
+      ...runConfig(run, body),
+      streamMode: graphModesFor(requested),
+      signal: handle.controller.signal,
+    };
+    const input = graphInput(body) as Parameters<Agent["stream"]>[0];
+    const publish = (mode: GraphStreamMode, payload: unknown) => {
+      for (const [event, data] of translator.translate(mode, payload)) handle.log.push(event, data);
+    };
+    if (!requested.includes("events")) {
+      const stream = await agent.stream(input, options);
+      for await (const [mode, payload] of stream as AsyncIterable<[GraphStreamMode, unknown]>) publish(mode, payload);
+      return;
+    }
+    // "events" needs every LangChain callback event; the graph's own chunks come through as
+    // on_chain_stream events of the run itself.
+    for await (const event of agent.streamEvents(input, { ...options, version: "v2", runId: run.runId })) {
+      if (event.event === "on_chain_stream" && event.run_id === run.runId) {
+        const [mode, payload] = event.data.chunk as [GraphStreamMode, unknown];
+        publish(mode, payload);
+      } else {
+        handle.log.push("events", toWire(event));
+      }
+    }
+  }
+
+  /**
+   * After a Stop (`interrupt`), the run was undone; the user's own messages are written back so
+   * they stay in the thread (on the branch the run was on), as a finished turn with no reply.
+   */
+  async #keepInput(handle: RunHandle): Promise<void> {
+    const messages = handle.body.input?.messages;
+    if (!messages?.length || handle.temporary) return;
+    const { agent, store, logger } = this.#deps;
+    try {
+      if (!(await store.getThread(handle.run.threadId))) return;
+      const checkpointId = handle.body.checkpoint_id ?? handle.body.checkpoint?.checkpoint_id ?? undefined;
+      const config: RunnableConfig = { configurable: { thread_id: handle.run.threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) } };
+      await agent.updateState(config, { messages }, "model");
+    } catch (error) {
+      logger.error({ err: error, runId: handle.run.runId }, "could not keep the input of a cancelled run");
+    }
+  }
+
   async #finish(handle: RunHandle, outcome: RunOutcome): Promise<void> {
-    const { store, checkpointer } = this.#deps;
+    const { store, checkpointer, logger } = this.#deps;
     const { run } = handle;
     run.status = outcome.status;
     try {
-      if (handle.cancelAction === "rollback") await store.deleteRun(run.threadId, run.runId);
+      if (handle.cancelAction === "rollback" && outcome.status === "interrupted") await store.deleteRun(run.threadId, run.runId);
       else await store.setRunStatus(run.runId, outcome.status);
       if (handle.temporary) {
         await store.deleteThread(run.threadId);
         await checkpointer.deleteThread(run.threadId);
       }
+    } catch (error) {
+      logger.error({ err: error, runId: run.runId }, "could not record the end of a run");
     } finally {
       handle.settle(outcome);
-      this.#remember(handle);
+      this.#forgetOldRuns();
     }
-    if (handle.body.webhook) await this.#callWebhook(handle, outcome);
+    if (handle.body.webhook) void this.#callWebhook(handle, outcome);
   }
 
   /** POSTs the finished run and its outcome to the run's webhook; failures are only logged. */
@@ -318,22 +379,13 @@ export class RunManager {
     }
   }
 
-  /** The thread's status once `handle` ends: busy while more runs are queued. */
-  #statusAfter(handle: RunHandle, status: Exclude<ThreadStatus, "busy">): ThreadStatus {
-    const slot = this.#slots.get(handle.run.threadId);
-    return slot !== undefined && slot.queue.length > 0 ? "busy" : status;
-  }
-
-  #remember(handle: RunHandle): void {
-    // Map iteration order is insertion order: drop the oldest finished handles first.
-    let finished = 0;
-    for (const candidate of this.#handles.values()) if (candidate.finished) finished += 1;
-    for (const [runId, candidate] of this.#handles) {
-      if (finished <= FINISHED_RUNS_KEPT) break;
-      if (candidate.finished && candidate !== handle) {
-        this.#handles.delete(runId);
-        finished -= 1;
-      }
+  /** Drops finished runs older than the TTL, and the oldest beyond the count limit. */
+  #forgetOldRuns(): void {
+    const now = Date.now();
+    const finished = [...this.#handles.values()].filter((handle) => handle.finishedAt !== undefined);
+    const excess = finished.length - FINISHED_RUNS_KEPT;
+    for (const [index, handle] of finished.entries()) {
+      if (index < excess || now - (handle.finishedAt as number) > FINISHED_RUN_TTL_MS) this.#handles.delete(handle.run.runId);
     }
   }
 }
@@ -343,10 +395,24 @@ export class RunCancelledError extends AppError {
   override readonly status = 409;
 }
 
-/** The run to cancel has already finished. */
-export class RunFinishedError extends AppError {
-  override readonly status = 409;
+/** The values of the last `values` event a run published, if any. */
+function lastValues(handle: RunHandle): Record<string, unknown> | null {
+  return (handle.log.last("values")?.data as Record<string, unknown> | undefined) ?? null;
 }
+
+/** Waits `ms`, or rejects when `signal` fires (a run cancelled before its delayed start). */
+const delay = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
 
 function toModes(streamMode: RunCreate["stream_mode"]): StreamMode[] {
   if (streamMode === undefined) return ["values"];

@@ -4,10 +4,11 @@
  * (the creator, `join`, `joinStream`), each from the start or after a `Last-Event-ID`.
  */
 import type { AIMessageChunk, BaseMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StreamMode as GraphStreamMode } from "@langchain/langgraph";
 import type { StreamMode } from "./schemas.js";
 import type { SseEvent } from "./sse.js";
-import { toWire } from "./wire.js";
+import { checkpointOf, toWire } from "./wire.js";
 
 /** One event of a run, numbered from 0 in the order it happened. */
 export interface RunEvent {
@@ -22,12 +23,33 @@ export function graphModesFor(requested: readonly StreamMode[]): GraphStreamMode
   for (const mode of requested) {
     if (mode === "messages-tuple") modes.add("messages");
     else if (mode === "messages") {
-      // Legacy "messages": partial messages from tokens, complete ones from node updates.
+      // Legacy "messages": partial messages from tokens, complete ones from the state's values.
       modes.add("messages");
-      modes.add("updates");
-    } else modes.add(mode);
+      modes.add("values");
+    } else if (mode !== "events") modes.add(mode);
   }
+  // "events" alone still needs the graph to run in some mode; values is the cheapest useful one.
+  if (modes.size === 0) modes.add("values");
   return [...modes];
+}
+
+/** A config as the API shows it: no callbacks, signals or LangGraph-internal `__` keys. */
+function publicConfig(config: RunnableConfig | undefined) {
+  if (!config) return null;
+  const configurable = Object.fromEntries(Object.entries(config.configurable ?? {}).filter(([key]) => !key.startsWith("__")));
+  return { tags: config.tags ?? [], metadata: toWire(config.metadata ?? {}), recursion_limit: config.recursionLimit ?? null, configurable };
+}
+
+/** A debug/checkpoints snapshot with snake_case parent config and checkpoint references, as the official server sends it. */
+function checkpointPayload(payload: { config?: RunnableConfig; parentConfig?: RunnableConfig } & Record<string, unknown>) {
+  const { config, parentConfig, ...rest } = payload;
+  return {
+    ...(toWire(rest) as Record<string, unknown>),
+    config: publicConfig(config),
+    parent_config: publicConfig(parentConfig),
+    checkpoint: checkpointOf(config),
+    parent_checkpoint: checkpointOf(parentConfig),
+  };
 }
 
 /** Translates LangGraph chunks of one run into API events. */
@@ -56,12 +78,21 @@ export class StreamTranslator {
         }
         break;
       }
-      case "updates": {
-        if (this.#requested.has("updates")) events.push(["updates", toWire(payload)]);
+      case "values": {
+        if (this.#requested.has("values")) events.push(["values", toWire(payload)]);
         if (this.#requested.has("messages")) {
-          const complete = this.#newCompleteMessages(payload as Record<string, { messages?: BaseMessage[] } | undefined>);
+          const complete = this.#newCompleteMessages((payload as { messages?: BaseMessage[] }).messages ?? []);
           if (complete.length > 0) events.push(["messages/complete", toWire(complete)]);
         }
+        break;
+      }
+      case "checkpoints":
+        if (this.#requested.has("checkpoints")) events.push(["checkpoints", checkpointPayload(payload as Record<string, unknown>)]);
+        break;
+      case "debug": {
+        if (!this.#requested.has("debug")) break;
+        const chunk = payload as { type: string; payload: Record<string, unknown> };
+        events.push(["debug", chunk.type === "checkpoint" ? { ...chunk, payload: checkpointPayload(chunk.payload) } : toWire(chunk)]);
         break;
       }
       default:
@@ -70,14 +101,12 @@ export class StreamTranslator {
     return events;
   }
 
-  #newCompleteMessages(update: Record<string, { messages?: BaseMessage[] } | undefined>): BaseMessage[] {
+  #newCompleteMessages(messages: readonly BaseMessage[]): BaseMessage[] {
     const complete: BaseMessage[] = [];
-    for (const nodeUpdate of Object.values(update ?? {})) {
-      for (const message of nodeUpdate?.messages ?? []) {
-        if (!message.id || this.#completed.has(message.id)) continue;
-        this.#completed.add(message.id);
-        complete.push(message);
-      }
+    for (const message of messages) {
+      if (!message.id || this.#completed.has(message.id)) continue;
+      this.#completed.add(message.id);
+      complete.push(message);
     }
     return complete;
   }
@@ -103,6 +132,11 @@ export class RunEventLog {
     this.#wake();
   }
 
+  /** The newest event of a kind, if any. */
+  last(event: SseEvent): RunEvent | undefined {
+    return this.#events.findLast((candidate) => candidate.event === event);
+  }
+
   #wake(): void {
     const wakeUps = this.#wakeUps;
     this.#wakeUps = new Set();
@@ -117,11 +151,20 @@ export class RunEventLog {
       while (index < this.#events.length) {
         yield this.#events[index] as RunEvent;
         index += 1;
+        if (signal?.aborted) return;
       }
       if (this.#finished) return;
       await new Promise<void>((resolve) => {
-        this.#wakeUps.add(resolve);
-        signal?.addEventListener("abort", () => resolve(), { once: true });
+        const onAbort = () => {
+          this.#wakeUps.delete(wake);
+          resolve();
+        };
+        const wake = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        this.#wakeUps.add(wake);
+        signal?.addEventListener("abort", onAbort, { once: true });
       });
     }
   }

@@ -37,6 +37,7 @@ const Uuid = z.guid({ message: "must be a UUID" });
 export const ThreadPath = z.object({ thread_id: Uuid });
 export const RunPath = z.object({ thread_id: Uuid, run_id: Uuid });
 export const CheckpointPath = z.object({ thread_id: Uuid, checkpoint_id: Uuid });
+export const StatelessRunPath = z.object({ run_id: Uuid });
 
 /** A message as clients send it: LangChain dicts (`type`) or OpenAI style (`role`). */
 export const MessageIn = z
@@ -66,18 +67,21 @@ export const Command = z.strictObject({
 export type Command = z.infer<typeof Command>;
 
 /** Stream modes of the LangGraph API that this server produces. */
-export const STREAM_MODES = ["values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints"] as const;
+export const STREAM_MODES = ["values", "updates", "messages", "messages-tuple", "custom", "debug", "tasks", "checkpoints", "tools", "events"] as const;
 export type StreamMode = (typeof STREAM_MODES)[number];
 const StreamModeName = z.enum(STREAM_MODES, {
   error: (issue) => `unknown stream mode ${JSON.stringify(issue.input)}; use one of ${STREAM_MODES.join(", ")}`,
 });
 
-export const CheckpointRef = z.object({
-  checkpoint_id: Uuid.optional(),
-  checkpoint_ns: z.string().nullish(),
-  checkpoint_map: z.record(z.string(), z.unknown()).nullish(),
-  thread_id: z.string().optional(),
-});
+/** A checkpoint of the thread in the path; a `thread_id` in it is ignored, never followed. */
+export const CheckpointRef = z
+  .object({
+    checkpoint_id: Uuid.optional(),
+    checkpoint_ns: z.string().nullish(),
+    checkpoint_map: z.record(z.string(), z.unknown()).nullish(),
+    thread_id: z.string().optional(),
+  })
+  .transform(({ thread_id: _ignored, ...checkpoint }) => checkpoint);
 
 /** Nodes a run may pause before or after: the agent's own, or all of them. */
 const Interruptible = z.union([z.literal("*"), z.array(z.enum(["trim", "model"]))]);
@@ -115,6 +119,8 @@ export const RunCreate = z.object({
     .optional(),
 });
 export type RunCreate = z.infer<typeof RunCreate>;
+
+export const RunBatch = z.array(RunCreate).min(1).max(100);
 
 export const RunListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(10),

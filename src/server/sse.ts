@@ -14,6 +14,8 @@ export type SseEvent =
   | "debug"
   | "tasks"
   | "checkpoints"
+  | "tools"
+  | "events"
   | "error"
   | "end";
 

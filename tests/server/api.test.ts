@@ -284,7 +284,7 @@ describe("streaming", () => {
     expect(tuples.every(([, metadata]) => metadata.langgraph_node === "model")).toBe(true);
   });
 
-  it("streams legacy messages: metadata, growing partials, then the complete message", async () => {
+  it("streams legacy messages: metadata, growing partials, then complete messages", async () => {
     const { events } = await collect("messages");
     const names = events.map((part) => part.event);
     expect(names).toContain("messages/metadata");
@@ -292,15 +292,44 @@ describe("streaming", () => {
     expect(partials.length).toBeGreaterThan(2);
     expect(partials.at(-1)).toBe("Tokens arrive one word at a time");
     expect(partials[1]!.length).toBeLessThan(partials.at(-1)!.length);
-    const complete = events.find((part) => part.event === "messages/complete")!.data as Array<{ type: string; content: string }>;
-    expect(complete.at(-1)).toMatchObject({ type: "ai", content: "Tokens arrive one word at a time" });
+    // As the official server does, every message of the state is completed once: the input, then the reply.
+    const complete = events.filter((part) => part.event === "messages/complete").flatMap((part) => part.data as Array<{ type: string; content: string }>);
+    expect(complete.map((message) => [message.type, message.content])).toEqual([
+      ["human", "stream"],
+      ["ai", "Tokens arrive one word at a time"],
+    ]);
   });
 
-  it("streams debug and custom modes together", async () => {
-    const { names } = await collect(["debug", "custom", "updates"]);
+  it("streams debug and custom modes together, debug checkpoints in the API's shape", async () => {
+    const { names, events } = await collect(["debug", "custom", "updates"]);
     expect(names).toContain("debug");
     expect(names).toContain("updates");
     expect(names).not.toContain("values");
+    const checkpoint = events.find((part) => part.event === "debug" && (part.data as { type: string }).type === "checkpoint")!.data as {
+      payload: Record<string, unknown> & { config: { configurable: Record<string, unknown> } };
+    };
+    expect(checkpoint.payload).toHaveProperty("checkpoint.checkpoint_id");
+    expect(checkpoint.payload).toHaveProperty("parent_config");
+    expect(checkpoint.payload).not.toHaveProperty("parentConfig");
+    expect(JSON.stringify(checkpoint.payload)).not.toContain("callbacks");
+    expect(Object.keys(checkpoint.payload.config.configurable).some((key) => key.startsWith("__"))).toBe(false);
+  });
+
+  it("streams checkpoints with values, next, config and checkpoint references", async () => {
+    const { events } = await collect("checkpoints");
+    const last = events.filter((part) => part.event === "checkpoints").at(-1)!.data as { values: unknown; next: string[]; checkpoint: { checkpoint_id: string } };
+    expect(last.next).toEqual([]);
+    expect(messagesOf(last.values).at(-1)).toEqual(["ai", "Tokens arrive one word at a time"]);
+    expect(last.checkpoint.checkpoint_id).toBeTypeOf("string");
+  });
+
+  it("accepts the tools and events modes that useStream asks for", async () => {
+    const { names } = await collect(["values", "tools"]);
+    expect(names).toContain("values");
+    const { events } = await collect(["events", "values"]);
+    const kinds = events.filter((part) => part.event === "events").map((part) => (part.data as { event: string }).event);
+    expect(kinds).toContain("on_chat_model_stream");
+    expect(events.some((part) => part.event === "values")).toBe(true);
   });
 });
 
@@ -334,11 +363,12 @@ describe("concurrency on one thread", () => {
     expect((await client.runs.get(thread.thread_id, first.run_id)).status).toBe("success");
   });
 
-  it("interrupt: the first run is stopped and leaves no trace in the state", async () => {
+  it("interrupt: the first run is stopped, its question stays unanswered, the second answers", async () => {
     const thread = await client.threads.create();
     const first = await slowRun(thread.thread_id, "first", 2000);
     const values = await client.runs.wait(thread.thread_id, "agent", { input: user("second"), multitaskStrategy: "interrupt" });
-    expect(messagesOf(values).map(([, content]) => content)).toEqual(["second", "You said: second"]);
+    expect(messagesOf(values).map(([, content]) => content)).toEqual(["first", "second", "You said: second"]);
+    expect(stub.requests.at(-1)!.body.messages.map(wireText)).toEqual(["You are a helpful assistant.", "first", "second"]);
     expect((await client.runs.get(thread.thread_id, first.run_id)).status).toBe("interrupted");
   });
 
@@ -350,15 +380,24 @@ describe("concurrency on one thread", () => {
     await expect(client.runs.get(thread.thread_id, first.run_id)).rejects.toMatchObject({ status: 404 });
   });
 
-  it("cancel stops the model call and keeps the last good state; join and joinStream see runs", async () => {
+  it("cancel stops the model call and keeps the user's message, not a reply; join and joinStream see runs", async () => {
     const thread = await client.threads.create();
     await say(thread.thread_id, "My name is Ada");
     stub.reset();
     const run = await slowRun(thread.thread_id, "This will be cancelled", 3000);
     await client.runs.cancel(thread.thread_id, run.run_id, true);
     expect((await client.runs.get(thread.thread_id, run.run_id)).status).toBe("interrupted");
-    expect(messagesOf((await client.threads.getState(thread.thread_id)).values)).toHaveLength(2);
-    await expect(client.runs.cancel(thread.thread_id, run.run_id)).rejects.toMatchObject({ status: 409 });
+    const afterStop = await client.threads.getState(thread.thread_id);
+    expect(messagesOf(afterStop.values)).toEqual([
+      ["human", "My name is Ada"],
+      ["ai", "Nice to meet you, Ada!"],
+      ["human", "This will be cancelled"],
+    ]);
+    expect(afterStop.next).toEqual([]);
+    expect((await client.threads.get(thread.thread_id)).status).toBe("idle");
+    // Cancelling a run that already ended changes nothing and is not an error (as officially).
+    await client.runs.cancel(thread.thread_id, run.run_id);
+    expect((await client.runs.get(thread.thread_id, run.run_id)).status).toBe("interrupted");
 
     const background = await client.runs.create(thread.thread_id, "agent", { input: user("What is my name?"), streamMode: ["values", "messages-tuple"] });
     const joined: string[] = [];
@@ -420,7 +459,8 @@ describe("run options", () => {
     controller.abort();
     await reading.catch(() => undefined);
     await until(async () => (await client.runs.get(thread.thread_id, runId!)).status === "interrupted");
-    expect(messagesOf((await client.threads.getState(thread.thread_id)).values)).toEqual([]);
+    // Like Stop in a chat window: the question stays, no half answer is stored.
+    expect(messagesOf((await client.threads.getState(thread.thread_id)).values)).toEqual([["human", "I will hang up"]]);
     expect((await client.threads.get(thread.thread_id)).status).toBe("idle");
   });
 
@@ -507,5 +547,39 @@ describe("scheduling and webhooks", () => {
     } finally {
       receiver.close();
     }
+  });
+});
+
+describe("long waits and stateless extras", () => {
+  it("keeps a long wait alive with leading newlines and still answers valid JSON", async () => {
+    const thread = await client.threads.create();
+    stub.inject({ kind: "delay", ms: 1300 });
+    const response = await server.request(`/threads/${thread.thread_id}/runs/wait`, { body: { assistant_id: "agent", input: user("slow") } });
+    expect(response.status).toBe(200);
+    expect(messagesOf(response.body).at(-1)).toEqual(["ai", "You said: slow"]);
+    const raw = await fetch(`${server.baseUrl}/threads/${thread.thread_id}/runs/wait`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ assistant_id: "agent", input: user("slow again") }),
+    });
+    // No delay this time: a plain JSON answer without padding.
+    expect((await raw.text()).startsWith("{")).toBe(true);
+  });
+
+  it("creates stateless runs in a batch and joins a stateless run's stream", async () => {
+    const created = (await server.request("/runs/batch", {
+      body: [
+        { assistant_id: "agent", input: user("one"), on_completion: "keep" },
+        { assistant_id: "agent", input: user("two"), on_completion: "keep" },
+      ],
+    })) as { status: number; body: Array<{ run_id: string; thread_id: string }> };
+    expect(created.status).toBe(200);
+    expect(created.body).toHaveLength(2);
+    const events: string[] = [];
+    for await (const part of client.runs.joinStream(null, created.body[0]!.run_id)) events.push(part.event);
+    expect(events).toEqual(expect.arrayContaining(["metadata", "values"]));
+    const kept = await client.threads.getState(created.body[1]!.thread_id);
+    await until(async () => messagesOf((await client.threads.getState(created.body[1]!.thread_id)).values).length === 2);
+    expect(kept).toBeDefined();
   });
 });

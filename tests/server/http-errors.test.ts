@@ -154,9 +154,15 @@ describe("malformed bodies", () => {
     expectError(await send(`/threads/${threadId}/runs/wait`, { raw }), 422, /object/i);
   });
 
-  it("a body that is not JSON is a 415, not silently read as {}", async () => {
-    const reply = await send("/threads/search", { raw: "limit=ten", headers: { "content-type": "text/plain" } });
+  it("a form body is a 415, not silently read as {}", async () => {
+    const reply = await send("/threads/search", { raw: "limit=ten", headers: { "content-type": "application/x-www-form-urlencoded" } });
     expectError(reply, 415, /application\/json/);
+  });
+
+  it("a text/plain body is read as JSON, as the official server does", async () => {
+    expectError(await send("/threads/search", { raw: "limit=ten", headers: { "content-type": "text/plain" } }), 400, "Malformed JSON in request body");
+    const reply = await send("/threads/search", { raw: '{"limit": "ten"}', headers: { "content-type": "text/plain" } });
+    expectError(reply, 422, /limit/);
   });
 
   it("a body over 1 MB is a 413", async () => {

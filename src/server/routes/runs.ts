@@ -3,9 +3,22 @@ import { Router } from "express";
 import { NotFoundError } from "../../errors.js";
 import type { AppDeps } from "../create-app.js";
 import type { RunHandle } from "../run-manager.js";
-import { JoinStreamQuery, RunCancelQuery, RunCreate, RunListQuery, RunPath, ThreadPath, parseInput } from "../schemas.js";
+import {
+  JoinStreamQuery,
+  RunBatch,
+  RunCancelQuery,
+  RunCreate,
+  RunListQuery,
+  RunPath,
+  StatelessRunPath,
+  ThreadPath,
+  parseInput,
+} from "../schemas.js";
 import { openSse } from "../sse.js";
 import { runToWire, toWire } from "../wire.js";
+
+/** Interval of the keep-alive newlines of `wait` and `join`. */
+const KEEP_ALIVE_MS = 1000;
 
 /** Runs on threads and stateless runs: create, stream, wait, list, get, cancel, join, delete. */
 export function runsRouter(deps: AppDeps): Router {
@@ -43,6 +56,25 @@ export function runsRouter(deps: AppDeps): Router {
     return toWire((await agent.getState({ configurable: { thread_id: handle.run.threadId } })).values);
   };
 
+  /**
+   * Answers with `body` once it resolves. Until then a newline goes out every second, as the
+   * official server does, so proxies with idle timeouts keep long waits open (leading
+   * whitespace is valid JSON).
+   */
+  const respondWhenDone = async (response: Response, body: Promise<unknown>) => {
+    const keepAlive = setInterval(() => {
+      if (!response.headersSent) response.writeHead(200, { "content-type": "application/json; charset=utf-8" });
+      response.write("\n");
+    }, KEEP_ALIVE_MS);
+    try {
+      const value = await body;
+      if (response.headersSent) response.end(JSON.stringify(value));
+      else response.json(value);
+    } finally {
+      clearInterval(keepAlive);
+    }
+  };
+
   const wait = async (request: Request, response: Response, stateless: boolean) => {
     const { handle, body } = await create(request, response, stateless);
     if (body.on_disconnect === "cancel") {
@@ -50,7 +82,7 @@ export function runsRouter(deps: AppDeps): Router {
         if (!handle.finished) void runs.cancel(handle.run.threadId, handle.run.runId, "interrupt").catch(() => undefined);
       });
     }
-    response.json(await outcomeBody(handle));
+    await respondWhenDone(response, outcomeBody(handle));
   };
 
   const stream = async (request: Request, response: Response, stateless: boolean) => {
@@ -70,6 +102,19 @@ export function runsRouter(deps: AppDeps): Router {
   });
   router.post("/runs/stream", (request, response) => stream(request, response, true));
   router.post("/runs/wait", (request, response) => wait(request, response, true));
+  router.post("/runs/batch", async (request, response) => {
+    const bodies = parseInput(RunBatch, request.body);
+    const handles = [];
+    for (const body of bodies) handles.push(await runs.create(undefined, body));
+    response.json(handles.map((handle) => runToWire(handle.run)));
+  });
+  router.get("/runs/:run_id/stream", async (request, response) => {
+    const { run_id } = parseInput(StatelessRunPath, request.params, "path");
+    const query = parseInput(JoinStreamQuery, request.query, "query");
+    const handle = runs.handle(run_id);
+    if (!handle) throw new NotFoundError(`Run ${run_id} not found, or it ended too long ago to be joined`);
+    await streamRun(handle, response, { cancelOnDisconnect: query.cancel_on_disconnect, lastEventId: request.header("last-event-id") });
+  });
 
   router.get("/threads/:thread_id/runs", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
@@ -104,7 +149,7 @@ export function runsRouter(deps: AppDeps): Router {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     const query = parseInput(RunCancelQuery, request.query, "query");
     const handle = await runs.cancel(thread_id, run_id, query.action);
-    if (query.wait) await handle.done;
+    if (query.wait && handle) await handle.done;
     response.status(query.wait ? 204 : 202).end();
   });
 
@@ -112,7 +157,7 @@ export function runsRouter(deps: AppDeps): Router {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     const handle = runs.handle(run_id);
     if (handle && handle.run.threadId === thread_id) {
-      response.json(await outcomeBody(handle));
+      await respondWhenDone(response, outcomeBody(handle));
       return;
     }
     await requireRun(thread_id, run_id);
