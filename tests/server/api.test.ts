@@ -505,6 +505,17 @@ describe("thread state", () => {
     expect(messagesOf(await say(thread.thread_id, "What is my name?")).at(-1)).toEqual(["ai", "Your name is Edsger."]);
   });
 
+  it("never follows a thread_id inside a checkpoint reference to another thread", async () => {
+    const mine = await client.threads.create();
+    const other = await client.threads.create();
+    const response = await server.request(`/threads/${mine.thread_id}/state`, {
+      body: { values: { messages: [{ type: "human", content: "mine" }] }, checkpoint: { thread_id: other.thread_id } },
+    });
+    expect(response.status).toBe(200);
+    expect(messagesOf((await client.threads.getState(mine.thread_id)).values)).toEqual([["human", "mine"]]);
+    expect(messagesOf((await client.threads.getState(other.thread_id)).values)).toEqual([]);
+  });
+
   it("refuses a state update while a run is in progress", async () => {
     const thread = await client.threads.create();
     stub.inject({ kind: "delay", ms: 300 });
