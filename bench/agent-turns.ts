@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createAgent } from "../src/graph/agent.js";
-import { AgentSqliteSaver } from "../src/graph/checkpointer.js";
+import { SqliteCheckpointer } from "../src/graph/sqlite-checkpointer.js";
 
 const { values } = parseArgs({ options: { turns: { type: "string", default: "300" } } });
 const TURNS = Number(values.turns);
@@ -44,7 +44,7 @@ try {
   // Warm-up: load the tokenizer ranks and let the JIT settle before anything is timed.
   await conversation(new MemorySaver(), 20);
   const floor = await conversation(new MemorySaver());
-  const saver = new AgentSqliteSaver(join(dir, "bench.sqlite"));
+  const saver = new SqliteCheckpointer(join(dir, "bench.sqlite"));
   const sqlite = await conversation(saver);
   saver.db.pragma("wal_checkpoint(TRUNCATE)");
   await saver.close();

@@ -20,6 +20,10 @@ const EnvSchema = z
     MODEL_MAX_RETRIES: optional(z.coerce.number().int().min(0).max(10)).default(2),
     MODEL_TIMEOUT_MS: optional(positiveInteger).default(60_000),
     DATA_DIR: optional(z.string()).default("./data"),
+    // "exit" writes one checkpoint per run; "async"/"sync" one per step (finer history, more bytes).
+    CHECKPOINT_DURABILITY: optional(z.enum(["exit", "async", "sync"])).default("exit"),
+    // Keep only the newest N checkpoints of each thread; unset keeps all. Messages are always kept.
+    CHECKPOINT_RETENTION: optional(positiveInteger),
     HOST: optional(z.string()).default("127.0.0.1"),
     PORT: optional(z.coerce.number().int().min(0).max(65_535)).default(8123),
     // Browser origins allowed to call the API; LangGraph Studio's by default, "*" for any.

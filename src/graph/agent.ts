@@ -29,7 +29,15 @@ export interface AgentOptions {
   maxOutputTokens?: number;
   /** Model name that picks the tokenizer (o200k_base or cl100k_base). */
   tokenizerModel?: string;
+  /**
+   * When runs write checkpoints unless the caller says otherwise: `exit` (default) writes one
+   * per run, when it ends; `async`/`sync` one per step. A run's `durability` option wins.
+   */
+  durability?: Durability;
 }
+
+/** LangGraph's checkpoint durability modes. */
+export type Durability = "exit" | "async" | "sync";
 
 /** Builds the uncompiled graph: START → trim → model → END. */
 export function buildAgentGraph(options: AgentOptions = {}) {
@@ -59,7 +67,7 @@ export type Agent = ReturnType<typeof createAgent>;
  */
 export function createAgent(options: AgentOptions = {}) {
   const graph = buildAgentGraph(options).compile({ checkpointer: options.checkpointer });
-  makeRunsAtomic(graph);
+  makeRunsAtomic(graph, options.durability ?? "exit");
   return graph;
 }
 
@@ -70,24 +78,64 @@ type CompiledAgentGraph = ReturnType<ReturnType<typeof buildAgentGraph>["compile
  * goes through, so that a run that does not finish is undone. The revert runs after the inner
  * iterator's `finally`, by which time LangGraph has awaited all of the run's checkpoint writes.
  */
-function makeRunsAtomic(graph: CompiledAgentGraph): void {
+function makeRunsAtomic(graph: CompiledAgentGraph, durability: Durability): void {
   const streamIterator = graph._streamIterator.bind(graph);
-  graph._streamIterator = async function* atomicStreamIterator(input, options) {
+  graph._streamIterator = async function* atomicStreamIterator(input, runOptions) {
     const checkpointer = graph.checkpointer;
-    const threadId = rootThreadId(options);
+    const threadId = rootThreadId(runOptions);
+    // A subgraph run inherits its parent's durability; only top-level runs get our default.
+    const options = threadId === undefined || runOptions?.durability !== undefined || runOptions?.checkpointDuring !== undefined ? runOptions : { ...runOptions, durability };
     if (!isRevertible(checkpointer) || threadId === undefined) {
       yield* streamIterator(input, options);
       return;
     }
-    const head = await checkpointer.headCheckpointId(threadId);
-    let finished = false;
+    const ended = trackRun(graph, threadId);
     try {
-      yield* streamIterator(input, options);
-      finished = true;
+      const head = await checkpointer.headCheckpointId(threadId);
+      let finished = false;
+      try {
+        yield* streamIterator(input, options);
+        finished = true;
+      } finally {
+        if (!finished) await checkpointer.revertThread(threadId, head);
+      }
     } finally {
-      if (!finished) await checkpointer.revertThread(threadId, head);
+      ended();
     }
   };
+}
+
+/** Per graph and thread: promises of runs that have not fully ended yet. */
+const unsettledRuns = new WeakMap<object, Map<string, Set<Promise<void>>>>();
+
+function trackRun(graph: object, threadId: string): () => void {
+  let threads = unsettledRuns.get(graph);
+  if (!threads) {
+    threads = new Map();
+    unsettledRuns.set(graph, threads);
+  }
+  const runs = threads.get(threadId) ?? new Set<Promise<void>>();
+  threads.set(threadId, runs);
+  let end!: () => void;
+  const ended = new Promise<void>((resolve) => {
+    end = resolve;
+  });
+  runs.add(ended);
+  return () => {
+    runs.delete(ended);
+    if (runs.size === 0 && threads.get(threadId) === runs) threads.delete(threadId);
+    end();
+  };
+}
+
+/**
+ * Resolves once every run of `threadId` on `agent` has fully ended: its checkpoints written, or
+ * reverted if it failed. A cancelled stream stops yielding at once, before that happens, so
+ * whoever starts the thread's next run (or writes to it) waits for this first.
+ */
+export async function runsSettled(agent: object, threadId: string): Promise<void> {
+  const runs = unsettledRuns.get(agent)?.get(threadId);
+  if (runs) await Promise.all([...runs]);
 }
 
 /** The thread of a top-level run; `undefined` when the graph runs as a subgraph of another. */

@@ -1,19 +1,20 @@
 import type { Config } from "../config.js";
 import { createAgent, type Agent } from "./agent.js";
-import { type AgentSqliteSaver, openSqliteCheckpointer } from "./checkpointer.js";
+import { openSqliteCheckpointer } from "./checkpointer.js";
+import type { SqliteCheckpointer } from "./sqlite-checkpointer.js";
 import { createChatModel } from "./chat-model.js";
 
 /** An agent and the checkpointer it owns, so whoever built it can close the database. */
 export interface ConfiguredAgent {
   agent: Agent;
-  checkpointer: AgentSqliteSaver;
+  checkpointer: SqliteCheckpointer;
   /** False when no model provider is configured; runs then fail with a clear error. */
   hasModel: boolean;
 }
 
 /** Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets. */
 export function createAgentFromConfig(config: Config): ConfiguredAgent {
-  const checkpointer = openSqliteCheckpointer(config.DATA_DIR);
+  const checkpointer = openSqliteCheckpointer(config.DATA_DIR, { retention: config.CHECKPOINT_RETENTION });
   const model = createChatModel(config);
   const agent = createAgent({
     model,
@@ -22,6 +23,7 @@ export function createAgentFromConfig(config: Config): ConfiguredAgent {
     contextTokens: config.CONTEXT_TOKENS,
     maxOutputTokens: config.MAX_OUTPUT_TOKENS,
     tokenizerModel: config.MODEL,
+    durability: config.CHECKPOINT_DURABILITY,
   });
   return { agent, checkpointer, hasModel: model !== undefined };
 }

@@ -12,7 +12,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import { Command, type StreamMode as GraphStreamMode } from "@langchain/langgraph";
 import { AppError, NotFoundError, ThreadBusyError } from "../errors.js";
-import type { Agent } from "../graph/agent.js";
+import { type Agent, runsSettled } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { Logger } from "../logger.js";
 import { ASSISTANT_ID, GRAPH_ID, resolveAssistantId } from "./assistants.js";
@@ -117,6 +117,12 @@ export class RunManager {
     if (threadId === undefined || !(await store.getThread(id))) {
       if (threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
       await store.createThread({ threadId: id, metadata: { graph_id: GRAPH_ID, assistant_id: assistantId } });
+    }
+
+    // Forking from a checkpoint that does not exist would silently start from an empty thread.
+    const checkpointId = body.checkpoint_id ?? body.checkpoint?.checkpoint_id ?? undefined;
+    if (checkpointId && !(await this.#deps.checkpointer.getTuple({ configurable: { thread_id: id, checkpoint_ns: "", checkpoint_id: checkpointId } }))) {
+      throw new NotFoundError(`Checkpoint ${checkpointId} not found on thread ${id}`);
     }
 
     // From the busy check to the reservation there is no await: two requests cannot both win.
@@ -270,7 +276,11 @@ export class RunManager {
       run.status = "running";
       await store.setRunStatus(run.runId, "running");
       handle.log.push("metadata", { run_id: run.runId, thread_id: run.threadId, attempt: 1 });
-      await this.#stream(handle);
+      try {
+        await this.#stream(handle);
+      } finally {
+        await runsSettled(this.#deps.agent, run.threadId);
+      }
       handle.graphFinished = true;
       const state = await this.#deps.agent.getState({ configurable: { thread_id: run.threadId } });
       outcome = { status: "success", values: state.values as Record<string, unknown>, error: null };

@@ -153,7 +153,8 @@ describe("runs", () => {
     await say(thread.thread_id, "one");
     await say(thread.thread_id, "two");
     const history = await client.threads.getHistory(thread.thread_id, { limit: 100 });
-    expect(history.length).toBeGreaterThanOrEqual(4);
+    // One checkpoint per run (CHECKPOINT_DURABILITY=exit).
+    expect(history).toHaveLength(2);
     for (const [index, state] of history.entries()) {
       const older = history[index + 1];
       if (older) {
@@ -194,6 +195,8 @@ describe("runs", () => {
       "What is my name?",
       "Your name is Linus.",
     ]);
+    // A checkpoint that does not exist is a 404, not a run on an empty thread.
+    await expect(client.runs.wait(thread.thread_id, "agent", { input: user("x"), checkpointId: crypto.randomUUID() })).rejects.toMatchObject({ status: 404 });
     // The old branch is still browsable.
     const oldBranch = await client.threads.getState(thread.thread_id, history[0]!.checkpoint.checkpoint_id!);
     expect(messagesOf(oldBranch.values).map(([, content]) => content)).toContain("My name is Grace");
@@ -249,11 +252,14 @@ describe("runs", () => {
 });
 
 describe("streaming", () => {
-  async function collect(streamMode: Parameters<Client["runs"]["stream"]>[2] extends infer P ? (P extends { streamMode?: infer M } ? M : never) : never) {
+  async function collect(
+    streamMode: Parameters<Client["runs"]["stream"]>[2] extends infer P ? (P extends { streamMode?: infer M } ? M : never) : never,
+    extra: { durability?: "exit" | "async" | "sync" } = {},
+  ) {
     const thread = await client.threads.create();
     stub.respondWith(() => "Tokens arrive one word at a time");
     const events: Array<{ event: string; data: unknown }> = [];
-    for await (const part of client.runs.stream(thread.thread_id, "agent", { input: user("stream"), streamMode })) events.push(part);
+    for await (const part of client.runs.stream(thread.thread_id, "agent", { input: user("stream"), streamMode, ...extra })) events.push(part);
     return { thread, events, names: events.map((part) => part.event) };
   }
 
@@ -301,7 +307,8 @@ describe("streaming", () => {
   });
 
   it("streams debug and custom modes together, debug checkpoints in the API's shape", async () => {
-    const { names, events } = await collect(["debug", "custom", "updates"]);
+    // Durability "async" persists every step, so each streamed checkpoint has an id.
+    const { names, events } = await collect(["debug", "custom", "updates"], { durability: "async" });
     expect(names).toContain("debug");
     expect(names).toContain("updates");
     expect(names).not.toContain("values");
@@ -316,11 +323,21 @@ describe("streaming", () => {
   });
 
   it("streams checkpoints with values, next, config and checkpoint references", async () => {
-    const { events } = await collect("checkpoints");
+    const { thread, events } = await collect("checkpoints", { durability: "async" });
     const last = events.filter((part) => part.event === "checkpoints").at(-1)!.data as { values: unknown; next: string[]; checkpoint: { checkpoint_id: string } };
     expect(last.next).toEqual([]);
     expect(messagesOf(last.values).at(-1)).toEqual(["ai", "Tokens arrive one word at a time"]);
-    expect(last.checkpoint.checkpoint_id).toBeTypeOf("string");
+    expect(last.checkpoint.checkpoint_id).toBe((await client.threads.getState(thread.thread_id)).checkpoint.checkpoint_id);
+    // Every step was persisted: input, trim, model, and the first loop checkpoint.
+    expect(await client.threads.getHistory(thread.thread_id, { limit: 100 })).toHaveLength(4);
+  });
+
+  it("with the default exit durability, streams step snapshots that were never stored, without ids", async () => {
+    const { thread, events } = await collect("checkpoints");
+    const snapshots = events.filter((part) => part.event === "checkpoints").map((part) => part.data as { checkpoint: unknown; next: string[] });
+    expect(snapshots.map((snapshot) => snapshot.next)).toEqual([["__start__"], ["trim"], ["model"], []]);
+    expect(snapshots.every((snapshot) => snapshot.checkpoint === null)).toBe(true);
+    expect(await client.threads.getHistory(thread.thread_id, { limit: 100 })).toHaveLength(1);
   });
 
   it("accepts the tools and events modes that useStream asks for", async () => {

@@ -1,0 +1,516 @@
+/**
+ * A LangGraph checkpoint saver on SQLite that stores each message once.
+ *
+ * The stock savers write every checkpoint's channel values whole, so a thread of n messages
+ * costs O(n) bytes per checkpoint and O(n²) in all. Here:
+ * - channel values are stored once per version (`checkpoint_blobs`), so a checkpoint only
+ *   writes the channels that changed;
+ * - a channel holding a list of messages is stored as ranges over the thread's append-only
+ *   message log (`checkpoint_messages`): a new turn appends its new messages and a few bytes of
+ *   ranges, whatever the length of the history. Forks and edits still work: a list that is not
+ *   an extension of its parent simply references other ranges or appends the edited messages.
+ * - decoded messages are cached per thread, so reading the newest checkpoint of a busy thread
+ *   does not parse its whole history again on every turn.
+ * Every checkpoint still restores exactly the values of its time.
+ */
+import { type BaseMessage, isBaseMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  BaseCheckpointSaver,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  type PendingWrite,
+  type SerializerProtocol,
+  TASKS,
+  WRITES_IDX_MAP,
+  copyCheckpoint,
+  maxChannelVersion,
+} from "@langchain/langgraph-checkpoint";
+import Database from "better-sqlite3";
+import type { RevertibleCheckpointer } from "./checkpointer.js";
+
+/** Blob type of a message list stored as ranges over the thread's message log. */
+const MESSAGE_LOG = "message-log";
+/** Blob type of a channel that was cleared. */
+const EMPTY = "empty";
+/** Decoded messages kept in memory across all threads. */
+const CACHED_MESSAGES_LIMIT = 200_000;
+
+const MIGRATIONS: string[] = [
+  `CREATE TABLE agent_checkpoints (
+     thread_id TEXT NOT NULL,
+     checkpoint_ns TEXT NOT NULL,
+     checkpoint_id TEXT NOT NULL,
+     parent_checkpoint_id TEXT,
+     checkpoint TEXT NOT NULL,
+     metadata_type TEXT NOT NULL,
+     metadata BLOB NOT NULL,
+     PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+   ) WITHOUT ROWID;
+   CREATE TABLE agent_checkpoint_blobs (
+     thread_id TEXT NOT NULL,
+     checkpoint_ns TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     version TEXT NOT NULL,
+     checkpoint_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     blob BLOB,
+     PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+   ) WITHOUT ROWID;
+   CREATE TABLE agent_checkpoint_writes (
+     thread_id TEXT NOT NULL,
+     checkpoint_ns TEXT NOT NULL,
+     checkpoint_id TEXT NOT NULL,
+     task_id TEXT NOT NULL,
+     idx INTEGER NOT NULL,
+     task_path TEXT NOT NULL,
+     channel TEXT NOT NULL,
+     type TEXT NOT NULL,
+     blob BLOB,
+     PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+   ) WITHOUT ROWID;
+   CREATE TABLE agent_messages (
+     thread_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     checkpoint_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (thread_id, seq)
+   ) WITHOUT ROWID;`,
+];
+
+/** `[start, end)` ranges of message sequence numbers, in list order. */
+type Ranges = Array<[number, number]>;
+
+/** Where a decoded or stored message object lives, so a later checkpoint can reference it. */
+interface Origin {
+  threadId: string;
+  seq: number;
+  /** The thread's epoch when recorded; reverting or deleting a thread starts a new one. */
+  epoch: number;
+  id: string | undefined;
+  content: unknown;
+}
+
+interface CheckpointRow {
+  thread_id: string;
+  checkpoint_ns: string;
+  checkpoint_id: string;
+  parent_checkpoint_id: string | null;
+  checkpoint: string;
+  metadata_type: string;
+  metadata: Buffer;
+}
+
+const isMessageList = (value: unknown): value is BaseMessage[] =>
+  Array.isArray(value) && value.length > 0 && value.every((item) => isBaseMessage(item));
+
+/** Options of `SqliteCheckpointer`. */
+export interface SqliteCheckpointerOptions {
+  /** Keep only the newest N root checkpoints of each thread (messages are always kept). */
+  retention?: number;
+  serde?: SerializerProtocol;
+}
+
+/** See the module comment. Pass `":memory:"` for a private in-memory database. */
+export class SqliteCheckpointer extends BaseCheckpointSaver implements RevertibleCheckpointer {
+  readonly db: Database.Database;
+  readonly #retention: number | undefined;
+  readonly #origins = new WeakMap<object, Origin>();
+  /** Per thread: decoded messages by sequence number; Map order is least recently used first. */
+  readonly #cache = new Map<string, Map<number, BaseMessage>>();
+  #cachedCount = 0;
+  readonly #nextSeq = new Map<string, number>();
+  readonly #epochs = new Map<string, number>();
+  #lastVersion = 0;
+
+  constructor(path: string, options: SqliteCheckpointerOptions = {}) {
+    super(options.serde);
+    this.#retention = options.retention;
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("busy_timeout = 5000");
+    // In WAL mode NORMAL loses no committed transaction when the process dies; only a power cut
+    // can take back the last few, and it is much cheaper than FULL.
+    this.db.pragma("synchronous = NORMAL");
+    this.#migrate();
+  }
+
+  #migrate(): void {
+    this.db.exec("CREATE TABLE IF NOT EXISTS agent_checkpoint_migrations (version INTEGER PRIMARY KEY)");
+    // IMMEDIATE takes the write lock first, so two processes starting at once cannot both migrate.
+    this.db
+      .transaction(() => {
+        const row = this.db.prepare("SELECT max(version) AS version FROM agent_checkpoint_migrations").get() as { version: number | null };
+        for (let version = (row.version ?? 0) + 1; version <= MIGRATIONS.length; version += 1) {
+          this.db.exec(MIGRATIONS[version - 1] as string);
+          this.db.prepare("INSERT INTO agent_checkpoint_migrations (version) VALUES (?)").run(version);
+        }
+      })
+      .immediate();
+  }
+
+  /**
+   * Channel versions must increase, and must also differ between two branches forked from one
+   * checkpoint, or both would write the same (channel, version) blob. A microsecond clock that
+   * never repeats within the process gives both.
+   */
+  override getNextVersion(current: number | undefined): number {
+    const previous = typeof current === "number" ? current : Number.parseInt(String(current ?? 0), 10) || 0;
+    const next = Math.max(previous + 1, Date.now() * 1000, this.#lastVersion + 1);
+    this.#lastVersion = next;
+    return next;
+  }
+
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
+    if (threadId === undefined) return undefined;
+    const row = (
+      checkpointId
+        ? this.db
+            .prepare("SELECT * FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?")
+            .get(String(threadId), namespace, checkpointId)
+        : this.db
+            .prepare("SELECT * FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1")
+            .get(String(threadId), namespace)
+    ) as CheckpointRow | undefined;
+    return row ? this.#toTuple(row) : undefined;
+  }
+
+  async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
+    const { limit, before, filter } = options;
+    const configurable = config.configurable ?? {};
+    const clauses: string[] = [];
+    const parameters: unknown[] = [];
+    if (configurable.thread_id !== undefined) {
+      clauses.push("thread_id = ?");
+      parameters.push(String(configurable.thread_id));
+    }
+    if (configurable.checkpoint_ns !== undefined && configurable.checkpoint_ns !== null) {
+      clauses.push("checkpoint_ns = ?");
+      parameters.push(configurable.checkpoint_ns);
+    }
+    if (configurable.checkpoint_id !== undefined) {
+      clauses.push("checkpoint_id = ?");
+      parameters.push(configurable.checkpoint_id);
+    }
+    if (before?.configurable?.checkpoint_id !== undefined) {
+      clauses.push("checkpoint_id < ?");
+      parameters.push(before.configurable.checkpoint_id);
+    }
+    const wanted = Object.entries(filter ?? {}).filter(([, value]) => value !== undefined);
+    // A metadata filter is checked on decoded metadata, so the limit applies after it.
+    const sqlLimit = wanted.length === 0 && limit ? ` LIMIT ${Math.max(0, Math.floor(limit))}` : "";
+    const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
+    const rows = this.db
+      .prepare(`SELECT * FROM agent_checkpoints ${where} ORDER BY checkpoint_id DESC${sqlLimit}`)
+      .iterate(...parameters) as IterableIterator<CheckpointRow>;
+    let yielded = 0;
+    for (const row of [...rows]) {
+      if (limit !== undefined && yielded >= limit) return;
+      if (wanted.length > 0) {
+        const metadata = (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as Record<string, unknown>;
+        if (!wanted.every(([key, value]) => deepEqual(metadata?.[key], value))) continue;
+      }
+      yielded += 1;
+      yield await this.#toTuple(row);
+    }
+  }
+
+  async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    const configurable = config.configurable ?? {};
+    if (configurable.thread_id === undefined) throw new Error('Missing "thread_id" field in passed "config.configurable".');
+    const threadId = String(configurable.thread_id);
+    const namespace: string = configurable.checkpoint_ns ?? "";
+    const parentId: string | undefined = configurable.checkpoint_id;
+    const { channel_values: values, ...rest } = copyCheckpoint(checkpoint);
+
+    const blobs: Array<[string, string, string, Uint8Array | string | null]> = [];
+    const fresh: Array<{ seq: number; message: BaseMessage }> = [];
+    for (const [channel, version] of Object.entries(newVersions)) {
+      const value = values[channel];
+      if (value === undefined) blobs.push([channel, String(version), EMPTY, null]);
+      else if (isMessageList(value)) blobs.push([channel, String(version), MESSAGE_LOG, JSON.stringify(this.#toRanges(threadId, value, fresh))]);
+      else {
+        const [type, bytes] = await this.serde.dumpsTyped(value);
+        blobs.push([channel, String(version), type, bytes]);
+      }
+    }
+    const serializedMessages = await Promise.all(fresh.map(async ({ seq, message }) => [seq, ...(await this.serde.dumpsTyped(message))] as const));
+    const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
+
+    this.db.transaction(() => {
+      const insertMessage = this.db.prepare("INSERT OR REPLACE INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
+      for (const [seq, type, bytes] of serializedMessages) insertMessage.run(threadId, seq, checkpoint.id, type, bytes);
+      const insertBlob = this.db.prepare(
+        "INSERT OR REPLACE INTO agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const [channel, version, type, blob] of blobs) insertBlob.run(threadId, namespace, channel, version, checkpoint.id, type, blob);
+      this.db
+        .prepare(
+          `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(threadId, namespace, checkpoint.id, parentId ?? null, JSON.stringify(rest), metadataType, metadataBytes);
+      if (this.#retention !== undefined && namespace === "") this.#prune(threadId, this.#retention);
+    })();
+    for (const { seq, message } of fresh) this.#remember(threadId, seq, message);
+    return { configurable: { thread_id: threadId, checkpoint_ns: namespace, checkpoint_id: checkpoint.id } };
+  }
+
+  async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
+    const configurable = config.configurable ?? {};
+    if (configurable.thread_id === undefined) throw new Error("Missing thread_id field in config.configurable.");
+    if (configurable.checkpoint_id === undefined) throw new Error("Missing checkpoint_id field in config.configurable.");
+    const rows = await Promise.all(
+      writes.map(async ([channel, value], index) => {
+        const [type, bytes] = await this.serde.dumpsTyped(value);
+        return [WRITES_IDX_MAP[channel] ?? index, channel, type, bytes] as const;
+      }),
+    );
+    // Special writes (errors, interrupts) replace; ordinary ones are written once per task.
+    const verb = writes.every(([channel]) => channel in WRITES_IDX_MAP) ? "INSERT OR REPLACE" : "INSERT OR IGNORE";
+    const insert = this.db.prepare(
+      `${verb} INTO agent_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const [idx, channel, type, bytes] of rows) {
+        insert.run(String(configurable.thread_id), configurable.checkpoint_ns ?? "", configurable.checkpoint_id, taskId, idx, taskPath, channel, type, bytes);
+      }
+    })();
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    this.db.transaction(() => {
+      for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
+        this.db.prepare(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
+      }
+    })();
+    this.#forget(threadId);
+  }
+
+  async headCheckpointId(threadId: string): Promise<string | undefined> {
+    const row = this.db
+      .prepare("SELECT max(checkpoint_id) AS head FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ''")
+      .get(threadId) as { head: string | null };
+    return row.head ?? undefined;
+  }
+
+  async revertThread(threadId: string, head: string | undefined): Promise<void> {
+    const after = head ?? "";
+    this.db.transaction(() => {
+      for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
+        this.db.prepare(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
+      }
+    })();
+    this.#forget(threadId);
+  }
+
+  async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          `INSERT INTO agent_checkpoints SELECT ?, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata
+           FROM agent_checkpoints WHERE thread_id = ?`,
+        )
+        .run(toThreadId, fromThreadId);
+      this.db
+        .prepare(
+          `INSERT INTO agent_checkpoint_blobs SELECT ?, checkpoint_ns, channel, version, checkpoint_id, type, blob
+           FROM agent_checkpoint_blobs WHERE thread_id = ?`,
+        )
+        .run(toThreadId, fromThreadId);
+      this.db
+        .prepare(
+          `INSERT INTO agent_checkpoint_writes SELECT ?, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob
+           FROM agent_checkpoint_writes WHERE thread_id = ?`,
+        )
+        .run(toThreadId, fromThreadId);
+      this.db
+        .prepare("INSERT INTO agent_messages SELECT ?, seq, checkpoint_id, type, data FROM agent_messages WHERE thread_id = ?")
+        .run(toThreadId, fromThreadId);
+    })();
+    this.#forget(toThreadId);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** Keeps the newest `keep` root checkpoints of a thread, and the blobs they still use. */
+  #prune(threadId: string, keep: number): void {
+    const cutoff = this.db
+      .prepare("SELECT checkpoint_id FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?")
+      .get(threadId, keep) as { checkpoint_id: string } | undefined;
+    if (!cutoff) return;
+    this.db.prepare("DELETE FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_id <= ?").run(threadId, cutoff.checkpoint_id);
+    this.db.prepare("DELETE FROM agent_checkpoint_writes WHERE thread_id = ? AND checkpoint_id <= ?").run(threadId, cutoff.checkpoint_id);
+    // A blob written by a pruned checkpoint survives while a kept checkpoint still uses its version.
+    const kept = this.db.prepare("SELECT checkpoint_ns, checkpoint FROM agent_checkpoints WHERE thread_id = ?").all(threadId) as Array<{
+      checkpoint_ns: string;
+      checkpoint: string;
+    }>;
+    const used = kept.flatMap(({ checkpoint_ns: namespace, checkpoint }) =>
+      Object.entries((JSON.parse(checkpoint) as Checkpoint).channel_versions).map(([channel, version]) => `${namespace}\u0000${channel}\u0000${version}`),
+    );
+    this.db
+      .prepare(
+        `DELETE FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_id <= ?
+           AND checkpoint_ns || char(0) || channel || char(0) || version NOT IN (SELECT value FROM json_each(?))`,
+      )
+      .run(threadId, cutoff.checkpoint_id, JSON.stringify(used));
+  }
+
+  async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
+    const stored = JSON.parse(row.checkpoint) as Omit<Checkpoint, "channel_values">;
+    const channelValues: Record<string, unknown> = {};
+    const select = this.db.prepare(
+      "SELECT type, blob FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
+    );
+    for (const [channel, version] of Object.entries(stored.channel_versions)) {
+      const blob = select.get(row.thread_id, row.checkpoint_ns, channel, String(version)) as { type: string; blob: Buffer | null } | undefined;
+      if (!blob || blob.type === EMPTY) continue;
+      channelValues[channel] =
+        blob.type === MESSAGE_LOG
+          ? await this.#loadMessages(row.thread_id, JSON.parse(String(blob.blob)) as Ranges)
+          : await this.serde.loadsTyped(blob.type, blob.blob ?? "");
+    }
+    const writes = this.db
+      .prepare(
+        `SELECT task_id, channel, type, blob FROM agent_checkpoint_writes
+         WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx`,
+      )
+      .all(row.thread_id, row.checkpoint_ns, row.checkpoint_id) as Array<{ task_id: string; channel: string; type: string; blob: Buffer | null }>;
+    const pendingWrites: CheckpointPendingWrite[] = await Promise.all(
+      writes.map(async (write) => [write.task_id, write.channel, await this.serde.loadsTyped(write.type, write.blob ?? "")] as CheckpointPendingWrite),
+    );
+    if (stored.v < 4 && row.parent_checkpoint_id) await this.#migratePendingSends(row, stored, channelValues);
+    const configurable = { thread_id: row.thread_id, checkpoint_ns: row.checkpoint_ns };
+    return {
+      config: { configurable: { ...configurable, checkpoint_id: row.checkpoint_id } },
+      checkpoint: { ...stored, channel_values: channelValues } as Checkpoint,
+      metadata: (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as CheckpointMetadata,
+      parentConfig: row.parent_checkpoint_id ? { configurable: { ...configurable, checkpoint_id: row.parent_checkpoint_id } } : undefined,
+      pendingWrites,
+    };
+  }
+
+  /**
+   * Checkpoints of format < 4 kept `Send`s as writes of their parent; current LangGraph expects
+   * them in the `__pregel_tasks` channel.
+   */
+  async #migratePendingSends(row: CheckpointRow, stored: Omit<Checkpoint, "channel_values">, channelValues: Record<string, unknown>): Promise<void> {
+    const sends = this.db
+      .prepare(
+        `SELECT type, blob FROM agent_checkpoint_writes
+         WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND channel = ? ORDER BY task_path, task_id, idx`,
+      )
+      .all(row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id, TASKS) as Array<{ type: string; blob: Buffer | null }>;
+    channelValues[TASKS] = await Promise.all(sends.map((send) => this.serde.loadsTyped(send.type, send.blob ?? "")));
+    const versions = Object.values(stored.channel_versions);
+    stored.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
+  }
+
+  /**
+   * The ranges a message list is stored as. Messages this saver already stored or loaded for
+   * the thread (recognised by object identity, unchanged id and content) are referenced; the
+   * others get new sequence numbers and are collected in `fresh` to be written.
+   */
+  #toRanges(threadId: string, messages: readonly BaseMessage[], fresh: Array<{ seq: number; message: BaseMessage }>): Ranges {
+    const epoch = this.#epochs.get(threadId) ?? 0;
+    const ranges: Ranges = [];
+    for (const message of messages) {
+      const origin = this.#origins.get(message);
+      let seq: number;
+      if (origin && origin.threadId === threadId && origin.epoch === epoch && origin.id === message.id && origin.content === message.content) {
+        seq = origin.seq;
+      } else {
+        seq = this.#allocateSeq(threadId);
+        fresh.push({ seq, message });
+      }
+      const last = ranges.at(-1);
+      if (last && last[1] === seq) last[1] = seq + 1;
+      else ranges.push([seq, seq + 1]);
+    }
+    return ranges;
+  }
+
+  #allocateSeq(threadId: string): number {
+    let next = this.#nextSeq.get(threadId);
+    if (next === undefined) {
+      const row = this.db.prepare("SELECT max(seq) AS seq FROM agent_messages WHERE thread_id = ?").get(threadId) as { seq: number | null };
+      next = (row.seq ?? -1) + 1;
+    }
+    this.#nextSeq.set(threadId, next + 1);
+    return next;
+  }
+
+  async #loadMessages(threadId: string, ranges: Ranges): Promise<BaseMessage[]> {
+    const cache = this.#threadCache(threadId);
+    const select = this.db.prepare("SELECT seq, type, data FROM agent_messages WHERE thread_id = ? AND seq >= ? AND seq < ?");
+    for (const [start, end] of ranges) {
+      let complete = true;
+      for (let seq = start; seq < end && complete; seq += 1) complete = cache.has(seq);
+      if (complete) continue;
+      const rows = select.all(threadId, start, end) as Array<{ seq: number; type: string; data: Buffer }>;
+      const decoded = await Promise.all(rows.map(async (row) => [row.seq, (await this.serde.loadsTyped(row.type, row.data)) as BaseMessage] as const));
+      for (const [seq, message] of decoded) if (!cache.has(seq)) this.#remember(threadId, seq, message);
+    }
+    const messages: BaseMessage[] = [];
+    for (const [start, end] of ranges) {
+      for (let seq = start; seq < end; seq += 1) {
+        const message = cache.get(seq);
+        if (!message) throw new Error(`Message ${seq} of thread ${threadId} is missing from the checkpoint store`);
+        messages.push(message);
+      }
+    }
+    return messages;
+  }
+
+  #threadCache(threadId: string): Map<number, BaseMessage> {
+    let cache = this.#cache.get(threadId);
+    if (cache) this.#cache.delete(threadId);
+    else cache = new Map();
+    this.#cache.set(threadId, cache);
+    return cache;
+  }
+
+  #remember(threadId: string, seq: number, message: BaseMessage): void {
+    this.#origins.set(message, { threadId, seq, epoch: this.#epochs.get(threadId) ?? 0, id: message.id, content: message.content });
+    const cache = this.#threadCache(threadId);
+    if (!cache.has(seq)) this.#cachedCount += 1;
+    cache.set(seq, message);
+    // Evict whole threads, least recently used first, but never the one being worked on.
+    for (const [candidate, messages] of this.#cache) {
+      if (this.#cachedCount <= CACHED_MESSAGES_LIMIT || candidate === threadId) break;
+      this.#cachedCount -= messages.size;
+      this.#cache.delete(candidate);
+    }
+  }
+
+  /** Drops what memory holds of a thread whose rows were deleted or replaced. */
+  #forget(threadId: string): void {
+    this.#epochs.set(threadId, (this.#epochs.get(threadId) ?? 0) + 1);
+    const cache = this.#cache.get(threadId);
+    if (cache) {
+      this.#cachedCount -= cache.size;
+      this.#cache.delete(threadId);
+    }
+    // #nextSeq stays: sequence numbers are never reused within a process.
+  }
+}
+
+/** Structural equality for metadata filters (JSON-like values). */
+function deepEqual(left: unknown, right: unknown): boolean {
+  if (left === right) return true;
+  if (typeof left !== "object" || typeof right !== "object" || left === null || right === null) return false;
+  if (Array.isArray(left) !== Array.isArray(right)) return false;
+  const leftKeys = Object.keys(left);
+  if (leftKeys.length !== Object.keys(right).length) return false;
+  return leftKeys.every((key) => deepEqual((left as Record<string, unknown>)[key], (right as Record<string, unknown>)[key]));
+}
