@@ -37,6 +37,8 @@ import type { RevertibleCheckpointer } from "./checkpointer.js";
 const MESSAGE_LOG = "message-log";
 /** Blob type of a channel that was cleared. */
 const EMPTY = "empty";
+/** Distinct SQL texts kept prepared. */
+const STATEMENT_CACHE_LIMIT = 256;
 /** Decoded messages kept in memory across all threads. */
 const CACHED_MESSAGES_LIMIT = 200_000;
 
@@ -127,6 +129,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
   readonly #nextSeq = new Map<string, number>();
   readonly #epochs = new Map<string, number>();
   #lastVersion = 0;
+  readonly #statements = new Map<string, Database.Statement>();
 
   constructor(path: string, options: SqliteCheckpointerOptions = {}) {
     super(options.serde);
@@ -138,6 +141,18 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     // can take back the last few, and it is much cheaper than FULL.
     this.db.pragma("synchronous = NORMAL");
     this.#migrate();
+  }
+
+  /** Prepares each SQL text once: preparing costs more than running these small statements. */
+  #sql(source: string): Database.Statement {
+    let statement = this.#statements.get(source);
+    if (!statement) {
+      // List queries build their SQL from the filters given; keep the cache from growing without end.
+      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
+      statement = this.db.prepare(source);
+      this.#statements.set(source, statement);
+    }
+    return statement;
   }
 
   #migrate(): void {
@@ -171,11 +186,9 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     if (threadId === undefined) return undefined;
     const row = (
       checkpointId
-        ? this.db
-            .prepare("SELECT * FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?")
+        ? this.#sql("SELECT * FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?")
             .get(String(threadId), namespace, checkpointId)
-        : this.db
-            .prepare("SELECT * FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1")
+        : this.#sql("SELECT * FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1")
             .get(String(threadId), namespace)
     ) as CheckpointRow | undefined;
     return row ? this.#toTuple(row) : undefined;
@@ -204,13 +217,13 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     }
     const wanted = Object.entries(filter ?? {}).filter(([, value]) => value !== undefined);
     // A metadata filter is checked on decoded metadata, so the limit applies after it.
-    const sqlLimit = wanted.length === 0 && limit ? ` LIMIT ${Math.max(0, Math.floor(limit))}` : "";
+    const sqlLimit = wanted.length === 0 && limit !== undefined ? " LIMIT ?" : "";
+    if (sqlLimit) parameters.push(Math.max(0, Math.floor(limit as number)));
     const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
-    const rows = this.db
-      .prepare(`SELECT * FROM agent_checkpoints ${where} ORDER BY checkpoint_id DESC${sqlLimit}`)
-      .iterate(...parameters) as IterableIterator<CheckpointRow>;
+    // Read all rows first: decoding a tuple runs other statements on the same connection.
+    const rows = this.#sql(`SELECT * FROM agent_checkpoints ${where} ORDER BY checkpoint_id DESC${sqlLimit}`).all(...parameters) as CheckpointRow[];
     let yielded = 0;
-    for (const row of [...rows]) {
+    for (const row of rows) {
       if (limit !== undefined && yielded >= limit) return;
       if (wanted.length > 0) {
         const metadata = (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as Record<string, unknown>;
@@ -244,14 +257,13 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
 
     this.db.transaction(() => {
-      const insertMessage = this.db.prepare("INSERT OR REPLACE INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
+      const insertMessage = this.#sql("INSERT OR REPLACE INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
       for (const [seq, type, bytes] of serializedMessages) insertMessage.run(threadId, seq, checkpoint.id, type, bytes);
-      const insertBlob = this.db.prepare(
+      const insertBlob = this.#sql(
         "INSERT OR REPLACE INTO agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
       for (const [channel, version, type, blob] of blobs) insertBlob.run(threadId, namespace, channel, version, checkpoint.id, type, blob);
-      this.db
-        .prepare(
+      this.#sql(
           `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -274,7 +286,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     );
     // Special writes (errors, interrupts) replace; ordinary ones are written once per task.
     const verb = writes.every(([channel]) => channel in WRITES_IDX_MAP) ? "INSERT OR REPLACE" : "INSERT OR IGNORE";
-    const insert = this.db.prepare(
+    const insert = this.#sql(
       `${verb} INTO agent_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -288,15 +300,14 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
   async deleteThread(threadId: string): Promise<void> {
     this.db.transaction(() => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
-        this.db.prepare(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
+        this.#sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
       }
     })();
     this.#forget(threadId);
   }
 
   async headCheckpointId(threadId: string): Promise<string | undefined> {
-    const row = this.db
-      .prepare("SELECT max(checkpoint_id) AS head FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ''")
+    const row = this.#sql("SELECT max(checkpoint_id) AS head FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ''")
       .get(threadId) as { head: string | null };
     return row.head ?? undefined;
   }
@@ -305,7 +316,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     const after = head ?? "";
     this.db.transaction(() => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
-        this.db.prepare(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
+        this.#sql(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
       }
     })();
     this.#forget(threadId);
@@ -313,26 +324,22 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
     this.db.transaction(() => {
-      this.db
-        .prepare(
+      this.#sql(
           `INSERT INTO agent_checkpoints SELECT ?, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata
            FROM agent_checkpoints WHERE thread_id = ?`,
         )
         .run(toThreadId, fromThreadId);
-      this.db
-        .prepare(
+      this.#sql(
           `INSERT INTO agent_checkpoint_blobs SELECT ?, checkpoint_ns, channel, version, checkpoint_id, type, blob
            FROM agent_checkpoint_blobs WHERE thread_id = ?`,
         )
         .run(toThreadId, fromThreadId);
-      this.db
-        .prepare(
+      this.#sql(
           `INSERT INTO agent_checkpoint_writes SELECT ?, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob
            FROM agent_checkpoint_writes WHERE thread_id = ?`,
         )
         .run(toThreadId, fromThreadId);
-      this.db
-        .prepare("INSERT INTO agent_messages SELECT ?, seq, checkpoint_id, type, data FROM agent_messages WHERE thread_id = ?")
+      this.#sql("INSERT INTO agent_messages SELECT ?, seq, checkpoint_id, type, data FROM agent_messages WHERE thread_id = ?")
         .run(toThreadId, fromThreadId);
     })();
     this.#forget(toThreadId);
@@ -344,22 +351,20 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
 
   /** Keeps the newest `keep` root checkpoints of a thread, and the blobs they still use. */
   #prune(threadId: string, keep: number): void {
-    const cutoff = this.db
-      .prepare("SELECT checkpoint_id FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?")
+    const cutoff = this.#sql("SELECT checkpoint_id FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?")
       .get(threadId, keep) as { checkpoint_id: string } | undefined;
     if (!cutoff) return;
-    this.db.prepare("DELETE FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_id <= ?").run(threadId, cutoff.checkpoint_id);
-    this.db.prepare("DELETE FROM agent_checkpoint_writes WHERE thread_id = ? AND checkpoint_id <= ?").run(threadId, cutoff.checkpoint_id);
+    this.#sql("DELETE FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_id <= ?").run(threadId, cutoff.checkpoint_id);
+    this.#sql("DELETE FROM agent_checkpoint_writes WHERE thread_id = ? AND checkpoint_id <= ?").run(threadId, cutoff.checkpoint_id);
     // A blob written by a pruned checkpoint survives while a kept checkpoint still uses its version.
-    const kept = this.db.prepare("SELECT checkpoint_ns, checkpoint FROM agent_checkpoints WHERE thread_id = ?").all(threadId) as Array<{
+    const kept = this.#sql("SELECT checkpoint_ns, checkpoint FROM agent_checkpoints WHERE thread_id = ?").all(threadId) as Array<{
       checkpoint_ns: string;
       checkpoint: string;
     }>;
     const used = kept.flatMap(({ checkpoint_ns: namespace, checkpoint }) =>
       Object.entries((JSON.parse(checkpoint) as Checkpoint).channel_versions).map(([channel, version]) => `${namespace}\u0000${channel}\u0000${version}`),
     );
-    this.db
-      .prepare(
+    this.#sql(
         `DELETE FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_id <= ?
            AND checkpoint_ns || char(0) || channel || char(0) || version NOT IN (SELECT value FROM json_each(?))`,
       )
@@ -369,7 +374,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
   async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
     const stored = JSON.parse(row.checkpoint) as Omit<Checkpoint, "channel_values">;
     const channelValues: Record<string, unknown> = {};
-    const select = this.db.prepare(
+    const select = this.#sql(
       "SELECT type, blob FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
     );
     for (const [channel, version] of Object.entries(stored.channel_versions)) {
@@ -380,8 +385,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
           ? await this.#loadMessages(row.thread_id, JSON.parse(String(blob.blob)) as Ranges)
           : await this.serde.loadsTyped(blob.type, blob.blob ?? "");
     }
-    const writes = this.db
-      .prepare(
+    const writes = this.#sql(
         `SELECT task_id, channel, type, blob FROM agent_checkpoint_writes
          WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx`,
       )
@@ -405,8 +409,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
    * them in the `__pregel_tasks` channel.
    */
   async #migratePendingSends(row: CheckpointRow, stored: Omit<Checkpoint, "channel_values">, channelValues: Record<string, unknown>): Promise<void> {
-    const sends = this.db
-      .prepare(
+    const sends = this.#sql(
         `SELECT type, blob FROM agent_checkpoint_writes
          WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND channel = ? ORDER BY task_path, task_id, idx`,
       )
@@ -443,7 +446,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
   #allocateSeq(threadId: string): number {
     let next = this.#nextSeq.get(threadId);
     if (next === undefined) {
-      const row = this.db.prepare("SELECT max(seq) AS seq FROM agent_messages WHERE thread_id = ?").get(threadId) as { seq: number | null };
+      const row = this.#sql("SELECT max(seq) AS seq FROM agent_messages WHERE thread_id = ?").get(threadId) as { seq: number | null };
       next = (row.seq ?? -1) + 1;
     }
     this.#nextSeq.set(threadId, next + 1);
@@ -452,7 +455,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
 
   async #loadMessages(threadId: string, ranges: Ranges): Promise<BaseMessage[]> {
     const cache = this.#threadCache(threadId);
-    const select = this.db.prepare("SELECT seq, type, data FROM agent_messages WHERE thread_id = ? AND seq >= ? AND seq < ?");
+    const select = this.#sql("SELECT seq, type, data FROM agent_messages WHERE thread_id = ? AND seq >= ? AND seq < ?");
     for (const [start, end] of ranges) {
       let complete = true;
       for (let seq = start; seq < end && complete; seq += 1) complete = cache.has(seq);

@@ -84,7 +84,8 @@ function textParts(message: BaseMessage): { text: string; images: number } {
 
 /** A cache entry stays valid only while the message's content is the same. */
 interface CachedCount {
-  signature: string;
+  /** For the id cache, role, name, content and tool calls as text; for the object cache, the content itself. */
+  signature: unknown;
   tokens: number;
 }
 const CACHE_LIMIT = 50_000;
@@ -103,6 +104,10 @@ export function createTokenCounter(model: string): TokenCounter {
   const encoding = encodingForModel(model);
   const encoder = encoderFor(encoding);
   const cache = new Map<string, CachedCount>();
+  // Messages loaded from a checkpoint are shared objects across turns: counting one again is a
+  // WeakMap lookup. The id-keyed cache catches equal messages that arrive as new objects.
+  const byObject = new WeakMap<BaseMessage, CachedCount & { toolCalls: unknown }>();
+  const toolCallsOf = (message: BaseMessage): unknown => (message as { tool_calls?: unknown }).tool_calls;
   const countText = (text: string): number => (text.length === 0 ? 0 : encoder.encode(text).length);
 
   const tokenize = (message: BaseMessage): number => {
@@ -121,17 +126,26 @@ export function createTokenCounter(model: string): TokenCounter {
     return tokens;
   };
 
+  const countById = (message: BaseMessage): number => {
+    if (!message.id) return tokenize(message);
+    const signature = signatureOf(message);
+    const cached = cache.get(message.id);
+    if (cached?.signature === signature) return cached.tokens;
+    const tokens = tokenize(message);
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    cache.set(message.id, { signature, tokens });
+    return tokens;
+  };
+
   return {
     encoding,
     countText,
     countMessage(message) {
-      if (!message.id) return tokenize(message);
-      const signature = signatureOf(message);
-      const cached = cache.get(message.id);
-      if (cached?.signature === signature) return cached.tokens;
-      const tokens = tokenize(message);
-      if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-      cache.set(message.id, { signature, tokens });
+      const known = byObject.get(message);
+      // The object may have been changed in place since it was counted: compare the content.
+      if (known && known.signature === message.content && known.toolCalls === toolCallsOf(message)) return known.tokens;
+      const tokens = countById(message);
+      byObject.set(message, { signature: message.content, toolCalls: toolCallsOf(message), tokens });
       return tokens;
     },
   };

@@ -40,6 +40,12 @@ export class RunHandle {
   started = false;
   /** Set once the graph has finished: from then on a cancel changes nothing. */
   graphFinished = false;
+  /** The state after the run's last step, as streamed by the graph. */
+  finalValues: Record<string, unknown> | undefined;
+  /** The run stopped at a breakpoint (`interrupt_before`/`interrupt_after` or `interrupt()`). */
+  pausedAtBreakpoint = false;
+  /** What the thread's status should be once this run is the last to end; derived when unset. */
+  threadStatusAfter: Exclude<ThreadStatus, "busy"> | undefined;
   finishedAt: number | undefined;
   #settle!: (outcome: RunOutcome) => void;
 
@@ -68,8 +74,8 @@ export class RunHandle {
 interface ThreadSlot {
   active: RunHandle | undefined;
   queue: RunHandle[];
-  /** Outcome of the run that ended last, which decides the thread's status once idle. */
-  lastStatus: RunStatus | undefined;
+  /** The run that ended last, which decides the thread's status once idle. */
+  last: RunHandle | undefined;
 }
 
 /** Finished runs stay joinable this long, and at most this many: their event logs can be large. */
@@ -214,7 +220,7 @@ export class RunManager {
   #slot(threadId: string): ThreadSlot {
     let slot = this.#slots.get(threadId);
     if (!slot) {
-      slot = { active: undefined, queue: [], lastStatus: undefined };
+      slot = { active: undefined, queue: [], last: undefined };
       this.#slots.set(threadId, slot);
     }
     return slot;
@@ -239,26 +245,29 @@ export class RunManager {
     const next = slot.queue.shift();
     if (!next) {
       this.#slots.delete(threadId);
-      void this.#settleThreadStatus(threadId, slot.lastStatus);
+      void this.#settleThreadStatus(threadId, slot.last);
       return;
     }
     slot.active = next;
     void this.#execute(next).finally(() => {
       slot.active = undefined;
-      slot.lastStatus = next.run.status;
+      slot.last = next;
       this.#pump(threadId);
     });
   }
 
   /** An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`. */
-  async #settleThreadStatus(threadId: string, lastStatus: RunStatus | undefined): Promise<void> {
+  async #settleThreadStatus(threadId: string, last: RunHandle | undefined): Promise<void> {
     const { agent, store, logger } = this.#deps;
     try {
-      if (this.isBusy(threadId) || !(await store.getThread(threadId))) return;
-      let status: ThreadStatus = "idle";
-      if (lastStatus === "error") status = "error";
-      else if ((await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0) status = "interrupted";
-      // A run may have been queued while we read the state; it owns the status now.
+      if (last?.temporary) return;
+      let status = last?.threadStatusAfter;
+      if (status === undefined) {
+        // After a cancel the state is what the revert left: read it.
+        if (!(await store.getThread(threadId))) return;
+        status = (await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
+      }
+      // A run may have been queued meanwhile; it owns the status now.
       if (!this.isBusy(threadId)) await store.updateThread(threadId, { status });
     } catch (error) {
       logger.error({ err: error, threadId }, "could not update the thread's status");
@@ -282,8 +291,9 @@ export class RunManager {
         await runsSettled(this.#deps.agent, run.threadId);
       }
       handle.graphFinished = true;
-      const state = await this.#deps.agent.getState({ configurable: { thread_id: run.threadId } });
-      outcome = { status: "success", values: state.values as Record<string, unknown>, error: null };
+      const values = handle.finalValues ?? ((await this.#deps.agent.getState({ configurable: { thread_id: run.threadId } })).values as Record<string, unknown>);
+      handle.threadStatusAfter = handle.pausedAtBreakpoint ? "interrupted" : "idle";
+      outcome = { status: "success", values, error: null };
     } catch (error) {
       if (handle.cancelAction) {
         outcome = { status: "interrupted", values: lastValues(handle), error: null };
@@ -292,6 +302,7 @@ export class RunManager {
         const payload = errorToWire(error);
         handle.log.push("error", payload);
         outcome = { status: "error", values: null, error: payload };
+        handle.threadStatusAfter = "error";
         const level = error instanceof AppError && error.status < 500 ? "warn" : "error";
         logger[level]({ err: error, runId: run.runId, threadId: run.threadId }, "run failed");
       }
@@ -309,13 +320,18 @@ export class RunManager {
     const { run, body } = handle;
     const requested = toModes(body.stream_mode);
     const translator = new StreamTranslator(requested);
+    // "values" always: the last one is the run's result, which spares reading the state back;
+    // "updates" always: an `__interrupt__` update says the run paused at a breakpoint.
     const options = {
       ...runConfig(run, body),
-      streamMode: graphModesFor(requested),
+      streamMode: [...new Set<GraphStreamMode>([...graphModesFor(requested), "values", "updates"])],
       signal: handle.controller.signal,
     };
     const input = graphInput(body) as Parameters<Agent["stream"]>[0];
     const publish = (mode: GraphStreamMode, payload: unknown) => {
+      const interrupted = payload !== null && typeof payload === "object" && "__interrupt__" in payload;
+      if (interrupted && (mode === "values" || mode === "updates")) handle.pausedAtBreakpoint = true;
+      else if (mode === "values") handle.finalValues = payload as Record<string, unknown>;
       for (const [event, data] of translator.translate(mode, payload)) handle.log.push(event, data);
     };
     if (!requested.includes("events")) {

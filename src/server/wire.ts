@@ -12,11 +12,23 @@ interface ToDict {
 const hasToDict = (value: unknown): value is ToDict =>
   typeof value === "object" && value !== null && typeof (value as Partial<ToDict>).toDict === "function";
 
+/**
+ * Dicts of messages already converted. Messages come from the checkpointer's cache as the same
+ * objects turn after turn, and `toDict` is costly, so a long thread is not converted again whole
+ * on every response. Content is compared so that a message changed in place is converted anew.
+ */
+const converted = new WeakMap<object, { content: unknown; dict: Record<string, unknown> }>();
+
 /** Replaces LangChain messages (anything with `toDict`) by the API's flat message dicts. */
 export function toWire(value: unknown): unknown {
   if (hasToDict(value)) {
+    const content = (value as { content?: unknown }).content;
+    const known = converted.get(value);
+    if (known && known.content === content) return known.dict;
     const { type, data } = value.toDict();
-    return { ...data, type };
+    const dict = { ...data, type };
+    converted.set(value, { content, dict });
+    return dict;
   }
   if (Array.isArray(value)) return value.map(toWire);
   if (value instanceof Date) return value.toISOString();

@@ -1,4 +1,4 @@
-import type { Database } from "better-sqlite3";
+import type { Database, Statement } from "better-sqlite3";
 import type { Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "./thread-store.js";
 
 /** Numbered migrations; `schema_migrations` records which ran, so `setup` is idempotent. */
@@ -65,6 +65,9 @@ const toRun = (row: RunRow): Run => ({
   updatedAt: new Date(row.updated_at),
 });
 
+/** Distinct SQL texts kept prepared. */
+const STATEMENT_CACHE_LIMIT = 256;
+
 /** `$."key"`: a JSON path to one top-level key, whatever characters the key has. */
 const jsonPath = (key: string) => `$.${JSON.stringify(key)}`;
 
@@ -79,9 +82,22 @@ export class SqliteThreadStore implements ThreadStore {
   readonly #db: Database;
   /** Timestamps strictly increase so that "newest first" is stable within one millisecond. */
   #lastTimestamp = 0;
+  readonly #statements = new Map<string, Statement>();
 
   constructor(db: Database) {
     this.#db = db;
+  }
+
+  /** Prepares each SQL text once: preparing costs more than running these small statements. */
+  #sql(source: string): Statement {
+    let statement = this.#statements.get(source);
+    if (!statement) {
+      // Searches build their SQL from the filters given; keep the cache from growing without end.
+      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
+      statement = this.#db.prepare(source);
+      this.#statements.set(source, statement);
+    }
+    return statement;
   }
 
   async setup(): Promise<void> {
@@ -104,37 +120,35 @@ export class SqliteThreadStore implements ThreadStore {
 
   async createThread(thread: Pick<Thread, "threadId" | "metadata">): Promise<Thread | null> {
     const now = this.#now();
-    const result = this.#db
-      .prepare("INSERT OR IGNORE INTO threads (thread_id, metadata, status, created_at, updated_at) VALUES (?, ?, 'idle', ?, ?)")
+    const result = this.#sql("INSERT OR IGNORE INTO threads (thread_id, metadata, status, created_at, updated_at) VALUES (?, ?, 'idle', ?, ?)")
       .run(thread.threadId, JSON.stringify(thread.metadata), now, now);
     return result.changes === 0 ? null : this.getThread(thread.threadId);
   }
 
   async getThread(threadId: string): Promise<Thread | null> {
-    const row = this.#db.prepare("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
+    const row = this.#sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
     return row ? toThread(row) : null;
   }
 
   async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus }): Promise<Thread | null> {
     const update = this.#db.transaction(() => {
-      const row = this.#db.prepare("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
+      const row = this.#sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
       if (!row) return null;
       const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
       for (const [key, value] of Object.entries(patch.metadata ?? {})) {
         if (value === null) delete metadata[key];
         else metadata[key] = value;
       }
-      this.#db
-        .prepare("UPDATE threads SET metadata = ?, status = ?, updated_at = ? WHERE thread_id = ?")
+      this.#sql("UPDATE threads SET metadata = ?, status = ?, updated_at = ? WHERE thread_id = ?")
         .run(JSON.stringify(metadata), patch.status ?? row.status, this.#now(), threadId);
-      return this.#db.prepare("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow;
+      return this.#sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow;
     });
     const row = update();
     return row ? toThread(row) : null;
   }
 
   async deleteThread(threadId: string): Promise<boolean> {
-    return this.#db.prepare("DELETE FROM threads WHERE thread_id = ?").run(threadId).changes > 0;
+    return this.#sql("DELETE FROM threads WHERE thread_id = ?").run(threadId).changes > 0;
   }
 
   #where(filter: ThreadFilter): { sql: string; parameters: unknown[] } {
@@ -159,21 +173,19 @@ export class SqliteThreadStore implements ThreadStore {
   async searchThreads(search: ThreadSearch): Promise<Thread[]> {
     const { sql, parameters } = this.#where(search);
     const direction = search.sortOrder === "asc" ? "ASC" : "DESC";
-    const rows = this.#db
-      .prepare(`SELECT * FROM threads ${sql} ORDER BY ${SORT_COLUMNS[search.sortBy]} ${direction}, thread_id ${direction} LIMIT ? OFFSET ?`)
+    const rows = this.#sql(`SELECT * FROM threads ${sql} ORDER BY ${SORT_COLUMNS[search.sortBy]} ${direction}, thread_id ${direction} LIMIT ? OFFSET ?`)
       .all(...parameters, search.limit, search.offset) as ThreadRow[];
     return rows.map(toThread);
   }
 
   async countThreads(filter: ThreadFilter): Promise<number> {
     const { sql, parameters } = this.#where(filter);
-    return (this.#db.prepare(`SELECT count(*) AS count FROM threads ${sql}`).get(...parameters) as { count: number }).count;
+    return (this.#sql(`SELECT count(*) AS count FROM threads ${sql}`).get(...parameters) as { count: number }).count;
   }
 
   async createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run> {
     const now = this.#now();
-    this.#db
-      .prepare(
+    this.#sql(
         `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
@@ -182,13 +194,12 @@ export class SqliteThreadStore implements ThreadStore {
   }
 
   async getRun(threadId: string, runId: string): Promise<Run | null> {
-    const row = this.#db.prepare("SELECT * FROM runs WHERE run_id = ? AND thread_id = ?").get(runId, threadId) as RunRow | undefined;
+    const row = this.#sql("SELECT * FROM runs WHERE run_id = ? AND thread_id = ?").get(runId, threadId) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
   async listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]> {
-    const rows = this.#db
-      .prepare(
+    const rows = this.#sql(
         `SELECT * FROM runs WHERE thread_id = ? ${options.status ? "AND status = ?" : ""}
          ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?`,
       )
@@ -197,20 +208,19 @@ export class SqliteThreadStore implements ThreadStore {
   }
 
   async setRunStatus(runId: string, status: RunStatus): Promise<void> {
-    this.#db.prepare("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, this.#now(), runId);
+    this.#sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, this.#now(), runId);
   }
 
   async deleteRun(threadId: string, runId: string): Promise<boolean> {
-    return this.#db.prepare("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(runId, threadId).changes > 0;
+    return this.#sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(runId, threadId).changes > 0;
   }
 
   async recoverAbandonedRuns(): Promise<number> {
     return this.#db.transaction(() => {
       const now = this.#now();
-      const marked = this.#db
-        .prepare("UPDATE runs SET status = 'error', updated_at = ? WHERE status IN ('pending', 'running')")
+      const marked = this.#sql("UPDATE runs SET status = 'error', updated_at = ? WHERE status IN ('pending', 'running')")
         .run(now).changes;
-      this.#db.prepare("UPDATE threads SET status = 'idle', updated_at = ? WHERE status = 'busy'").run(now);
+      this.#sql("UPDATE threads SET status = 'idle', updated_at = ? WHERE status = 'busy'").run(now);
       return marked;
     })();
   }
