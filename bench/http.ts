@@ -1,13 +1,15 @@
 /**
  * The HTTP path: `runs.wait` through the server and the official SDK client (latency on one
  * thread, throughput with 16 threads), and the time to the first streamed token over the model's
- * own delay, with ChatOpenAI talking to the test stub.
+ * own delay, with ChatOpenAI talking to the test stub. The server runs here; the client runs in
+ * a child process, as a real client would, so the two do not share one event loop.
  */
-import { Client } from "@langchain/langgraph-sdk";
+import { execFile } from "node:child_process";
 import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { pino } from "pino";
 import { loadConfig } from "../src/config.js";
 import { createAgent } from "../src/graph/agent.js";
@@ -15,14 +17,22 @@ import { createAgentFromConfig } from "../src/graph/from-config.js";
 import { SqliteCheckpointer } from "../src/graph/sqlite-checkpointer.js";
 import { type AppDeps, createApp, createServerDeps } from "../src/server/create-app.js";
 import { startOpenAiStub } from "../tests/support/openai-stub.js";
-import { TEXT, inParallel, instantModel, mean, ms } from "./workloads.js";
+import { instantModel } from "./workloads.js";
 
-async function serve(deps: AppDeps): Promise<{ client: Client; close: () => Promise<void> }> {
+const run = promisify(execFile);
+const CLIENT = new URL("./http-client.ts", import.meta.url).pathname;
+
+/** Runs the benchmark client against `apiUrl` in its own process and returns what it printed. */
+async function client<T>(apiUrl: string, ...args: string[]): Promise<T> {
+  const { stdout } = await run(process.execPath, ["--import", import.meta.resolve("tsx"), CLIENT, apiUrl, ...args], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as T;
+}
+
+async function serve(deps: AppDeps): Promise<{ apiUrl: string; close: () => Promise<void> }> {
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");
-  const client = new Client({ apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, callerOptions: { maxRetries: 0, maxConcurrency: 64 } });
   return {
-    client,
+    apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: async () => {
       await deps.runs.shutdown(0);
       server.closeAllConnections();
@@ -31,57 +41,29 @@ async function serve(deps: AppDeps): Promise<{ client: Client; close: () => Prom
   };
 }
 
-const input = (text: string) => ({ messages: [{ role: "user", content: text }] });
-
 export async function httpBench(dir: string) {
-  const logger = pino({ level: "silent" });
   const checkpointer = new SqliteCheckpointer(join(dir, "http.sqlite"));
   const agent = createAgent({ model: instantModel(), checkpointer, contextTokens: 128_000 });
-  const { client, close } = await serve(await createServerDeps({ agent, checkpointer, logger }));
-
-  const thread = await client.threads.create();
-  for (let turn = 0; turn < 10; turn += 1) await client.runs.wait(thread.thread_id, "agent", { input: input(TEXT) });
-  const latencies: number[] = [];
-  for (let turn = 0; turn < 100; turn += 1) {
-    const started = performance.now();
-    await client.runs.wait(thread.thread_id, "agent", { input: input(TEXT) });
-    latencies.push(performance.now() - started);
-  }
-  const threads = await Promise.all(Array.from({ length: 16 }, () => client.threads.create()));
-  const turnsEach = 20;
-  const elapsed = await inParallel(16, async (worker) => {
-    for (let turn = 0; turn < turnsEach; turn += 1) await client.runs.wait(threads[worker]!.thread_id, "agent", { input: input(TEXT) });
-  });
+  const { apiUrl, close } = await serve(await createServerDeps({ agent, checkpointer, logger: pino({ level: "silent" }) }));
+  const latency = await client<{ mean: number; p50: number; p95: number }>(apiUrl, "latency");
+  const { turns_per_s: throughput } = await client<{ turns_per_s: number }>(apiUrl, "throughput");
   await close();
   await checkpointer.close();
-  latencies.sort((a, b) => a - b);
-  return {
-    latency_1_thread_ms: { mean: ms(mean(latencies)), p50: ms(latencies[50]!), p95: ms(latencies[95]!) },
-    throughput_16_threads_turns_per_s: Number(((16 * turnsEach) / (elapsed / 1000)).toFixed(1)),
-  };
+  return { latency_1_thread_ms: latency, throughput_16_threads_turns_per_s: throughput };
 }
 
 /** Time from sending a streamed run to its first token, less the delay the model itself takes. */
 export async function firstTokenBench(dir: string) {
   const stub = await startOpenAiStub();
+  const delayMs = 50;
+  stub.respondWith(() => "Here is something worth knowing");
   const config = loadConfig({ OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "bench", DATA_DIR: join(dir, "first-token"), MODEL_MAX_RETRIES: "0", LOG_LEVEL: "silent" });
   const { agent, checkpointer } = createAgentFromConfig(config);
-  const { client, close } = await serve(await createServerDeps({ agent, checkpointer, logger: pino({ level: "silent" }) }));
-  const delayMs = 50;
-  const overheads: number[] = [];
-  const thread = await client.threads.create();
-  for (let attempt = 0; attempt < 25; attempt += 1) {
-    stub.inject({ kind: "delay", ms: delayMs });
-    const started = performance.now();
-    let first: number | undefined;
-    for await (const part of client.runs.stream(thread.thread_id, "agent", { input: input("Tell me something"), streamMode: "messages-tuple" })) {
-      if (first === undefined && part.event === "messages" && (part.data as unknown as [{ content: string }])[0].content !== "") first = performance.now();
-    }
-    // The first five warm up the connection pools and the JIT.
-    if (attempt >= 5 && first !== undefined) overheads.push(first - started - delayMs);
-  }
+  const { apiUrl, close } = await serve(await createServerDeps({ agent, checkpointer, logger: pino({ level: "silent" }) }));
+  stub.delayEveryReply(delayMs);
+  const overhead = await client<{ mean: number; max: number }>(apiUrl, "first-token", String(delayMs));
   await close();
   await checkpointer.close();
   await stub.close();
-  return { stub_delay_ms: delayMs, first_token_overhead_ms: { mean: ms(mean(overheads)), max: ms(Math.max(...overheads)) } };
+  return { stub_delay_ms: delayMs, first_token_overhead_ms: overhead };
 }

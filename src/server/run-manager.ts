@@ -346,7 +346,7 @@ export class RunManager {
         const [mode, payload] = event.data.chunk as [GraphStreamMode, unknown];
         publish(mode, payload);
       } else {
-        handle.log.push("events", toWire(event));
+        handle.log.push("events", event);
       }
     }
   }
@@ -423,7 +423,7 @@ export class RunCancelledError extends AppError {
 
 /** The values of the last `values` event a run published, if any. */
 function lastValues(handle: RunHandle): Record<string, unknown> | null {
-  return (handle.log.last("values")?.data as Record<string, unknown> | undefined) ?? null;
+  return (handle.log.lastRaw("values") as Record<string, unknown> | undefined) ?? null;
 }
 
 /** Waits `ms`, or rejects when `signal` fires (a run cancelled before its delayed start). */

@@ -10,11 +10,40 @@ import type { StreamMode } from "./schemas.js";
 import type { SseEvent } from "./sse.js";
 import { checkpointOf, toWire } from "./wire.js";
 
-/** One event of a run, numbered from 0 in the order it happened. */
+/** One event of a run, numbered from 0 in the order it happened; `data` is wire JSON. */
 export interface RunEvent {
   id: string;
   event: SseEvent;
   data: unknown;
+}
+
+/** An event as logged: its raw data, converted to wire JSON on first read. */
+class LoggedEvent implements RunEvent {
+  #raw: unknown;
+  #wire: unknown;
+  #converted = false;
+
+  constructor(
+    readonly id: string,
+    readonly event: SseEvent,
+    raw: unknown,
+  ) {
+    this.#raw = raw;
+  }
+
+  get data(): unknown {
+    if (!this.#converted) {
+      this.#wire = toWire(this.#raw);
+      this.#converted = true;
+      this.#raw = undefined;
+    }
+    return this.#wire;
+  }
+
+  /** The data as LangGraph produced it, for the run's own bookkeeping. */
+  get raw(): unknown {
+    return this.#converted ? this.#wire : this.#raw;
+  }
 }
 
 /** LangGraph stream modes needed to produce the API modes `requested`. */
@@ -52,7 +81,11 @@ function checkpointPayload(payload: { config?: RunnableConfig; parentConfig?: Ru
   };
 }
 
-/** Translates LangGraph chunks of one run into API events. */
+/**
+ * Translates LangGraph chunks of one run into API events. Data stays as LangGraph produced it
+ * (messages as objects); the log converts it to wire JSON only when someone reads it, which for
+ * `runs.wait` is never.
+ */
 export class StreamTranslator {
   readonly #requested: ReadonlySet<StreamMode>;
   readonly #partial = new Map<string, AIMessageChunk>();
@@ -68,21 +101,21 @@ export class StreamTranslator {
     switch (mode) {
       case "messages": {
         const [chunk, metadata] = payload as [AIMessageChunk, Record<string, unknown>];
-        if (this.#requested.has("messages-tuple")) events.push(["messages", [toWire(chunk), toWire(metadata)]]);
+        if (this.#requested.has("messages-tuple")) events.push(["messages", [chunk, metadata]]);
         if (this.#requested.has("messages") && chunk.id) {
           const previous = this.#partial.get(chunk.id);
-          if (!previous) events.push(["messages/metadata", { [chunk.id]: { metadata: toWire(metadata) } }]);
+          if (!previous) events.push(["messages/metadata", { [chunk.id]: { metadata } }]);
           const accumulated = previous ? previous.concat(chunk) : chunk;
           this.#partial.set(chunk.id, accumulated);
-          events.push(["messages/partial", [toWire(accumulated)]]);
+          events.push(["messages/partial", [accumulated]]);
         }
         break;
       }
       case "values": {
-        if (this.#requested.has("values")) events.push(["values", toWire(payload)]);
+        if (this.#requested.has("values")) events.push(["values", payload]);
         if (this.#requested.has("messages")) {
           const complete = this.#newCompleteMessages((payload as { messages?: BaseMessage[] }).messages ?? []);
-          if (complete.length > 0) events.push(["messages/complete", toWire(complete)]);
+          if (complete.length > 0) events.push(["messages/complete", complete]);
         }
         break;
       }
@@ -92,11 +125,11 @@ export class StreamTranslator {
       case "debug": {
         if (!this.#requested.has("debug")) break;
         const chunk = payload as { type: string; payload: Record<string, unknown> };
-        events.push(["debug", chunk.type === "checkpoint" ? { ...chunk, payload: checkpointPayload(chunk.payload) } : toWire(chunk)]);
+        events.push(["debug", chunk.type === "checkpoint" ? { ...chunk, payload: checkpointPayload(chunk.payload) } : chunk]);
         break;
       }
       default:
-        if (this.#requested.has(mode as StreamMode)) events.push([mode as SseEvent, toWire(payload)]);
+        if (this.#requested.has(mode as StreamMode)) events.push([mode as SseEvent, payload]);
     }
     return events;
   }
@@ -114,7 +147,7 @@ export class StreamTranslator {
 
 /** An append-only event log with followers; finished when the run ends. */
 export class RunEventLog {
-  readonly #events: RunEvent[] = [];
+  readonly #events: LoggedEvent[] = [];
   #finished = false;
   #wakeUps = new Set<() => void>();
 
@@ -122,8 +155,9 @@ export class RunEventLog {
     return this.#finished;
   }
 
+  /** Appends an event; `data` may hold LangChain objects, converted when first read. */
   push(event: SseEvent, data: unknown): void {
-    this.#events.push({ id: String(this.#events.length), event, data });
+    this.#events.push(new LoggedEvent(String(this.#events.length), event, data));
     this.#wake();
   }
 
@@ -132,9 +166,9 @@ export class RunEventLog {
     this.#wake();
   }
 
-  /** The newest event of a kind, if any. */
-  last(event: SseEvent): RunEvent | undefined {
-    return this.#events.findLast((candidate) => candidate.event === event);
+  /** The raw data of the newest event of a kind, if any. */
+  lastRaw(event: SseEvent): unknown {
+    return this.#events.findLast((candidate) => candidate.event === event)?.raw;
   }
 
   #wake(): void {

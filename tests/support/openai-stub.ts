@@ -52,6 +52,8 @@ export interface OpenAiStub {
   respondWith(responder: Responder): void;
   /** Makes every reply carry this id, as some servers do (until `reset`). */
   useReplyId(id: string | undefined): void;
+  /** Waits this long before answering every request, like a model thinking (until `reset`). */
+  delayEveryReply(ms: number): void;
   /** Forgets requests, faults and custom responders. */
   reset(): void;
   close(): Promise<void>;
@@ -105,6 +107,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   let responder: Responder = memoryResponder;
   let counter = 0;
   let fixedId: string | undefined;
+  let everyDelay = 0;
 
   const server: Server = createServer(async (request, response) => {
     if (request.method === "GET" && request.url === "/v1/models") {
@@ -118,6 +121,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     }
     const body = JSON.parse(await readBody(request)) as ChatRequest;
     requests.push({ body, headers: request.headers });
+    if (everyDelay > 0) await sleep(everyDelay);
     let fault = faults.shift();
     while (fault?.kind === "delay") {
       await sleep(fault.ms);
@@ -187,11 +191,15 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     useReplyId: (id) => {
       fixedId = id;
     },
+    delayEveryReply: (ms) => {
+      everyDelay = ms;
+    },
     reset: () => {
       requests.length = 0;
       faults = [];
       responder = memoryResponder;
       fixedId = undefined;
+      everyDelay = 0;
     },
     close: async () => {
       server.closeAllConnections();

@@ -1,0 +1,53 @@
+/**
+ * The client side of the HTTP benchmarks, run as a child process so that it does not share the
+ * server's event loop and core: `http-client.ts <apiUrl> <latency|throughput|first-token> [stubDelayMs]`.
+ * Prints one JSON object.
+ */
+import { Client } from "@langchain/langgraph-sdk";
+import { TEXT, inParallel, mean, ms } from "./workloads.js";
+
+const [apiUrl, mode, delayArgument] = process.argv.slice(2);
+const client = new Client({ apiUrl, callerOptions: { maxRetries: 0, maxConcurrency: 64 } });
+const input = (text: string) => ({ messages: [{ role: "user", content: text }] });
+
+async function latency() {
+  const thread = await client.threads.create();
+  for (let turn = 0; turn < 10; turn += 1) await client.runs.wait(thread.thread_id, "agent", { input: input(TEXT) });
+  const latencies: number[] = [];
+  for (let turn = 0; turn < 100; turn += 1) {
+    const started = performance.now();
+    await client.runs.wait(thread.thread_id, "agent", { input: input(TEXT) });
+    latencies.push(performance.now() - started);
+  }
+  latencies.sort((a, b) => a - b);
+  return { mean: ms(mean(latencies)), p50: ms(latencies[50]!), p95: ms(latencies[95]!) };
+}
+
+async function throughput() {
+  const threads = await Promise.all(Array.from({ length: 16 }, () => client.threads.create()));
+  const turnsEach = 30;
+  // One warm-up turn per thread, untimed.
+  await Promise.all(threads.map((thread) => client.runs.wait(thread.thread_id, "agent", { input: input(TEXT) })));
+  const elapsed = await inParallel(16, async (worker) => {
+    for (let turn = 0; turn < turnsEach; turn += 1) await client.runs.wait(threads[worker]!.thread_id, "agent", { input: input(TEXT) });
+  });
+  return { turns_per_s: Number(((16 * turnsEach) / (elapsed / 1000)).toFixed(1)) };
+}
+
+async function firstToken(delayMs: number) {
+  const thread = await client.threads.create();
+  const overheads: number[] = [];
+  for (let attempt = 0; attempt < 25; attempt += 1) {
+    const started = performance.now();
+    let first: number | undefined;
+    for await (const part of client.runs.stream(thread.thread_id, "agent", { input: input("Tell me something"), streamMode: "messages-tuple" })) {
+      if (first === undefined && part.event === "messages" && (part.data as unknown as [{ content: string }])[0].content !== "") first = performance.now();
+    }
+    // The first five warm up connection pools and the JIT.
+    if (attempt >= 5 && first !== undefined) overheads.push(first - started - delayMs);
+  }
+  return { mean: ms(mean(overheads)), max: ms(Math.max(...overheads)) };
+}
+
+const result = mode === "latency" ? await latency() : mode === "throughput" ? await throughput() : await firstToken(Number(delayArgument ?? 0));
+console.log(JSON.stringify(result));
