@@ -69,7 +69,11 @@ export function createModelNode(options: ModelNodeOptions) {
       throw toModelError(error, config?.signal);
     }
     if (reply.id === undefined || state.messages.some((message) => message.id === reply.id)) {
-      reply.id = randomUUID();
+      // Serialisation reads the constructor arguments (lc_kwargs), not the field: set both,
+      // or a checkpoint would store the message without the id the stream showed.
+      const id = randomUUID();
+      reply.id = id;
+      reply.lc_kwargs.id = id;
     }
     return { messages: [reply] };
   };
