@@ -18,6 +18,8 @@ const EnvSchema = z
     CONTEXT_TOKENS: optional(positiveInteger).default(16_384),
     SYSTEM_PROMPT: optional(z.string()).default("You are a helpful assistant."),
     MODEL_MAX_RETRIES: optional(z.coerce.number().int().min(0).max(10)).default(2),
+    MODEL_RETRY_BASE_MS: optional(z.coerce.number().int().min(0)).default(500),
+    MODEL_RETRY_MAX_MS: optional(z.coerce.number().int().min(0)).default(20_000),
     MODEL_TIMEOUT_MS: optional(positiveInteger).default(60_000),
     DATA_DIR: optional(z.string()).default("./data"),
     // "exit" writes one checkpoint per run; "async"/"sync" one per step (finer history, more bytes).

@@ -56,13 +56,16 @@ export function isRetryableStatus(status: number | undefined): boolean {
 export class ModelProviderError extends AppError {
   override readonly status = 502;
   readonly providerStatus: number | undefined;
+  /** How long the provider asked us to wait before trying again (`Retry-After`), if it did. */
+  readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options: { cause?: unknown; providerStatus?: number } = {}) {
+  constructor(message: string, options: { cause?: unknown; providerStatus?: number; retryAfterMs?: number } = {}) {
     super(message, {
       cause: options.cause,
       // No status means the connection failed or timed out: worth retrying too.
       isRetryable: options.providerStatus === undefined || isRetryableStatus(options.providerStatus),
     });
     this.providerStatus = options.providerStatus;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }

@@ -4,6 +4,7 @@ import { END, START, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { isRevertible } from "./checkpointer.js";
 import { createModelNode } from "./model-node.js";
+import { DEFAULT_RETRY, type RetryOptions } from "./model-retry.js";
 import { AgentState } from "./state.js";
 import { createTokenCounter } from "./token-counter.js";
 import { createTrimNode } from "./trim-node.js";
@@ -34,6 +35,8 @@ export interface AgentOptions {
    * per run, when it ends; `async`/`sync` one per step. A run's `durability` option wins.
    */
   durability?: Durability;
+  /** How failed model calls are retried (defaults: 2 retries, 500 ms base, 20 s cap). */
+  retry?: Partial<RetryOptions>;
 }
 
 /** LangGraph's checkpoint durability modes. */
@@ -48,7 +51,7 @@ export function buildAgentGraph(options: AgentOptions = {}) {
     contextTokens: options.contextTokens ?? AGENT_DEFAULTS.contextTokens,
     maxOutputTokens: options.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
   });
-  const modelNode = createModelNode({ model: options.model, systemPrompt });
+  const modelNode = createModelNode({ model: options.model, systemPrompt, retry: { ...DEFAULT_RETRY, ...options.retry } });
   return new StateGraph(AgentState)
     .addNode("trim", trimNode)
     .addNode("model", modelNode)

@@ -18,7 +18,8 @@ export function createChatModel(config: Config): ChatOpenAI | undefined {
     temperature: config.TEMPERATURE,
     maxTokens: config.MAX_OUTPUT_TOKENS,
     apiKey: config.OPENAI_API_KEY ?? KEYLESS_PLACEHOLDER,
-    maxRetries: config.MODEL_MAX_RETRIES,
+    // The model node retries (honouring Retry-After); the client must not retry on its own too.
+    maxRetries: 0,
     timeout: config.MODEL_TIMEOUT_MS,
     configuration: config.OPENAI_BASE_URL ? { baseURL: config.OPENAI_BASE_URL } : {},
   });

@@ -1,9 +1,11 @@
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { type BaseMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { randomUUID } from "node:crypto";
 import { AppError, ModelNotConfiguredError, ModelProviderError } from "../errors.js";
 import { resolveSystemPrompt } from "./configuration.js";
+import { DEFAULT_RETRY, type RetryOptions, isRetryable, retryAfterMs, retryDelayMs, sleep } from "./model-retry.js";
 import type { AgentStateUpdate, AgentStateValue } from "./state.js";
 import { countPinned } from "./trim-node.js";
 
@@ -18,6 +20,8 @@ export interface ModelNodeOptions {
   model: BaseChatModel | undefined;
   /** Service default system prompt; `configurable.system_prompt` overrides it per run. */
   systemPrompt: string;
+  /** How failed model calls are retried; the model client itself should not retry. */
+  retry?: RetryOptions;
 }
 
 /** The messages one turn sends: system prompt, pinned system messages, then the window. */
@@ -28,13 +32,16 @@ export function buildPrompt(state: AgentStateValue, systemPrompt: string): BaseM
   return prompt;
 }
 
-function statusOf(error: unknown): number | undefined {
-  for (let current = error; current && typeof current === "object"; current = (current as Error).cause) {
-    const status = (current as { status?: unknown }).status;
-    if (typeof status === "number") return status;
+/** The first value of `key` along the error's cause chain (LangChain wraps the client's errors). */
+function fromCauses<T>(error: unknown, key: string, accept: (value: unknown) => value is T): T | undefined {
+  for (let current = error, depth = 0; current && typeof current === "object" && depth < 5; current = (current as Error).cause, depth += 1) {
+    const value = (current as Record<string, unknown>)[key];
+    if (accept(value)) return value;
   }
   return undefined;
 }
+const isNumber = (value: unknown): value is number => typeof value === "number";
+const isHeaders = (value: unknown): value is Headers | Record<string, string> => typeof value === "object" && value !== null;
 
 /**
  * Turns whatever the provider client threw into a `ModelProviderError` that says what happened.
@@ -43,13 +50,44 @@ function statusOf(error: unknown): number | undefined {
 export function toModelError(error: unknown, signal: AbortSignal | undefined): unknown {
   if (signal?.aborted || error instanceof AppError) return error;
   if (error instanceof Error && error.name === "AbortError") return error;
-  const providerStatus = statusOf(error);
+  const providerStatus = fromCauses(error, "status", isNumber);
   const reason = error instanceof Error ? error.message : String(error);
   const message =
     providerStatus === undefined
       ? `The model provider could not be reached or did not answer in time: ${reason}`
       : `The model provider answered HTTP ${providerStatus}: ${reason}`;
-  return new ModelProviderError(message, { cause: error, providerStatus });
+  return new ModelProviderError(message, { cause: error, providerStatus, retryAfterMs: retryAfterMs(fromCauses(error, "headers", isHeaders)) });
+}
+
+/**
+ * Calls the model, retrying failures that say they are retryable, after the provider's
+ * `Retry-After` or an exponential backoff. A stream that breaks after its first token is not
+ * retried: the client has seen those tokens, and a second answer would not match them.
+ */
+async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], config: RunnableConfig | undefined, retry: RetryOptions): Promise<BaseMessage> {
+  for (let attempt = 0; ; attempt += 1) {
+    let streamed = false;
+    try {
+      return await model.invoke(prompt, withHandler(config, BaseCallbackHandler.fromMethods({ handleLLMNewToken: () => void (streamed = true) })));
+    } catch (error) {
+      const failure = toModelError(error, config?.signal);
+      if (streamed || attempt >= retry.maxRetries || !isRetryable(failure) || config?.signal?.aborted) {
+        if (failure instanceof ModelProviderError && attempt > 0) failure.message += ` (after ${attempt + 1} attempts)`;
+        throw failure;
+      }
+      await sleep(retryDelayMs(failure, attempt, retry), config?.signal);
+    }
+  }
+}
+
+/** `config` with one more callback handler, keeping the ones LangGraph put there (token streaming). */
+function withHandler(config: RunnableConfig | undefined, handler: BaseCallbackHandler): RunnableConfig {
+  const callbacks = config?.callbacks;
+  if (callbacks === undefined) return { ...config, callbacks: [handler] };
+  if (Array.isArray(callbacks)) return { ...config, callbacks: [...callbacks, handler] };
+  const copy = callbacks.copy();
+  copy.addHandler(handler, false);
+  return { ...config, callbacks: copy };
 }
 
 /**
@@ -62,12 +100,7 @@ export function createModelNode(options: ModelNodeOptions) {
     const { model } = options;
     if (!model) throw new ModelNotConfiguredError(MODEL_NOT_CONFIGURED_MESSAGE);
     const prompt = buildPrompt(state, resolveSystemPrompt(options.systemPrompt, config));
-    let reply: BaseMessage;
-    try {
-      reply = await model.invoke(prompt, config);
-    } catch (error) {
-      throw toModelError(error, config?.signal);
-    }
+    const reply = await invokeWithRetry(model, prompt, config, options.retry ?? DEFAULT_RETRY);
     if (reply.id === undefined || state.messages.some((message) => message.id === reply.id)) {
       // Serialisation reads the constructor arguments (lc_kwargs), not the field: set both,
       // or a checkpoint would store the message without the id the stream showed.

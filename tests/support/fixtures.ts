@@ -16,6 +16,7 @@ export function makeEnv(stub: OpenAiStub | undefined, dataDir: string, overrides
     MODEL: "gpt-4o-mini",
     DATA_DIR: dataDir,
     MODEL_MAX_RETRIES: "0",
+    MODEL_RETRY_BASE_MS: "20",
     LOG_LEVEL: "silent",
     ...overrides,
   };

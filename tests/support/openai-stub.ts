@@ -32,6 +32,8 @@ export interface ChatRequest {
 export interface RecordedRequest {
   body: ChatRequest;
   headers: IncomingHttpHeaders;
+  /** `performance.now()` when the request arrived. */
+  receivedAt: number;
 }
 
 /** One injected behaviour, used by the next request (first in, first out). */
@@ -119,8 +121,9 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       response.writeHead(404, { "content-type": "application/json" }).end('{"error":{"message":"not found"}}');
       return;
     }
+    const receivedAt = performance.now();
     const body = JSON.parse(await readBody(request)) as ChatRequest;
-    requests.push({ body, headers: request.headers });
+    requests.push({ body, headers: request.headers, receivedAt });
     if (everyDelay > 0) await sleep(everyDelay);
     let fault = faults.shift();
     while (fault?.kind === "delay") {
