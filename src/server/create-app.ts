@@ -11,7 +11,7 @@ import { metaRouter } from "./routes/meta.js";
 import { runsRouter } from "./routes/runs.js";
 import { threadsRouter } from "./routes/threads.js";
 import { SqliteThreadStore } from "./storage/sqlite-thread-store.js";
-import type { ThreadStore } from "./storage/thread-store.js";
+import type { RunStatus, ThreadStore } from "./storage/thread-store.js";
 
 /** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
 export interface AppDeps {
@@ -59,8 +59,36 @@ export async function createServerDeps(parts: {
 }): Promise<AppDeps> {
   const store = new SqliteThreadStore(parts.checkpointer.db);
   await store.setup();
-  const abandoned = await store.recoverAbandonedRuns();
-  if (abandoned > 0) parts.logger.warn({ runs: abandoned }, "marked runs left unfinished by a previous process as error");
+  await recoverAbandonedRuns(store, parts.checkpointer, parts.agent, parts.logger);
   const runs = new RunManager({ agent: parts.agent, checkpointer: parts.checkpointer, store, logger: parts.logger });
   return { ...parts, store, runs };
+}
+
+/**
+ * Settles the runs a previous process left unfinished (it crashed or was killed). A run whose
+ * final checkpoint was written had finished: it is marked `success`. Any other run that started is
+ * undone back to where its thread was when it started, so no half-written turn remains, and
+ * marked `error`; runs that never started are marked `error` too. No thread is left `busy`.
+ */
+export async function recoverAbandonedRuns(store: ThreadStore, checkpointer: RevertibleCheckpointer, agent: Agent, logger: Logger): Promise<void> {
+  const abandoned = await store.abandonedRuns();
+  if (abandoned.length === 0) return;
+  const outcomes: Array<{ runId: string; status: RunStatus }> = [];
+  for (const run of abandoned) {
+    if (run.headCheckpointId === undefined) {
+      outcomes.push({ runId: run.runId, status: "error" });
+      continue;
+    }
+    const head = run.headCheckpointId ?? undefined;
+    const newest = await checkpointer.headCheckpointId(run.threadId);
+    const wroteSomething = newest !== undefined && newest !== head;
+    const finished = wroteSomething && (await agent.getState({ configurable: { thread_id: run.threadId } })).next.length === 0;
+    if (wroteSomething && !finished) await checkpointer.revertThread(run.threadId, head);
+    outcomes.push({ runId: run.runId, status: finished ? "success" : "error" });
+  }
+  await store.closeAbandonedRuns(outcomes);
+  logger.warn(
+    { runs: outcomes.length, failed: outcomes.filter((outcome) => outcome.status === "error").length },
+    "settled runs left unfinished by a previous process",
+  );
 }

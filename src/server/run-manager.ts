@@ -283,7 +283,9 @@ export class RunManager {
     try {
       if (body.after_seconds) await delay(body.after_seconds * 1000, handle.controller.signal);
       run.status = "running";
-      await store.setRunStatus(run.runId, "running");
+      // Recorded so that, should the process die mid-run, the next start can undo what it wrote.
+      const headCheckpointId = await this.#deps.checkpointer.headCheckpointId(run.threadId);
+      await store.setRunStatus(run.runId, "running", { headCheckpointId });
       handle.log.push("metadata", { run_id: run.runId, thread_id: run.threadId, attempt: 1 });
       try {
         await this.#stream(handle);

@@ -1,5 +1,5 @@
 import type { Database, Statement } from "better-sqlite3";
-import type { Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "./thread-store.js";
+import type { AbandonedRun, Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "./thread-store.js";
 
 /** Numbered migrations; `schema_migrations` records which ran, so `setup` is idempotent. */
 const MIGRATIONS: string[] = [
@@ -23,6 +23,9 @@ const MIGRATIONS: string[] = [
      updated_at TEXT NOT NULL
    );
    CREATE INDEX runs_thread ON runs (thread_id, created_at);`,
+  // Where the thread was when a run started, so a run cut off by a crash can be undone.
+  `ALTER TABLE runs ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN head_checkpoint_id TEXT;`,
 ];
 
 interface ThreadRow {
@@ -207,21 +210,40 @@ export class SqliteThreadStore implements ThreadStore {
     return rows.map(toRun);
   }
 
-  async setRunStatus(runId: string, status: RunStatus): Promise<void> {
-    this.#sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, this.#now(), runId);
+  async setRunStatus(runId: string, status: RunStatus, started?: { headCheckpointId: string | undefined }): Promise<void> {
+    if (started) {
+      this.#sql("UPDATE runs SET status = ?, updated_at = ?, started = 1, head_checkpoint_id = ? WHERE run_id = ?").run(
+        status,
+        this.#now(),
+        started.headCheckpointId ?? null,
+        runId,
+      );
+    } else {
+      this.#sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, this.#now(), runId);
+    }
   }
 
   async deleteRun(threadId: string, runId: string): Promise<boolean> {
     return this.#sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(runId, threadId).changes > 0;
   }
 
-  async recoverAbandonedRuns(): Promise<number> {
-    return this.#db.transaction(() => {
+  async abandonedRuns(): Promise<AbandonedRun[]> {
+    const rows = this.#sql(
+      "SELECT run_id, thread_id, status, started, head_checkpoint_id FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at",
+    ).all() as Array<{ run_id: string; thread_id: string; status: "pending" | "running"; started: number; head_checkpoint_id: string | null }>;
+    return rows.map((row) => ({
+      runId: row.run_id,
+      threadId: row.thread_id,
+      status: row.status,
+      headCheckpointId: row.started ? row.head_checkpoint_id : undefined,
+    }));
+  }
+
+  async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {
+    this.#db.transaction(() => {
       const now = this.#now();
-      const marked = this.#sql("UPDATE runs SET status = 'error', updated_at = ? WHERE status IN ('pending', 'running')")
-        .run(now).changes;
+      for (const { runId, status } of outcomes) this.#sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, now, runId);
       this.#sql("UPDATE threads SET status = 'idle', updated_at = ? WHERE status = 'busy'").run(now);
-      return marked;
     })();
   }
 

@@ -26,6 +26,15 @@ export interface Run {
   updatedAt: Date;
 }
 
+/** A run a dead process left unfinished, and where its thread was when it started. */
+export interface AbandonedRun {
+  runId: string;
+  threadId: string;
+  status: "pending" | "running";
+  /** The thread's newest checkpoint when the run started (`null`: it had none; `undefined`: never started). */
+  headCheckpointId: string | null | undefined;
+}
+
 export type ThreadSortField = "thread_id" | "status" | "created_at" | "updated_at";
 
 /** Filters of thread search and count; every given filter must match. */
@@ -63,12 +72,12 @@ export interface ThreadStore {
   createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run>;
   getRun(threadId: string, runId: string): Promise<Run | null>;
   listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]>;
-  setRunStatus(runId: string, status: RunStatus): Promise<void>;
+  /** Sets a run's status; a run that starts also records the thread's newest checkpoint then. */
+  setRunStatus(runId: string, status: RunStatus, started?: { headCheckpointId: string | undefined }): Promise<void>;
   deleteRun(threadId: string, runId: string): Promise<boolean>;
-  /**
-   * Marks runs left `pending`/`running` by a previous process as `error` and their threads as
-   * `idle`; returns how many runs it marked. Called once at start.
-   */
-  recoverAbandonedRuns(): Promise<number>;
+  /** Runs left `pending` or `running` by a process that died, oldest first. */
+  abandonedRuns(): Promise<AbandonedRun[]>;
+  /** Marks abandoned runs with their final status and their threads `idle`. */
+  closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void>;
   close(): Promise<void>;
 }
