@@ -28,8 +28,9 @@ export async function startServer(stub: OpenAiStub | undefined, options: { env?:
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // No client-side retries: a test must see the first answer.
-  const client = new Client({ apiUrl: baseUrl, callerOptions: { maxRetries: 0 } });
+  // No client-side retries (a test must see the first answer), and no client-side queue (the SDK
+  // allows 4 requests at once by default): concurrency tests need real parallel requests.
+  const client = new Client({ apiUrl: baseUrl, callerOptions: { maxRetries: 0, maxConcurrency: 64 } });
   return {
     baseUrl,
     client,
