@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
 
@@ -32,10 +32,16 @@ const EnvSchema = z
     CORS_ORIGINS: optional(z.string())
       .default("https://smith.langchain.com")
       .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean)),
+    // `owner:key` pairs, comma-separated; or a file of them, one per line. Unset: no authentication.
+    API_KEYS: optional(z.string()),
+    API_KEYS_FILE: optional(z.string()),
     SHUTDOWN_GRACE_MS: optional(z.coerce.number().int().min(0)).default(10_000),
     LOG_LEVEL: optional(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])).default("info"),
   })
   .superRefine((env, context) => {
+    if (env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined) {
+      context.addIssue({ code: "custom", path: ["API_KEYS_FILE"], message: "set API_KEYS or API_KEYS_FILE, not both" });
+    }
     // The prompt has to leave room for something besides the reply.
     if (env.MAX_OUTPUT_TOKENS >= env.CONTEXT_TOKENS) {
       context.addIssue({
@@ -47,7 +53,37 @@ const EnvSchema = z
   });
 
 /** The service's configuration, parsed from the environment once at start. */
-export type Config = z.infer<typeof EnvSchema>;
+export type Config = z.infer<typeof EnvSchema> & {
+  /** The API keys from `API_KEYS` or `API_KEYS_FILE`; undefined when authentication is off. */
+  apiKeys: Array<{ owner: string; key: string }> | undefined;
+};
+
+/** Shortest key accepted: anything shorter is guessable. */
+export const MINIMUM_KEY_LENGTH = 16;
+const OWNER = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/** Parses `owner:key` entries; `source` names the variable in errors. Never echoes a key. */
+export function parseApiKeys(text: string, source: string): Array<{ owner: string; key: string }> {
+  const entries = text
+    .split(/[,\n]/)
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "" && !entry.startsWith("#"));
+  const pairs = entries.map((entry, index) => {
+    const separator = entry.indexOf(":");
+    const owner = entry.slice(0, separator).trim();
+    const key = entry.slice(separator + 1).trim();
+    if (separator <= 0 || !OWNER.test(owner)) {
+      throw new ConfigError(`Invalid configuration: ${source}: entry ${index + 1} must be owner:key, the owner made of letters, digits and ._@-`);
+    }
+    if (key.length < MINIMUM_KEY_LENGTH) {
+      throw new ConfigError(`Invalid configuration: ${source}: the key of ${owner} must be at least ${MINIMUM_KEY_LENGTH} characters`);
+    }
+    return { owner, key };
+  });
+  if (pairs.length === 0) throw new ConfigError(`Invalid configuration: ${source}: no owner:key entries`);
+  if (new Set(pairs.map((pair) => pair.key)).size !== pairs.length) throw new ConfigError(`Invalid configuration: ${source}: a key is listed twice`);
+  return pairs;
+}
 
 /**
  * Parses the environment. Throws `ConfigError` naming every invalid variable, e.g.
@@ -55,7 +91,16 @@ export type Config = z.infer<typeof EnvSchema>;
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const { API_KEYS: inline, API_KEYS_FILE: file } = parsed.data;
+    let apiKeys: Config["apiKeys"];
+    if (inline !== undefined) apiKeys = parseApiKeys(inline, "API_KEYS");
+    if (file !== undefined) {
+      if (!existsSync(file)) throw new ConfigError(`Invalid configuration: API_KEYS_FILE: ${file} does not exist`);
+      apiKeys = parseApiKeys(readFileSync(file, "utf8"), "API_KEYS_FILE");
+    }
+    return { ...parsed.data, apiKeys };
+  }
   const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`, { cause: parsed.error });
 }

@@ -7,6 +7,10 @@ export const REDACTED_PATHS = [
   'req.headers["x-api-key"]',
   "config.OPENAI_API_KEY",
   "OPENAI_API_KEY",
+  "API_KEYS",
+  "apiKeys",
+  "config.API_KEYS",
+  "config.apiKeys",
 ];
 
 /** The service's structured JSON logger. */

@@ -8,7 +8,11 @@ import { ConfigError } from "./errors.js";
 import { createAgentFromConfig } from "./graph/from-config.js";
 import { MODEL_NOT_CONFIGURED_MESSAGE } from "./graph/model-node.js";
 import { createLogger } from "./logger.js";
+import { apiKeys } from "./server/auth.js";
 import { createApp, createServerDeps } from "./server/create-app.js";
+
+/** Whether `host` only accepts connections from this machine. */
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
 
 async function start(): Promise<void> {
   loadDotEnv();
@@ -24,7 +28,11 @@ async function start(): Promise<void> {
   const { agent, checkpointer, hasModel } = createAgentFromConfig(config);
   if (!hasModel) logger.warn(`${MODEL_NOT_CONFIGURED_MESSAGE}. The server runs, but runs will fail until then.`);
 
-  const deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS });
+  const keys = config.apiKeys ? apiKeys(config.apiKeys) : undefined;
+  if (keys) logger.info({ owners: keys.entries.length }, "API keys are on: every endpoint but /ok needs a key");
+  else if (isLoopback(config.HOST)) logger.info({ host: config.HOST }, `API_KEYS is not set: authentication is off, so the server listens on ${config.HOST} only`);
+  else logger.warn({ host: config.HOST }, `API_KEYS is not set but HOST is ${config.HOST}: anyone who can reach this port can read every thread`);
+  const deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS, apiKeys: keys });
   const server = createApp(deps).listen(config.PORT, config.HOST);
   server.on("listening", () => {
     const { address, port } = server.address() as AddressInfo;

@@ -1,9 +1,12 @@
 import cors from "cors";
+import helmet from "helmet";
+import { randomUUID } from "node:crypto";
 import express, { type Express } from "express";
-import { pinoHttp } from "pino-http";
+import { type GenReqId, pinoHttp } from "pino-http";
 import type { Agent } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { Logger } from "../logger.js";
+import { type ApiKeys, authenticate } from "./auth.js";
 import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-handler.js";
 import { RunManager } from "./run-manager.js";
 import { assistantsRouter } from "./routes/assistants.js";
@@ -22,7 +25,20 @@ export interface AppDeps {
   logger: Logger;
   /** Browser origins allowed by CORS (`["*"]` for any); none when empty. */
   corsOrigins?: string[];
+  /** With keys, every request but `/ok` must authenticate and sees only its owner's threads. */
+  apiKeys?: ApiKeys;
 }
+
+/**
+ * The request's id: the caller's `x-request-id` when it is a sane token (so a proxy's id follows
+ * the request into our logs), else a new UUID. Sent back in `x-request-id`.
+ */
+const requestId: GenReqId = (request, response) => {
+  const given = request.headers["x-request-id"];
+  const id = typeof given === "string" && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+  response.setHeader("x-request-id", id);
+  return id;
+};
 
 /** Request bodies larger than this are refused with 413. */
 export const BODY_LIMIT = "1mb";
@@ -32,12 +48,27 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "extended");
-  app.use(pinoHttp({ logger: deps.logger, autoLogging: { ignore: (request) => request.url === "/ok" } }));
+  app.use(helmet());
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      genReqId: requestId,
+      customProps: (_request, response) => ({ owner: (response as unknown as { locals?: { owner?: string } }).locals?.owner }),
+      autoLogging: { ignore: (request) => request.url === "/ok" },
+    }),
+  );
   const origins = deps.corsOrigins ?? [];
   if (origins.length > 0) {
     // Exposed so browser clients (the SDK, Studio) can read run ids and pagination.
-    app.use(cors({ origin: origins.includes("*") ? true : origins, exposedHeaders: ["Content-Location", "Location", "X-Pagination-Next", "X-Pagination-Total"] }));
+    app.use(
+      cors({
+        origin: origins.includes("*") ? true : origins,
+        exposedHeaders: ["Content-Location", "Location", "X-Pagination-Next", "X-Pagination-Total", "X-Request-Id"],
+      }),
+    );
   }
+  // Before the body is read: an unauthenticated request costs no parsing.
+  app.use(authenticate(deps.apiKeys));
   app.use(requireJsonBody);
   // Not strict: a body of `"text"` or `42` is valid JSON, and gets a 422 from the schema, not a 400.
   // Like the official server, text/plain and untyped bodies are read as JSON too.
@@ -56,6 +87,7 @@ export async function createServerDeps(parts: {
   checkpointer: RevertibleCheckpointer & { db: import("better-sqlite3").Database };
   logger: Logger;
   corsOrigins?: string[];
+  apiKeys?: ApiKeys;
 }): Promise<AppDeps> {
   const store = new SqliteThreadStore(parts.checkpointer.db);
   await store.setup();

@@ -54,6 +54,8 @@ export class RunHandle {
     readonly body: RunCreate,
     /** Thread made for a stateless run, deleted when it ends. */
     readonly temporary: boolean,
+    /** Who started it, when API keys are on. */
+    readonly owner: string | undefined,
   ) {
     this.done = new Promise((resolve) => {
       this.#settle = resolve;
@@ -115,14 +117,17 @@ export class RunManager {
    * Creates a run on `threadId` (or on a temporary thread when `undefined`) and schedules it.
    * Throws NotFoundError (unknown thread or assistant) or ThreadBusyError (`reject` on a busy thread).
    */
-  async create(threadId: string | undefined, body: RunCreate): Promise<RunHandle> {
+  async create(threadId: string | undefined, body: RunCreate, owner?: string): Promise<RunHandle> {
     const { store } = this.#deps;
     const assistantId = resolveAssistantId(body.assistant_id);
     const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
     const id = threadId ?? uuid7();
-    if (threadId === undefined || !(await store.getThread(id))) {
+    let thread = threadId === undefined ? null : await store.getThread(id, owner);
+    if (!thread) {
       if (threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
-      await store.createThread({ threadId: id, metadata: { graph_id: GRAPH_ID, assistant_id: assistantId } });
+      thread = await store.createThread({ threadId: id, metadata: { graph_id: GRAPH_ID, assistant_id: assistantId }, owner });
+      // The id is taken by a thread its caller may not see: to them it does not exist.
+      if (!thread) throw new NotFoundError(`Thread ${id} not found`);
     }
 
     // Forking from a checkpoint that does not exist would silently start from an empty thread.
@@ -152,7 +157,7 @@ export class RunManager {
       createdAt: now,
       updatedAt: now,
     };
-    const handle = new RunHandle(run, body, temporary);
+    const handle = new RunHandle(run, body, temporary, owner);
     if (busy && (body.multitask_strategy === "interrupt" || body.multitask_strategy === "rollback")) {
       for (const other of [slot.active, ...slot.queue]) if (other) this.#abort(other, body.multitask_strategy);
     }
@@ -161,10 +166,9 @@ export class RunManager {
 
     try {
       Object.assign(run, await store.createRun(run));
-      const thread = await store.getThread(id);
       await store.updateThread(id, {
         status: "busy",
-        metadata: thread?.metadata.graph_id === undefined ? { graph_id: GRAPH_ID, assistant_id: assistantId } : {},
+        metadata: thread.metadata.graph_id === undefined ? { graph_id: GRAPH_ID, assistant_id: assistantId } : {},
       });
     } catch (error) {
       slot.queue.splice(slot.queue.indexOf(handle), 1);

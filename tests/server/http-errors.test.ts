@@ -310,9 +310,10 @@ describe("unknown ids", () => {
 
   it("a real run id under another (unknown) thread is a 404 on get, cancel and join", async () => {
     const other = unknownId();
-    expectError(await send(`/threads/${other}/runs/${runId}`), 404, runId);
-    expectError(await send(`/threads/${other}/runs/${runId}/cancel`, { method: "POST" }), 404, runId);
-    expectError(await send(`/threads/${other}/runs/${runId}/join`), 404, runId);
+    // The thread is checked first, so the detail names the thread that does not exist.
+    expectError(await send(`/threads/${other}/runs/${runId}`), 404, other);
+    expectError(await send(`/threads/${other}/runs/${runId}/cancel`, { method: "POST" }), 404, other);
+    expectError(await send(`/threads/${other}/runs/${runId}/join`), 404, other);
   });
 
   it.each([

@@ -1,5 +1,6 @@
 import type { Request, Response } from "express";
 import { Router } from "express";
+import { ownerOf } from "../auth.js";
 import { NotFoundError } from "../../errors.js";
 import type { AppDeps } from "../create-app.js";
 import type { RunHandle } from "../run-manager.js";
@@ -31,7 +32,7 @@ export function runsRouter(deps: AppDeps): Router {
   const create = async (request: Request, response: Response, stateless: boolean) => {
     const threadId = stateless ? undefined : parseInput(ThreadPath, request.params, "path").thread_id;
     const body = parseInput(RunCreate, request.body);
-    const handle = await runs.create(threadId, body);
+    const handle = await runs.create(threadId, body, ownerOf(response));
     response.setHeader("Content-Location", location(handle, stateless));
     return { handle, body };
   };
@@ -105,25 +106,33 @@ export function runsRouter(deps: AppDeps): Router {
   router.post("/runs/batch", async (request, response) => {
     const bodies = parseInput(RunBatch, request.body);
     const handles = [];
-    for (const body of bodies) handles.push(await runs.create(undefined, body));
+    for (const body of bodies) handles.push(await runs.create(undefined, body, ownerOf(response)));
     response.json(handles.map((handle) => runToWire(handle.run)));
   });
   router.get("/runs/:run_id/stream", async (request, response) => {
     const { run_id } = parseInput(StatelessRunPath, request.params, "path");
     const query = parseInput(JoinStreamQuery, request.query, "query");
     const handle = runs.handle(run_id);
-    if (!handle) throw new NotFoundError(`Run ${run_id} not found, or it ended too long ago to be joined`);
+    if (!handle || handle.owner !== ownerOf(response)) throw new NotFoundError(`Run ${run_id} not found, or it ended too long ago to be joined`);
     await streamRun(handle, response, { cancelOnDisconnect: query.cancel_on_disconnect, lastEventId: request.header("last-event-id") });
   });
 
   router.get("/threads/:thread_id/runs", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const query = parseInput(RunListQuery, request.query, "query");
-    if (!(await store.getThread(thread_id))) throw new NotFoundError(`Thread ${thread_id} not found`);
+    await requireThread(thread_id, response);
     response.json((await store.listRuns(thread_id, query)).map(runToWire));
   });
 
-  const requireRun = async (threadId: string, runId: string) => {
+  /** The thread, if it exists and the caller may see it; otherwise 404. */
+  const requireThread = async (threadId: string, response: Response) => {
+    const thread = await store.getThread(threadId, ownerOf(response));
+    if (!thread) throw new NotFoundError(`Thread ${threadId} not found`);
+    return thread;
+  };
+
+  const requireRun = async (threadId: string, runId: string, response: Response) => {
+    await requireThread(threadId, response);
     const run = await store.getRun(threadId, runId);
     if (!run) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
     return run;
@@ -131,11 +140,12 @@ export function runsRouter(deps: AppDeps): Router {
 
   router.get("/threads/:thread_id/runs/:run_id", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
-    response.json(runToWire(await requireRun(thread_id, run_id)));
+    response.json(runToWire(await requireRun(thread_id, run_id, response)));
   });
 
   router.delete("/threads/:thread_id/runs/:run_id", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
+    await requireThread(thread_id, response);
     const handle = runs.handle(run_id);
     if (handle && !handle.finished) {
       response.status(409).json({ detail: `Run ${run_id} is ${handle.run.status}; cancel it before deleting it` });
@@ -148,6 +158,7 @@ export function runsRouter(deps: AppDeps): Router {
   router.post("/threads/:thread_id/runs/:run_id/cancel", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     const query = parseInput(RunCancelQuery, request.query, "query");
+    await requireThread(thread_id, response);
     const handle = await runs.cancel(thread_id, run_id, query.action);
     if (query.wait && handle) await handle.done;
     response.status(query.wait ? 204 : 202).end();
@@ -155,22 +166,24 @@ export function runsRouter(deps: AppDeps): Router {
 
   router.get("/threads/:thread_id/runs/:run_id/join", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
+    await requireThread(thread_id, response);
     const handle = runs.handle(run_id);
     if (handle && handle.run.threadId === thread_id) {
       await respondWhenDone(response, outcomeBody(handle));
       return;
     }
-    await requireRun(thread_id, run_id);
+    await requireRun(thread_id, run_id, response);
     response.json(toWire((await agent.getState({ configurable: { thread_id } })).values));
   });
 
   router.get("/threads/:thread_id/runs/:run_id/stream", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     const query = parseInput(JoinStreamQuery, request.query, "query");
+    await requireThread(thread_id, response);
     const handle = runs.handle(run_id);
     if (!handle || handle.run.threadId !== thread_id) {
       // A run this process no longer holds events for has nothing left to stream.
-      await requireRun(thread_id, run_id);
+      await requireRun(thread_id, run_id, response);
       openSse(response).end();
       return;
     }

@@ -1,7 +1,8 @@
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import { Router } from "express";
+import { type Response, Router } from "express";
 import { NotFoundError, ThreadBusyError } from "../../errors.js";
+import { ownerOf } from "../auth.js";
 import type { AppDeps } from "../create-app.js";
 import {
   CheckpointPath,
@@ -24,8 +25,9 @@ export function threadsRouter(deps: AppDeps): Router {
   const { agent, checkpointer, store, runs } = deps;
   const router = Router();
 
-  const requireThread = async (threadId: string): Promise<Thread> => {
-    const thread = await store.getThread(threadId);
+  /** The thread, if it exists and the caller may see it; otherwise 404 (never 403: no hints). */
+  const requireThread = async (threadId: string, response: Response): Promise<Thread> => {
+    const thread = await store.getThread(threadId, ownerOf(response));
     if (!thread) throw new NotFoundError(`Thread ${threadId} not found`);
     return thread;
   };
@@ -40,10 +42,10 @@ export function threadsRouter(deps: AppDeps): Router {
   router.post("/threads", async (request, response) => {
     const body = parseInput(ThreadCreate, request.body);
     const threadId = body.thread_id ?? uuid7();
-    let thread = await store.createThread({ threadId, metadata: body.metadata ?? {} });
+    let thread = await store.createThread({ threadId, metadata: body.metadata ?? {}, owner: ownerOf(response) });
     if (!thread) {
       if (body.if_exists === "do_nothing") {
-        response.json(await toResponse(await requireThread(threadId)));
+        response.json(await toResponse(await requireThread(threadId, response)));
         return;
       }
       response.status(409).json({ detail: `Thread ${threadId} already exists` });
@@ -54,13 +56,14 @@ export function threadsRouter(deps: AppDeps): Router {
         await agent.updateState({ configurable: { thread_id: threadId } }, update.values ?? update.command?.update ?? {}, update.as_node);
       }
     }
-    thread = await requireThread(threadId);
+    thread = await requireThread(threadId, response);
     response.json(await toResponse(thread));
   });
 
   router.post("/threads/search", async (request, response) => {
     const body = parseInput(ThreadSearch, request.body);
     const threads = await store.searchThreads({
+      owner: ownerOf(response),
       metadata: body.metadata,
       status: body.status,
       ids: body.ids,
@@ -84,17 +87,18 @@ export function threadsRouter(deps: AppDeps): Router {
 
   router.post("/threads/count", async (request, response) => {
     const body = parseInput(ThreadCount, request.body);
-    response.json(await store.countThreads({ metadata: body.metadata, status: body.status }));
+    response.json(await store.countThreads({ owner: ownerOf(response), metadata: body.metadata, status: body.status }));
   });
 
   router.get("/threads/:thread_id", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
-    response.json(await toResponse(await requireThread(thread_id)));
+    response.json(await toResponse(await requireThread(thread_id, response)));
   });
 
   router.patch("/threads/:thread_id", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const body = parseInput(ThreadPatch, request.body);
+    await requireThread(thread_id, response);
     const thread = await store.updateThread(thread_id, { metadata: body.metadata });
     if (!thread) throw new NotFoundError(`Thread ${thread_id} not found`);
     response.json(await toResponse(thread));
@@ -102,7 +106,7 @@ export function threadsRouter(deps: AppDeps): Router {
 
   router.delete("/threads/:thread_id", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
-    await requireThread(thread_id);
+    await requireThread(thread_id, response);
     await runs.cancelThread(thread_id);
     await store.deleteThread(thread_id);
     await checkpointer.deleteThread(thread_id);
@@ -111,15 +115,15 @@ export function threadsRouter(deps: AppDeps): Router {
 
   router.post("/threads/:thread_id/copy", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
-    const source = await requireThread(thread_id);
+    const source = await requireThread(thread_id, response);
     const copyId = uuid7();
-    const copy = await store.createThread({ threadId: copyId, metadata: source.metadata });
+    const copy = await store.createThread({ threadId: copyId, metadata: source.metadata, owner: ownerOf(response) });
     await checkpointer.copyThread(thread_id, copyId);
     response.json(await toResponse(copy as Thread));
   });
 
-  const stateAt = async (threadId: string, checkpoint: Record<string, unknown> = {}) => {
-    await requireThread(threadId);
+  const stateAt = async (threadId: string, response: Response, checkpoint: Record<string, unknown> = {}) => {
+    await requireThread(threadId, response);
     const config: RunnableConfig = { configurable: { thread_id: threadId, ...withoutEmpty(checkpoint) } };
     if (checkpoint.checkpoint_id && !(await checkpointer.getTuple(config))) {
       throw new NotFoundError(`Checkpoint ${String(checkpoint.checkpoint_id)} not found on thread ${threadId}`);
@@ -129,24 +133,24 @@ export function threadsRouter(deps: AppDeps): Router {
 
   router.get("/threads/:thread_id/state", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
-    response.json(await stateAt(thread_id));
+    response.json(await stateAt(thread_id, response));
   });
 
   router.get("/threads/:thread_id/state/:checkpoint_id", async (request, response) => {
     const { thread_id, checkpoint_id } = parseInput(CheckpointPath, request.params, "path");
-    response.json(await stateAt(thread_id, { checkpoint_id }));
+    response.json(await stateAt(thread_id, response, { checkpoint_id }));
   });
 
   router.post("/threads/:thread_id/state/checkpoint", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const body = parseInput(ThreadStateAtCheckpoint, request.body);
-    response.json(await stateAt(thread_id, body.checkpoint));
+    response.json(await stateAt(thread_id, response, body.checkpoint));
   });
 
   router.post("/threads/:thread_id/state", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const body = parseInput(ThreadStateUpdate, request.body);
-    await requireThread(thread_id);
+    await requireThread(thread_id, response);
     requireIdle(thread_id);
     const checkpoint = { ...withoutEmpty(body.checkpoint ?? {}), ...(body.checkpoint_id ? { checkpoint_id: body.checkpoint_id } : {}) };
     let config: RunnableConfig = { configurable: { thread_id, ...checkpoint } };
@@ -159,8 +163,12 @@ export function threadsRouter(deps: AppDeps): Router {
     response.json({ checkpoint: checkpointOf(config) });
   });
 
-  const history = async (threadId: string, options: { limit: number; before?: string; metadata?: Record<string, unknown>; checkpoint?: Record<string, unknown> }) => {
-    await requireThread(threadId);
+  const history = async (
+    threadId: string,
+    response: Response,
+    options: { limit: number; before?: string; metadata?: Record<string, unknown>; checkpoint?: Record<string, unknown> },
+  ) => {
+    await requireThread(threadId, response);
     const states = [];
     const config = { configurable: { thread_id: threadId, checkpoint_ns: "", ...withoutEmpty(options.checkpoint ?? {}) } };
     for await (const state of agent.getStateHistory(config, {
@@ -181,13 +189,13 @@ export function threadsRouter(deps: AppDeps): Router {
         ? body.before
         : ((body.before as { configurable?: { checkpoint_id?: string }; checkpoint_id?: string } | null | undefined)?.configurable?.checkpoint_id ??
           (body.before as { checkpoint_id?: string } | null | undefined)?.checkpoint_id);
-    response.json(await history(thread_id, { limit: body.limit, before, metadata: body.metadata, checkpoint: body.checkpoint }));
+    response.json(await history(thread_id, response, { limit: body.limit, before, metadata: body.metadata, checkpoint: body.checkpoint }));
   });
 
   router.get("/threads/:thread_id/history", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const query = parseInput(ThreadHistoryQuery, request.query, "query");
-    response.json(await history(thread_id, query));
+    response.json(await history(thread_id, response, query));
   });
 
   return router;

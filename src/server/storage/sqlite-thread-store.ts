@@ -26,10 +26,14 @@ const MIGRATIONS: string[] = [
   // Where the thread was when a run started, so a run cut off by a crash can be undone.
   `ALTER TABLE runs ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE runs ADD COLUMN head_checkpoint_id TEXT;`,
+  // Who owns a thread, when API keys are on.
+  `ALTER TABLE threads ADD COLUMN owner TEXT;
+   CREATE INDEX threads_owner ON threads (owner, created_at);`,
 ];
 
 interface ThreadRow {
   thread_id: string;
+  owner: string | null;
   metadata: string;
   status: string;
   created_at: string;
@@ -50,6 +54,7 @@ interface RunRow {
 
 const toThread = (row: ThreadRow): Thread => ({
   threadId: row.thread_id,
+  owner: row.owner,
   metadata: JSON.parse(row.metadata) as Record<string, unknown>,
   status: row.status as ThreadStatus,
   createdAt: new Date(row.created_at),
@@ -121,15 +126,19 @@ export class SqliteThreadStore implements ThreadStore {
     return new Date(this.#lastTimestamp).toISOString();
   }
 
-  async createThread(thread: Pick<Thread, "threadId" | "metadata">): Promise<Thread | null> {
+  async createThread(thread: { threadId: string; metadata: Record<string, unknown>; owner?: string }): Promise<Thread | null> {
     const now = this.#now();
-    const result = this.#sql("INSERT OR IGNORE INTO threads (thread_id, metadata, status, created_at, updated_at) VALUES (?, ?, 'idle', ?, ?)")
-      .run(thread.threadId, JSON.stringify(thread.metadata), now, now);
+    const result = this.#sql("INSERT OR IGNORE INTO threads (thread_id, owner, metadata, status, created_at, updated_at) VALUES (?, ?, ?, 'idle', ?, ?)")
+      .run(thread.threadId, thread.owner ?? null, JSON.stringify(thread.metadata), now, now);
     return result.changes === 0 ? null : this.getThread(thread.threadId);
   }
 
-  async getThread(threadId: string): Promise<Thread | null> {
-    const row = this.#sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
+  async getThread(threadId: string, owner?: string): Promise<Thread | null> {
+    const row = (
+      owner === undefined
+        ? this.#sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId)
+        : this.#sql("SELECT * FROM threads WHERE thread_id = ? AND owner = ?").get(threadId, owner)
+    ) as ThreadRow | undefined;
     return row ? toThread(row) : null;
   }
 
@@ -157,6 +166,10 @@ export class SqliteThreadStore implements ThreadStore {
   #where(filter: ThreadFilter): { sql: string; parameters: unknown[] } {
     const clauses: string[] = [];
     const parameters: unknown[] = [];
+    if (filter.owner !== undefined) {
+      clauses.push("owner = ?");
+      parameters.push(filter.owner);
+    }
     for (const [key, value] of Object.entries(filter.metadata ?? {})) {
       // Both sides go through json_extract, so true/1, objects and strings compare alike.
       clauses.push("json_extract(metadata, ?) IS json_extract(?, '$')");

@@ -1,0 +1,62 @@
+/**
+ * API keys and owners. With `API_KEYS` set, every request but `/ok` must carry a key, as
+ * `Authorization: Bearer <key>` or `x-api-key` (what the SDK's `apiKey` sends); the key names its
+ * owner, and each thread belongs to the owner who created it.
+ */
+import type { RequestHandler, Response } from "express";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { AppError } from "../errors.js";
+
+/** A wrong or missing API key. */
+export class UnauthorizedError extends AppError {
+  override readonly status = 401;
+}
+
+/** The configured keys, as digests, each with its owner. */
+export interface ApiKeys {
+  readonly entries: ReadonlyArray<{ owner: string; digest: Buffer }>;
+}
+
+const digest = (key: string) => createHash("sha256").update(key, "utf8").digest();
+
+/** Builds the key table from `owner:key` pairs (as parsed by `config.ts`). */
+export function apiKeys(pairs: ReadonlyArray<{ owner: string; key: string }>): ApiKeys {
+  return { entries: pairs.map(({ owner, key }) => ({ owner, digest: digest(key) })) };
+}
+
+/**
+ * The owner of `presented`, or undefined. Digests have one length, so `timingSafeEqual` applies,
+ * and every entry is compared, so the time taken says nothing about which key was close.
+ */
+export function ownerOfKey(keys: ApiKeys, presented: string): string | undefined {
+  const candidate = digest(presented);
+  let owner: string | undefined;
+  for (const entry of keys.entries) {
+    if (timingSafeEqual(entry.digest, candidate) && owner === undefined) owner = entry.owner;
+  }
+  return owner;
+}
+
+/** The owner the request was authenticated as; undefined when authentication is off. */
+export const ownerOf = (response: Response): string | undefined => response.locals.owner as string | undefined;
+
+/** Paths open without a key. */
+const PUBLIC_PATHS = new Set(["/ok"]);
+
+/** Authenticates every request when `keys` is given; lets all through when it is not. */
+export function authenticate(keys: ApiKeys | undefined): RequestHandler {
+  return (request, response, next) => {
+    if (!keys || PUBLIC_PATHS.has(request.path)) return next();
+    const authorization = request.headers.authorization;
+    const bearer = authorization?.toLowerCase().startsWith("bearer ") ? authorization.slice(7).trim() : undefined;
+    const headerKey = request.headers["x-api-key"];
+    const presented = bearer ?? (typeof headerKey === "string" ? headerKey : undefined);
+    const owner = presented ? ownerOfKey(keys, presented) : undefined;
+    if (!owner) {
+      response.setHeader("WWW-Authenticate", 'Bearer realm="stateful-agent"');
+      return next(new UnauthorizedError(presented ? "Invalid API key" : "Missing API key: send Authorization: Bearer <key> or x-api-key: <key>"));
+    }
+    response.locals.owner = owner;
+    next();
+  };
+}
