@@ -5,6 +5,8 @@ import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { type AppDeps, createApp, createServerDeps } from "../../src/server/create-app.js";
 import { createAgentFromConfig } from "../../src/graph/from-config.js";
+import { REDACTED_PATHS } from "../../src/logger.js";
+import { apiKeys } from "../../src/server/auth.js";
 import { makeConfig, makeTempDir, removeDir } from "./fixtures.js";
 import type { OpenAiStub } from "./openai-stub.js";
 
@@ -14,28 +16,42 @@ export interface TestServer {
   client: Client;
   deps: AppDeps;
   dataDir: string;
+  /** Log lines the server wrote (JSON text), when started with `captureLogs`. */
+  logs: string[];
   /** `fetch` relative to the server, JSON body in and out. */
   request(path: string, init?: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: unknown; headers: Headers }>;
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /** Starts the app on a free port against the stub model; `dataDir` reuses an existing database. */
-export async function startServer(stub: OpenAiStub | undefined, options: { env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+export async function startServer(
+  stub: OpenAiStub | undefined,
+  options: { env?: Record<string, string>; dataDir?: string; captureLogs?: boolean; apiKey?: string } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? makeTempDir();
   const config = makeConfig(stub, dataDir, options.env);
   const { agent, checkpointer } = createAgentFromConfig(config);
-  const deps = await createServerDeps({ agent, checkpointer, logger: pino({ level: "silent" }), corsOrigins: config.CORS_ORIGINS });
+  const logs: string[] = [];
+  const logger = options.captureLogs ? pino({ level: "debug", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, { write: (line: string) => void logs.push(line) }) : pino({ level: "silent" });
+  const deps = await createServerDeps({
+    agent,
+    checkpointer,
+    logger,
+    corsOrigins: config.CORS_ORIGINS,
+    apiKeys: config.apiKeys ? apiKeys(config.apiKeys) : undefined,
+  });
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // No client-side retries (a test must see the first answer), and no client-side queue (the SDK
   // allows 4 requests at once by default): concurrency tests need real parallel requests.
-  const client = new Client({ apiUrl: baseUrl, callerOptions: { maxRetries: 0, maxConcurrency: 64 } });
+  const client = new Client({ apiUrl: baseUrl, apiKey: options.apiKey ?? null, callerOptions: { maxRetries: 0, maxConcurrency: 64 } });
   return {
     baseUrl,
     client,
     deps,
     dataDir,
+    logs,
     async request(path, init = {}) {
       const response = await fetch(`${baseUrl}${path}`, {
         method: init.method ?? (init.body === undefined && init.raw === undefined ? "GET" : "POST"),
