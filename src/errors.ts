@@ -38,6 +38,11 @@ export class NotFoundError extends AppError {
   override readonly status = 404;
 }
 
+/** The server is shutting down and takes no new work. */
+export class ShuttingDownError extends AppError {
+  override readonly status = 503;
+}
+
 /** The thread already has an active run and the caller asked us not to wait. */
 export class ThreadBusyError extends AppError {
   override readonly status = 409;

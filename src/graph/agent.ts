@@ -7,7 +7,11 @@ import { createModelNode } from "./model-node.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./model-retry.js";
 import { AgentState } from "./state.js";
 import { createTokenCounter } from "./token-counter.js";
-import { createTrimNode } from "./trim-node.js";
+import { type TrimNodeOptions, createTrimNode, systemPromptTokens } from "./trim-node.js";
+import { REPLY_PRIMING_TOKENS } from "./token-counter.js";
+import { resolveSystemPrompt } from "./configuration.js";
+import { ContextOverflowError } from "../errors.js";
+import type { BaseMessage } from "@langchain/core/messages";
 
 /** Defaults used when `createAgent` is called without them (the service passes its config). */
 export const AGENT_DEFAULTS = {
@@ -45,12 +49,7 @@ export type Durability = "exit" | "async" | "sync";
 /** Builds the uncompiled graph: START → trim → model → END. */
 export function buildAgentGraph(options: AgentOptions = {}) {
   const systemPrompt = options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt;
-  const trimNode = createTrimNode({
-    counter: createTokenCounter(options.tokenizerModel ?? AGENT_DEFAULTS.tokenizerModel),
-    systemPrompt,
-    contextTokens: options.contextTokens ?? AGENT_DEFAULTS.contextTokens,
-    maxOutputTokens: options.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
-  });
+  const trimNode = createTrimNode(trimOptions(options));
   const modelNode = createModelNode({ model: options.model, systemPrompt, retry: { ...DEFAULT_RETRY, ...options.retry } });
   return new StateGraph(AgentState)
     .addNode("trim", trimNode)
@@ -71,7 +70,40 @@ export type Agent = ReturnType<typeof createAgent>;
 export function createAgent(options: AgentOptions = {}) {
   const graph = buildAgentGraph(options).compile({ checkpointer: options.checkpointer });
   makeRunsAtomic(graph, options.durability ?? "exit");
+  budgets.set(graph, trimOptions(options));
   return graph;
+}
+
+function trimOptions(options: AgentOptions): TrimNodeOptions {
+  return {
+    counter: createTokenCounter(options.tokenizerModel ?? AGENT_DEFAULTS.tokenizerModel),
+    systemPrompt: options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt,
+    contextTokens: options.contextTokens ?? AGENT_DEFAULTS.contextTokens,
+    maxOutputTokens: options.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
+  };
+}
+
+/** The trim settings of each agent `createAgent` built, for checks made before a run starts. */
+const budgets = new WeakMap<object, TrimNodeOptions>();
+
+/**
+ * Throws what the run would fail with, before it starts: `ValidationError` for a system prompt
+ * variable with no value, `ContextOverflowError` when the new messages alone cannot fit the
+ * budget. Lets a server answer 4xx at once instead of starting a run doomed to fail.
+ */
+export function assertInputFits(agent: object, messages: readonly BaseMessage[], config: RunnableConfig): void {
+  const options = budgets.get(agent);
+  if (!options || messages.length === 0) return;
+  const systemPrompt = resolveSystemPrompt(options.systemPrompt, config);
+  const budget = options.contextTokens - options.maxOutputTokens;
+  const needed =
+    REPLY_PRIMING_TOKENS + systemPromptTokens(options.counter, systemPrompt) + messages.reduce((sum, message) => sum + options.counter.countMessage(message), 0);
+  if (needed > budget) {
+    throw new ContextOverflowError(
+      `The new messages need ${needed} prompt tokens with the system prompt, but only ${budget} are available ` +
+        `(CONTEXT_TOKENS less MAX_OUTPUT_TOKENS reserved for the reply). Shorten them or raise CONTEXT_TOKENS.`,
+    );
+  }
 }
 
 type CompiledAgentGraph = ReturnType<ReturnType<typeof buildAgentGraph>["compile"]>;

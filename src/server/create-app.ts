@@ -104,7 +104,6 @@ export async function createServerDeps(parts: {
  */
 export async function recoverAbandonedRuns(store: ThreadStore, checkpointer: RevertibleCheckpointer, agent: Agent, logger: Logger): Promise<void> {
   const abandoned = await store.abandonedRuns();
-  if (abandoned.length === 0) return;
   const outcomes: Array<{ runId: string; status: RunStatus }> = [];
   for (const run of abandoned) {
     if (run.headCheckpointId === undefined) {
@@ -118,7 +117,9 @@ export async function recoverAbandonedRuns(store: ThreadStore, checkpointer: Rev
     if (wroteSomething && !finished) await checkpointer.revertThread(run.threadId, head);
     outcomes.push({ runId: run.runId, status: finished ? "success" : "error" });
   }
+  // Also frees threads left `busy` by a process that stopped between a run's end and its thread's update.
   await store.closeAbandonedRuns(outcomes);
+  if (outcomes.length === 0) return;
   logger.warn(
     { runs: outcomes.length, failed: outcomes.filter((outcome) => outcome.status === "error").length },
     "settled runs left unfinished by a previous process",

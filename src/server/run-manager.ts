@@ -11,8 +11,9 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import { Command, type StreamMode as GraphStreamMode } from "@langchain/langgraph";
-import { AppError, NotFoundError, ThreadBusyError } from "../errors.js";
-import { type Agent, runsSettled } from "../graph/agent.js";
+import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError } from "../errors.js";
+import { coerceMessageLikeToMessage } from "@langchain/core/messages";
+import { type Agent, assertInputFits, runsSettled } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { Logger } from "../logger.js";
 import { ASSISTANT_ID, GRAPH_ID, resolveAssistantId } from "./assistants.js";
@@ -97,6 +98,9 @@ export class RunManager {
   readonly #deps: RunManagerDeps;
   readonly #slots = new Map<string, ThreadSlot>();
   readonly #handles = new Map<string, RunHandle>();
+  /** Thread status updates still being written; shutdown waits for them. */
+  readonly #settling = new Set<Promise<void>>();
+  #closing = false;
 
   constructor(deps: RunManagerDeps) {
     this.#deps = deps;
@@ -118,6 +122,7 @@ export class RunManager {
    * Throws NotFoundError (unknown thread or assistant) or ThreadBusyError (`reject` on a busy thread).
    */
   async create(threadId: string | undefined, body: RunCreate, owner?: string): Promise<RunHandle> {
+    if (this.#closing) throw new ShuttingDownError("The server is shutting down; try again shortly");
     const { store } = this.#deps;
     const assistantId = resolveAssistantId(body.assistant_id);
     const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
@@ -128,6 +133,12 @@ export class RunManager {
       thread = await store.createThread({ threadId: id, metadata: { graph_id: GRAPH_ID, assistant_id: assistantId }, owner });
       // The id is taken by a thread its caller may not see: to them it does not exist.
       if (!thread) throw new NotFoundError(`Thread ${id} not found`);
+    }
+
+    // A message too long for the context, or a prompt variable with no value: 4xx now, not a failed run.
+    if (body.input?.messages?.length) {
+      const messages = body.input.messages.map((message) => coerceMessageLikeToMessage(message as never));
+      assertInputFits(this.#deps.agent, messages, { configurable: runConfigurable(id, body) });
     }
 
     // Forking from a checkpoint that does not exist would silently start from an empty thread.
@@ -208,6 +219,7 @@ export class RunManager {
    * as a Stop would). Returns how many runs had to be cancelled.
    */
   async shutdown(graceMs: number): Promise<number> {
+    this.#closing = true;
     const pending = [...this.#handles.values()].filter((handle) => !handle.finished);
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
@@ -218,6 +230,11 @@ export class RunManager {
     const left = pending.filter((handle) => !handle.finished);
     for (const handle of left) this.#abort(handle, "interrupt");
     await Promise.all(left.map((handle) => handle.done));
+    // Let the last status writes land before the caller closes the database.
+    while (this.#settling.size > 0 || [...this.#slots.values()].some((slot) => slot.active)) {
+      await Promise.all([...this.#settling]);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     return left.length;
   }
 
@@ -249,7 +266,9 @@ export class RunManager {
     const next = slot.queue.shift();
     if (!next) {
       this.#slots.delete(threadId);
-      void this.#settleThreadStatus(threadId, slot.last);
+      const settling = this.#settleThreadStatus(threadId, slot.last);
+      this.#settling.add(settling);
+      void settling.finally(() => this.#settling.delete(settling));
       return;
     }
     slot.active = next;
@@ -475,15 +494,20 @@ function graphInput(body: RunCreate): unknown {
   return body.input ?? null;
 }
 
-function runConfig(run: Run, body: RunCreate) {
+/** What the graph's nodes see as `configurable`: the run's config and context, and its thread. */
+function runConfigurable(threadId: string, body: RunCreate): Record<string, unknown> {
   const checkpointId = body.checkpoint_id ?? body.checkpoint?.checkpoint_id ?? undefined;
   return {
-    configurable: {
-      ...body.config?.configurable,
-      ...body.context,
-      thread_id: run.threadId,
-      ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
-    },
+    ...body.config?.configurable,
+    ...body.context,
+    thread_id: threadId,
+    ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
+  };
+}
+
+function runConfig(run: Run, body: RunCreate) {
+  return {
+    configurable: runConfigurable(run.threadId, body),
     ...(body.config?.recursion_limit ? { recursionLimit: body.config.recursion_limit } : {}),
     ...(body.config?.tags ? { tags: body.config.tags } : {}),
     ...(body.interrupt_before ? { interruptBefore: body.interrupt_before } : {}),

@@ -418,3 +418,20 @@ describe("creating a thread that exists", () => {
     expect(thread.values.messages).toEqual((baseline.values as { messages: unknown[] }).messages);
   });
 });
+
+describe("runs that cannot succeed", () => {
+  it("an oversized message is a 400 before any run starts, and nothing is stored", async () => {
+    const huge = "word ".repeat(20_000); // ~20k tokens, under the 1 MB body limit, over the 16k context
+    const reply = await send(`/threads/${threadId}/runs/wait`, { body: { assistant_id: "agent", input: { messages: [{ role: "user", content: huge }] } } });
+    expectError(reply, 400, /CONTEXT_TOKENS/);
+    const streamed = await send(`/threads/${threadId}/runs/stream`, { body: { assistant_id: "agent", input: { messages: [{ role: "user", content: huge }] } } });
+    expectError(streamed, 400, /CONTEXT_TOKENS/);
+  });
+
+  it("a system prompt variable with no value is a 422 naming it, before any run starts", async () => {
+    const reply = await send(`/threads/${threadId}/runs/wait`, {
+      body: { assistant_id: "agent", input: { messages: [{ role: "user", content: "hi" }] }, config: { configurable: { system_prompt: "Expert in {topic}" } } },
+    });
+    expectError(reply, 422, "configurable.topic");
+  });
+});

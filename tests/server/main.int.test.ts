@@ -28,6 +28,7 @@ describe("src/main.ts", () => {
     });
     const port = await listening;
     expect(lines.some((line) => line.level === 40 && /OPENAI_API_KEY.*OPENAI_BASE_URL/.test(String(line.msg)))).toBe(true);
+    expect(lines.some((line) => /API_KEYS is not set: authentication is off, so the server listens on 127\.0\.0\.1 only/.test(String(line.msg)))).toBe(true);
 
     const response = await fetch(`http://127.0.0.1:${port}/ok`);
     expect(response.status).toBe(200);

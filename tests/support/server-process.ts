@@ -17,7 +17,8 @@ export interface ServerProcess {
 
 /** Starts `src/main.ts` with exactly `env` (plus PORT=0), in `cwd`, and waits until it listens. */
 export async function startServerProcess(env: Record<string, string>, cwd: string, clientOptions: { apiKey?: string } = {}): Promise<ServerProcess> {
-  const child = spawnTs("src/main.ts", { PORT: "0", LOG_LEVEL: "info", ...env }, cwd);
+  // The port and the lines tests look for are read from the info-level log.
+  const child = spawnTs("src/main.ts", { PORT: "0", ...env, LOG_LEVEL: "info" }, cwd);
   const logs: Array<Record<string, unknown>> = [];
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
