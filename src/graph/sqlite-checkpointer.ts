@@ -83,10 +83,31 @@ const MIGRATIONS: string[] = [
      data BLOB NOT NULL,
      PRIMARY KEY (thread_id, seq)
    ) WITHOUT ROWID;`,
+  // Sequence numbers come from the database, so two processes on one file never hand out the
+  // same one, and are never reused, so no cache can hold a stale message under a live number.
+  `CREATE TABLE agent_message_counters (
+     thread_id TEXT PRIMARY KEY,
+     next_seq INTEGER NOT NULL
+   ) WITHOUT ROWID;`,
 ];
 
 /** `[start, end)` ranges of message sequence numbers, in list order. */
 type Ranges = Array<[number, number]>;
+
+/** A message list to store: each item a known sequence number, or an index into the fresh messages. */
+type ListPlan = Array<{ seq: number } | { fresh: number }>;
+
+/** The ranges of a planned list, once fresh messages are numbered from `firstSeq`. */
+function toRanges(plan: ListPlan, firstSeq: number): Ranges {
+  const ranges: Ranges = [];
+  for (const item of plan) {
+    const seq = "seq" in item ? item.seq : firstSeq + item.fresh;
+    const last = ranges.at(-1);
+    if (last && last[1] === seq) last[1] = seq + 1;
+    else ranges.push([seq, seq + 1]);
+  }
+  return ranges;
+}
 
 /** Where a decoded or stored message object lives, so a later checkpoint can reference it. */
 interface Origin {
@@ -126,7 +147,6 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
   /** Per thread: decoded messages by sequence number; Map order is least recently used first. */
   readonly #cache = new Map<string, Map<number, BaseMessage>>();
   #cachedCount = 0;
-  readonly #nextSeq = new Map<string, number>();
   readonly #epochs = new Map<string, number>();
   #lastVersion = 0;
   readonly #statements = new Map<string, Database.Statement>();
@@ -243,34 +263,45 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     const { channel_values: values, ...rest } = copyCheckpoint(checkpoint);
 
     const blobs: Array<[string, string, string, Uint8Array | string | null]> = [];
-    const fresh: Array<{ seq: number; message: BaseMessage }> = [];
+    const lists: Array<{ channel: string; version: string; plan: ListPlan }> = [];
+    const fresh: BaseMessage[] = [];
     for (const [channel, version] of Object.entries(newVersions)) {
       const value = values[channel];
       if (value === undefined) blobs.push([channel, String(version), EMPTY, null]);
-      else if (isMessageList(value)) blobs.push([channel, String(version), MESSAGE_LOG, JSON.stringify(this.#toRanges(threadId, value, fresh))]);
+      else if (isMessageList(value)) lists.push({ channel, version: String(version), plan: this.#plan(threadId, value, fresh) });
       else {
         const [type, bytes] = await this.serde.dumpsTyped(value);
         blobs.push([channel, String(version), type, bytes]);
       }
     }
-    const serializedMessages = await Promise.all(fresh.map(async ({ seq, message }) => [seq, ...(await this.serde.dumpsTyped(message))] as const));
+    const serializedMessages = await Promise.all(fresh.map((message) => this.serde.dumpsTyped(message)));
     const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
 
+    let firstSeq = 0;
     this.db.transaction(() => {
-      const insertMessage = this.#sql("INSERT OR REPLACE INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
-      for (const [seq, type, bytes] of serializedMessages) insertMessage.run(threadId, seq, checkpoint.id, type, bytes);
+      if (fresh.length > 0) {
+        const counter = this.#sql(
+          `INSERT INTO agent_message_counters (thread_id, next_seq)
+           VALUES (@thread, (SELECT coalesce(max(seq) + 1, 0) FROM agent_messages WHERE thread_id = @thread) + @count)
+           ON CONFLICT (thread_id) DO UPDATE SET next_seq = next_seq + @count
+           RETURNING next_seq`,
+        ).get({ thread: threadId, count: fresh.length }) as { next_seq: number };
+        firstSeq = counter.next_seq - fresh.length;
+        const insertMessage = this.#sql("INSERT INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
+        for (const [index, [type, bytes]] of serializedMessages.entries()) insertMessage.run(threadId, firstSeq + index, checkpoint.id, type, bytes);
+      }
+      for (const { channel, version, plan } of lists) blobs.push([channel, version, MESSAGE_LOG, JSON.stringify(toRanges(plan, firstSeq))]);
       const insertBlob = this.#sql(
         "INSERT OR REPLACE INTO agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
       );
       for (const [channel, version, type, blob] of blobs) insertBlob.run(threadId, namespace, channel, version, checkpoint.id, type, blob);
       this.#sql(
-          `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(threadId, namespace, checkpoint.id, parentId ?? null, JSON.stringify(rest), metadataType, metadataBytes);
+        `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(threadId, namespace, checkpoint.id, parentId ?? null, JSON.stringify(rest), metadataType, metadataBytes);
       if (this.#retention !== undefined && namespace === "") this.#prune(threadId, this.#retention);
-    })();
-    for (const { seq, message } of fresh) this.#remember(threadId, seq, message);
+    }).immediate();
+    for (const [index, message] of fresh.entries()) this.#remember(threadId, firstSeq + index, message);
     return { configurable: { thread_id: threadId, checkpoint_ns: namespace, checkpoint_id: checkpoint.id } };
   }
 
@@ -341,6 +372,11 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
         .run(toThreadId, fromThreadId);
       this.#sql("INSERT INTO agent_messages SELECT ?, seq, checkpoint_id, type, data FROM agent_messages WHERE thread_id = ?")
         .run(toThreadId, fromThreadId);
+      this.#sql(
+        `INSERT INTO agent_message_counters (thread_id, next_seq)
+         SELECT ?, coalesce(max(seq) + 1, 0) FROM agent_messages WHERE thread_id = ?
+         ON CONFLICT (thread_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq)`,
+      ).run(toThreadId, fromThreadId);
     })();
     this.#forget(toThreadId);
   }
@@ -420,37 +456,25 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
   }
 
   /**
-   * The ranges a message list is stored as. Messages this saver already stored or loaded for
-   * the thread (recognised by object identity, unchanged id and content) are referenced; the
-   * others get new sequence numbers and are collected in `fresh` to be written.
+   * How a message list will be stored. Messages this saver already stored or loaded for the
+   * thread (recognised by object identity, unchanged id and content) keep their sequence number;
+   * the others are appended to `fresh` and numbered when the write transaction allocates them.
    */
-  #toRanges(threadId: string, messages: readonly BaseMessage[], fresh: Array<{ seq: number; message: BaseMessage }>): Ranges {
+  #plan(threadId: string, messages: readonly BaseMessage[], fresh: BaseMessage[]): ListPlan {
     const epoch = this.#epochs.get(threadId) ?? 0;
-    const ranges: Ranges = [];
-    for (const message of messages) {
+    const freshIndex = new Map(fresh.map((message, index) => [message, index]));
+    return messages.map((message) => {
       const origin = this.#origins.get(message);
-      let seq: number;
       if (origin && origin.threadId === threadId && origin.epoch === epoch && origin.id === message.id && origin.content === message.content) {
-        seq = origin.seq;
-      } else {
-        seq = this.#allocateSeq(threadId);
-        fresh.push({ seq, message });
+        return { seq: origin.seq };
       }
-      const last = ranges.at(-1);
-      if (last && last[1] === seq) last[1] = seq + 1;
-      else ranges.push([seq, seq + 1]);
-    }
-    return ranges;
-  }
-
-  #allocateSeq(threadId: string): number {
-    let next = this.#nextSeq.get(threadId);
-    if (next === undefined) {
-      const row = this.#sql("SELECT max(seq) AS seq FROM agent_messages WHERE thread_id = ?").get(threadId) as { seq: number | null };
-      next = (row.seq ?? -1) + 1;
-    }
-    this.#nextSeq.set(threadId, next + 1);
-    return next;
+      let index = freshIndex.get(message);
+      if (index === undefined) {
+        index = fresh.push(message) - 1;
+        freshIndex.set(message, index);
+      }
+      return { fresh: index };
+    });
   }
 
   async #loadMessages(threadId: string, ranges: Ranges): Promise<BaseMessage[]> {
@@ -504,7 +528,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
       this.#cachedCount -= cache.size;
       this.#cache.delete(threadId);
     }
-    // #nextSeq stays: sequence numbers are never reused within a process.
+    // Sequence numbers are never reused (the counter row stays), so nothing else needs forgetting.
   }
 }
 

@@ -135,6 +135,19 @@ describe("SqliteCheckpointer", () => {
     ]);
   });
 
+  it("lets two processes take turns on one thread without mixing up their messages", async () => {
+    // Two savers on one file stand for two processes (the server and a terminal chat, say).
+    const first = agentOn(open());
+    const second = agentOn(open());
+    for (let turn = 1; turn <= 4; turn += 1) {
+      await (turn % 2 === 1 ? first : second).invoke({ messages: [new HumanMessage(`turn ${turn}`)] }, config("shared"));
+    }
+    const expected = ["turn 1", "first answer", "turn 2", "first answer", "turn 3", "second answer", "turn 4", "second answer"];
+    expect(shape((await first.getState(config("shared"))).values.messages).map(([, content]) => content)).toEqual(expected);
+    expect(shape((await second.getState(config("shared"))).values.messages).map(([, content]) => content)).toEqual(expected);
+    expect(rows(savers[0]!, "agent_messages", "shared")).toBe(8);
+  });
+
   it("never reuses a reverted message for a new one", async () => {
     const saver = open();
     const agent = agentOn(saver);
