@@ -13,7 +13,7 @@
  *   does not parse its whole history again on every turn.
  * Every checkpoint still restores exactly the values of its time.
  */
-import { type BaseMessage, isBaseMessage } from "@langchain/core/messages";
+import type { BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
@@ -32,15 +32,12 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import Database from "better-sqlite3";
 import type { RevertibleCheckpointer } from "./checkpointer.js";
+import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./message-log.js";
 
-/** Blob type of a message list stored as ranges over the thread's message log. */
-const MESSAGE_LOG = "message-log";
 /** Blob type of a channel that was cleared. */
 const EMPTY = "empty";
 /** Distinct SQL texts kept prepared. */
 const STATEMENT_CACHE_LIMIT = 256;
-/** Decoded messages kept in memory across all threads. */
-const CACHED_MESSAGES_LIMIT = 200_000;
 
 const MIGRATIONS: string[] = [
   `CREATE TABLE agent_checkpoints (
@@ -91,34 +88,6 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;`,
 ];
 
-/** `[start, end)` ranges of message sequence numbers, in list order. */
-type Ranges = Array<[number, number]>;
-
-/** A message list to store: each item a known sequence number, or an index into the fresh messages. */
-type ListPlan = Array<{ seq: number } | { fresh: number }>;
-
-/** The ranges of a planned list, once fresh messages are numbered from `firstSeq`. */
-function toRanges(plan: ListPlan, firstSeq: number): Ranges {
-  const ranges: Ranges = [];
-  for (const item of plan) {
-    const seq = "seq" in item ? item.seq : firstSeq + item.fresh;
-    const last = ranges.at(-1);
-    if (last && last[1] === seq) last[1] = seq + 1;
-    else ranges.push([seq, seq + 1]);
-  }
-  return ranges;
-}
-
-/** Where a decoded or stored message object lives, so a later checkpoint can reference it. */
-interface Origin {
-  threadId: string;
-  seq: number;
-  /** The thread's epoch when recorded; reverting or deleting a thread starts a new one. */
-  epoch: number;
-  id: string | undefined;
-  content: unknown;
-}
-
 interface CheckpointRow {
   thread_id: string;
   checkpoint_ns: string;
@@ -128,9 +97,6 @@ interface CheckpointRow {
   metadata_type: string;
   metadata: Buffer;
 }
-
-const isMessageList = (value: unknown): value is BaseMessage[] =>
-  Array.isArray(value) && value.length > 0 && value.every((item) => isBaseMessage(item));
 
 /** Options of `SqliteCheckpointer`. */
 export interface SqliteCheckpointerOptions {
@@ -143,11 +109,7 @@ export interface SqliteCheckpointerOptions {
 export class SqliteCheckpointer extends BaseCheckpointSaver implements RevertibleCheckpointer {
   readonly db: Database.Database;
   readonly #retention: number | undefined;
-  readonly #origins = new WeakMap<object, Origin>();
-  /** Per thread: decoded messages by sequence number; Map order is least recently used first. */
-  readonly #cache = new Map<string, Map<number, BaseMessage>>();
-  #cachedCount = 0;
-  readonly #epochs = new Map<string, number>();
+  readonly #messages = new MessageLogCache();
   #lastVersion = 0;
   readonly #statements = new Map<string, Database.Statement>();
 
@@ -268,7 +230,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     for (const [channel, version] of Object.entries(newVersions)) {
       const value = values[channel];
       if (value === undefined) blobs.push([channel, String(version), EMPTY, null]);
-      else if (isMessageList(value)) lists.push({ channel, version: String(version), plan: this.#plan(threadId, value, fresh) });
+      else if (isMessageList(value)) lists.push({ channel, version: String(version), plan: this.#messages.plan(threadId, value, fresh) });
       else {
         const [type, bytes] = await this.serde.dumpsTyped(value);
         blobs.push([channel, String(version), type, bytes]);
@@ -301,7 +263,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
       ).run(threadId, namespace, checkpoint.id, parentId ?? null, JSON.stringify(rest), metadataType, metadataBytes);
       if (this.#retention !== undefined && namespace === "") this.#prune(threadId, this.#retention);
     }).immediate();
-    for (const [index, message] of fresh.entries()) this.#remember(threadId, firstSeq + index, message);
+    for (const [index, message] of fresh.entries()) this.#messages.remember(threadId, firstSeq + index, message);
     return { configurable: { thread_id: threadId, checkpoint_ns: namespace, checkpoint_id: checkpoint.id } };
   }
 
@@ -334,7 +296,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
       }
     })();
-    this.#forget(threadId);
+    this.#messages.forget(threadId);
   }
 
   async headCheckpointId(threadId: string): Promise<string | undefined> {
@@ -350,7 +312,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
       }
     })();
-    this.#forget(threadId);
+    this.#messages.forget(threadId);
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
@@ -378,7 +340,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
          ON CONFLICT (thread_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq)`,
       ).run(toThreadId, fromThreadId);
     })();
-    this.#forget(toThreadId);
+    this.#messages.forget(toThreadId);
   }
 
   async close(): Promise<void> {
@@ -418,7 +380,12 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
       if (!blob || blob.type === EMPTY) continue;
       channelValues[channel] =
         blob.type === MESSAGE_LOG
-          ? await this.#loadMessages(row.thread_id, JSON.parse(String(blob.blob)) as Ranges)
+          ? await this.#messages.resolve(
+              row.thread_id,
+              JSON.parse(String(blob.blob)) as Ranges,
+              (start, end) => this.#sql("SELECT seq, type, data FROM agent_messages WHERE thread_id = ? AND seq >= ? AND seq < ?").all(row.thread_id, start, end) as MessageRow[],
+              (type, data) => this.serde.loadsTyped(type, data),
+            )
           : await this.serde.loadsTyped(blob.type, blob.blob ?? "");
     }
     const writes = this.#sql(
@@ -453,82 +420,6 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     channelValues[TASKS] = await Promise.all(sends.map((send) => this.serde.loadsTyped(send.type, send.blob ?? "")));
     const versions = Object.values(stored.channel_versions);
     stored.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
-  }
-
-  /**
-   * How a message list will be stored. Messages this saver already stored or loaded for the
-   * thread (recognised by object identity, unchanged id and content) keep their sequence number;
-   * the others are appended to `fresh` and numbered when the write transaction allocates them.
-   */
-  #plan(threadId: string, messages: readonly BaseMessage[], fresh: BaseMessage[]): ListPlan {
-    const epoch = this.#epochs.get(threadId) ?? 0;
-    const freshIndex = new Map(fresh.map((message, index) => [message, index]));
-    return messages.map((message) => {
-      const origin = this.#origins.get(message);
-      if (origin && origin.threadId === threadId && origin.epoch === epoch && origin.id === message.id && origin.content === message.content) {
-        return { seq: origin.seq };
-      }
-      let index = freshIndex.get(message);
-      if (index === undefined) {
-        index = fresh.push(message) - 1;
-        freshIndex.set(message, index);
-      }
-      return { fresh: index };
-    });
-  }
-
-  async #loadMessages(threadId: string, ranges: Ranges): Promise<BaseMessage[]> {
-    const cache = this.#threadCache(threadId);
-    const select = this.#sql("SELECT seq, type, data FROM agent_messages WHERE thread_id = ? AND seq >= ? AND seq < ?");
-    for (const [start, end] of ranges) {
-      let complete = true;
-      for (let seq = start; seq < end && complete; seq += 1) complete = cache.has(seq);
-      if (complete) continue;
-      const rows = select.all(threadId, start, end) as Array<{ seq: number; type: string; data: Buffer }>;
-      const decoded = await Promise.all(rows.map(async (row) => [row.seq, (await this.serde.loadsTyped(row.type, row.data)) as BaseMessage] as const));
-      for (const [seq, message] of decoded) if (!cache.has(seq)) this.#remember(threadId, seq, message);
-    }
-    const messages: BaseMessage[] = [];
-    for (const [start, end] of ranges) {
-      for (let seq = start; seq < end; seq += 1) {
-        const message = cache.get(seq);
-        if (!message) throw new Error(`Message ${seq} of thread ${threadId} is missing from the checkpoint store`);
-        messages.push(message);
-      }
-    }
-    return messages;
-  }
-
-  #threadCache(threadId: string): Map<number, BaseMessage> {
-    let cache = this.#cache.get(threadId);
-    if (cache) this.#cache.delete(threadId);
-    else cache = new Map();
-    this.#cache.set(threadId, cache);
-    return cache;
-  }
-
-  #remember(threadId: string, seq: number, message: BaseMessage): void {
-    this.#origins.set(message, { threadId, seq, epoch: this.#epochs.get(threadId) ?? 0, id: message.id, content: message.content });
-    const cache = this.#threadCache(threadId);
-    if (!cache.has(seq)) this.#cachedCount += 1;
-    cache.set(seq, message);
-    // Evict whole threads, least recently used first, but never the one being worked on.
-    for (const [candidate, messages] of this.#cache) {
-      if (this.#cachedCount <= CACHED_MESSAGES_LIMIT || candidate === threadId) break;
-      this.#cachedCount -= messages.size;
-      this.#cache.delete(candidate);
-    }
-  }
-
-  /** Drops what memory holds of a thread whose rows were deleted or replaced. */
-  #forget(threadId: string): void {
-    this.#epochs.set(threadId, (this.#epochs.get(threadId) ?? 0) + 1);
-    const cache = this.#cache.get(threadId);
-    if (cache) {
-      this.#cachedCount -= cache.size;
-      this.#cache.delete(threadId);
-    }
-    // Sequence numbers are never reused (the counter row stays), so nothing else needs forgetting.
   }
 }
 

@@ -1,0 +1,153 @@
+/**
+ * The storage-independent half of the message log: how a message list becomes ranges over a
+ * thread's append-only log, and the per-process memory that lets a turn skip re-reading and
+ * re-writing the messages it already has. The SQLite and PostgreSQL savers share it.
+ */
+import { type BaseMessage, isBaseMessage } from "@langchain/core/messages";
+
+/** Blob type of a message list stored as ranges over the thread's message log. */
+export const MESSAGE_LOG = "message-log";
+
+/** `[start, end)` ranges of message sequence numbers, in list order. */
+export type Ranges = Array<[number, number]>;
+
+/** A message list to store: each item a known sequence number, or an index into the fresh messages. */
+export type ListPlan = Array<{ seq: number } | { fresh: number }>;
+
+/** A stored message as the saver reads it back. */
+export interface MessageRow {
+  seq: number;
+  type: string;
+  data: Uint8Array | string;
+}
+
+/** Lists of messages are stored in the log; anything else as an ordinary blob. */
+export const isMessageList = (value: unknown): value is BaseMessage[] =>
+  Array.isArray(value) && value.length > 0 && value.every((item) => isBaseMessage(item));
+
+/** The ranges of a planned list, once fresh messages are numbered from `firstSeq`. */
+export function toRanges(plan: ListPlan, firstSeq: number): Ranges {
+  const ranges: Ranges = [];
+  for (const item of plan) {
+    const seq = "seq" in item ? item.seq : firstSeq + item.fresh;
+    const last = ranges.at(-1);
+    if (last && last[1] === seq) last[1] = seq + 1;
+    else ranges.push([seq, seq + 1]);
+  }
+  return ranges;
+}
+
+/** Where a decoded or stored message object lives, so a later checkpoint can reference it. */
+interface Origin {
+  threadId: string;
+  seq: number;
+  /** The thread's epoch when recorded; reverting or deleting a thread starts a new one. */
+  epoch: number;
+  id: string | undefined;
+  content: unknown;
+}
+
+/** Decoded messages kept in memory across all threads, by default. */
+const CACHED_MESSAGES_LIMIT = 200_000;
+
+/**
+ * What a process remembers of the message logs: decoded messages by thread and sequence number
+ * (least recently used threads evicted first), and which message objects are already stored.
+ * Sequence numbers are never reused, so a cached message can never be stale.
+ */
+export class MessageLogCache {
+  readonly #origins = new WeakMap<object, Origin>();
+  /** Per thread: decoded messages by sequence number; Map order is least recently used first. */
+  readonly #threads = new Map<string, Map<number, BaseMessage>>();
+  readonly #epochs = new Map<string, number>();
+  readonly #limit: number;
+  #count = 0;
+
+  constructor(limit = CACHED_MESSAGES_LIMIT) {
+    this.#limit = limit;
+  }
+
+  /**
+   * How a message list will be stored. Messages already stored or loaded for the thread
+   * (recognised by object identity, unchanged id and content) keep their sequence number; the
+   * others are appended to `fresh`, to be numbered when the write transaction allocates them.
+   */
+  plan(threadId: string, messages: readonly BaseMessage[], fresh: BaseMessage[]): ListPlan {
+    const epoch = this.#epochs.get(threadId) ?? 0;
+    const freshIndex = new Map(fresh.map((message, index) => [message, index]));
+    return messages.map((message) => {
+      const origin = this.#origins.get(message);
+      if (origin && origin.threadId === threadId && origin.epoch === epoch && origin.id === message.id && origin.content === message.content) {
+        return { seq: origin.seq };
+      }
+      let index = freshIndex.get(message);
+      if (index === undefined) {
+        index = fresh.push(message) - 1;
+        freshIndex.set(message, index);
+      }
+      return { fresh: index };
+    });
+  }
+
+  /** Records that `message` is stored (or was loaded) as `seq` of the thread. */
+  remember(threadId: string, seq: number, message: BaseMessage): void {
+    this.#origins.set(message, { threadId, seq, epoch: this.#epochs.get(threadId) ?? 0, id: message.id, content: message.content });
+    const cache = this.#thread(threadId);
+    if (!cache.has(seq)) this.#count += 1;
+    cache.set(seq, message);
+    // Evict whole threads, least recently used first, but never the one being worked on.
+    for (const [candidate, messages] of this.#threads) {
+      if (this.#count <= this.#limit || candidate === threadId) break;
+      this.#count -= messages.size;
+      this.#threads.delete(candidate);
+    }
+  }
+
+  /** Drops what memory holds of a thread whose rows were deleted or replaced. */
+  forget(threadId: string): void {
+    this.#epochs.set(threadId, (this.#epochs.get(threadId) ?? 0) + 1);
+    const cache = this.#threads.get(threadId);
+    if (cache) {
+      this.#count -= cache.size;
+      this.#threads.delete(threadId);
+    }
+  }
+
+  /**
+   * The messages of `ranges`, from memory where possible; a range with any message missing is
+   * read with `load` and decoded with `decode`.
+   */
+  async resolve(
+    threadId: string,
+    ranges: Ranges,
+    load: (start: number, end: number) => Promise<MessageRow[]> | MessageRow[],
+    decode: (type: string, data: Uint8Array | string) => Promise<unknown>,
+  ): Promise<BaseMessage[]> {
+    const cache = this.#thread(threadId);
+    for (const [start, end] of ranges) {
+      let complete = true;
+      for (let seq = start; seq < end && complete; seq += 1) complete = cache.has(seq);
+      if (complete) continue;
+      const rows = await load(start, end);
+      const decoded = await Promise.all(rows.map(async (row) => [row.seq, (await decode(row.type, row.data)) as BaseMessage] as const));
+      for (const [seq, message] of decoded) if (!cache.has(seq)) this.remember(threadId, seq, message);
+    }
+    const messages: BaseMessage[] = [];
+    for (const [start, end] of ranges) {
+      for (let seq = start; seq < end; seq += 1) {
+        const message = cache.get(seq);
+        if (!message) throw new Error(`Message ${seq} of thread ${threadId} is missing from the checkpoint store`);
+        messages.push(message);
+      }
+    }
+    return messages;
+  }
+
+  #thread(threadId: string): Map<number, BaseMessage> {
+    let cache = this.#threads.get(threadId);
+    if (cache) this.#threads.delete(threadId);
+    else cache = new Map();
+    this.#threads.set(threadId, cache);
+    return cache;
+  }
+}
