@@ -32,6 +32,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import Database from "better-sqlite3";
 import type { RevertibleCheckpointer } from "./checkpointer.js";
+import { deepEqual } from "./deep-equal.js";
 import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./message-log.js";
 
 /** Blob type of a channel that was cleared. */
@@ -421,14 +422,4 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     const versions = Object.values(stored.channel_versions);
     stored.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
   }
-}
-
-/** Structural equality for metadata filters (JSON-like values). */
-function deepEqual(left: unknown, right: unknown): boolean {
-  if (left === right) return true;
-  if (typeof left !== "object" || typeof right !== "object" || left === null || right === null) return false;
-  if (Array.isArray(left) !== Array.isArray(right)) return false;
-  const leftKeys = Object.keys(left);
-  if (leftKeys.length !== Object.keys(right).length) return false;
-  return leftKeys.every((key) => deepEqual((left as Record<string, unknown>)[key], (right as Record<string, unknown>)[key]));
 }

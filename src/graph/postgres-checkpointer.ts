@@ -1,0 +1,446 @@
+/**
+ * The message-log checkpoint saver on PostgreSQL: the same design as `SqliteCheckpointer`
+ * (channel values once per version, each message once, checkpoints referencing ranges of a
+ * per-thread log), for several server instances sharing one database. Sequence numbers come
+ * from a counter row updated in the write transaction, so instances never collide.
+ */
+import type { BaseMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import {
+  BaseCheckpointSaver,
+  type ChannelVersions,
+  type Checkpoint,
+  type CheckpointListOptions,
+  type CheckpointMetadata,
+  type CheckpointPendingWrite,
+  type CheckpointTuple,
+  type PendingWrite,
+  type SerializerProtocol,
+  TASKS,
+  WRITES_IDX_MAP,
+  copyCheckpoint,
+  maxChannelVersion,
+} from "@langchain/langgraph-checkpoint";
+import type { Pool, PoolClient } from "pg";
+import type { RevertibleCheckpointer } from "./checkpointer.js";
+import { deepEqual } from "./deep-equal.js";
+import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./message-log.js";
+
+/** Blob type of a channel that was cleared. */
+const EMPTY = "empty";
+
+/** Numbered migrations, run under an advisory lock so instances starting together take turns. */
+const MIGRATIONS = (schema: string): string[] => [
+  `CREATE TABLE ${schema}.agent_checkpoints (
+     thread_id TEXT COLLATE "C" NOT NULL,
+     checkpoint_ns TEXT COLLATE "C" NOT NULL,
+     checkpoint_id TEXT COLLATE "C" NOT NULL,
+     parent_checkpoint_id TEXT COLLATE "C",
+     checkpoint TEXT NOT NULL,
+     metadata_type TEXT NOT NULL,
+     metadata BYTEA NOT NULL,
+     PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id)
+   );
+   CREATE TABLE ${schema}.agent_checkpoint_blobs (
+     thread_id TEXT COLLATE "C" NOT NULL,
+     checkpoint_ns TEXT COLLATE "C" NOT NULL,
+     channel TEXT COLLATE "C" NOT NULL,
+     version TEXT COLLATE "C" NOT NULL,
+     checkpoint_id TEXT COLLATE "C" NOT NULL,
+     type TEXT NOT NULL,
+     blob BYTEA,
+     PRIMARY KEY (thread_id, checkpoint_ns, channel, version)
+   );
+   CREATE TABLE ${schema}.agent_checkpoint_writes (
+     thread_id TEXT COLLATE "C" NOT NULL,
+     checkpoint_ns TEXT COLLATE "C" NOT NULL,
+     checkpoint_id TEXT COLLATE "C" NOT NULL,
+     task_id TEXT COLLATE "C" NOT NULL,
+     idx INTEGER NOT NULL,
+     task_path TEXT COLLATE "C" NOT NULL,
+     channel TEXT NOT NULL,
+     type TEXT NOT NULL,
+     blob BYTEA,
+     PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
+   );
+   CREATE TABLE ${schema}.agent_messages (
+     thread_id TEXT COLLATE "C" NOT NULL,
+     seq BIGINT NOT NULL,
+     checkpoint_id TEXT COLLATE "C" NOT NULL,
+     type TEXT NOT NULL,
+     data BYTEA NOT NULL,
+     PRIMARY KEY (thread_id, seq)
+   );
+   CREATE TABLE ${schema}.agent_message_counters (
+     thread_id TEXT COLLATE "C" PRIMARY KEY,
+     next_seq BIGINT NOT NULL
+   );`,
+];
+
+interface CheckpointRow {
+  thread_id: string;
+  checkpoint_ns: string;
+  checkpoint_id: string;
+  parent_checkpoint_id: string | null;
+  checkpoint: string;
+  metadata_type: string;
+  metadata: Buffer;
+}
+
+/** Options of `PostgresCheckpointer`. */
+export interface PostgresCheckpointerOptions {
+  /** Schema of the tables (created if missing); `public` by default. */
+  schema?: string;
+  /** Keep only the newest N root checkpoints of each thread (messages are always kept). */
+  retention?: number;
+  serde?: SerializerProtocol;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+const bytes = (value: Uint8Array | string) => (typeof value === "string" ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+
+/** See the module comment. Call `setup()` once before use; the pool belongs to the caller. */
+export class PostgresCheckpointer extends BaseCheckpointSaver implements RevertibleCheckpointer {
+  readonly pool: Pool;
+  readonly schema: string;
+  readonly #retention: number | undefined;
+  readonly #messages = new MessageLogCache();
+  #lastVersion = 0;
+
+  constructor(pool: Pool, options: PostgresCheckpointerOptions = {}) {
+    super(options.serde);
+    this.pool = pool;
+    this.schema = options.schema ?? "public";
+    if (!IDENTIFIER.test(this.schema)) throw new Error(`Invalid schema name ${JSON.stringify(this.schema)}`);
+    this.#retention = options.retention;
+  }
+
+  /** Creates or migrates the tables; idempotent and safe when several instances start at once. */
+  async setup(): Promise<void> {
+    await this.#transaction(async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('stateful-agent:migrations'))");
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.schema}.agent_checkpoint_migrations (version INTEGER PRIMARY KEY)`);
+      const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${this.schema}.agent_checkpoint_migrations`);
+      const migrations = MIGRATIONS(this.schema);
+      for (let version = (rows[0]?.version ?? 0) + 1; version <= migrations.length; version += 1) {
+        await client.query(migrations[version - 1] as string);
+        await client.query(`INSERT INTO ${this.schema}.agent_checkpoint_migrations (version) VALUES ($1)`, [version]);
+      }
+    });
+  }
+
+  /** Increasing, and unique across a thread's branches (see `SqliteCheckpointer.getNextVersion`). */
+  override getNextVersion(current: number | undefined): number {
+    const previous = typeof current === "number" ? current : Number.parseInt(String(current ?? 0), 10) || 0;
+    const next = Math.max(previous + 1, Date.now() * 1000, this.#lastVersion + 1);
+    this.#lastVersion = next;
+    return next;
+  }
+
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
+    if (threadId === undefined) return undefined;
+    const { rows } = checkpointId
+      ? await this.pool.query<CheckpointRow>(
+          `SELECT * FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`,
+          [String(threadId), namespace, checkpointId],
+        )
+      : await this.pool.query<CheckpointRow>(
+          `SELECT * FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 ORDER BY checkpoint_id DESC LIMIT 1`,
+          [String(threadId), namespace],
+        );
+    return rows[0] ? this.#toTuple(rows[0]) : undefined;
+  }
+
+  async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
+    const { limit, before, filter } = options;
+    const configurable = config.configurable ?? {};
+    const clauses: string[] = [];
+    const parameters: unknown[] = [];
+    const add = (clause: string, value: unknown) => {
+      parameters.push(value);
+      clauses.push(clause.replace("?", `$${parameters.length}`));
+    };
+    if (configurable.thread_id !== undefined) add("thread_id = ?", String(configurable.thread_id));
+    if (configurable.checkpoint_ns !== undefined && configurable.checkpoint_ns !== null) add("checkpoint_ns = ?", configurable.checkpoint_ns);
+    if (configurable.checkpoint_id !== undefined) add("checkpoint_id = ?", configurable.checkpoint_id);
+    if (before?.configurable?.checkpoint_id !== undefined) add("checkpoint_id < ?", before.configurable.checkpoint_id);
+    const wanted = Object.entries(filter ?? {}).filter(([, value]) => value !== undefined);
+    let sql = `SELECT * FROM ${this.schema}.agent_checkpoints ${clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : ""} ORDER BY checkpoint_id DESC`;
+    // A metadata filter is checked on decoded metadata, so the limit applies after it.
+    if (wanted.length === 0 && limit !== undefined) {
+      parameters.push(Math.max(0, Math.floor(limit)));
+      sql += ` LIMIT $${parameters.length}`;
+    }
+    const { rows } = await this.pool.query<CheckpointRow>(sql, parameters);
+    let yielded = 0;
+    for (const row of rows) {
+      if (limit !== undefined && yielded >= limit) return;
+      if (wanted.length > 0) {
+        const metadata = (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as Record<string, unknown>;
+        if (!wanted.every(([key, value]) => deepEqual(metadata?.[key], value))) continue;
+      }
+      yielded += 1;
+      yield await this.#toTuple(row);
+    }
+  }
+
+  async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    const configurable = config.configurable ?? {};
+    if (configurable.thread_id === undefined) throw new Error('Missing "thread_id" field in passed "config.configurable".');
+    const threadId = String(configurable.thread_id);
+    const namespace: string = configurable.checkpoint_ns ?? "";
+    const parentId: string | undefined = configurable.checkpoint_id;
+    const { channel_values: values, ...rest } = copyCheckpoint(checkpoint);
+
+    const blobs: Array<[string, string, string, Buffer | null]> = [];
+    const lists: Array<{ channel: string; version: string; plan: ListPlan }> = [];
+    const fresh: BaseMessage[] = [];
+    for (const [channel, version] of Object.entries(newVersions)) {
+      const value = values[channel];
+      if (value === undefined) blobs.push([channel, String(version), EMPTY, null]);
+      else if (isMessageList(value)) lists.push({ channel, version: String(version), plan: this.#messages.plan(threadId, value, fresh) });
+      else {
+        const [type, data] = await this.serde.dumpsTyped(value);
+        blobs.push([channel, String(version), type, bytes(data)]);
+      }
+    }
+    const serializedMessages = await Promise.all(fresh.map((message) => this.serde.dumpsTyped(message)));
+    const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
+
+    const firstSeq = await this.#transaction(async (client) => {
+      let first = 0;
+      if (fresh.length > 0) {
+        const { rows } = await client.query<{ next_seq: string }>(
+          `INSERT INTO ${this.schema}.agent_message_counters (thread_id, next_seq)
+           VALUES ($1, (SELECT coalesce(max(seq) + 1, 0) FROM ${this.schema}.agent_messages WHERE thread_id = $1) + $2)
+           ON CONFLICT (thread_id) DO UPDATE SET next_seq = ${this.schema}.agent_message_counters.next_seq + $2
+           RETURNING next_seq`,
+          [threadId, fresh.length],
+        );
+        first = Number(rows[0]!.next_seq) - fresh.length;
+        await client.query(
+          `INSERT INTO ${this.schema}.agent_messages (thread_id, seq, checkpoint_id, type, data)
+           SELECT $1, $5::bigint + position - 1, $2, type, data FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS fresh(type, data, position)`,
+          [threadId, checkpoint.id, serializedMessages.map(([type]) => type), serializedMessages.map(([, data]) => bytes(data)), first],
+        );
+      }
+      for (const { channel, version, plan } of lists) blobs.push([channel, version, MESSAGE_LOG, Buffer.from(JSON.stringify(toRanges(plan, first)))]);
+      if (blobs.length > 0) {
+        await client.query(
+          `INSERT INTO ${this.schema}.agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob)
+           SELECT $1, $2, channel, version, $3, type, blob FROM unnest($4::text[], $5::text[], $6::text[], $7::bytea[]) AS b(channel, version, type, blob)
+           ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO UPDATE SET checkpoint_id = excluded.checkpoint_id, type = excluded.type, blob = excluded.blob`,
+          [threadId, namespace, checkpoint.id, blobs.map((blob) => blob[0]), blobs.map((blob) => blob[1]), blobs.map((blob) => blob[2]), blobs.map((blob) => blob[3])],
+        );
+      }
+      await client.query(
+        `INSERT INTO ${this.schema}.agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE
+           SET parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint,
+               metadata_type = excluded.metadata_type, metadata = excluded.metadata`,
+        [threadId, namespace, checkpoint.id, parentId ?? null, JSON.stringify(rest), metadataType, bytes(metadataBytes)],
+      );
+      if (this.#retention !== undefined && namespace === "") await this.#prune(client, threadId, this.#retention);
+      return first;
+    });
+    for (const [index, message] of fresh.entries()) this.#messages.remember(threadId, firstSeq + index, message);
+    return { configurable: { thread_id: threadId, checkpoint_ns: namespace, checkpoint_id: checkpoint.id } };
+  }
+
+  async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
+    const configurable = config.configurable ?? {};
+    if (configurable.thread_id === undefined) throw new Error("Missing thread_id field in config.configurable.");
+    if (configurable.checkpoint_id === undefined) throw new Error("Missing checkpoint_id field in config.configurable.");
+    if (writes.length === 0) return;
+    const rows = await Promise.all(
+      writes.map(async ([channel, value], index) => {
+        const [type, data] = await this.serde.dumpsTyped(value);
+        return { idx: WRITES_IDX_MAP[channel] ?? index, channel, type, data: bytes(data) };
+      }),
+    );
+    // Special writes (errors, interrupts) replace; ordinary ones are written once per task.
+    const conflict = writes.every(([channel]) => channel in WRITES_IDX_MAP)
+      ? "DO UPDATE SET channel = excluded.channel, type = excluded.type, blob = excluded.blob, task_path = excluded.task_path"
+      : "DO NOTHING";
+    await this.pool.query(
+      `INSERT INTO ${this.schema}.agent_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob)
+       SELECT $1, $2, $3, $4, idx, $5, channel, type, blob FROM unnest($6::int[], $7::text[], $8::text[], $9::bytea[]) AS w(idx, channel, type, blob)
+       ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}`,
+      [
+        String(configurable.thread_id),
+        configurable.checkpoint_ns ?? "",
+        configurable.checkpoint_id,
+        taskId,
+        taskPath,
+        rows.map((row) => row.idx),
+        rows.map((row) => row.channel),
+        rows.map((row) => row.type),
+        rows.map((row) => row.data),
+      ],
+    );
+  }
+
+  async deleteThread(threadId: string): Promise<void> {
+    await this.#transaction(async (client) => {
+      for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
+        await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1`, [threadId]);
+      }
+    });
+    this.#messages.forget(threadId);
+  }
+
+  async headCheckpointId(threadId: string): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ head: string | null }>(
+      `SELECT max(checkpoint_id) AS head FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = ''`,
+      [threadId],
+    );
+    return rows[0]?.head ?? undefined;
+  }
+
+  async revertThread(threadId: string, head: string | undefined): Promise<void> {
+    await this.#transaction(async (client) => {
+      for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
+        await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1 AND checkpoint_id > $2`, [threadId, head ?? ""]);
+      }
+    });
+    this.#messages.forget(threadId);
+  }
+
+  async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    const schema = this.schema;
+    await this.#transaction(async (client) => {
+      await client.query(
+        `INSERT INTO ${schema}.agent_checkpoints SELECT $2, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata
+         FROM ${schema}.agent_checkpoints WHERE thread_id = $1`,
+        [fromThreadId, toThreadId],
+      );
+      await client.query(
+        `INSERT INTO ${schema}.agent_checkpoint_blobs SELECT $2, checkpoint_ns, channel, version, checkpoint_id, type, blob
+         FROM ${schema}.agent_checkpoint_blobs WHERE thread_id = $1`,
+        [fromThreadId, toThreadId],
+      );
+      await client.query(
+        `INSERT INTO ${schema}.agent_checkpoint_writes SELECT $2, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob
+         FROM ${schema}.agent_checkpoint_writes WHERE thread_id = $1`,
+        [fromThreadId, toThreadId],
+      );
+      await client.query(`INSERT INTO ${schema}.agent_messages SELECT $2, seq, checkpoint_id, type, data FROM ${schema}.agent_messages WHERE thread_id = $1`, [
+        fromThreadId,
+        toThreadId,
+      ]);
+      await client.query(
+        `INSERT INTO ${schema}.agent_message_counters (thread_id, next_seq)
+         SELECT $2, coalesce(max(seq) + 1, 0) FROM ${schema}.agent_messages WHERE thread_id = $1
+         ON CONFLICT (thread_id) DO UPDATE SET next_seq = greatest(${schema}.agent_message_counters.next_seq, excluded.next_seq)`,
+        [fromThreadId, toThreadId],
+      );
+    });
+    this.#messages.forget(toThreadId);
+  }
+
+  /** The pool is the caller's: closing the checkpointer only forgets its cache. */
+  async close(): Promise<void> {}
+
+  /** Keeps the newest `keep` root checkpoints of a thread, and the blobs they still use. */
+  async #prune(client: PoolClient, threadId: string, keep: number): Promise<void> {
+    const schema = this.schema;
+    const { rows } = await client.query<{ checkpoint_id: string }>(
+      `SELECT checkpoint_id FROM ${schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1 OFFSET $2`,
+      [threadId, keep],
+    );
+    const cutoff = rows[0]?.checkpoint_id;
+    if (!cutoff) return;
+    await client.query(`DELETE FROM ${schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_id <= $2`, [threadId, cutoff]);
+    await client.query(`DELETE FROM ${schema}.agent_checkpoint_writes WHERE thread_id = $1 AND checkpoint_id <= $2`, [threadId, cutoff]);
+    // A blob written by a pruned checkpoint survives while a kept checkpoint still uses its version.
+    const kept = await client.query<{ checkpoint_ns: string; checkpoint: string }>(
+      `SELECT checkpoint_ns, checkpoint FROM ${schema}.agent_checkpoints WHERE thread_id = $1`,
+      [threadId],
+    );
+    const used = kept.rows.flatMap(({ checkpoint_ns: namespace, checkpoint }) =>
+      Object.entries((JSON.parse(checkpoint) as Checkpoint).channel_versions).map(([channel, version]) => `${namespace}\u0001${channel}\u0001${version}`),
+    );
+    await client.query(
+      `DELETE FROM ${schema}.agent_checkpoint_blobs WHERE thread_id = $1 AND checkpoint_id <= $2
+         AND NOT (checkpoint_ns || chr(1) || channel || chr(1) || version = ANY($3::text[]))`,
+      [threadId, cutoff, used],
+    );
+  }
+
+  async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
+    const stored = JSON.parse(row.checkpoint) as Omit<Checkpoint, "channel_values">;
+    const channelValues: Record<string, unknown> = {};
+    const versions = Object.entries(stored.channel_versions);
+    const [blobs, writes] = await Promise.all([
+      versions.length === 0
+        ? { rows: [] as Array<{ channel: string; type: string; blob: Buffer | null }> }
+        : this.pool.query<{ channel: string; type: string; blob: Buffer | null }>(
+            `SELECT channel, type, blob FROM ${this.schema}.agent_checkpoint_blobs
+             WHERE thread_id = $1 AND checkpoint_ns = $2 AND (channel, version) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
+            [row.thread_id, row.checkpoint_ns, versions.map(([channel]) => channel), versions.map(([, version]) => String(version))],
+          ),
+      this.pool.query<{ task_id: string; channel: string; type: string; blob: Buffer | null }>(
+        `SELECT task_id, channel, type, blob FROM ${this.schema}.agent_checkpoint_writes
+         WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 ORDER BY task_path, task_id, idx`,
+        [row.thread_id, row.checkpoint_ns, row.checkpoint_id],
+      ),
+    ]);
+    for (const blob of blobs.rows) {
+      if (blob.type === EMPTY) continue;
+      channelValues[blob.channel] =
+        blob.type === MESSAGE_LOG
+          ? await this.#messages.resolve(
+              row.thread_id,
+              JSON.parse(String(blob.blob)) as Ranges,
+              async (start, end) =>
+                (
+                  await this.pool.query<MessageRow>(
+                    `SELECT seq::int AS seq, type, data FROM ${this.schema}.agent_messages WHERE thread_id = $1 AND seq >= $2 AND seq < $3`,
+                    [row.thread_id, start, end],
+                  )
+                ).rows,
+              (type, data) => this.serde.loadsTyped(type, data),
+            )
+          : await this.serde.loadsTyped(blob.type, blob.blob ?? "");
+    }
+    const pendingWrites: CheckpointPendingWrite[] = await Promise.all(
+      writes.rows.map(async (write) => [write.task_id, write.channel, await this.serde.loadsTyped(write.type, write.blob ?? "")] as CheckpointPendingWrite),
+    );
+    if (stored.v < 4 && row.parent_checkpoint_id) {
+      const sends = await this.pool.query<{ type: string; blob: Buffer | null }>(
+        `SELECT type, blob FROM ${this.schema}.agent_checkpoint_writes
+         WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 AND channel = $4 ORDER BY task_path, task_id, idx`,
+        [row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id, TASKS],
+      );
+      channelValues[TASKS] = await Promise.all(sends.rows.map((send) => this.serde.loadsTyped(send.type, send.blob ?? "")));
+      const all = Object.values(stored.channel_versions);
+      stored.channel_versions[TASKS] = all.length > 0 ? maxChannelVersion(...all) : this.getNextVersion(undefined);
+    }
+    const configurable = { thread_id: row.thread_id, checkpoint_ns: row.checkpoint_ns };
+    return {
+      config: { configurable: { ...configurable, checkpoint_id: row.checkpoint_id } },
+      checkpoint: { ...stored, channel_values: channelValues } as Checkpoint,
+      metadata: (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as CheckpointMetadata,
+      parentConfig: row.parent_checkpoint_id ? { configurable: { ...configurable, checkpoint_id: row.parent_checkpoint_id } } : undefined,
+      pendingWrites,
+    };
+  }
+
+  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
+      await client.query("COMMIT");
+      return result;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+}
