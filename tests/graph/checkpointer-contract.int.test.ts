@@ -1,0 +1,223 @@
+/**
+ * The message-log storage contract, run against the SQLite saver and (when a server answers) the
+ * PostgreSQL one: every checkpoint restores exactly the values of its time, through forks, edits,
+ * removals and a reopened store; each message is stored once; deletion and retention leave what
+ * they should.
+ */
+import { AIMessage, type BaseMessage, HumanMessage, RemoveMessage } from "@langchain/core/messages";
+import { FakeListChatModel } from "@langchain/core/utils/testing";
+import pg from "pg";
+import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type Agent, createAgent } from "../../src/graph/agent.js";
+import type { RevertibleCheckpointer } from "../../src/graph/checkpointer.js";
+import { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
+import { SqliteCheckpointer } from "../../src/graph/sqlite-checkpointer.js";
+import { makeTempDir, removeDir } from "../support/fixtures.js";
+import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
+
+/** One backend: opens savers on one store (a new saver on it stands for a restart or another process). */
+interface Backend {
+  open(options?: { retention?: number }): Promise<RevertibleCheckpointer>;
+  /** Rows of `table` belonging to `threadId`. */
+  rows(table: string, threadId: string): Promise<number>;
+  /** Size of the largest message-log blob of the thread, in bytes. */
+  largestMessageBlob(threadId: string): Promise<number>;
+  /** Message-log blobs of the thread. */
+  messageBlobs(threadId: string): Promise<number>;
+  dispose(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  const dir = makeTempDir();
+  const savers: SqliteCheckpointer[] = [];
+  const count = (sql: string, ...parameters: unknown[]) =>
+    (savers.findLast((saver) => saver.db.open)!.db.prepare(sql).get(...parameters) as { value: number | null }).value ?? 0;
+  return {
+    async open(options = {}) {
+      const saver = new SqliteCheckpointer(`${dir}/checkpoints.sqlite`, options);
+      savers.push(saver);
+      return saver;
+    },
+    rows: async (table, threadId) => count(`SELECT count(*) AS value FROM ${table} WHERE thread_id = ?`, threadId),
+    largestMessageBlob: async (threadId) => count("SELECT max(length(blob)) AS value FROM agent_checkpoint_blobs WHERE thread_id = ? AND type = 'message-log'", threadId),
+    messageBlobs: async (threadId) => count("SELECT count(*) AS value FROM agent_checkpoint_blobs WHERE thread_id = ? AND type = 'message-log'", threadId),
+    async dispose() {
+      for (const saver of savers) await saver.close();
+      removeDir(dir);
+    },
+  };
+}
+
+const pgReachable = await postgresReachable();
+const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 4 });
+afterAll(() => pool.end());
+
+function postgresBackend(): Backend {
+  const schema = schemaName();
+  const count = async (sql: string, ...parameters: unknown[]) => Number((await pool.query<{ value: string | null }>(sql, parameters)).rows[0]?.value ?? 0);
+  return {
+    async open(options = {}) {
+      const saver = new PostgresCheckpointer(pool, { schema, ...options });
+      await saver.setup();
+      return saver;
+    },
+    rows: (table, threadId) => count(`SELECT count(*) AS value FROM ${schema}.${table} WHERE thread_id = $1`, threadId),
+    largestMessageBlob: (threadId) => count(`SELECT max(length(blob)) AS value FROM ${schema}.agent_checkpoint_blobs WHERE thread_id = $1 AND type = 'message-log'`, threadId),
+    messageBlobs: (threadId) => count(`SELECT count(*) AS value FROM ${schema}.agent_checkpoint_blobs WHERE thread_id = $1 AND type = 'message-log'`, threadId),
+    dispose: () => dropSchema(pool, schema),
+  };
+}
+
+for (const [name, makeBackend, enabled] of [
+  ["SqliteCheckpointer", sqliteBackend, true],
+  ["PostgresCheckpointer", postgresBackend, pgReachable],
+] as const) {
+  (enabled ? describe : describe.skip)(name, () => {
+    let backend: Backend;
+    beforeEach(() => {
+      backend = makeBackend();
+    });
+    afterEach(() => backend.dispose());
+
+    const open = (options: { retention?: number } = {}) => backend.open(options);
+    const rows = (_saver: unknown, table: string, threadId: string) => backend.rows(table, threadId);
+    const agentOn = (saver: RevertibleCheckpointer, durability: "exit" | "async" = "exit") =>
+      createAgent({ model: new FakeListChatModel({ responses: ["first answer", "second answer", "third answer"] }), checkpointer: saver, durability });
+    const config = (threadId: string, checkpointId?: string) => ({ configurable: { thread_id: threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) } });
+    const shape = (messages: BaseMessage[] = []) => messages.map((message) => [message.getType(), message.content, message.id]);
+
+    /** Every checkpoint's messages as the graph streamed them, by checkpoint id. */
+    async function recordedTurn(agent: Agent, threadId: string, input: BaseMessage, recorded: Map<string, unknown>, checkpointId?: string) {
+      const stream = await agent.stream({ messages: [input] }, { ...config(threadId, checkpointId), streamMode: "checkpoints" });
+      for await (const snapshot of stream as AsyncIterable<{ config: { configurable: { checkpoint_id: string } }; values: { messages?: BaseMessage[] } }>) {
+        recorded.set(snapshot.config.configurable.checkpoint_id, shape(snapshot.values.messages));
+      }
+    }
+
+    describe("storage contract", () => {
+      it("restores every checkpoint exactly, across forks, edits and removals, after reopening", async () => {
+        const saver = await open();
+        const agent = agentOn(saver, "async");
+        const recorded = new Map<string, unknown>();
+        for (let turn = 1; turn <= 6; turn += 1) await recordedTurn(agent, "t", new HumanMessage(`question ${turn}`), recorded);
+
+        // Fork from the middle of the conversation.
+        const history = [];
+        for await (const state of agent.getStateHistory(config("t"))) history.push(state);
+        const middle = history.find((state) => state.values.messages?.length === 6 && state.next.length === 0)!;
+        await recordedTurn(agent, "t", new HumanMessage("a question on a fork"), recorded, middle.config.configurable!.checkpoint_id);
+
+        // Edit a message in place (same id, new content), then remove another.
+        const latest = await agent.getState(config("t"));
+        const [first, second] = latest.values.messages as BaseMessage[];
+        const edited = await agent.updateState(config("t"), { messages: [new HumanMessage({ content: "question 1, edited", id: first!.id })] }, "model");
+        recorded.set(edited.configurable!.checkpoint_id as string, shape((await agent.getState(edited)).values.messages));
+        const removed = await agent.updateState(config("t"), { messages: [new RemoveMessage({ id: second!.id! })] }, "model");
+        recorded.set(removed.configurable!.checkpoint_id as string, shape((await agent.getState(removed)).values.messages));
+
+        await saver.close();
+        const reopened = agentOn(await open(), "async");
+        expect(recorded.size).toBeGreaterThan(20);
+        for (const [checkpointId, messages] of recorded) {
+          expect(shape((await reopened.getState(config("t", checkpointId))).values.messages)).toEqual(messages);
+        }
+        const now = (await reopened.getState(config("t"))).values.messages as BaseMessage[];
+        expect(now.map((message) => message.content)).toContain("question 1, edited");
+        expect(now.map((message) => message.id)).not.toContain(second!.id);
+      });
+
+      it("stores each message once: a long thread grows by its new messages only", async () => {
+        const saver = await open();
+        const agent = agentOn(saver);
+        for (let turn = 1; turn <= 40; turn += 1) await agent.invoke({ messages: [new HumanMessage(`question ${turn}`)] }, config("long"));
+        expect(await rows(saver, "agent_messages", "long")).toBe(80);
+        expect(await rows(saver, "agent_checkpoints", "long")).toBe(40);
+        // The newest checkpoint's message list is a single range, not 80 copies.
+        expect(await backend.largestMessageBlob("long")).toBeLessThan(20);
+      });
+
+      it("deletes every row of a thread and nothing of the others", async () => {
+        const saver = await open();
+        const agent = agentOn(saver, "async");
+        for (const threadId of ["gone", "kept"]) {
+          for (let turn = 1; turn <= 3; turn += 1) await agent.invoke({ messages: [new HumanMessage(`hi ${turn}`)] }, config(threadId));
+        }
+        const tables = ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"];
+        const counts = (threadId: string) => Promise.all(tables.map((table) => backend.rows(table, threadId)));
+        const before = await counts("kept");
+        expect((await counts("gone")).map((count) => count > 0)).toEqual([true, true, true, true]);
+        await saver.deleteThread("gone");
+        expect(await counts("gone")).toEqual([0, 0, 0, 0]);
+        expect(await counts("kept")).toEqual(before);
+        expect((await agent.getState(config("gone"))).values.messages).toBeUndefined();
+        expect((await agent.getState(config("kept"))).values.messages).toHaveLength(6);
+      });
+
+      it("with retention keeps the newest N checkpoints and every message", async () => {
+        const saver = await open({ retention: 3 });
+        const agent = agentOn(saver);
+        for (let turn = 1; turn <= 10; turn += 1) await agent.invoke({ messages: [new HumanMessage(`question ${turn}`)] }, config("r"));
+        expect(await rows(saver, "agent_checkpoints", "r")).toBe(3);
+        const history = [];
+        for await (const state of agent.getStateHistory(config("r"))) history.push(state.values.messages?.length);
+        expect(history).toEqual([20, 18, 16]);
+        // Blobs no kept checkpoint uses are gone too.
+        expect(await backend.messageBlobs("r")).toBe(3);
+        await saver.close();
+        const reopened = agentOn(await open({ retention: 3 }));
+        const messages = (await reopened.getState(config("r"))).values.messages as BaseMessage[];
+        expect(messages.map((message) => message.content).slice(0, 2)).toEqual(["question 1", "first answer"]);
+        await reopened.invoke({ messages: [new HumanMessage("question 11")] }, config("r"));
+        expect((await reopened.getState(config("r"))).values.messages).toHaveLength(22);
+      });
+
+      it("copies a thread with its whole history, independent of the original", async () => {
+        const saver = await open();
+        const agent = agentOn(saver);
+        await agent.invoke({ messages: [new HumanMessage("original")] }, config("a"));
+        await saver.copyThread("a", "b");
+        await agent.invoke({ messages: [new HumanMessage("only in b")] }, config("b"));
+        expect(shape((await agent.getState(config("a"))).values.messages).map(([, content]) => content)).toEqual(["original", "first answer"]);
+        expect(shape((await agent.getState(config("b"))).values.messages).map(([, content]) => content)).toEqual([
+          "original",
+          "first answer",
+          "only in b",
+          "second answer",
+        ]);
+      });
+
+      it("lets two processes take turns on one thread without mixing up their messages", async () => {
+        // Two savers on one file stand for two processes (the server and a terminal chat, say).
+        const first = agentOn(await open());
+        const second = agentOn(await open());
+        for (let turn = 1; turn <= 4; turn += 1) {
+          await (turn % 2 === 1 ? first : second).invoke({ messages: [new HumanMessage(`turn ${turn}`)] }, config("shared"));
+        }
+        const expected = ["turn 1", "first answer", "turn 2", "first answer", "turn 3", "second answer", "turn 4", "second answer"];
+        expect(shape((await first.getState(config("shared"))).values.messages).map(([, content]) => content)).toEqual(expected);
+        expect(shape((await second.getState(config("shared"))).values.messages).map(([, content]) => content)).toEqual(expected);
+        expect(await rows(undefined, "agent_messages", "shared")).toBe(8);
+      });
+
+      it("never reuses a reverted message for a new one", async () => {
+        const saver = await open();
+        const agent = agentOn(saver);
+        await agent.invoke({ messages: [new HumanMessage("kept")] }, config("v"));
+        const head = await saver.headCheckpointId("v");
+        const dropped = new HumanMessage("dropped");
+        await agent.invoke({ messages: [dropped] }, config("v"));
+        await saver.revertThread("v", head);
+        // The same object comes back in a later turn: it must be stored again, not pointed at a deleted row.
+        await agent.updateState(config("v"), { messages: [dropped, new AIMessage("after revert")] }, "model");
+        await saver.close();
+        const reopened = agentOn(await open());
+        expect(shape((await reopened.getState(config("v"))).values.messages).map(([, content]) => content)).toEqual([
+          "kept",
+          "first answer",
+          "dropped",
+          "after revert",
+        ]);
+      });
+    });
+  });
+}
