@@ -22,6 +22,10 @@ const EnvSchema = z
     MODEL_RETRY_MAX_MS: optional(z.coerce.number().int().min(0)).default(20_000),
     MODEL_TIMEOUT_MS: optional(positiveInteger).default(60_000),
     DATA_DIR: optional(z.string()).default("./data"),
+    // PostgreSQL instead of SQLite, for several instances on one database; unset keeps SQLite.
+    DATABASE_URL: optional(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" })),
+    DATABASE_SCHEMA: optional(z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, "must be a lowercase SQL identifier")).default("public"),
+    DATABASE_POOL_SIZE: optional(z.coerce.number().int().min(1).max(1000)).default(10),
     // "exit" writes one checkpoint per run; "async"/"sync" one per step (finer history, more bytes).
     CHECKPOINT_DURABILITY: optional(z.enum(["exit", "async", "sync"])).default("exit"),
     // Keep only the newest N checkpoints of each thread; unset keeps all. Messages are always kept.

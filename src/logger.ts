@@ -11,6 +11,8 @@ export const REDACTED_PATHS = [
   "apiKeys",
   "config.API_KEYS",
   "config.apiKeys",
+  "DATABASE_URL",
+  "config.DATABASE_URL",
 ];
 
 /** The service's structured JSON logger. */

@@ -11,6 +11,12 @@ import { createLogger } from "./logger.js";
 import { apiKeys } from "./server/auth.js";
 import { createApp, createServerDeps } from "./server/create-app.js";
 
+/** A database URL fit for a log line: host, port and database, never the password. */
+function describeDatabase(url: string): string {
+  const parsed = new URL(url);
+  return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname} (DATABASE_URL)`;
+}
+
 /** Whether `host` only accepts connections from this machine. */
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
 
@@ -32,7 +38,15 @@ async function start(): Promise<void> {
   if (keys) logger.info({ owners: keys.entries.length }, "API keys are on: every endpoint but /ok needs a key");
   else if (isLoopback(config.HOST)) logger.info({ host: config.HOST }, `API_KEYS is not set: authentication is off, so the server listens on ${config.HOST} only`);
   else logger.warn({ host: config.HOST }, `API_KEYS is not set but HOST is ${config.HOST}: anyone who can reach this port can read every thread`);
-  const deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS, apiKeys: keys });
+  let deps;
+  try {
+    deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS, apiKeys: keys });
+  } catch (error) {
+    const where = config.DATABASE_URL ? `PostgreSQL at ${describeDatabase(config.DATABASE_URL)}` : `the SQLite database in ${config.DATA_DIR}`;
+    logger.fatal({ err: error }, `Cannot open ${where}: ${(error as Error).message}`);
+    await checkpointer.close().catch(() => undefined);
+    process.exit(1);
+  }
   const server = createApp(deps).listen(config.PORT, config.HOST);
   server.on("listening", () => {
     const { address, port } = server.address() as AddressInfo;

@@ -1,20 +1,29 @@
 import type { Config } from "../config.js";
 import { createAgent, type Agent } from "./agent.js";
+import pg from "pg";
 import { openSqliteCheckpointer } from "./checkpointer.js";
+import { PostgresCheckpointer } from "./postgres-checkpointer.js";
 import type { SqliteCheckpointer } from "./sqlite-checkpointer.js";
 import { createChatModel } from "./chat-model.js";
 
 /** An agent and the checkpointer it owns, so whoever built it can close the database. */
 export interface ConfiguredAgent {
   agent: Agent;
-  checkpointer: SqliteCheckpointer;
+  /** SQLite in `DATA_DIR`, or PostgreSQL when `DATABASE_URL` is set. */
+  checkpointer: SqliteCheckpointer | PostgresCheckpointer;
   /** False when no model provider is configured; runs then fail with a clear error. */
   hasModel: boolean;
 }
 
 /** Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets. */
 export function createAgentFromConfig(config: Config): ConfiguredAgent {
-  const checkpointer = openSqliteCheckpointer(config.DATA_DIR, { retention: config.CHECKPOINT_RETENTION });
+  const checkpointer = config.DATABASE_URL
+    ? new PostgresCheckpointer(new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE }), {
+        schema: config.DATABASE_SCHEMA,
+        retention: config.CHECKPOINT_RETENTION,
+        ownsPool: true,
+      })
+    : openSqliteCheckpointer(config.DATA_DIR, { retention: config.CHECKPOINT_RETENTION });
   const model = createChatModel(config);
   const agent = createAgent({
     model,

@@ -94,16 +94,23 @@ export interface PostgresCheckpointerOptions {
   /** Keep only the newest N root checkpoints of each thread (messages are always kept). */
   retention?: number;
   serde?: SerializerProtocol;
+  /** Whether `close()` ends the pool (when the checkpointer opened it). */
+  ownsPool?: boolean;
 }
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const bytes = (value: Uint8Array | string) => (typeof value === "string" ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
 
-/** See the module comment. Call `setup()` once before use; the pool belongs to the caller. */
+/**
+ * See the module comment. The tables are created on first use (or by an explicit `setup()`, which
+ * also tells a server at start whether the database is reachable).
+ */
 export class PostgresCheckpointer extends BaseCheckpointSaver implements RevertibleCheckpointer {
   readonly pool: Pool;
   readonly schema: string;
   readonly #retention: number | undefined;
+  readonly #ownsPool: boolean;
+  #ready: Promise<void> | undefined;
   readonly #messages = new MessageLogCache();
   #lastVersion = 0;
 
@@ -113,10 +120,19 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
     this.schema = options.schema ?? "public";
     if (!IDENTIFIER.test(this.schema)) throw new Error(`Invalid schema name ${JSON.stringify(this.schema)}`);
     this.#retention = options.retention;
+    this.#ownsPool = options.ownsPool ?? false;
   }
 
   /** Creates or migrates the tables; idempotent and safe when several instances start at once. */
-  async setup(): Promise<void> {
+  setup(): Promise<void> {
+    this.#ready ??= this.#migrate().catch((error: unknown) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    return this.#ready;
+  }
+
+  async #migrate(): Promise<void> {
     await this.#transaction(async (client) => {
       await client.query("SELECT pg_advisory_xact_lock(hashtext('stateful-agent:migrations'))");
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
@@ -139,6 +155,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    await this.setup();
     const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
     if (threadId === undefined) return undefined;
     const { rows } = checkpointId
@@ -154,6 +171,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   }
 
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
+    await this.setup();
     const { limit, before, filter } = options;
     const configurable = config.configurable ?? {};
     const clauses: string[] = [];
@@ -187,6 +205,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   }
 
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
+    await this.setup();
     const configurable = config.configurable ?? {};
     if (configurable.thread_id === undefined) throw new Error('Missing "thread_id" field in passed "config.configurable".');
     const threadId = String(configurable.thread_id);
@@ -251,6 +270,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   }
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
+    await this.setup();
     const configurable = config.configurable ?? {};
     if (configurable.thread_id === undefined) throw new Error("Missing thread_id field in config.configurable.");
     if (configurable.checkpoint_id === undefined) throw new Error("Missing checkpoint_id field in config.configurable.");
@@ -284,6 +304,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   }
 
   async deleteThread(threadId: string): Promise<void> {
+    await this.setup();
     await this.#transaction(async (client) => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1`, [threadId]);
@@ -293,6 +314,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   }
 
   async headCheckpointId(threadId: string): Promise<string | undefined> {
+    await this.setup();
     const { rows } = await this.pool.query<{ head: string | null }>(
       `SELECT max(checkpoint_id) AS head FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = ''`,
       [threadId],
@@ -301,6 +323,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   }
 
   async revertThread(threadId: string, head: string | undefined): Promise<void> {
+    await this.setup();
     await this.#transaction(async (client) => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1 AND checkpoint_id > $2`, [threadId, head ?? ""]);
@@ -310,6 +333,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
+    await this.setup();
     const schema = this.schema;
     await this.#transaction(async (client) => {
       await client.query(
@@ -341,8 +365,10 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
     this.#messages.forget(toThreadId);
   }
 
-  /** The pool is the caller's: closing the checkpointer only forgets its cache. */
-  async close(): Promise<void> {}
+  /** Ends the pool if this checkpointer opened it; a caller's pool stays open. */
+  async close(): Promise<void> {
+    if (this.#ownsPool) await this.pool.end();
+  }
 
   /** Keeps the newest `keep` root checkpoints of a thread, and the blobs they still use. */
   async #prune(client: PoolClient, threadId: string, keep: number): Promise<void> {

@@ -13,6 +13,9 @@ import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
 import { runsRouter } from "./routes/runs.js";
 import { threadsRouter } from "./routes/threads.js";
+import { PostgresCheckpointer } from "../graph/postgres-checkpointer.js";
+import type { SqliteCheckpointer } from "../graph/sqlite-checkpointer.js";
+import { PostgresThreadStore } from "./storage/postgres-thread-store.js";
 import { SqliteThreadStore } from "./storage/sqlite-thread-store.js";
 import type { RunStatus, ThreadStore } from "./storage/thread-store.js";
 
@@ -84,12 +87,15 @@ export function createApp(deps: AppDeps): Express {
  */
 export async function createServerDeps(parts: {
   agent: Agent;
-  checkpointer: RevertibleCheckpointer & { db: import("better-sqlite3").Database };
+  checkpointer: SqliteCheckpointer | PostgresCheckpointer;
   logger: Logger;
   corsOrigins?: string[];
   apiKeys?: ApiKeys;
 }): Promise<AppDeps> {
-  const store = new SqliteThreadStore(parts.checkpointer.db);
+  // Threads and runs live beside the checkpoints: the same SQLite file or PostgreSQL schema.
+  const { checkpointer } = parts;
+  const store = checkpointer instanceof PostgresCheckpointer ? new PostgresThreadStore(checkpointer.pool, { schema: checkpointer.schema }) : new SqliteThreadStore(checkpointer.db);
+  if (checkpointer instanceof PostgresCheckpointer) await checkpointer.setup();
   await store.setup();
   await recoverAbandonedRuns(store, parts.checkpointer, parts.agent, parts.logger);
   const runs = new RunManager({ agent: parts.agent, checkpointer: parts.checkpointer, store, logger: parts.logger });

@@ -40,6 +40,14 @@ describe("src/main.ts", () => {
     expect(lines.some((line) => line.msg === "shutting down")).toBe(true);
   });
 
+  it("says clearly when the database cannot be reached, without the password", async () => {
+    const child = spawnTs("src/main.ts", { PORT: "0", DATA_DIR: dataDir, DATABASE_URL: "postgres://agent:s3cret-password@127.0.0.1:1/nowhere" }, dataDir);
+    const { code, stdout } = await finished(child);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/Cannot open PostgreSQL at 127\.0\.0\.1:1\/nowhere \(DATABASE_URL\)/);
+    expect(stdout).not.toContain("s3cret-password");
+  });
+
   it("refuses to start on an invalid variable and names it", async () => {
     const child = spawnTs("src/main.ts", { PORT: "eighty", DATA_DIR: dataDir }, dataDir);
     const { code, stderr } = await finished(child);

@@ -5,10 +5,20 @@ import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { type AppDeps, createApp, createServerDeps } from "../../src/server/create-app.js";
 import { createAgentFromConfig } from "../../src/graph/from-config.js";
+import type { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
 import { REDACTED_PATHS } from "../../src/logger.js";
 import { apiKeys } from "../../src/server/auth.js";
 import { makeConfig, makeTempDir, removeDir } from "./fixtures.js";
 import type { OpenAiStub } from "./openai-stub.js";
+import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "./postgres.js";
+
+/** Where a test server keeps threads. */
+export type Backend = "sqlite" | "postgres";
+
+/** The backends to run the HTTP suites on: SQLite always, PostgreSQL when a server answers (else said loudly). */
+export async function testBackends(): Promise<Backend[]> {
+  return (await postgresReachable()) ? ["sqlite", "postgres"] : ["sqlite"];
+}
 
 /** A running test server: the app on 127.0.0.1:0 with its own temp database. */
 export interface TestServer {
@@ -26,10 +36,13 @@ export interface TestServer {
 /** Starts the app on a free port against the stub model; `dataDir` reuses an existing database. */
 export async function startServer(
   stub: OpenAiStub | undefined,
-  options: { env?: Record<string, string>; dataDir?: string; captureLogs?: boolean; apiKey?: string } = {},
+  options: { env?: Record<string, string>; dataDir?: string; captureLogs?: boolean; apiKey?: string; backend?: Backend } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? makeTempDir();
-  const config = makeConfig(stub, dataDir, options.env);
+  // PostgreSQL runs in a schema of its own, dropped on close.
+  const schema = options.backend === "postgres" ? schemaName() : undefined;
+  const database: Record<string, string> = schema ? { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, DATABASE_POOL_SIZE: "8" } : {};
+  const config = makeConfig(stub, dataDir, { ...database, ...options.env });
   const { agent, checkpointer } = createAgentFromConfig(config);
   const logs: string[] = [];
   const logger = options.captureLogs ? pino({ level: "debug", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, { write: (line: string) => void logs.push(line) }) : pino({ level: "silent" });
@@ -71,6 +84,7 @@ export async function startServer(
       await deps.runs.shutdown(0);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (schema && !keepData) await dropSchema((checkpointer as PostgresCheckpointer).pool, schema);
       await checkpointer.close();
       if (!keepData) removeDir(dataDir);
     },

@@ -1,0 +1,258 @@
+import type { Pool } from "pg";
+import type { AbandonedRun, Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "./thread-store.js";
+
+/** Numbered migrations, run under an advisory lock so instances starting together take turns. */
+const MIGRATIONS = (schema: string): string[] => [
+  `CREATE TABLE ${schema}.threads (
+     thread_id TEXT COLLATE "C" PRIMARY KEY,
+     owner TEXT,
+     metadata JSONB NOT NULL DEFAULT '{}',
+     status TEXT NOT NULL DEFAULT 'idle',
+     created_at TIMESTAMPTZ NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL
+   );
+   CREATE INDEX threads_owner_created ON ${schema}.threads (owner, created_at);
+   CREATE TABLE ${schema}.runs (
+     run_id TEXT COLLATE "C" PRIMARY KEY,
+     thread_id TEXT COLLATE "C" NOT NULL REFERENCES ${schema}.threads (thread_id) ON DELETE CASCADE,
+     assistant_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     metadata JSONB NOT NULL DEFAULT '{}',
+     kwargs JSONB NOT NULL DEFAULT '{}',
+     multitask_strategy TEXT NOT NULL,
+     started BOOLEAN NOT NULL DEFAULT false,
+     head_checkpoint_id TEXT COLLATE "C",
+     created_at TIMESTAMPTZ NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL
+   );
+   CREATE INDEX runs_thread_created ON ${schema}.runs (thread_id, created_at);`,
+];
+
+interface ThreadRow {
+  thread_id: string;
+  owner: string | null;
+  metadata: Record<string, unknown>;
+  status: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface RunRow {
+  run_id: string;
+  thread_id: string;
+  assistant_id: string;
+  status: string;
+  metadata: Record<string, unknown>;
+  kwargs: Record<string, unknown>;
+  multitask_strategy: string;
+  started: boolean;
+  head_checkpoint_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const toThread = (row: ThreadRow): Thread => ({
+  threadId: row.thread_id,
+  owner: row.owner,
+  metadata: row.metadata,
+  status: row.status as ThreadStatus,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const toRun = (row: RunRow): Run => ({
+  runId: row.run_id,
+  threadId: row.thread_id,
+  assistantId: row.assistant_id,
+  status: row.status as RunStatus,
+  metadata: row.metadata,
+  kwargs: row.kwargs,
+  multitaskStrategy: row.multitask_strategy as Run["multitaskStrategy"],
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+const SORT_COLUMNS = { thread_id: "thread_id", status: "status", created_at: "created_at", updated_at: "updated_at" } as const;
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Threads and runs on PostgreSQL, beside the checkpoints (same schema). Metadata is JSONB, so a
+ * metadata filter compares JSON values as the SQLite store does.
+ */
+export class PostgresThreadStore implements ThreadStore {
+  readonly #pool: Pool;
+  readonly #schema: string;
+  /** Timestamps strictly increase within the process, so "newest first" is stable. */
+  #lastTimestamp = 0;
+
+  constructor(pool: Pool, options: { schema?: string } = {}) {
+    this.#pool = pool;
+    this.#schema = options.schema ?? "public";
+    if (!IDENTIFIER.test(this.#schema)) throw new Error(`Invalid schema name ${JSON.stringify(this.#schema)}`);
+  }
+
+  async setup(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock(hashtext('stateful-agent:migrations'))");
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${this.#schema}.schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`);
+      const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${this.#schema}.schema_migrations`);
+      const migrations = MIGRATIONS(this.#schema);
+      for (let version = (rows[0]?.version ?? 0) + 1; version <= migrations.length; version += 1) {
+        await client.query(migrations[version - 1] as string);
+        await client.query(`INSERT INTO ${this.#schema}.schema_migrations (version, applied_at) VALUES ($1, now())`, [version]);
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  #now(): Date {
+    this.#lastTimestamp = Math.max(Date.now(), this.#lastTimestamp + 1);
+    return new Date(this.#lastTimestamp);
+  }
+
+  async createThread(thread: { threadId: string; metadata: Record<string, unknown>; owner?: string }): Promise<Thread | null> {
+    const now = this.#now();
+    const { rows } = await this.#pool.query<ThreadRow>(
+      `INSERT INTO ${this.#schema}.threads (thread_id, owner, metadata, status, created_at, updated_at) VALUES ($1, $2, $3, 'idle', $4, $4)
+       ON CONFLICT (thread_id) DO NOTHING RETURNING *`,
+      [thread.threadId, thread.owner ?? null, JSON.stringify(thread.metadata), now],
+    );
+    return rows[0] ? toThread(rows[0]) : null;
+  }
+
+  async getThread(threadId: string, owner?: string): Promise<Thread | null> {
+    const { rows } =
+      owner === undefined
+        ? await this.#pool.query<ThreadRow>(`SELECT * FROM ${this.#schema}.threads WHERE thread_id = $1`, [threadId])
+        : await this.#pool.query<ThreadRow>(`SELECT * FROM ${this.#schema}.threads WHERE thread_id = $1 AND owner = $2`, [threadId, owner]);
+    return rows[0] ? toThread(rows[0]) : null;
+  }
+
+  async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus }): Promise<Thread | null> {
+    const entries = Object.entries(patch.metadata ?? {});
+    const set = Object.fromEntries(entries.filter(([, value]) => value !== null));
+    const removed = entries.filter(([, value]) => value === null).map(([key]) => key);
+    // One statement: merge the keys, drop the ones set to null, keep the status unless given.
+    const { rows } = await this.#pool.query<ThreadRow>(
+      `UPDATE ${this.#schema}.threads SET metadata = (metadata || $2::jsonb) - $3::text[], status = coalesce($4, status), updated_at = $5
+       WHERE thread_id = $1 RETURNING *`,
+      [threadId, JSON.stringify(set), removed, patch.status ?? null, this.#now()],
+    );
+    return rows[0] ? toThread(rows[0]) : null;
+  }
+
+  async deleteThread(threadId: string): Promise<boolean> {
+    return ((await this.#pool.query(`DELETE FROM ${this.#schema}.threads WHERE thread_id = $1`, [threadId])).rowCount ?? 0) > 0;
+  }
+
+  #where(filter: ThreadFilter): { sql: string; parameters: unknown[] } {
+    const clauses: string[] = [];
+    const parameters: unknown[] = [];
+    const add = (clause: (...placeholders: string[]) => string, ...values: unknown[]) => {
+      const placeholders = values.map((value) => {
+        parameters.push(value);
+        return `$${parameters.length}`;
+      });
+      clauses.push(clause(...placeholders));
+    };
+    if (filter.owner !== undefined) add((owner) => `owner = ${owner}`, filter.owner);
+    for (const [key, value] of Object.entries(filter.metadata ?? {})) {
+      // A missing key matches null, as in the SQLite store.
+      add((name, json) => `coalesce(metadata -> ${name}, 'null'::jsonb) = ${json}::jsonb`, key, JSON.stringify(value));
+    }
+    if (filter.status) add((status) => `status = ${status}`, filter.status);
+    if (filter.ids) add((ids) => `thread_id = ANY(${ids}::text[])`, filter.ids);
+    return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", parameters };
+  }
+
+  async searchThreads(search: ThreadSearch): Promise<Thread[]> {
+    const { sql, parameters } = this.#where(search);
+    const direction = search.sortOrder === "asc" ? "ASC" : "DESC";
+    const { rows } = await this.#pool.query<ThreadRow>(
+      `SELECT * FROM ${this.#schema}.threads ${sql} ORDER BY ${SORT_COLUMNS[search.sortBy]} ${direction}, thread_id ${direction}
+       LIMIT $${parameters.length + 1} OFFSET $${parameters.length + 2}`,
+      [...parameters, search.limit, search.offset],
+    );
+    return rows.map(toThread);
+  }
+
+  async countThreads(filter: ThreadFilter): Promise<number> {
+    const { sql, parameters } = this.#where(filter);
+    const { rows } = await this.#pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${this.#schema}.threads ${sql}`, parameters);
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  async createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run> {
+    const now = this.#now();
+    await this.#pool.query(
+      `INSERT INTO ${this.#schema}.runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+      [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, now],
+    );
+    return { ...run, createdAt: now, updatedAt: now };
+  }
+
+  async getRun(threadId: string, runId: string): Promise<Run | null> {
+    const { rows } = await this.#pool.query<RunRow>(`SELECT * FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId]);
+    return rows[0] ? toRun(rows[0]) : null;
+  }
+
+  async listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]> {
+    const { rows } = await this.#pool.query<RunRow>(
+      `SELECT * FROM ${this.#schema}.runs WHERE thread_id = $1 AND ($2::text IS NULL OR status = $2)
+       ORDER BY created_at DESC, run_id DESC LIMIT $3 OFFSET $4`,
+      [threadId, options.status ?? null, options.limit, options.offset],
+    );
+    return rows.map(toRun);
+  }
+
+  async setRunStatus(runId: string, status: RunStatus, started?: { headCheckpointId: string | undefined }): Promise<void> {
+    if (started) {
+      await this.#pool.query(`UPDATE ${this.#schema}.runs SET status = $2, updated_at = $3, started = true, head_checkpoint_id = $4 WHERE run_id = $1`, [
+        runId,
+        status,
+        this.#now(),
+        started.headCheckpointId ?? null,
+      ]);
+    } else {
+      await this.#pool.query(`UPDATE ${this.#schema}.runs SET status = $2, updated_at = $3 WHERE run_id = $1`, [runId, status, this.#now()]);
+    }
+  }
+
+  async deleteRun(threadId: string, runId: string): Promise<boolean> {
+    return ((await this.#pool.query(`DELETE FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId])).rowCount ?? 0) > 0;
+  }
+
+  async abandonedRuns(): Promise<AbandonedRun[]> {
+    const { rows } = await this.#pool.query<RunRow>(
+      `SELECT * FROM ${this.#schema}.runs WHERE status IN ('pending', 'running') ORDER BY created_at`,
+    );
+    return rows.map((row) => ({
+      runId: row.run_id,
+      threadId: row.thread_id,
+      status: row.status as "pending" | "running",
+      headCheckpointId: row.started ? row.head_checkpoint_id : undefined,
+    }));
+  }
+
+  async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {
+    const now = this.#now();
+    await this.#pool.query(
+      `UPDATE ${this.#schema}.runs AS runs SET status = outcome.status, updated_at = $3
+       FROM unnest($1::text[], $2::text[]) AS outcome(run_id, status) WHERE runs.run_id = outcome.run_id`,
+      [outcomes.map((outcome) => outcome.runId), outcomes.map((outcome) => outcome.status), now],
+    );
+    await this.#pool.query(`UPDATE ${this.#schema}.threads SET status = 'idle', updated_at = $1 WHERE status = 'busy'`, [now]);
+  }
+
+  /** The pool belongs to whoever opened it. */
+  async close(): Promise<void> {}
+}
