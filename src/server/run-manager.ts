@@ -47,6 +47,8 @@ export class RunHandle {
   pausedAtBreakpoint = false;
   /** What the thread's status should be once this run is the last to end; derived when unset. */
   threadStatusAfter: Exclude<ThreadStatus, "busy"> | undefined;
+  /** The thread's status was written when this run ended (it was the last on its thread). */
+  statusSettled = false;
   finishedAt: number | undefined;
   #settle!: (outcome: RunOutcome) => void;
 
@@ -266,9 +268,12 @@ export class RunManager {
     const next = slot.queue.shift();
     if (!next) {
       this.#slots.delete(threadId);
-      const settling = this.#settleThreadStatus(threadId, slot.last);
-      this.#settling.add(settling);
-      void settling.finally(() => this.#settling.delete(settling));
+      // Usually the last run wrote the status before it settled; this covers queues emptied by cancels.
+      if (!slot.last?.statusSettled) {
+        const settling = this.#settleThreadStatus(threadId, slot.last);
+        this.#settling.add(settling);
+        void settling.finally(() => this.#settling.delete(settling));
+      }
       return;
     }
     slot.active = next;
@@ -277,6 +282,13 @@ export class RunManager {
       slot.last = next;
       this.#pump(threadId);
     });
+  }
+
+  /** True while the thread has runs other than `except` running or queued. */
+  #othersOn(threadId: string, except: RunHandle | undefined): boolean {
+    const slot = this.#slots.get(threadId);
+    if (!slot) return false;
+    return (slot.active !== undefined && slot.active !== except) || slot.queue.some((handle) => handle !== except);
   }
 
   /** An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`. */
@@ -291,7 +303,7 @@ export class RunManager {
         status = (await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
       }
       // A run may have been queued meanwhile; it owns the status now.
-      if (!this.isBusy(threadId)) await store.updateThread(threadId, { status });
+      if (!this.#othersOn(threadId, last)) await store.updateThread(threadId, { status });
     } catch (error) {
       logger.error({ err: error, threadId }, "could not update the thread's status");
     }
@@ -404,6 +416,10 @@ export class RunManager {
       if (handle.temporary) {
         await store.deleteThread(run.threadId);
         await checkpointer.deleteThread(run.threadId);
+      } else if (!this.#othersOn(run.threadId, handle)) {
+        // Before `done` resolves: whoever awaited the run reads the thread's final status.
+        await this.#settleThreadStatus(run.threadId, handle);
+        handle.statusSettled = true;
       }
     } catch (error) {
       logger.error({ err: error, runId: run.runId }, "could not record the end of a run");
