@@ -9,8 +9,15 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { firstTokenBench, httpBench } from "./http.js";
 import { inProcessBench } from "./in-process.js";
+import { postgresBench } from "./postgres.js";
 
-const { values } = parseArgs({ options: { turns: { type: "string", default: "1000" } } });
+const { values } = parseArgs({
+  options: {
+    turns: { type: "string", default: "1000" },
+    // PostgreSQL to measure too; a machine without one reports the section as skipped.
+    "database-url": { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
+  },
+});
 const turns = Number(values.turns);
 if (!Number.isInteger(turns) || turns < 10) throw new Error("--turns must be a whole number of at least 10");
 
@@ -19,6 +26,7 @@ try {
   const inProcess = await inProcessBench(dir, turns);
   const http = await httpBench(dir);
   const firstToken = await firstTokenBench(dir);
+  const postgres = await postgresBench(values["database-url"], Math.min(turns, 300));
   const floorTurn = inProcess.per_turn_ms.floor_memory_saver.turn_10 as number;
   console.log(
     JSON.stringify(
@@ -31,6 +39,7 @@ try {
           throughput_vs_floor: Number((http.throughput_16_threads_turns_per_s / inProcess.throughput_16_threads_turns_per_s.floor_memory_saver).toFixed(2)),
         },
         first_token: firstToken,
+        postgres,
       },
       null,
       2,
