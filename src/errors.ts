@@ -64,11 +64,11 @@ export class ModelProviderError extends AppError {
   /** How long the provider asked us to wait before trying again (`Retry-After`), if it did. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(message: string, options: { cause?: unknown; providerStatus?: number; retryAfterMs?: number } = {}) {
+  constructor(message: string, options: { cause?: unknown; providerStatus?: number; retryAfterMs?: number; isRetryable?: boolean } = {}) {
     super(message, {
       cause: options.cause,
-      // No status means the connection failed or timed out: worth retrying too.
-      isRetryable: options.providerStatus === undefined || isRetryableStatus(options.providerStatus),
+      // Without a status it is the caller's call (a timeout or a dropped connection is retryable).
+      isRetryable: options.isRetryable ?? (options.providerStatus !== undefined && isRetryableStatus(options.providerStatus)),
     });
     this.providerStatus = options.providerStatus;
     this.retryAfterMs = options.retryAfterMs;

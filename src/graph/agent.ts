@@ -134,6 +134,8 @@ function makeRunsAtomic(graph: CompiledAgentGraph, durability: Durability): void
       } finally {
         if (!finished) await checkpointer.revertThread(threadId, head);
       }
+      // Only once the run has succeeded may old checkpoints go: a failed run reverts to `head`.
+      await checkpointer.pruneThread(threadId);
     } finally {
       ended();
     }

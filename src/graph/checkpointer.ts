@@ -12,6 +12,8 @@ export interface RevertibleCheckpointer extends BaseCheckpointSaver {
   headCheckpointId(threadId: string): Promise<string | undefined>;
   /** Deletes the thread's checkpoints and writes newer than `head` (all of them when `undefined`). */
   revertThread(threadId: string, head: string | undefined): Promise<void>;
+  /** Applies the saver's retention to a thread; called after a run succeeds. */
+  pruneThread(threadId: string): Promise<void>;
   /** Copies every checkpoint and pending write of `fromThreadId` to `toThreadId`. */
   copyThread(fromThreadId: string, toThreadId: string): Promise<void>;
   /** Releases the database. */

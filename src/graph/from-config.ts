@@ -33,7 +33,12 @@ export function createAgentFromConfig(config: Config): ConfiguredAgent {
     maxOutputTokens: config.MAX_OUTPUT_TOKENS,
     tokenizerModel: config.MODEL,
     durability: config.CHECKPOINT_DURABILITY,
-    retry: { maxRetries: config.MODEL_MAX_RETRIES, baseDelayMs: config.MODEL_RETRY_BASE_MS, maxDelayMs: config.MODEL_RETRY_MAX_MS },
+    retry: {
+      maxRetries: config.MODEL_MAX_RETRIES,
+      baseDelayMs: config.MODEL_RETRY_BASE_MS,
+      maxDelayMs: config.MODEL_RETRY_MAX_MS,
+      attemptTimeoutMs: config.MODEL_TIMEOUT_MS,
+    },
   });
   return { agent, checkpointer, hasModel: model !== undefined };
 }

@@ -41,6 +41,20 @@ function fromCauses<T>(error: unknown, key: string, accept: (value: unknown) => 
   return undefined;
 }
 const isNumber = (value: unknown): value is number => typeof value === "number";
+
+const CONNECTION_ERROR_NAMES = new Set(["APIConnectionError", "APIConnectionTimeoutError", "TimeoutError", "ConnectTimeoutError", "SocketError"]);
+const CONNECTION_ERROR_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT", "UND_ERR_HEADERS_TIMEOUT", "UND_ERR_BODY_TIMEOUT"]);
+
+/** Whether an error says the connection to the provider failed, dropped or timed out. */
+function isConnectionProblem(error: unknown): boolean {
+  for (let current = error, depth = 0; current && typeof current === "object" && depth < 6; current = (current as Error).cause, depth += 1) {
+    const { name, code, message } = current as { name?: unknown; code?: unknown; message?: unknown };
+    if (typeof name === "string" && CONNECTION_ERROR_NAMES.has(name)) return true;
+    if (typeof code === "string" && CONNECTION_ERROR_CODES.has(code)) return true;
+    if (typeof message === "string" && /terminated|socket hang up|fetch failed|network|premature close|connection (error|reset|closed)/i.test(message)) return true;
+  }
+  return false;
+}
 const isHeaders = (value: unknown): value is Headers | Record<string, string> => typeof value === "object" && value !== null;
 
 /**
@@ -52,11 +66,21 @@ export function toModelError(error: unknown, signal: AbortSignal | undefined): u
   if (error instanceof Error && error.name === "AbortError") return error;
   const providerStatus = fromCauses(error, "status", isNumber);
   const reason = error instanceof Error ? error.message : String(error);
+  if (providerStatus === undefined && !isConnectionProblem(error)) {
+    // Not an answer from the provider and not a network failure: the request could not even be
+    // made (say, a malformed message). Retrying cannot help.
+    return new ModelProviderError(`The model call failed before reaching the provider: ${reason}`, { cause: error, isRetryable: false });
+  }
   const message =
     providerStatus === undefined
       ? `The model provider could not be reached or did not answer in time: ${reason}`
       : `The model provider answered HTTP ${providerStatus}: ${reason}`;
-  return new ModelProviderError(message, { cause: error, providerStatus, retryAfterMs: retryAfterMs(fromCauses(error, "headers", isHeaders)) });
+  return new ModelProviderError(message, {
+    cause: error,
+    providerStatus,
+    retryAfterMs: retryAfterMs(fromCauses(error, "headers", isHeaders)),
+    isRetryable: providerStatus === undefined ? true : undefined,
+  });
 }
 
 /**
@@ -67,10 +91,22 @@ export function toModelError(error: unknown, signal: AbortSignal | undefined): u
 async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], config: RunnableConfig | undefined, retry: RetryOptions): Promise<BaseMessage> {
   for (let attempt = 0; ; attempt += 1) {
     let streamed = false;
+    // Only what a client could have seen counts: a role-only first chunk carries no text.
+    const watcher = BaseCallbackHandler.fromMethods({
+      handleLLMNewToken: (token, _index, _runId, _parentRunId, _tags, fields) => {
+        const chunk = fields?.chunk as { message?: { tool_call_chunks?: unknown[] } } | undefined;
+        if (token !== "" || (chunk?.message?.tool_call_chunks?.length ?? 0) > 0) streamed = true;
+      },
+    });
+    const deadline = retry.attemptTimeoutMs ? AbortSignal.timeout(retry.attemptTimeoutMs) : undefined;
+    const signal = deadline && config?.signal ? AbortSignal.any([config.signal, deadline]) : (deadline ?? config?.signal);
     try {
-      return await model.invoke(prompt, withHandler(config, BaseCallbackHandler.fromMethods({ handleLLMNewToken: () => void (streamed = true) })));
+      return await model.invoke(prompt, { ...withHandler(config, watcher), signal });
     } catch (error) {
-      const failure = toModelError(error, config?.signal);
+      const timedOut = deadline?.aborted === true && config?.signal?.aborted !== true;
+      const failure = timedOut
+        ? new ModelProviderError(`The model provider did not finish answering within ${retry.attemptTimeoutMs} ms (MODEL_TIMEOUT_MS)`, { cause: error, isRetryable: true })
+        : toModelError(error, config?.signal);
       if (streamed || attempt >= retry.maxRetries || !isRetryable(failure) || config?.signal?.aborted) {
         if (failure instanceof ModelProviderError && attempt > 0) failure.message += ` (after ${attempt + 1} attempts)`;
         throw failure;

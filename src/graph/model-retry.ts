@@ -13,6 +13,12 @@ export interface RetryOptions {
   baseDelayMs: number;
   /** Longest wait between attempts, `Retry-After` included (`MODEL_RETRY_MAX_MS`). */
   maxDelayMs: number;
+  /**
+   * Longest one attempt may take, start to last token (`MODEL_TIMEOUT_MS`). The HTTP client's own
+   * timeout only covers the wait for response headers; a provider that stalls mid-stream would
+   * otherwise hold the run forever.
+   */
+  attemptTimeoutMs?: number;
 }
 
 export const DEFAULT_RETRY: RetryOptions = { maxRetries: 2, baseDelayMs: 500, maxDelayMs: 20_000 };
@@ -20,13 +26,14 @@ export const DEFAULT_RETRY: RetryOptions = { maxRetries: 2, baseDelayMs: 500, ma
 /** The wait a provider asked for in `retry-after-ms` or `retry-after` (seconds or a date), if any. */
 export function retryAfterMs(headers: Headers | Record<string, string> | undefined, now = Date.now()): number | undefined {
   if (!headers) return undefined;
-  const read = (name: string) => (headers instanceof Headers ? headers.get(name) : (headers[name] ?? headers[name.toLowerCase()])) ?? undefined;
-  const milliseconds = Number(read("retry-after-ms"));
-  if (read("retry-after-ms") !== undefined && Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds;
+  const read = (name: string) => ((headers instanceof Headers ? headers.get(name) : (headers[name] ?? headers[name.toLowerCase()])) ?? "").trim();
+  // Only well-formed values count; anything else falls back to our own backoff.
+  const milliseconds = read("retry-after-ms");
+  if (/^\d+(\.\d+)?$/.test(milliseconds)) return Number(milliseconds);
   const value = read("retry-after");
-  if (value === undefined) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
+  // An HTTP date, such as "Wed, 21 Oct 2015 07:28:00 GMT".
+  if (!/[a-z]/i.test(value)) return undefined;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -262,7 +262,6 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
                metadata_type = excluded.metadata_type, metadata = excluded.metadata`,
         [threadId, namespace, checkpoint.id, parentId ?? null, JSON.stringify(rest), metadataType, bytes(metadataBytes)],
       );
-      if (this.#retention !== undefined && namespace === "") await this.#prune(client, threadId, this.#retention);
       return first;
     });
     for (const [index, message] of fresh.entries()) this.#messages.remember(threadId, firstSeq + index, message);
@@ -370,7 +369,14 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
     if (this.#ownsPool) await this.pool.end();
   }
 
-  /** Keeps the newest `keep` root checkpoints of a thread, and the blobs they still use. */
+  /** Applies the retention after a run succeeded (see `SqliteCheckpointer.pruneThread`). */
+  async pruneThread(threadId: string): Promise<void> {
+    if (this.#retention === undefined) return;
+    const keep = this.#retention;
+    await this.setup();
+    await this.#transaction((client) => this.#prune(client, threadId, keep));
+  }
+
   async #prune(client: PoolClient, threadId: string, keep: number): Promise<void> {
     const schema = this.schema;
     const { rows } = await client.query<{ checkpoint_id: string }>(

@@ -262,7 +262,6 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
         `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ).run(threadId, namespace, checkpoint.id, parentId ?? null, JSON.stringify(rest), metadataType, metadataBytes);
-      if (this.#retention !== undefined && namespace === "") this.#prune(threadId, this.#retention);
     }).immediate();
     for (const [index, message] of fresh.entries()) this.#messages.remember(threadId, firstSeq + index, message);
     return { configurable: { thread_id: threadId, checkpoint_ns: namespace, checkpoint_id: checkpoint.id } };
@@ -348,7 +347,17 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
     if (this.db.open) this.db.close();
   }
 
-  /** Keeps the newest `keep` root checkpoints of a thread, and the blobs they still use. */
+  /**
+   * Applies the retention: keeps the newest N root checkpoints of the thread and the blobs they
+   * still use. Called after a run succeeds, never inside one: pruning mid-run could delete the
+   * checkpoint a failed run must be reverted to.
+   */
+  async pruneThread(threadId: string): Promise<void> {
+    if (this.#retention === undefined) return;
+    const keep = this.#retention;
+    this.db.transaction(() => this.#prune(threadId, keep)).immediate();
+  }
+
   #prune(threadId: string, keep: number): void {
     const cutoff = this.#sql("SELECT checkpoint_id FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = '' ORDER BY checkpoint_id DESC LIMIT 1 OFFSET ?")
       .get(threadId, keep) as { checkpoint_id: string } | undefined;

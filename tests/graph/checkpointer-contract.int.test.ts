@@ -15,6 +15,13 @@ import { SqliteCheckpointer } from "../../src/graph/sqlite-checkpointer.js";
 import { makeTempDir, removeDir } from "../support/fixtures.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 
+/** A model whose provider is always down. */
+class FailingModel extends FakeListChatModel {
+  override async _generate(): Promise<never> {
+    throw Object.assign(new Error("provider down"), { status: 400 });
+  }
+}
+
 /** One backend: opens savers on one store (a new saver on it stands for a restart or another process). */
 interface Backend {
   open(options?: { retention?: number }): Promise<RevertibleCheckpointer>;
@@ -169,6 +176,18 @@ for (const [name, makeBackend, enabled] of [
         expect(messages.map((message) => message.content).slice(0, 2)).toEqual(["question 1", "first answer"]);
         await reopened.invoke({ messages: [new HumanMessage("question 11")] }, config("r"));
         expect((await reopened.getState(config("r"))).values.messages).toHaveLength(22);
+      });
+
+      it("with retention, a failed run leaves the thread exactly as it was", async () => {
+        const saver = await open({ retention: 1 });
+        const agent = agentOn(saver, "async");
+        for (let turn = 1; turn <= 3; turn += 1) await agent.invoke({ messages: [new HumanMessage(`question ${turn}`)] }, config("kept"));
+        const before = shape((await agent.getState(config("kept"))).values.messages);
+        const broken = createAgent({ model: new FailingModel({ responses: [] }), checkpointer: saver, durability: "async" });
+        await expect(broken.invoke({ messages: [new HumanMessage("this fails")] }, config("kept"))).rejects.toThrow();
+        expect(shape((await agent.getState(config("kept"))).values.messages)).toEqual(before);
+        expect(before).toHaveLength(6);
+        expect(await rows(undefined, "agent_checkpoints", "kept")).toBe(1);
       });
 
       it("copies a thread with its whole history, independent of the original", async () => {

@@ -6,6 +6,7 @@ import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ModelProviderError } from "../../src/errors.js";
 import type { ConfiguredAgent } from "../../src/graph/from-config.js";
+import { toModelError } from "../../src/graph/model-node.js";
 import { retryAfterMs, retryDelayMs } from "../../src/graph/model-retry.js";
 import { makeAgent, makeTempDir, removeDir, threadConfig } from "../support/fixtures.js";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
@@ -76,9 +77,27 @@ describe("retries", () => {
     stub.inject({ kind: "delay", ms: 1000 });
     stub.inject({ kind: "delay", ms: 1000 });
     const failure = agent.invoke({ messages: [new HumanMessage("hello?")] }, threadConfig("slow"));
-    await expect(failure).rejects.toThrow(/did not answer in time.*after 2 attempts/);
+    await expect(failure).rejects.toThrow(/did not finish answering within 150 ms \(MODEL_TIMEOUT_MS\).*after 2 attempts/);
     expect(stub.requests).toHaveLength(2);
     expect((await agent.getState(threadConfig("slow"))).values.messages).toBeUndefined();
+  });
+
+  it("times out a provider that stalls after its headers, and retries it", async () => {
+    const agent = open({ MODEL_MAX_RETRIES: "1", MODEL_TIMEOUT_MS: "200" });
+    stub.inject({ kind: "stall", afterChunks: 1 });
+    const result = await agent.invoke({ messages: [new HumanMessage("hello?")] }, threadConfig("stalled"));
+    expect(contents(result.messages)).toEqual(["hello?", "You said: hello?"]);
+    expect(stub.requests).toHaveLength(2);
+  });
+
+  it("retries a stream cut after a role-only first chunk: no text was shown yet", async () => {
+    const agent = open({ MODEL_MAX_RETRIES: "1" });
+    stub.inject({ kind: "cut", afterChunks: 1 });
+    const stream = await agent.stream({ messages: [new HumanMessage("go")] }, { ...threadConfig("role-only"), streamMode: "messages" });
+    const tokens: string[] = [];
+    for await (const [chunk] of stream) tokens.push(String(chunk.content));
+    expect(tokens.join("")).toBe("You said: go");
+    expect(stub.requests).toHaveLength(2);
   });
 
   it("retries a stream cut before its first token, not one cut after it", async () => {
@@ -104,11 +123,20 @@ describe("retries", () => {
 });
 
 describe("retry timing", () => {
-  it("reads Retry-After in milliseconds, seconds or as a date", () => {
+  it("reads Retry-After in milliseconds, seconds or as a date, and ignores malformed values", () => {
     expect(retryAfterMs(new Headers({ "retry-after-ms": "250" }))).toBe(250);
     expect(retryAfterMs(new Headers({ "retry-after": "3" }))).toBe(3000);
     expect(retryAfterMs(new Headers({ "retry-after": new Date(10_000).toUTCString() }), 4000)).toBe(6000);
     expect(retryAfterMs(new Headers({}))).toBeUndefined();
+    for (const malformed of ["", " ", "-1", "2, 3", "soon"]) expect(retryAfterMs(new Headers({ "retry-after": malformed }))).toBeUndefined();
+  });
+
+  it("retries network failures but not errors raised before the request was made", () => {
+    expect(toModelError(Object.assign(new TypeError("terminated"), { cause: { code: "UND_ERR_SOCKET" } }), undefined)).toMatchObject({ isRetryable: true });
+    expect(toModelError(new Error("Connection error."), undefined)).toMatchObject({ isRetryable: true });
+    expect(toModelError(new TypeError("Cannot read properties of undefined (reading 'id')"), undefined)).toMatchObject({ isRetryable: false });
+    expect(toModelError(Object.assign(new Error("Bad request"), { status: 400 }), undefined)).toMatchObject({ isRetryable: false, providerStatus: 400 });
+    expect(toModelError(Object.assign(new Error("Overloaded"), { status: 529 }), undefined)).toMatchObject({ isRetryable: true, providerStatus: 529 });
   });
 
   it("backs off exponentially with jitter, capped, and prefers Retry-After", () => {

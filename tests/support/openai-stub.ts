@@ -40,7 +40,9 @@ export interface RecordedRequest {
 export type Fault =
   | { kind: "status"; status: number; message?: string; headers?: Record<string, string> }
   | { kind: "delay"; ms: number }
-  | { kind: "cut"; afterChunks: number };
+  | { kind: "cut"; afterChunks: number }
+  /** Sends the headers and this many chunks, then nothing more, keeping the connection open. */
+  | { kind: "stall"; afterChunks: number };
 
 export type Responder = (request: ChatRequest) => string;
 
@@ -140,6 +142,11 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
 
     if (!body.stream) {
       response.writeHead(200, { "content-type": "application/json" });
+      if (fault?.kind === "stall") {
+        // Headers out, body never: what a provider stuck mid-answer looks like.
+        response.flushHeaders();
+        return;
+      }
       response.end(
         JSON.stringify({
           id,
@@ -173,6 +180,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
         response.socket?.destroy();
         return;
       }
+      if (fault?.kind === "stall" && index === fault.afterChunks) return;
       // Waiting for each write to flush makes a cut land after what was already sent.
       await new Promise<void>((resolve) => response.write(frame, () => resolve()));
     }
