@@ -123,19 +123,29 @@ export class MessageLogCache {
     load: (start: number, end: number) => Promise<MessageRow[]> | MessageRow[],
     decode: (type: string, data: Uint8Array | string) => Promise<unknown>,
   ): Promise<BaseMessage[]> {
-    const cache = this.#thread(threadId);
+    // Collected locally: a revert on this thread may `forget` the cache while we await a load.
+    const found = new Map<number, BaseMessage>();
     for (const [start, end] of ranges) {
+      const cache = this.#thread(threadId);
       let complete = true;
-      for (let seq = start; seq < end && complete; seq += 1) complete = cache.has(seq);
+      for (let seq = start; seq < end; seq += 1) {
+        const message = cache.get(seq);
+        if (message) found.set(seq, message);
+        else complete = false;
+      }
       if (complete) continue;
       const rows = await load(start, end);
       const decoded = await Promise.all(rows.map(async (row) => [row.seq, (await decode(row.type, row.data)) as BaseMessage] as const));
-      for (const [seq, message] of decoded) if (!cache.has(seq)) this.remember(threadId, seq, message);
+      for (const [seq, message] of decoded) {
+        if (found.has(seq)) continue;
+        found.set(seq, message);
+        this.remember(threadId, seq, message);
+      }
     }
     const messages: BaseMessage[] = [];
     for (const [start, end] of ranges) {
       for (let seq = start; seq < end; seq += 1) {
-        const message = cache.get(seq);
+        const message = found.get(seq);
         if (!message) throw new Error(`Message ${seq} of thread ${threadId} is missing from the checkpoint store`);
         messages.push(message);
       }

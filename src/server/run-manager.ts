@@ -49,6 +49,8 @@ export class RunHandle {
   threadStatusAfter: Exclude<ThreadStatus, "busy"> | undefined;
   /** The thread's status was written when this run ended (it was the last on its thread). */
   statusSettled = false;
+  /** Cancelled while queued: when its turn comes, only its input is written to the thread. */
+  keepInputOnly = false;
   finishedAt: number | undefined;
   #settle!: (outcome: RunOutcome) => void;
 
@@ -123,29 +125,39 @@ export class RunManager {
    * Creates a run on `threadId` (or on a temporary thread when `undefined`) and schedules it.
    * Throws NotFoundError (unknown thread or assistant) or ThreadBusyError (`reject` on a busy thread).
    */
+  /**
+   * Throws what a run of `body` would fail with before doing anything (unknown assistant, a
+   * message too long for the context, a prompt variable with no value), so that a refused run
+   * leaves nothing behind: no thread, no record.
+   */
+  validate(body: RunCreate, threadId = "validation"): string {
+    const assistantId = resolveAssistantId(body.assistant_id);
+    if (body.input?.messages?.length) {
+      const messages = body.input.messages.map((message) => coerceMessageLikeToMessage(message as never));
+      assertInputFits(this.#deps.agent, messages, { configurable: runConfigurable(threadId, body) });
+    }
+    return assistantId;
+  }
+
   async create(threadId: string | undefined, body: RunCreate, owner?: string): Promise<RunHandle> {
     if (this.#closing) throw new ShuttingDownError("The server is shutting down; try again shortly");
-    const { store } = this.#deps;
-    const assistantId = resolveAssistantId(body.assistant_id);
-    const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
+    const { store, checkpointer } = this.#deps;
     const id = threadId ?? uuid7();
+    const assistantId = this.validate(body, id);
+    const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
     let thread = threadId === undefined ? null : await store.getThread(id, owner);
     if (!thread) {
       if (threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
       thread = await store.createThread({ threadId: id, metadata: { graph_id: GRAPH_ID, assistant_id: assistantId }, owner });
       // The id is taken by a thread its caller may not see: to them it does not exist.
       if (!thread) throw new NotFoundError(`Thread ${id} not found`);
-    }
-
-    // A message too long for the context, or a prompt variable with no value: 4xx now, not a failed run.
-    if (body.input?.messages?.length) {
-      const messages = body.input.messages.map((message) => coerceMessageLikeToMessage(message as never));
-      assertInputFits(this.#deps.agent, messages, { configurable: runConfigurable(id, body) });
+      // A deleted thread of the same id must not come back through leftover checkpoints.
+      await checkpointer.deleteThread(id);
     }
 
     // Forking from a checkpoint that does not exist would silently start from an empty thread.
     const checkpointId = body.checkpoint_id ?? body.checkpoint?.checkpoint_id ?? undefined;
-    if (checkpointId && !(await this.#deps.checkpointer.getTuple({ configurable: { thread_id: id, checkpoint_ns: "", checkpoint_id: checkpointId } }))) {
+    if (checkpointId && !(await checkpointer.getTuple({ configurable: { thread_id: id, checkpoint_ns: "", checkpoint_id: checkpointId } }))) {
       throw new NotFoundError(`Checkpoint ${checkpointId} not found on thread ${id}`);
     }
 
@@ -253,10 +265,13 @@ export class RunManager {
     if (handle.finished || handle.graphFinished) return;
     handle.cancelAction ??= action;
     handle.controller.abort(new RunCancelledError(`Run ${handle.run.runId} was cancelled (${action})`));
-    // A queued run never started: settle it now rather than when its turn comes.
+    // A queued run never started: settle it now rather than when its turn comes. Stopped with
+    // `interrupt`, its user message is still kept, at its place in the queue, so the thread
+    // keeps the order in which people wrote.
     const slot = this.#slots.get(handle.run.threadId);
     if (!handle.started && slot?.queue.includes(handle)) {
-      slot.queue.splice(slot.queue.indexOf(handle), 1);
+      if (action === "interrupt" && handle.body.input?.messages?.length && !handle.temporary) handle.keepInputOnly = true;
+      else slot.queue.splice(slot.queue.indexOf(handle), 1);
       void this.#finish(handle, { status: "interrupted", values: null, error: null }).finally(() => this.#pump(handle.run.threadId));
     }
   }
@@ -277,7 +292,8 @@ export class RunManager {
       return;
     }
     slot.active = next;
-    void this.#execute(next).finally(() => {
+    const work = next.keepInputOnly ? this.#keepInput(next) : this.#execute(next);
+    void work.finally(() => {
       slot.active = undefined;
       slot.last = next;
       this.#pump(threadId);
@@ -317,6 +333,8 @@ export class RunManager {
     let outcome: RunOutcome;
     try {
       if (body.after_seconds) await delay(body.after_seconds * 1000, handle.controller.signal);
+      // The thread may have been deleted while the run waited in the queue.
+      if (!handle.temporary && !(await store.getThread(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
       run.status = "running";
       // Recorded so that, should the process die mid-run, the next start can undo what it wrote.
       const headCheckpointId = await this.#deps.checkpointer.headCheckpointId(run.threadId);
@@ -510,12 +528,21 @@ function graphInput(body: RunCreate): unknown {
   return body.input ?? null;
 }
 
-/** What the graph's nodes see as `configurable`: the run's config and context, and its thread. */
+/** `configurable` keys a client may not set: LangGraph's own (`__*`) and the thread/checkpoint address. */
+const RESERVED_KEY = /^(__|checkpoint_|thread_id$)/;
+const clientKeys = (record: Record<string, unknown> | null | undefined) =>
+  Object.fromEntries(Object.entries(record ?? {}).filter(([key]) => !RESERVED_KEY.test(key)));
+
+/**
+ * What the graph's nodes see as `configurable`: the run's config and context (minus reserved
+ * keys, which could redirect the run or switch off its undo), its thread and the checkpoint it
+ * forks from, which only the request's `checkpoint_id`/`checkpoint` may name.
+ */
 function runConfigurable(threadId: string, body: RunCreate): Record<string, unknown> {
   const checkpointId = body.checkpoint_id ?? body.checkpoint?.checkpoint_id ?? undefined;
   return {
-    ...body.config?.configurable,
-    ...body.context,
+    ...clientKeys(body.config?.configurable),
+    ...clientKeys(body.context),
     thread_id: threadId,
     ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
   };

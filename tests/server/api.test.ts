@@ -546,6 +546,80 @@ describe.each(await testBackends())("on %s", (backend) => {
     });
   });
 
+    describe("edge cases", () => {
+    it("ignores reserved configurable keys: they cannot redirect a run or switch off its undo", async () => {
+      const thread = await client.threads.create();
+      await say(thread.thread_id, "My name is Ada");
+      stub.inject({ kind: "status", status: 500 });
+      await expect(
+        client.runs.wait(thread.thread_id, "agent", {
+          input: user("this fails"),
+          config: { configurable: { checkpoint_ns: "elsewhere", __pregel_read: true, __pregel_checkpointer: false, thread_id: "other" } },
+        }),
+      ).rejects.toThrow(/ModelProviderError/);
+      expect(messagesOf((await client.threads.getState(thread.thread_id)).values)).toHaveLength(2);
+    });
+
+    it("keeps the message of a queued run stopped with interrupt, in queue order", async () => {
+      const thread = await client.threads.create();
+      stub.inject({ kind: "delay", ms: 400 });
+      const first = await client.runs.create(thread.thread_id, "agent", { input: user("first") });
+      await until(() => stub.requests.length > 0);
+      const second = await client.runs.create(thread.thread_id, "agent", { input: user("second"), multitaskStrategy: "enqueue" });
+      const third = await client.runs.create(thread.thread_id, "agent", { input: user("third"), multitaskStrategy: "enqueue" });
+      await client.runs.cancel(thread.thread_id, second.run_id, true);
+      expect((await client.runs.get(thread.thread_id, second.run_id)).status).toBe("interrupted");
+      await client.runs.join(thread.thread_id, first.run_id);
+      const values = await client.runs.join(thread.thread_id, third.run_id);
+      expect(messagesOf(values).map(([, content]) => content)).toEqual(["first", "You said: first", "second", "third", "You said: third"]);
+      await until(() => true);
+      expect((await client.threads.get(thread.thread_id)).status).toBe("idle");
+    });
+
+    it("refuses to copy a thread while a run writes to it, and to write on an unknown checkpoint", async () => {
+      const thread = await client.threads.create();
+      stub.inject({ kind: "delay", ms: 300 });
+      const run = await client.runs.create(thread.thread_id, "agent", { input: user("busy") });
+      await expect(client.threads.copy(thread.thread_id)).rejects.toMatchObject({ status: 409 });
+      await client.runs.join(thread.thread_id, run.run_id);
+      await expect(
+        client.threads.updateState(thread.thread_id, { values: { messages: [{ type: "human", content: "x" }] }, checkpointId: crypto.randomUUID() }),
+      ).rejects.toMatchObject({ status: 404 });
+      expect(messagesOf((await client.threads.getState(thread.thread_id)).values)).toHaveLength(2);
+    });
+
+    it("answers an update LangGraph rejects with 422, and creates no thread whose seeding fails", async () => {
+      const thread = await client.threads.create();
+      const removal = await server.request(`/threads/${thread.thread_id}/state`, { body: { values: { messages: [{ type: "remove", id: "no-such-message", content: "" }] } } });
+      expect(removal.status).toBe(422);
+      expect((removal.body as { detail: string }).detail).toMatch(/state update cannot be applied/);
+      const before = await client.threads.count();
+      const seeded = await server.request("/threads", { body: { supersteps: [{ updates: [{ values: { messages: [{ type: "human", content: "x" }] }, as_node: "no-such-node" }] }] } });
+      expect(seeded.status).toBe(422);
+      expect(await client.threads.count()).toBe(before);
+    });
+
+    it("leaves no thread behind when a stateless run or a batch is refused", async () => {
+      const before = await client.threads.count();
+      const huge = "word ".repeat(20_000);
+      expect((await server.request("/runs/wait", { body: { assistant_id: "agent", input: user(huge) } })).status).toBe(400);
+      expect((await server.request("/runs/wait", { body: { assistant_id: "nobody", input: user("hi") } })).status).toBe(404);
+      const batch = await server.request("/runs/batch", { body: [{ assistant_id: "agent", input: user("fine"), on_completion: "keep" }, { assistant_id: "agent", input: user(huge) }] });
+      expect(batch.status).toBe(400);
+      expect(await client.threads.count()).toBe(before);
+      expect(stub.requests).toHaveLength(0);
+    });
+
+    it("does not reveal another thread's running run", async () => {
+      const busy = await client.threads.create();
+      const mine = await client.threads.create();
+      stub.inject({ kind: "delay", ms: 300 });
+      const run = await client.runs.create(busy.thread_id, "agent", { input: user("running") });
+      await expect(client.runs.delete(mine.thread_id, run.run_id)).rejects.toMatchObject({ status: 404 });
+      await client.runs.join(busy.thread_id, run.run_id);
+    });
+  });
+
   describe("scheduling and webhooks", () => {
     it("starts a run after after_seconds, and posts the outcome to its webhook", async () => {
       const { createServer } = await import("node:http");

@@ -105,6 +105,8 @@ export function runsRouter(deps: AppDeps): Router {
   router.post("/runs/wait", (request, response) => wait(request, response, true));
   router.post("/runs/batch", async (request, response) => {
     const bodies = parseInput(RunBatch, request.body);
+    // Every item is checked before any starts: a refused batch leaves nothing behind.
+    for (const body of bodies) runs.validate(body);
     const handles = [];
     for (const body of bodies) handles.push(await runs.create(undefined, body, ownerOf(response)));
     response.json(handles.map((handle) => runToWire(handle.run)));
@@ -147,7 +149,7 @@ export function runsRouter(deps: AppDeps): Router {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     await requireThread(thread_id, response);
     const handle = runs.handle(run_id);
-    if (handle && !handle.finished) {
+    if (handle && handle.run.threadId === thread_id && !handle.finished) {
       response.status(409).json({ detail: `Run ${run_id} is ${handle.run.status}; cancel it before deleting it` });
       return;
     }

@@ -1,7 +1,7 @@
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { type Response, Router } from "express";
-import { NotFoundError, ThreadBusyError } from "../../errors.js";
+import { AppError, NotFoundError, ThreadBusyError, ValidationError } from "../../errors.js";
 import { ownerOf } from "../auth.js";
 import type { AppDeps } from "../create-app.js";
 import {
@@ -34,6 +34,15 @@ export function threadsRouter(deps: AppDeps): Router {
   const valuesOf = async (threadId: string) =>
     (await agent.getState({ configurable: { thread_id: threadId } })).values as Record<string, unknown>;
   const toResponse = async (thread: Thread) => threadToWire(thread, await valuesOf(thread.threadId));
+  /** Writes state; LangGraph's complaints about the update are the client's to fix (422). */
+  const applyUpdate = async (config: RunnableConfig, values: Parameters<AppDeps["agent"]["updateState"]>[1], asNode: string | undefined) => {
+    try {
+      return await agent.updateState(config, values, asNode);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw new ValidationError(`The state update cannot be applied: ${(error as Error).message}`, { cause: error });
+    }
+  };
   /** State writes race with a running run (and its rollback), so they wait for an idle thread. */
   const requireIdle = (threadId: string) => {
     if (runs.isBusy(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress; update its state when the run ends`);
@@ -51,10 +60,19 @@ export function threadsRouter(deps: AppDeps): Router {
       response.status(409).json({ detail: `Thread ${threadId} already exists` });
       return;
     }
-    for (const superstep of body.supersteps ?? []) {
-      for (const update of superstep.updates) {
-        await agent.updateState({ configurable: { thread_id: threadId } }, update.values ?? update.command?.update ?? {}, update.as_node);
+    // A client-chosen id may have belonged to a deleted thread: nothing of it may come back.
+    if (body.thread_id) await checkpointer.deleteThread(threadId);
+    try {
+      for (const superstep of body.supersteps ?? []) {
+        for (const update of superstep.updates) {
+          await applyUpdate({ configurable: { thread_id: threadId } }, update.values ?? update.command?.update ?? {}, update.as_node);
+        }
       }
+    } catch (error) {
+      // All or nothing: a thread whose seeding failed is not created.
+      await store.deleteThread(threadId);
+      await checkpointer.deleteThread(threadId);
+      throw error;
     }
     thread = await requireThread(threadId, response);
     response.json(await toResponse(thread));
@@ -107,8 +125,9 @@ export function threadsRouter(deps: AppDeps): Router {
   router.delete("/threads/:thread_id", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     await requireThread(thread_id, response);
-    await runs.cancelThread(thread_id);
+    // The row goes first, so that no new run can start on the thread while its runs are cancelled.
     await store.deleteThread(thread_id);
+    await runs.cancelThread(thread_id);
     await checkpointer.deleteThread(thread_id);
     response.status(204).end();
   });
@@ -116,6 +135,8 @@ export function threadsRouter(deps: AppDeps): Router {
   router.post("/threads/:thread_id/copy", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const source = await requireThread(thread_id, response);
+    // A run in progress may have written half a turn: copy a thread at rest.
+    requireIdle(thread_id);
     const copyId = uuid7();
     const copy = await store.createThread({ threadId: copyId, metadata: source.metadata, owner: ownerOf(response) });
     await checkpointer.copyThread(thread_id, copyId);
@@ -154,10 +175,14 @@ export function threadsRouter(deps: AppDeps): Router {
     requireIdle(thread_id);
     const checkpoint = { ...withoutEmpty(body.checkpoint ?? {}), ...(body.checkpoint_id ? { checkpoint_id: body.checkpoint_id } : {}) };
     let config: RunnableConfig = { configurable: { thread_id, ...checkpoint } };
+    // Writing on top of a checkpoint that does not exist would silently start from nothing.
+    if (checkpoint.checkpoint_id && !(await checkpointer.getTuple(config))) {
+      throw new NotFoundError(`Checkpoint ${String(checkpoint.checkpoint_id)} not found on thread ${thread_id}`);
+    }
     // Written as if the model node produced it: the thread then has nothing pending, and a run
     // with new input continues from it (this is how a conversation is seeded from history).
     for (const values of Array.isArray(body.values) ? body.values : [body.values ?? {}]) {
-      config = await agent.updateState(config, values, body.as_node ?? "model");
+      config = await applyUpdate(config, values, body.as_node ?? "model");
     }
     await store.updateThread(thread_id, {});
     response.json({ checkpoint: checkpointOf(config) });
