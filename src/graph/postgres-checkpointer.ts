@@ -24,6 +24,7 @@ import {
 import type { Pool, PoolClient } from "pg";
 import type { RevertibleCheckpointer } from "./checkpointer.js";
 import { deepEqual } from "./deep-equal.js";
+import { VersionClock } from "./version-clock.js";
 import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./message-log.js";
 
 /** Blob type of a channel that was cleared. */
@@ -112,7 +113,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   readonly #ownsPool: boolean;
   #ready: Promise<void> | undefined;
   readonly #messages = new MessageLogCache();
-  #lastVersion = 0;
+  readonly #versions = new VersionClock();
 
   constructor(pool: Pool, options: PostgresCheckpointerOptions = {}) {
     super(options.serde);
@@ -146,12 +147,9 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
     });
   }
 
-  /** Increasing, and unique across a thread's branches (see `SqliteCheckpointer.getNextVersion`). */
+  /** Increasing, and unique across the branches of a thread (see `VersionClock`). */
   override getNextVersion(current: number | undefined): number {
-    const previous = typeof current === "number" ? current : Number.parseInt(String(current ?? 0), 10) || 0;
-    const next = Math.max(previous + 1, Date.now() * 1000, this.#lastVersion + 1);
-    this.#lastVersion = next;
-    return next;
+    return this.#versions.next(current);
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {

@@ -33,6 +33,7 @@ import {
 import Database from "better-sqlite3";
 import type { RevertibleCheckpointer } from "./checkpointer.js";
 import { deepEqual } from "./deep-equal.js";
+import { VersionClock } from "./version-clock.js";
 import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./message-log.js";
 
 /** Blob type of a channel that was cleared. */
@@ -111,7 +112,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
   readonly db: Database.Database;
   readonly #retention: number | undefined;
   readonly #messages = new MessageLogCache();
-  #lastVersion = 0;
+  readonly #versions = new VersionClock();
   readonly #statements = new Map<string, Database.Statement>();
 
   constructor(path: string, options: SqliteCheckpointerOptions = {}) {
@@ -152,16 +153,9 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
       .immediate();
   }
 
-  /**
-   * Channel versions must increase, and must also differ between two branches forked from one
-   * checkpoint, or both would write the same (channel, version) blob. A microsecond clock that
-   * never repeats within the process gives both.
-   */
+  /** Increasing, and unique across the branches of a thread (see `VersionClock`). */
   override getNextVersion(current: number | undefined): number {
-    const previous = typeof current === "number" ? current : Number.parseInt(String(current ?? 0), 10) || 0;
-    const next = Math.max(previous + 1, Date.now() * 1000, this.#lastVersion + 1);
-    this.#lastVersion = next;
-    return next;
+    return this.#versions.next(current);
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {

@@ -5,6 +5,7 @@
 import type { Client } from "@langchain/langgraph-sdk";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ASSISTANT_ID } from "../../src/server/assistants.js";
+import { until } from "../support/until.js";
 import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
 import { type TestServer, startServer, testBackends } from "../support/server.js";
 
@@ -29,15 +30,6 @@ describe.each(await testBackends())("on %s", (backend) => {
   const messagesOf = (values: unknown) => ((values as { messages?: WireMessage[] }).messages ?? []).map((message) => [message.type, message.content]);
   const say = (threadId: string, content: string, extra: Record<string, unknown> = {}) =>
     client.runs.wait(threadId, "agent", { input: user(content), ...extra });
-
-  /** Waits until `predicate` holds, polling; fails after `timeoutMs`. */
-  async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await predicate())) {
-      if (Date.now() > deadline) throw new Error("condition not met in time");
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
 
   describe("meta", () => {
     it("serves /ok, /info, /openapi.json and /docs", async () => {

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
+import { until } from "../support/until.js";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 
@@ -22,14 +23,6 @@ afterAll(async () => {
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
-
-async function until(predicate: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 it("survives kill -9 in the middle of streaming runs", async () => {
   const env = makeEnv(stub, dataDir, { LOG_LEVEL: "info" });

@@ -1,6 +1,7 @@
 /** SIGTERM: stop accepting, let running runs finish within the grace period, cancel the rest, close. */
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "vitest";
 import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
+import { until } from "../support/until.js";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
 
@@ -23,14 +24,6 @@ afterEach(() => {
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
-
-async function until(predicate: () => boolean, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function start(grace: string) {
   const server = await startServerProcess(makeEnv(stub, dataDir, { SHUTDOWN_GRACE_MS: grace }), dataDir);
