@@ -39,6 +39,8 @@ const EnvSchema = z
     // `owner:key` pairs, comma-separated; or a file of them, one per line. Unset: no authentication.
     API_KEYS: optional(z.string()),
     API_KEYS_FILE: optional(z.string()),
+    // How often an instance says it is alive; one silent for 3 beats is presumed dead.
+    INSTANCE_HEARTBEAT_MS: optional(z.coerce.number().int().min(50)).default(2000),
     SHUTDOWN_GRACE_MS: optional(z.coerce.number().int().min(0)).default(10_000),
     LOG_LEVEL: optional(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])).default("info"),
   })

@@ -40,7 +40,7 @@ async function start(): Promise<void> {
   else logger.warn({ host: config.HOST }, `API_KEYS is not set but HOST is ${config.HOST}: anyone who can reach this port can read every thread`);
   let deps;
   try {
-    deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS, apiKeys: keys });
+    deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS, apiKeys: keys, heartbeatMs: config.INSTANCE_HEARTBEAT_MS });
   } catch (error) {
     const where = config.DATABASE_URL ? `PostgreSQL at ${describeDatabase(config.DATABASE_URL)}` : `the SQLite database in ${config.DATA_DIR}`;
     logger.fatal({ err: error }, `Cannot open ${where}: ${(error as Error).message}`);
@@ -70,8 +70,10 @@ async function start(): Promise<void> {
       .then((cancelled) => {
         if (cancelled > 0) logger.warn({ cancelled }, "cancelled runs still going after the grace period");
         server.closeAllConnections();
-        return checkpointer.close();
+        return deps.monitor?.stop();
       })
+      .then(() => checkpointer.close())
+      .catch((error: unknown) => logger.error({ err: error }, "shutdown did not complete cleanly"))
       .then(() => process.exit(0));
   };
   process.on("SIGTERM", shutdown);

@@ -8,7 +8,11 @@ import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { Logger } from "../logger.js";
 import { type ApiKeys, authenticate } from "./auth.js";
 import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-handler.js";
+import { InstanceMonitor } from "./instance-monitor.js";
 import { RunManager } from "./run-manager.js";
+
+/** Heartbeat interval when none is configured. */
+const DEFAULT_HEARTBEAT_MS = 2000;
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
 import { runsRouter } from "./routes/runs.js";
@@ -17,7 +21,7 @@ import { PostgresCheckpointer } from "../graph/postgres-checkpointer.js";
 import type { SqliteCheckpointer } from "../graph/sqlite-checkpointer.js";
 import { PostgresThreadStore } from "./storage/postgres-thread-store.js";
 import { SqliteThreadStore } from "./storage/sqlite-thread-store.js";
-import type { RunStatus, ThreadStore } from "./storage/thread-store.js";
+import type { ThreadStore } from "./storage/thread-store.js";
 
 /** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
 export interface AppDeps {
@@ -30,6 +34,8 @@ export interface AppDeps {
   corsOrigins?: string[];
   /** With keys, every request but `/ok` must authenticate and sees only its owner's threads. */
   apiKeys?: ApiKeys;
+  /** Heartbeat and clean-up after dead instances; stop it before closing the database. */
+  monitor?: InstanceMonitor;
 }
 
 /**
@@ -91,43 +97,16 @@ export async function createServerDeps(parts: {
   logger: Logger;
   corsOrigins?: string[];
   apiKeys?: ApiKeys;
+  /** Interval of this instance's heartbeat (`INSTANCE_HEARTBEAT_MS`). */
+  heartbeatMs?: number;
 }): Promise<AppDeps> {
   // Threads and runs live beside the checkpoints: the same SQLite file or PostgreSQL schema.
   const { checkpointer } = parts;
   const store = checkpointer instanceof PostgresCheckpointer ? new PostgresThreadStore(checkpointer.pool, { schema: checkpointer.schema }) : new SqliteThreadStore(checkpointer.db);
   if (checkpointer instanceof PostgresCheckpointer) await checkpointer.setup();
   await store.setup();
-  await recoverAbandonedRuns(store, parts.checkpointer, parts.agent, parts.logger);
-  const runs = new RunManager({ agent: parts.agent, checkpointer: parts.checkpointer, store, logger: parts.logger });
-  return { ...parts, store, runs };
-}
-
-/**
- * Settles the runs a previous process left unfinished (it crashed or was killed). A run whose
- * final checkpoint was written had finished: it is marked `success`. Any other run that started is
- * undone back to where its thread was when it started, so no half-written turn remains, and
- * marked `error`; runs that never started are marked `error` too. No thread is left `busy`.
- */
-export async function recoverAbandonedRuns(store: ThreadStore, checkpointer: RevertibleCheckpointer, agent: Agent, logger: Logger): Promise<void> {
-  const abandoned = await store.abandonedRuns();
-  const outcomes: Array<{ runId: string; status: RunStatus }> = [];
-  for (const run of abandoned) {
-    if (run.headCheckpointId === undefined) {
-      outcomes.push({ runId: run.runId, status: "error" });
-      continue;
-    }
-    const head = run.headCheckpointId ?? undefined;
-    const newest = await checkpointer.headCheckpointId(run.threadId);
-    const wroteSomething = newest !== undefined && newest !== head;
-    const finished = wroteSomething && (await agent.getState({ configurable: { thread_id: run.threadId } })).next.length === 0;
-    if (wroteSomething && !finished) await checkpointer.revertThread(run.threadId, head);
-    outcomes.push({ runId: run.runId, status: finished ? "success" : "error" });
-  }
-  // Also frees threads left `busy` by a process that stopped between a run's end and its thread's update.
-  await store.closeAbandonedRuns(outcomes);
-  if (outcomes.length === 0) return;
-  logger.warn(
-    { runs: outcomes.length, failed: outcomes.filter((outcome) => outcome.status === "error").length },
-    "settled runs left unfinished by a previous process",
-  );
+  const monitor = new InstanceMonitor({ store, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
+  await monitor.start();
+  const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id });
+  return { ...parts, store, runs, monitor };
 }

@@ -96,6 +96,8 @@ export interface RunManagerDeps {
   checkpointer: RevertibleCheckpointer;
   store: ThreadStore;
   logger: Logger;
+  /** This server instance, stamped on its runs so survivors can tell whose runs died with it. */
+  instanceId?: string;
 }
 
 export class RunManager {
@@ -174,6 +176,7 @@ export class RunManager {
     const run: Run = {
       runId: uuid7(),
       threadId: id,
+      instanceId: this.#deps.instanceId,
       assistantId,
       status: "pending",
       metadata: body.metadata ?? {},

@@ -82,6 +82,7 @@ export async function startServer(
     },
     async close({ keepData = false } = {}) {
       await deps.runs.shutdown(0);
+      await deps.monitor?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (schema && !keepData) await dropSchema((checkpointer as PostgresCheckpointer).pool, schema);

@@ -26,6 +26,9 @@ const MIGRATIONS = (schema: string): string[] => [
      updated_at TIMESTAMPTZ NOT NULL
    );
    CREATE INDEX runs_thread_created ON ${schema}.runs (thread_id, created_at);`,
+  // Which server instance runs a run, and when each instance last said it was alive.
+  `ALTER TABLE ${schema}.runs ADD COLUMN instance_id TEXT;
+   CREATE TABLE ${schema}.instances (instance_id TEXT PRIMARY KEY, heartbeat_at TIMESTAMPTZ NOT NULL);`,
 ];
 
 interface ThreadRow {
@@ -193,9 +196,9 @@ export class PostgresThreadStore implements ThreadStore {
   async createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run> {
     const now = this.#now();
     await this.#pool.query(
-      `INSERT INTO ${this.#schema}.runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
-      [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, now],
+      `INSERT INTO ${this.#schema}.runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
+      [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, now, run.instanceId ?? null],
     );
     return { ...run, createdAt: now, updatedAt: now };
   }
@@ -231,9 +234,27 @@ export class PostgresThreadStore implements ThreadStore {
     return ((await this.#pool.query(`DELETE FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId])).rowCount ?? 0) > 0;
   }
 
-  async abandonedRuns(): Promise<AbandonedRun[]> {
+  async heartbeat(instanceId: string): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#schema}.instances (instance_id, heartbeat_at) VALUES ($1, now())
+       ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = now()`,
+      [instanceId],
+    );
+  }
+
+  async removeInstance(instanceId: string): Promise<void> {
+    await this.#pool.query(`DELETE FROM ${this.#schema}.instances WHERE instance_id = $1`, [instanceId]);
+  }
+
+  async abandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
+    // Other instances may be alive: only runs of instances that stopped beating are abandoned.
     const { rows } = await this.#pool.query<RunRow>(
-      `SELECT * FROM ${this.#schema}.runs WHERE status IN ('pending', 'running') ORDER BY created_at`,
+      `SELECT runs.* FROM ${this.#schema}.runs AS runs
+       LEFT JOIN ${this.#schema}.instances AS instances ON instances.instance_id = runs.instance_id
+       WHERE runs.status IN ('pending', 'running') AND (runs.instance_id IS NULL OR runs.instance_id <> $1)
+         AND (instances.instance_id IS NULL OR instances.heartbeat_at < now() - make_interval(secs => $2::double precision / 1000))
+       ORDER BY runs.created_at`,
+      [options.self, options.staleMs],
     );
     return rows.map((row) => ({
       runId: row.run_id,
@@ -250,7 +271,11 @@ export class PostgresThreadStore implements ThreadStore {
        FROM unnest($1::text[], $2::text[]) AS outcome(run_id, status) WHERE runs.run_id = outcome.run_id`,
       [outcomes.map((outcome) => outcome.runId), outcomes.map((outcome) => outcome.status), now],
     );
-    await this.#pool.query(`UPDATE ${this.#schema}.threads SET status = 'idle', updated_at = $1 WHERE status = 'busy'`, [now]);
+    await this.#pool.query(
+      `UPDATE ${this.#schema}.threads AS threads SET status = 'idle', updated_at = $1 WHERE status = 'busy'
+       AND NOT EXISTS (SELECT 1 FROM ${this.#schema}.runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
+      [now],
+    );
   }
 
   /** The pool belongs to whoever opened it. */

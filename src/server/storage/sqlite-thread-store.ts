@@ -29,6 +29,9 @@ const MIGRATIONS: string[] = [
   // Who owns a thread, when API keys are on.
   `ALTER TABLE threads ADD COLUMN owner TEXT;
    CREATE INDEX threads_owner ON threads (owner, created_at);`,
+  // Which server instance runs a run, and when each instance last said it was alive.
+  `ALTER TABLE runs ADD COLUMN instance_id TEXT;
+   CREATE TABLE instances (instance_id TEXT PRIMARY KEY, heartbeat_at TEXT NOT NULL);`,
 ];
 
 interface ThreadRow {
@@ -202,10 +205,10 @@ export class SqliteThreadStore implements ThreadStore {
   async createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run> {
     const now = this.#now();
     this.#sql(
-        `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, now, now);
+      .run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, now, now, run.instanceId ?? null);
     return { ...run, createdAt: new Date(now), updatedAt: new Date(now) };
   }
 
@@ -240,10 +243,23 @@ export class SqliteThreadStore implements ThreadStore {
     return this.#sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(runId, threadId).changes > 0;
   }
 
-  async abandonedRuns(): Promise<AbandonedRun[]> {
+  async heartbeat(instanceId: string): Promise<void> {
+    this.#sql("INSERT INTO instances (instance_id, heartbeat_at) VALUES (?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at").run(
+      instanceId,
+      new Date().toISOString(),
+    );
+  }
+
+  async removeInstance(instanceId: string): Promise<void> {
+    this.#sql("DELETE FROM instances WHERE instance_id = ?").run(instanceId);
+  }
+
+  async abandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
+    // One server process per SQLite file: every other instance's runs are abandoned.
     const rows = this.#sql(
-      "SELECT run_id, thread_id, status, started, head_checkpoint_id FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at",
-    ).all() as Array<{ run_id: string; thread_id: string; status: "pending" | "running"; started: number; head_checkpoint_id: string | null }>;
+      `SELECT run_id, thread_id, status, started, head_checkpoint_id FROM runs
+       WHERE status IN ('pending', 'running') AND (instance_id IS NULL OR instance_id <> ?) ORDER BY created_at`,
+    ).all(options.self) as Array<{ run_id: string; thread_id: string; status: "pending" | "running"; started: number; head_checkpoint_id: string | null }>;
     return rows.map((row) => ({
       runId: row.run_id,
       threadId: row.thread_id,
@@ -256,7 +272,10 @@ export class SqliteThreadStore implements ThreadStore {
     this.#db.transaction(() => {
       const now = this.#now();
       for (const { runId, status } of outcomes) this.#sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, now, runId);
-      this.#sql("UPDATE threads SET status = 'idle', updated_at = ? WHERE status = 'busy'").run(now);
+      this.#sql(
+        `UPDATE threads SET status = 'idle', updated_at = ? WHERE status = 'busy'
+         AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
+      ).run(now);
     })();
   }
 

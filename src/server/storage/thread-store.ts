@@ -19,6 +19,8 @@ export interface Thread {
 export interface Run {
   runId: string;
   threadId: string;
+  /** The server instance that runs it; its heartbeat tells whether the run can still finish. */
+  instanceId?: string;
   assistantId: string;
   status: RunStatus;
   metadata: Record<string, unknown>;
@@ -80,9 +82,17 @@ export interface ThreadStore {
   /** Sets a run's status; a run that starts also records the thread's newest checkpoint then. */
   setRunStatus(runId: string, status: RunStatus, started?: { headCheckpointId: string | undefined }): Promise<void>;
   deleteRun(threadId: string, runId: string): Promise<boolean>;
-  /** Runs left `pending` or `running` by a process that died, oldest first. */
-  abandonedRuns(): Promise<AbandonedRun[]>;
-  /** Marks abandoned runs with their final status and their threads `idle`. */
+  /** Records that server instance `instanceId` is alive (call it every heartbeat interval). */
+  heartbeat(instanceId: string): Promise<void>;
+  /** Forgets an instance that stopped cleanly. */
+  removeInstance(instanceId: string): Promise<void>;
+  /**
+   * Runs left `pending` or `running` by an instance that died, oldest first: on PostgreSQL, one
+   * whose last heartbeat is older than `staleMs`; on SQLite, where one server process owns the
+   * file, any instance but `self`.
+   */
+  abandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]>;
+  /** Marks abandoned runs with their final status, and frees threads no live run holds. */
   closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,0 +1,98 @@
+/**
+ * Each server instance beats a heartbeat into the store and, on the same beat, settles the runs
+ * of instances that stopped beating (crashed or killed): their half-written turns are undone,
+ * the runs marked `error`, the threads freed. With one instance this is start-up recovery; with
+ * several on one PostgreSQL, the survivors clean up after the dead.
+ */
+import { randomUUID } from "node:crypto";
+import type { Agent } from "../graph/agent.js";
+import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
+import type { Logger } from "../logger.js";
+import type { RunStatus, ThreadStore } from "./storage/thread-store.js";
+
+/** An instance is presumed dead after missing this many heartbeats. */
+const MISSED_BEATS = 3;
+
+export interface InstanceMonitorDeps {
+  store: ThreadStore;
+  checkpointer: RevertibleCheckpointer;
+  agent: Agent;
+  logger: Logger;
+  /** Interval between heartbeats (`INSTANCE_HEARTBEAT_MS`). */
+  heartbeatMs: number;
+}
+
+export class InstanceMonitor {
+  /** This instance's id, stamped on every run it starts. */
+  readonly id = randomUUID();
+  readonly #deps: InstanceMonitorDeps;
+  #timer: NodeJS.Timeout | undefined;
+  #beat: Promise<void> = Promise.resolve();
+
+  constructor(deps: InstanceMonitorDeps) {
+    this.#deps = deps;
+  }
+
+  /** Beats once, settles what dead instances left, then keeps beating in the background. */
+  async start(): Promise<void> {
+    await this.#tick();
+    this.#timer = setInterval(() => {
+      // One beat at a time: a slow database must not pile them up.
+      this.#beat = this.#beat.then(() => this.#tick());
+    }, this.#deps.heartbeatMs);
+    this.#timer.unref();
+  }
+
+  /** Stops beating and removes this instance, so no survivor mistakes a clean stop for a crash. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#beat;
+    await this.#deps.store.removeInstance(this.id);
+  }
+
+  async #tick(): Promise<void> {
+    const { store, checkpointer, agent, logger, heartbeatMs } = this.#deps;
+    try {
+      await store.heartbeat(this.id);
+      await settleAbandonedRuns(store, checkpointer, agent, logger, { self: this.id, staleMs: heartbeatMs * MISSED_BEATS });
+    } catch (error) {
+      logger.error({ err: error }, "heartbeat failed");
+    }
+  }
+}
+
+/**
+ * Settles the runs dead instances left unfinished. A run whose final checkpoint was written had
+ * finished: it is marked `success`. Any other run that started is undone back to where its thread
+ * was when it started, so no half-written turn remains, and marked `error`; runs that never
+ * started are marked `error` too. Threads that no live run holds are freed.
+ */
+export async function settleAbandonedRuns(
+  store: ThreadStore,
+  checkpointer: RevertibleCheckpointer,
+  agent: Agent,
+  logger: Logger,
+  options: { self: string; staleMs: number },
+): Promise<void> {
+  const abandoned = await store.abandonedRuns(options);
+  const outcomes: Array<{ runId: string; status: RunStatus }> = [];
+  for (const run of abandoned) {
+    if (run.headCheckpointId === undefined) {
+      outcomes.push({ runId: run.runId, status: "error" });
+      continue;
+    }
+    const head = run.headCheckpointId ?? undefined;
+    const newest = await checkpointer.headCheckpointId(run.threadId);
+    const wroteSomething = newest !== undefined && newest !== head;
+    const finished = wroteSomething && (await agent.getState({ configurable: { thread_id: run.threadId } })).next.length === 0;
+    if (wroteSomething && !finished) await checkpointer.revertThread(run.threadId, head);
+    outcomes.push({ runId: run.runId, status: finished ? "success" : "error" });
+  }
+  // Also frees threads left `busy` by a process that stopped between a run's end and its thread's update.
+  await store.closeAbandonedRuns(outcomes);
+  if (outcomes.length === 0) return;
+  logger.warn(
+    { runs: outcomes.length, failed: outcomes.filter((outcome) => outcome.status === "error").length },
+    "settled runs left unfinished by a previous process",
+  );
+}

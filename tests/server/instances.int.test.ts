@@ -1,0 +1,66 @@
+/**
+ * Two server processes on one PostgreSQL: a survivor settles the runs of an instance that was
+ * killed (undone, marked error, thread freed), and leaves a live instance's runs alone.
+ */
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
+import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
+import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
+import { type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { until } from "../support/until.js";
+
+const reachable = await postgresReachable();
+const schema = schemaName();
+const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
+let stub: OpenAiStub;
+let dataDir: string;
+const servers: ServerProcess[] = [];
+
+beforeAll(async () => {
+  stub = await startOpenAiStub();
+  dataDir = makeTempDir();
+});
+afterAll(async () => {
+  for (const server of servers) server.child.kill("SIGKILL");
+  await stub.close();
+  if (reachable) await dropSchema(pool, schema);
+  await pool.end();
+  removeDir(dataDir);
+});
+
+const user = (content: string) => ({ messages: [{ role: "user", content }] });
+const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
+
+describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
+  it("lets a survivor settle the runs of a killed instance, and only those", async () => {
+    const env = makeEnv(stub, dataDir, { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, INSTANCE_HEARTBEAT_MS: "150" });
+    const first = await startServerProcess(env, dataDir);
+    servers.push(first);
+    const second = await startServerProcess(env, dataDir);
+    servers.push(second);
+
+    const thread = await first.client.threads.create();
+    await first.client.runs.wait(thread.thread_id, "agent", { input: user("My name is Ada") });
+    stub.reset();
+    stub.delayEveryReply(30_000);
+    const run = await first.client.runs.create(thread.thread_id, "agent", { input: user("This turn dies with its server"), durability: "async" });
+    await until(() => stub.requests.length === 1);
+
+    // Several heartbeats later, the second instance still leaves the first one's live run alone.
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    expect((await second.client.runs.get(thread.thread_id, run.run_id)).status).toBe("running");
+
+    first.child.kill("SIGKILL");
+    expect(await first.exited).toBe("SIGKILL");
+    await until(async () => (await second.client.runs.get(thread.thread_id, run.run_id)).status === "error");
+    expect((await second.client.threads.get(thread.thread_id)).status).toBe("idle");
+    expect(contents((await second.client.threads.getState(thread.thread_id)).values)).toEqual(["My name is Ada", "Nice to meet you, Ada!"]);
+
+    stub.reset();
+    const answer = await second.client.runs.wait(thread.thread_id, "agent", { input: user("What is my name?") });
+    expect(contents(answer).at(-1)).toBe("Your name is Ada.");
+    second.child.kill("SIGTERM");
+    expect(await second.exited).toBe(0);
+  });
+});
