@@ -1,0 +1,41 @@
+/** Schema setup on PostgreSQL is idempotent and safe when several instances start at once. */
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
+import { PostgresThreadStore } from "../../src/server/storage/postgres-thread-store.js";
+import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
+
+const reachable = await postgresReachable();
+const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 8 });
+const schema = schemaName();
+afterAll(async () => {
+  if (reachable) await dropSchema(pool, schema);
+  await pool.end();
+});
+
+describe.skipIf(!reachable)("PostgreSQL schema setup", () => {
+  it("survives four instances setting up one new schema at the same moment, and a fifth later", async () => {
+    const setups = Array.from({ length: 4 }, () => [new PostgresCheckpointer(pool, { schema }).setup(), new PostgresThreadStore(pool, { schema }).setup()]).flat();
+    await expect(Promise.all(setups)).resolves.toBeDefined();
+    await new PostgresThreadStore(pool, { schema }).setup();
+    await new PostgresCheckpointer(pool, { schema }).setup();
+    const { rows } = await pool.query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
+      [schema],
+    );
+    expect(rows.map((row) => row.table_name)).toEqual([
+      "agent_checkpoint_blobs",
+      "agent_checkpoint_migrations",
+      "agent_checkpoint_writes",
+      "agent_checkpoints",
+      "agent_message_counters",
+      "agent_messages",
+      "instances",
+      "runs",
+      "schema_migrations",
+      "threads",
+    ]);
+    const migrations = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.schema_migrations`);
+    expect(Number(migrations.rows[0]!.count)).toBe(2);
+  });
+});
