@@ -3,14 +3,14 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { END, START, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { isRevertible } from "./checkpointer.js";
-import { createModelNode } from "./model-node.js";
+import { MODEL_NOT_CONFIGURED_MESSAGE, createModelNode } from "./model-node.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./model-retry.js";
 import { AgentState } from "./state.js";
 import { createTokenCounter } from "./token-counter.js";
 import { type TrimNodeOptions, createTrimNode, systemPromptTokens } from "./trim-node.js";
 import { REPLY_PRIMING_TOKENS } from "./token-counter.js";
 import { resolveSystemPrompt } from "./configuration.js";
-import { ContextOverflowError } from "../errors.js";
+import { ContextOverflowError, ModelNotConfiguredError } from "../errors.js";
 import type { BaseMessage } from "@langchain/core/messages";
 
 /** Defaults used when `createAgent` is called without them (the service passes its config). */
@@ -71,6 +71,7 @@ export function createAgent(options: AgentOptions = {}) {
   const graph = buildAgentGraph(options).compile({ checkpointer: options.checkpointer });
   makeRunsAtomic(graph, options.durability ?? "exit");
   budgets.set(graph, trimOptions(options));
+  if (!options.model) withoutModel.add(graph);
   return graph;
 }
 
@@ -85,6 +86,13 @@ function trimOptions(options: AgentOptions): TrimNodeOptions {
 
 /** The trim settings of each agent `createAgent` built, for checks made before a run starts. */
 const budgets = new WeakMap<object, TrimNodeOptions>();
+/** Agents built without a model: every run of theirs would fail. */
+const withoutModel = new WeakSet<object>();
+
+/** Throws `ModelNotConfiguredError` when `agent` has no model, before a run is started in vain. */
+export function assertHasModel(agent: object): void {
+  if (withoutModel.has(agent)) throw new ModelNotConfiguredError(MODEL_NOT_CONFIGURED_MESSAGE);
+}
 
 /**
  * Throws what the run would fail with, before it starts: `ValidationError` for a system prompt

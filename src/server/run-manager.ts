@@ -13,7 +13,7 @@ import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import { Command, type StreamMode as GraphStreamMode } from "@langchain/langgraph";
 import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError } from "../errors.js";
 import { coerceMessageLikeToMessage } from "@langchain/core/messages";
-import { type Agent, assertInputFits, runsSettled } from "../graph/agent.js";
+import { type Agent, assertHasModel, assertInputFits, runsSettled } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { Logger } from "../logger.js";
 import { ASSISTANT_ID, GRAPH_ID, resolveAssistantId } from "./assistants.js";
@@ -134,6 +134,7 @@ export class RunManager {
    */
   validate(body: RunCreate, threadId = "validation"): string {
     const assistantId = resolveAssistantId(body.assistant_id);
+    assertHasModel(this.#deps.agent);
     if (body.input?.messages?.length) {
       const messages = body.input.messages.map((message) => coerceMessageLikeToMessage(message as never));
       assertInputFits(this.#deps.agent, messages, { configurable: runConfigurable(threadId, body) });

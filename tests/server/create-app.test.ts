@@ -30,6 +30,16 @@ describe("createApp", () => {
     expect(simple.headers.get("access-control-expose-headers")).toContain("Content-Location");
   });
 
+  it("refuses runs at once, naming what to set, when no model is configured", async () => {
+    const thread = (await server.request("/threads", { body: {} })).body as { thread_id: string };
+    const response = await server.request(`/threads/${thread.thread_id}/runs/stream`, {
+      body: { assistant_id: "agent", input: { messages: [{ role: "user", content: "hi" }] } },
+    });
+    expect(response.status).toBe(503);
+    expect((response.body as { detail: string }).detail).toMatch(/OPENAI_API_KEY.*OPENAI_BASE_URL/);
+    expect(await server.request(`/threads/${thread.thread_id}/runs`)).toMatchObject({ status: 200, body: [] });
+  });
+
   it("answers malformed JSON with 400 and a detail", async () => {
     expect(await server.request("/threads", { raw: "{nope" })).toMatchObject({ status: 400, body: { detail: "Malformed JSON in request body" } });
   });
