@@ -4,31 +4,20 @@
  * per-thread log), for several server instances sharing one database. Sequence numbers come
  * from a counter row updated in the write transaction, so instances never collide.
  */
-import type { BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import {
-  BaseCheckpointSaver,
-  type ChannelVersions,
-  type Checkpoint,
-  type CheckpointListOptions,
-  type CheckpointMetadata,
-  type CheckpointPendingWrite,
-  type CheckpointTuple,
-  type PendingWrite,
-  type SerializerProtocol,
-  TASKS,
-  WRITES_IDX_MAP,
-  copyCheckpoint,
-  maxChannelVersion,
+import type {
+  ChannelVersions,
+  Checkpoint,
+  CheckpointListOptions,
+  CheckpointMetadata,
+  CheckpointTuple,
+  PendingWrite,
+  SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
+import { TASKS } from "@langchain/langgraph-checkpoint";
 import type { Pool, PoolClient } from "pg";
-import type { RevertibleCheckpointer } from "./checkpointer.js";
-import { deepEqual } from "./deep-equal.js";
-import { VersionClock } from "./version-clock.js";
-import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./message-log.js";
-
-/** Blob type of a channel that was cleared. */
-const EMPTY = "empty";
+import { type BlobRow, type CheckpointRow, MessageLogSaver, type WriteRow } from "./message-log-saver.js";
+import type { MessageRow } from "./message-log.js";
 
 /** Numbered migrations, run under an advisory lock so instances starting together take turns. */
 const MIGRATIONS = (schema: string): string[] => [
@@ -78,16 +67,6 @@ const MIGRATIONS = (schema: string): string[] => [
    );`,
 ];
 
-interface CheckpointRow {
-  thread_id: string;
-  checkpoint_ns: string;
-  checkpoint_id: string;
-  parent_checkpoint_id: string | null;
-  checkpoint: string;
-  metadata_type: string;
-  metadata: Buffer;
-}
-
 /** Options of `PostgresCheckpointer`. */
 export interface PostgresCheckpointerOptions {
   /** Schema of the tables (created if missing); `public` by default. */
@@ -106,14 +85,12 @@ const bytes = (value: Uint8Array | string) => (typeof value === "string" ? Buffe
  * See the module comment. The tables are created on first use (or by an explicit `setup()`, which
  * also tells a server at start whether the database is reachable).
  */
-export class PostgresCheckpointer extends BaseCheckpointSaver implements RevertibleCheckpointer {
+export class PostgresCheckpointer extends MessageLogSaver {
   readonly pool: Pool;
   readonly schema: string;
   readonly #retention: number | undefined;
   readonly #ownsPool: boolean;
   #ready: Promise<void> | undefined;
-  readonly #messages = new MessageLogCache();
-  readonly #versions = new VersionClock();
 
   constructor(pool: Pool, options: PostgresCheckpointerOptions = {}) {
     super(options.serde);
@@ -147,11 +124,6 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
     });
   }
 
-  /** Increasing, and unique across the branches of a thread (see `VersionClock`). */
-  override getNextVersion(current: number | undefined): number {
-    return this.#versions.next(current);
-  }
-
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     await this.setup();
     const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
@@ -170,132 +142,92 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
 
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
     await this.setup();
-    const { limit, before, filter } = options;
-    const configurable = config.configurable ?? {};
-    const clauses: string[] = [];
+    const query = this.listQuery(config, options);
     const parameters: unknown[] = [];
-    const add = (clause: string, value: unknown) => {
+    const clauses = query.clauses.map(([clause, value]) => {
       parameters.push(value);
-      clauses.push(clause.replace("?", `$${parameters.length}`));
-    };
-    if (configurable.thread_id !== undefined) add("thread_id = ?", String(configurable.thread_id));
-    if (configurable.checkpoint_ns !== undefined && configurable.checkpoint_ns !== null) add("checkpoint_ns = ?", configurable.checkpoint_ns);
-    if (configurable.checkpoint_id !== undefined) add("checkpoint_id = ?", configurable.checkpoint_id);
-    if (before?.configurable?.checkpoint_id !== undefined) add("checkpoint_id < ?", before.configurable.checkpoint_id);
-    const wanted = Object.entries(filter ?? {}).filter(([, value]) => value !== undefined);
+      return clause.replace("?", `$${parameters.length}`);
+    });
     let sql = `SELECT * FROM ${this.schema}.agent_checkpoints ${clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : ""} ORDER BY checkpoint_id DESC`;
-    // A metadata filter is checked on decoded metadata, so the limit applies after it.
-    if (wanted.length === 0 && limit !== undefined) {
-      parameters.push(Math.max(0, Math.floor(limit)));
+    if (query.limit !== undefined) {
+      parameters.push(query.limit);
       sql += ` LIMIT $${parameters.length}`;
     }
     const { rows } = await this.pool.query<CheckpointRow>(sql, parameters);
-    let yielded = 0;
-    for (const row of rows) {
-      if (limit !== undefined && yielded >= limit) return;
-      if (wanted.length > 0) {
-        const metadata = (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as Record<string, unknown>;
-        if (!wanted.every(([key, value]) => deepEqual(metadata?.[key], value))) continue;
-      }
-      yielded += 1;
-      yield await this.#toTuple(row);
-    }
+    yield* this.tuplesOf(rows, options, (row) => this.#toTuple(row));
   }
 
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
     await this.setup();
-    const configurable = config.configurable ?? {};
-    if (configurable.thread_id === undefined) throw new Error('Missing "thread_id" field in passed "config.configurable".');
-    const threadId = String(configurable.thread_id);
-    const namespace: string = configurable.checkpoint_ns ?? "";
-    const parentId: string | undefined = configurable.checkpoint_id;
-    const { channel_values: values, ...rest } = copyCheckpoint(checkpoint);
-
-    const blobs: Array<[string, string, string, Buffer | null]> = [];
-    const lists: Array<{ channel: string; version: string; plan: ListPlan }> = [];
-    const fresh: BaseMessage[] = [];
-    for (const [channel, version] of Object.entries(newVersions)) {
-      const value = values[channel];
-      if (value === undefined) blobs.push([channel, String(version), EMPTY, null]);
-      else if (isMessageList(value)) lists.push({ channel, version: String(version), plan: this.#messages.plan(threadId, value, fresh) });
-      else {
-        const [type, data] = await this.serde.dumpsTyped(value);
-        blobs.push([channel, String(version), type, bytes(data)]);
-      }
-    }
-    const serializedMessages = await Promise.all(fresh.map((message) => this.serde.dumpsTyped(message)));
-    const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
-
+    const prepared = await this.preparePut(config, checkpoint, metadata, newVersions);
+    const { threadId, namespace, checkpointId } = prepared;
+    const schema = this.schema;
     const firstSeq = await this.#transaction(async (client) => {
       let first = 0;
-      if (fresh.length > 0) {
+      if (prepared.fresh.length > 0) {
         const { rows } = await client.query<{ next_seq: string }>(
-          `INSERT INTO ${this.schema}.agent_message_counters (thread_id, next_seq)
-           VALUES ($1, (SELECT coalesce(max(seq) + 1, 0) FROM ${this.schema}.agent_messages WHERE thread_id = $1) + $2)
-           ON CONFLICT (thread_id) DO UPDATE SET next_seq = ${this.schema}.agent_message_counters.next_seq + $2
+          `INSERT INTO ${schema}.agent_message_counters (thread_id, next_seq)
+           VALUES ($1, (SELECT coalesce(max(seq) + 1, 0) FROM ${schema}.agent_messages WHERE thread_id = $1) + $2)
+           ON CONFLICT (thread_id) DO UPDATE SET next_seq = ${schema}.agent_message_counters.next_seq + $2
            RETURNING next_seq`,
-          [threadId, fresh.length],
+          [threadId, prepared.fresh.length],
         );
-        first = Number(rows[0]!.next_seq) - fresh.length;
+        first = Number(rows[0]!.next_seq) - prepared.fresh.length;
         await client.query(
-          `INSERT INTO ${this.schema}.agent_messages (thread_id, seq, checkpoint_id, type, data)
+          `INSERT INTO ${schema}.agent_messages (thread_id, seq, checkpoint_id, type, data)
            SELECT $1, $5::bigint + position - 1, $2, type, data FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS fresh(type, data, position)`,
-          [threadId, checkpoint.id, serializedMessages.map(([type]) => type), serializedMessages.map(([, data]) => bytes(data)), first],
+          [threadId, checkpointId, prepared.freshRows.map(([type]) => type), prepared.freshRows.map(([, data]) => bytes(data)), first],
         );
       }
-      for (const { channel, version, plan } of lists) blobs.push([channel, version, MESSAGE_LOG, Buffer.from(JSON.stringify(toRanges(plan, first)))]);
+      const blobs = this.blobsOf(prepared, first);
       if (blobs.length > 0) {
         await client.query(
-          `INSERT INTO ${this.schema}.agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob)
+          `INSERT INTO ${schema}.agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob)
            SELECT $1, $2, channel, version, $3, type, blob FROM unnest($4::text[], $5::text[], $6::text[], $7::bytea[]) AS b(channel, version, type, blob)
            ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO UPDATE SET checkpoint_id = excluded.checkpoint_id, type = excluded.type, blob = excluded.blob`,
-          [threadId, namespace, checkpoint.id, blobs.map((blob) => blob[0]), blobs.map((blob) => blob[1]), blobs.map((blob) => blob[2]), blobs.map((blob) => blob[3])],
+          [
+            threadId,
+            namespace,
+            checkpointId,
+            blobs.map((blob) => blob[0]),
+            blobs.map((blob) => blob[1]),
+            blobs.map((blob) => blob[2]),
+            blobs.map((blob) => (blob[3] === null ? null : bytes(blob[3]))),
+          ],
         );
       }
       await client.query(
-        `INSERT INTO ${this.schema}.agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
+        `INSERT INTO ${schema}.agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE
            SET parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint,
                metadata_type = excluded.metadata_type, metadata = excluded.metadata`,
-        [threadId, namespace, checkpoint.id, parentId ?? null, JSON.stringify(rest), metadataType, bytes(metadataBytes)],
+        [threadId, namespace, checkpointId, prepared.parentId, prepared.checkpoint, prepared.metadataType, bytes(prepared.metadata)],
       );
       return first;
     });
-    for (const [index, message] of fresh.entries()) this.#messages.remember(threadId, firstSeq + index, message);
-    return { configurable: { thread_id: threadId, checkpoint_ns: namespace, checkpoint_id: checkpoint.id } };
+    return this.finishPut(prepared, firstSeq);
   }
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
     await this.setup();
-    const configurable = config.configurable ?? {};
-    if (configurable.thread_id === undefined) throw new Error("Missing thread_id field in config.configurable.");
-    if (configurable.checkpoint_id === undefined) throw new Error("Missing checkpoint_id field in config.configurable.");
     if (writes.length === 0) return;
-    const rows = await Promise.all(
-      writes.map(async ([channel, value], index) => {
-        const [type, data] = await this.serde.dumpsTyped(value);
-        return { idx: WRITES_IDX_MAP[channel] ?? index, channel, type, data: bytes(data) };
-      }),
-    );
-    // Special writes (errors, interrupts) replace; ordinary ones are written once per task.
-    const conflict = writes.every(([channel]) => channel in WRITES_IDX_MAP)
-      ? "DO UPDATE SET channel = excluded.channel, type = excluded.type, blob = excluded.blob, task_path = excluded.task_path"
-      : "DO NOTHING";
+    const prepared = await this.prepareWrites(config, writes);
+    const conflict = prepared.replace ? "DO UPDATE SET channel = excluded.channel, type = excluded.type, blob = excluded.blob, task_path = excluded.task_path" : "DO NOTHING";
     await this.pool.query(
       `INSERT INTO ${this.schema}.agent_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob)
        SELECT $1, $2, $3, $4, idx, $5, channel, type, blob FROM unnest($6::int[], $7::text[], $8::text[], $9::bytea[]) AS w(idx, channel, type, blob)
        ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}`,
       [
-        String(configurable.thread_id),
-        configurable.checkpoint_ns ?? "",
-        configurable.checkpoint_id,
+        prepared.threadId,
+        prepared.namespace,
+        prepared.checkpointId,
         taskId,
         taskPath,
-        rows.map((row) => row.idx),
-        rows.map((row) => row.channel),
-        rows.map((row) => row.type),
-        rows.map((row) => row.data),
+        prepared.rows.map((row) => row.idx),
+        prepared.rows.map((row) => row.channel),
+        prepared.rows.map((row) => row.type),
+        prepared.rows.map((row) => bytes(row.bytes)),
       ],
     );
   }
@@ -307,7 +239,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1`, [threadId]);
       }
     });
-    this.#messages.forget(threadId);
+    this.messages.forget(threadId);
   }
 
   async headCheckpointId(threadId: string): Promise<string | undefined> {
@@ -326,7 +258,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1 AND checkpoint_id > $2`, [threadId, head ?? ""]);
       }
     });
-    this.#messages.forget(threadId);
+    this.messages.forget(threadId);
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
@@ -359,7 +291,7 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
         [fromThreadId, toThreadId],
       );
     });
-    this.#messages.forget(toThreadId);
+    this.messages.forget(toThreadId);
   }
 
   /** Ends the pool if this checkpointer opened it; a caller's pool stays open. */
@@ -401,62 +333,43 @@ export class PostgresCheckpointer extends BaseCheckpointSaver implements Reverti
   }
 
   async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
-    const stored = JSON.parse(row.checkpoint) as Omit<Checkpoint, "channel_values">;
-    const channelValues: Record<string, unknown> = {};
-    const versions = Object.entries(stored.channel_versions);
+    const schema = this.schema;
+    const versions = Object.entries((JSON.parse(row.checkpoint) as Checkpoint).channel_versions);
     const [blobs, writes] = await Promise.all([
       versions.length === 0
-        ? { rows: [] as Array<{ channel: string; type: string; blob: Buffer | null }> }
-        : this.pool.query<{ channel: string; type: string; blob: Buffer | null }>(
-            `SELECT channel, type, blob FROM ${this.schema}.agent_checkpoint_blobs
+        ? { rows: [] as BlobRow[] }
+        : this.pool.query<BlobRow>(
+            `SELECT channel, type, blob FROM ${schema}.agent_checkpoint_blobs
              WHERE thread_id = $1 AND checkpoint_ns = $2 AND (channel, version) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
             [row.thread_id, row.checkpoint_ns, versions.map(([channel]) => channel), versions.map(([, version]) => String(version))],
           ),
-      this.pool.query<{ task_id: string; channel: string; type: string; blob: Buffer | null }>(
-        `SELECT task_id, channel, type, blob FROM ${this.schema}.agent_checkpoint_writes
+      this.pool.query<WriteRow>(
+        `SELECT task_id, channel, type, blob FROM ${schema}.agent_checkpoint_writes
          WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 ORDER BY task_path, task_id, idx`,
         [row.thread_id, row.checkpoint_ns, row.checkpoint_id],
       ),
     ]);
-    for (const blob of blobs.rows) {
-      if (blob.type === EMPTY) continue;
-      channelValues[blob.channel] =
-        blob.type === MESSAGE_LOG
-          ? await this.#messages.resolve(
-              row.thread_id,
-              JSON.parse(String(blob.blob)) as Ranges,
-              async (start, end) =>
-                (
-                  await this.pool.query<MessageRow>(
-                    `SELECT seq::int AS seq, type, data FROM ${this.schema}.agent_messages WHERE thread_id = $1 AND seq >= $2 AND seq < $3`,
-                    [row.thread_id, start, end],
-                  )
-                ).rows,
-              (type, data) => this.serde.loadsTyped(type, data),
-            )
-          : await this.serde.loadsTyped(blob.type, blob.blob ?? "");
-    }
-    const pendingWrites: CheckpointPendingWrite[] = await Promise.all(
-      writes.rows.map(async (write) => [write.task_id, write.channel, await this.serde.loadsTyped(write.type, write.blob ?? "")] as CheckpointPendingWrite),
+    return this.buildTuple(
+      row,
+      blobs.rows,
+      writes.rows,
+      async (start, end) =>
+        (
+          await this.pool.query<MessageRow>(`SELECT seq::int AS seq, type, data FROM ${schema}.agent_messages WHERE thread_id = $1 AND seq >= $2 AND seq < $3`, [
+            row.thread_id,
+            start,
+            end,
+          ])
+        ).rows,
+      async () =>
+        (
+          await this.pool.query<BlobRow>(
+            `SELECT channel, type, blob FROM ${schema}.agent_checkpoint_writes
+             WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 AND channel = $4 ORDER BY task_path, task_id, idx`,
+            [row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id, TASKS],
+          )
+        ).rows,
     );
-    if (stored.v < 4 && row.parent_checkpoint_id) {
-      const sends = await this.pool.query<{ type: string; blob: Buffer | null }>(
-        `SELECT type, blob FROM ${this.schema}.agent_checkpoint_writes
-         WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 AND channel = $4 ORDER BY task_path, task_id, idx`,
-        [row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id, TASKS],
-      );
-      channelValues[TASKS] = await Promise.all(sends.rows.map((send) => this.serde.loadsTyped(send.type, send.blob ?? "")));
-      const all = Object.values(stored.channel_versions);
-      stored.channel_versions[TASKS] = all.length > 0 ? maxChannelVersion(...all) : this.getNextVersion(undefined);
-    }
-    const configurable = { thread_id: row.thread_id, checkpoint_ns: row.checkpoint_ns };
-    return {
-      config: { configurable: { ...configurable, checkpoint_id: row.checkpoint_id } },
-      checkpoint: { ...stored, channel_values: channelValues } as Checkpoint,
-      metadata: (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as CheckpointMetadata,
-      parentConfig: row.parent_checkpoint_id ? { configurable: { ...configurable, checkpoint_id: row.parent_checkpoint_id } } : undefined,
-      pendingWrites,
-    };
   }
 
   async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {

@@ -13,31 +13,21 @@
  *   does not parse its whole history again on every turn.
  * Every checkpoint still restores exactly the values of its time.
  */
-import type { BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import {
-  BaseCheckpointSaver,
-  type ChannelVersions,
-  type Checkpoint,
-  type CheckpointListOptions,
-  type CheckpointMetadata,
-  type CheckpointPendingWrite,
-  type CheckpointTuple,
-  type PendingWrite,
-  type SerializerProtocol,
-  TASKS,
-  WRITES_IDX_MAP,
-  copyCheckpoint,
-  maxChannelVersion,
+import type {
+  ChannelVersions,
+  Checkpoint,
+  CheckpointListOptions,
+  CheckpointMetadata,
+  CheckpointTuple,
+  PendingWrite,
+  SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
+import { TASKS } from "@langchain/langgraph-checkpoint";
 import Database from "better-sqlite3";
-import type { RevertibleCheckpointer } from "./checkpointer.js";
-import { deepEqual } from "./deep-equal.js";
-import { VersionClock } from "./version-clock.js";
-import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./message-log.js";
+import { type BlobRow, type CheckpointRow, MessageLogSaver, type WriteRow } from "./message-log-saver.js";
+import type { MessageRow } from "./message-log.js";
 
-/** Blob type of a channel that was cleared. */
-const EMPTY = "empty";
 /** Distinct SQL texts kept prepared. */
 const STATEMENT_CACHE_LIMIT = 256;
 
@@ -90,16 +80,6 @@ const MIGRATIONS: string[] = [
    ) WITHOUT ROWID;`,
 ];
 
-interface CheckpointRow {
-  thread_id: string;
-  checkpoint_ns: string;
-  checkpoint_id: string;
-  parent_checkpoint_id: string | null;
-  checkpoint: string;
-  metadata_type: string;
-  metadata: Buffer;
-}
-
 /** Options of `SqliteCheckpointer`. */
 export interface SqliteCheckpointerOptions {
   /** Keep only the newest N root checkpoints of each thread (messages are always kept). */
@@ -108,11 +88,9 @@ export interface SqliteCheckpointerOptions {
 }
 
 /** See the module comment. Pass `":memory:"` for a private in-memory database. */
-export class SqliteCheckpointer extends BaseCheckpointSaver implements RevertibleCheckpointer {
+export class SqliteCheckpointer extends MessageLogSaver {
   readonly db: Database.Database;
   readonly #retention: number | undefined;
-  readonly #messages = new MessageLogCache();
-  readonly #versions = new VersionClock();
   readonly #statements = new Map<string, Database.Statement>();
 
   constructor(path: string, options: SqliteCheckpointerOptions = {}) {
@@ -153,11 +131,6 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
       .immediate();
   }
 
-  /** Increasing, and unique across the branches of a thread (see `VersionClock`). */
-  override getNextVersion(current: number | undefined): number {
-    return this.#versions.next(current);
-  }
-
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
     const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
     if (threadId === undefined) return undefined;
@@ -172,114 +145,55 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
   }
 
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
-    const { limit, before, filter } = options;
-    const configurable = config.configurable ?? {};
-    const clauses: string[] = [];
-    const parameters: unknown[] = [];
-    if (configurable.thread_id !== undefined) {
-      clauses.push("thread_id = ?");
-      parameters.push(String(configurable.thread_id));
-    }
-    if (configurable.checkpoint_ns !== undefined && configurable.checkpoint_ns !== null) {
-      clauses.push("checkpoint_ns = ?");
-      parameters.push(configurable.checkpoint_ns);
-    }
-    if (configurable.checkpoint_id !== undefined) {
-      clauses.push("checkpoint_id = ?");
-      parameters.push(configurable.checkpoint_id);
-    }
-    if (before?.configurable?.checkpoint_id !== undefined) {
-      clauses.push("checkpoint_id < ?");
-      parameters.push(before.configurable.checkpoint_id);
-    }
-    const wanted = Object.entries(filter ?? {}).filter(([, value]) => value !== undefined);
-    // A metadata filter is checked on decoded metadata, so the limit applies after it.
-    const sqlLimit = wanted.length === 0 && limit !== undefined ? " LIMIT ?" : "";
-    if (sqlLimit) parameters.push(Math.max(0, Math.floor(limit as number)));
-    const where = clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "";
+    const query = this.listQuery(config, options);
+    const where = query.clauses.length > 0 ? `WHERE ${query.clauses.map(([clause]) => clause).join(" AND ")}` : "";
+    const parameters = [...query.clauses.map(([, value]) => value), ...(query.limit === undefined ? [] : [query.limit])];
     // Read all rows first: decoding a tuple runs other statements on the same connection.
-    const rows = this.#sql(`SELECT * FROM agent_checkpoints ${where} ORDER BY checkpoint_id DESC${sqlLimit}`).all(...parameters) as CheckpointRow[];
-    let yielded = 0;
-    for (const row of rows) {
-      if (limit !== undefined && yielded >= limit) return;
-      if (wanted.length > 0) {
-        const metadata = (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as Record<string, unknown>;
-        if (!wanted.every(([key, value]) => deepEqual(metadata?.[key], value))) continue;
-      }
-      yielded += 1;
-      yield await this.#toTuple(row);
-    }
+    const rows = this.#sql(`SELECT * FROM agent_checkpoints ${where} ORDER BY checkpoint_id DESC${query.limit === undefined ? "" : " LIMIT ?"}`).all(
+      ...parameters,
+    ) as CheckpointRow[];
+    yield* this.tuplesOf(rows, options, (row) => this.#toTuple(row));
   }
 
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
-    const configurable = config.configurable ?? {};
-    if (configurable.thread_id === undefined) throw new Error('Missing "thread_id" field in passed "config.configurable".');
-    const threadId = String(configurable.thread_id);
-    const namespace: string = configurable.checkpoint_ns ?? "";
-    const parentId: string | undefined = configurable.checkpoint_id;
-    const { channel_values: values, ...rest } = copyCheckpoint(checkpoint);
-
-    const blobs: Array<[string, string, string, Uint8Array | string | null]> = [];
-    const lists: Array<{ channel: string; version: string; plan: ListPlan }> = [];
-    const fresh: BaseMessage[] = [];
-    for (const [channel, version] of Object.entries(newVersions)) {
-      const value = values[channel];
-      if (value === undefined) blobs.push([channel, String(version), EMPTY, null]);
-      else if (isMessageList(value)) lists.push({ channel, version: String(version), plan: this.#messages.plan(threadId, value, fresh) });
-      else {
-        const [type, bytes] = await this.serde.dumpsTyped(value);
-        blobs.push([channel, String(version), type, bytes]);
-      }
-    }
-    const serializedMessages = await Promise.all(fresh.map((message) => this.serde.dumpsTyped(message)));
-    const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
-
+    const prepared = await this.preparePut(config, checkpoint, metadata, newVersions);
+    const { threadId, namespace, checkpointId } = prepared;
     let firstSeq = 0;
-    this.db.transaction(() => {
-      if (fresh.length > 0) {
-        const counter = this.#sql(
-          `INSERT INTO agent_message_counters (thread_id, next_seq)
-           VALUES (@thread, (SELECT coalesce(max(seq) + 1, 0) FROM agent_messages WHERE thread_id = @thread) + @count)
-           ON CONFLICT (thread_id) DO UPDATE SET next_seq = next_seq + @count
-           RETURNING next_seq`,
-        ).get({ thread: threadId, count: fresh.length }) as { next_seq: number };
-        firstSeq = counter.next_seq - fresh.length;
-        const insertMessage = this.#sql("INSERT INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
-        for (const [index, [type, bytes]] of serializedMessages.entries()) insertMessage.run(threadId, firstSeq + index, checkpoint.id, type, bytes);
-      }
-      for (const { channel, version, plan } of lists) blobs.push([channel, version, MESSAGE_LOG, JSON.stringify(toRanges(plan, firstSeq))]);
-      const insertBlob = this.#sql(
-        "INSERT OR REPLACE INTO agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      );
-      for (const [channel, version, type, blob] of blobs) insertBlob.run(threadId, namespace, channel, version, checkpoint.id, type, blob);
-      this.#sql(
-        `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ).run(threadId, namespace, checkpoint.id, parentId ?? null, JSON.stringify(rest), metadataType, metadataBytes);
-    }).immediate();
-    for (const [index, message] of fresh.entries()) this.#messages.remember(threadId, firstSeq + index, message);
-    return { configurable: { thread_id: threadId, checkpoint_ns: namespace, checkpoint_id: checkpoint.id } };
+    this.db
+      .transaction(() => {
+        if (prepared.fresh.length > 0) {
+          const counter = this.#sql(
+            `INSERT INTO agent_message_counters (thread_id, next_seq)
+             VALUES (@thread, (SELECT coalesce(max(seq) + 1, 0) FROM agent_messages WHERE thread_id = @thread) + @count)
+             ON CONFLICT (thread_id) DO UPDATE SET next_seq = next_seq + @count
+             RETURNING next_seq`,
+          ).get({ thread: threadId, count: prepared.fresh.length }) as { next_seq: number };
+          firstSeq = counter.next_seq - prepared.fresh.length;
+          const insertMessage = this.#sql("INSERT INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
+          for (const [index, [type, bytes]] of prepared.freshRows.entries()) insertMessage.run(threadId, firstSeq + index, checkpointId, type, bytes);
+        }
+        const insertBlob = this.#sql(
+          "INSERT OR REPLACE INTO agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        );
+        for (const [channel, version, type, blob] of this.blobsOf(prepared, firstSeq)) insertBlob.run(threadId, namespace, channel, version, checkpointId, type, blob);
+        this.#sql(
+          `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ).run(threadId, namespace, checkpointId, prepared.parentId, prepared.checkpoint, prepared.metadataType, prepared.metadata);
+      })
+      .immediate();
+    return this.finishPut(prepared, firstSeq);
   }
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath = ""): Promise<void> {
-    const configurable = config.configurable ?? {};
-    if (configurable.thread_id === undefined) throw new Error("Missing thread_id field in config.configurable.");
-    if (configurable.checkpoint_id === undefined) throw new Error("Missing checkpoint_id field in config.configurable.");
-    const rows = await Promise.all(
-      writes.map(async ([channel, value], index) => {
-        const [type, bytes] = await this.serde.dumpsTyped(value);
-        return [WRITES_IDX_MAP[channel] ?? index, channel, type, bytes] as const;
-      }),
-    );
-    // Special writes (errors, interrupts) replace; ordinary ones are written once per task.
-    const verb = writes.every(([channel]) => channel in WRITES_IDX_MAP) ? "INSERT OR REPLACE" : "INSERT OR IGNORE";
+    const prepared = await this.prepareWrites(config, writes);
     const insert = this.#sql(
-      `${verb} INTO agent_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `${prepared.replace ? "INSERT OR REPLACE" : "INSERT OR IGNORE"} INTO agent_checkpoint_writes
+       (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.db.transaction(() => {
-      for (const [idx, channel, type, bytes] of rows) {
-        insert.run(String(configurable.thread_id), configurable.checkpoint_ns ?? "", configurable.checkpoint_id, taskId, idx, taskPath, channel, type, bytes);
+      for (const { idx, channel, type, bytes } of prepared.rows) {
+        insert.run(prepared.threadId, prepared.namespace, prepared.checkpointId, taskId, idx, taskPath, channel, type, bytes);
       }
     })();
   }
@@ -290,7 +204,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
       }
     })();
-    this.#messages.forget(threadId);
+    this.messages.forget(threadId);
   }
 
   async headCheckpointId(threadId: string): Promise<string | undefined> {
@@ -306,7 +220,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
       }
     })();
-    this.#messages.forget(threadId);
+    this.messages.forget(threadId);
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
@@ -334,7 +248,7 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
          ON CONFLICT (thread_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq)`,
       ).run(toThreadId, fromThreadId);
     })();
-    this.#messages.forget(toThreadId);
+    this.messages.forget(toThreadId);
   }
 
   async close(): Promise<void> {
@@ -374,55 +288,23 @@ export class SqliteCheckpointer extends BaseCheckpointSaver implements Revertibl
   }
 
   async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
-    const stored = JSON.parse(row.checkpoint) as Omit<Checkpoint, "channel_values">;
-    const channelValues: Record<string, unknown> = {};
-    const select = this.#sql(
-      "SELECT type, blob FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?",
-    );
-    for (const [channel, version] of Object.entries(stored.channel_versions)) {
-      const blob = select.get(row.thread_id, row.checkpoint_ns, channel, String(version)) as { type: string; blob: Buffer | null } | undefined;
-      if (!blob || blob.type === EMPTY) continue;
-      channelValues[channel] =
-        blob.type === MESSAGE_LOG
-          ? await this.#messages.resolve(
-              row.thread_id,
-              JSON.parse(String(blob.blob)) as Ranges,
-              (start, end) => this.#sql("SELECT seq, type, data FROM agent_messages WHERE thread_id = ? AND seq >= ? AND seq < ?").all(row.thread_id, start, end) as MessageRow[],
-              (type, data) => this.serde.loadsTyped(type, data),
-            )
-          : await this.serde.loadsTyped(blob.type, blob.blob ?? "");
-    }
+    const versions = Object.entries((JSON.parse(row.checkpoint) as Checkpoint).channel_versions);
+    const select = this.#sql("SELECT channel, type, blob FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
+    const blobs = versions.map(([channel, version]) => select.get(row.thread_id, row.checkpoint_ns, channel, String(version)) as BlobRow | undefined);
     const writes = this.#sql(
-        `SELECT task_id, channel, type, blob FROM agent_checkpoint_writes
-         WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx`,
-      )
-      .all(row.thread_id, row.checkpoint_ns, row.checkpoint_id) as Array<{ task_id: string; channel: string; type: string; blob: Buffer | null }>;
-    const pendingWrites: CheckpointPendingWrite[] = await Promise.all(
-      writes.map(async (write) => [write.task_id, write.channel, await this.serde.loadsTyped(write.type, write.blob ?? "")] as CheckpointPendingWrite),
+      `SELECT task_id, channel, type, blob FROM agent_checkpoint_writes
+       WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx`,
+    ).all(row.thread_id, row.checkpoint_ns, row.checkpoint_id) as WriteRow[];
+    return this.buildTuple(
+      row,
+      blobs.filter((blob): blob is BlobRow => blob !== undefined),
+      writes,
+      (start, end) => this.#sql("SELECT seq, type, data FROM agent_messages WHERE thread_id = ? AND seq >= ? AND seq < ?").all(row.thread_id, start, end) as MessageRow[],
+      () =>
+        this.#sql(
+          `SELECT channel, type, blob FROM agent_checkpoint_writes
+           WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND channel = ? ORDER BY task_path, task_id, idx`,
+        ).all(row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id, TASKS) as BlobRow[],
     );
-    if (stored.v < 4 && row.parent_checkpoint_id) await this.#migratePendingSends(row, stored, channelValues);
-    const configurable = { thread_id: row.thread_id, checkpoint_ns: row.checkpoint_ns };
-    return {
-      config: { configurable: { ...configurable, checkpoint_id: row.checkpoint_id } },
-      checkpoint: { ...stored, channel_values: channelValues } as Checkpoint,
-      metadata: (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as CheckpointMetadata,
-      parentConfig: row.parent_checkpoint_id ? { configurable: { ...configurable, checkpoint_id: row.parent_checkpoint_id } } : undefined,
-      pendingWrites,
-    };
-  }
-
-  /**
-   * Checkpoints of format < 4 kept `Send`s as writes of their parent; current LangGraph expects
-   * them in the `__pregel_tasks` channel.
-   */
-  async #migratePendingSends(row: CheckpointRow, stored: Omit<Checkpoint, "channel_values">, channelValues: Record<string, unknown>): Promise<void> {
-    const sends = this.#sql(
-        `SELECT type, blob FROM agent_checkpoint_writes
-         WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? AND channel = ? ORDER BY task_path, task_id, idx`,
-      )
-      .all(row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id, TASKS) as Array<{ type: string; blob: Buffer | null }>;
-    channelValues[TASKS] = await Promise.all(sends.map((send) => this.serde.loadsTyped(send.type, send.blob ?? "")));
-    const versions = Object.values(stored.channel_versions);
-    stored.channel_versions[TASKS] = versions.length > 0 ? maxChannelVersion(...versions) : this.getNextVersion(undefined);
   }
 }
