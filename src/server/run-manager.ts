@@ -88,6 +88,8 @@ interface ThreadSlot {
 /** Finished runs stay joinable this long, and at most this many: their event logs can be large. */
 const FINISHED_RUN_TTL_MS = 60_000;
 const FINISHED_RUNS_KEPT = 50;
+/** How often a run waiting for another instance to free its thread asks again. */
+const CLAIM_POLL_MS = 50;
 /** How long a webhook may take to accept a run's result. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
@@ -107,6 +109,7 @@ export class RunManager {
   /** Thread status updates still being written; shutdown waits for them. */
   readonly #settling = new Set<Promise<void>>();
   #closing = false;
+  #lastQueuedAt = 0;
 
   constructor(deps: RunManagerDeps) {
     this.#deps = deps;
@@ -173,7 +176,9 @@ export class RunManager {
         `Thread ${id} is busy with run ${current?.run.runId}; wait for it, or set multitask_strategy to enqueue, interrupt or rollback`,
       );
     }
-    const now = new Date();
+    // Taken now, in queue order, and strictly increasing: it orders the queue across instances.
+    this.#lastQueuedAt = Math.max(Date.now(), this.#lastQueuedAt + 1);
+    const now = new Date(this.#lastQueuedAt);
     const run: Run = {
       runId: uuid7(),
       threadId: id,
@@ -194,7 +199,14 @@ export class RunManager {
     this.#handles.set(run.runId, handle);
 
     try {
-      Object.assign(run, await store.createRun(run));
+      // The database decides for every instance: another one may hold this thread right now.
+      const admitted = await store.admitRun(run, { exclusive: body.multitask_strategy === "reject" });
+      if ("busyWith" in admitted) {
+        throw new ThreadBusyError(
+          `Thread ${id} is busy with run ${admitted.busyWith}; wait for it, or set multitask_strategy to enqueue, interrupt or rollback`,
+        );
+      }
+      Object.assign(run, admitted.run);
       await store.updateThread(id, {
         status: "busy",
         metadata: thread.metadata.graph_id === undefined ? { graph_id: GRAPH_ID, assistant_id: assistantId } : {},
@@ -323,7 +335,7 @@ export class RunManager {
         status = (await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
       }
       // A run may have been queued meanwhile; it owns the status now.
-      if (!this.#othersOn(threadId, last)) await store.updateThread(threadId, { status });
+      if (!this.#othersOn(threadId, last)) await store.settleThreadStatus(threadId, status);
     } catch (error) {
       logger.error({ err: error, threadId }, "could not update the thread's status");
     }
@@ -339,6 +351,8 @@ export class RunManager {
       if (body.after_seconds) await delay(body.after_seconds * 1000, handle.controller.signal);
       // The thread may have been deleted while the run waited in the queue.
       if (!handle.temporary && !(await store.getThread(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
+      // Another instance may be running this thread: wait for the database to give us our turn.
+      while (!(await store.claimRun(run.runId, run.threadId))) await delay(CLAIM_POLL_MS, handle.controller.signal);
       run.status = "running";
       // Recorded so that, should the process die mid-run, the next start can undo what it wrote.
       const headCheckpointId = await this.#deps.checkpointer.headCheckpointId(run.threadId);

@@ -33,6 +33,52 @@ const user = (content: string) => ({ messages: [{ role: "user", content }] });
 const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
 
 describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
+  it("holds one run per thread across instances: reject lets one win, enqueue keeps every message in order", async () => {
+    const env = makeEnv(stub, dataDir, { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, INSTANCE_HEARTBEAT_MS: "150" });
+    const first = await startServerProcess(env, dataDir);
+    const second = await startServerProcess(env, dataDir);
+    servers.push(first, second);
+    const clients = [first.client, second.client];
+    stub.reset();
+
+    const contested = await first.client.threads.create();
+    stub.delayEveryReply(300);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, index) =>
+        clients[index % 2]!.runs.create(contested.thread_id, "agent", { input: user(`racer ${index}`), multitaskStrategy: "reject" }),
+      ),
+    );
+    const won = outcomes.filter((outcome) => outcome.status === "fulfilled");
+    const lost = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+    expect(won).toHaveLength(1);
+    expect(lost.map((outcome) => (outcome.reason as { status?: number }).status)).toEqual(Array(9).fill(409));
+    const winner = (won[0] as PromiseFulfilledResult<{ run_id: string }>).value;
+    await until(async () => (await second.client.runs.get(contested.thread_id, winner.run_id)).status === "success");
+    expect(contents((await second.client.threads.getState(contested.thread_id)).values)).toHaveLength(2);
+
+    stub.reset();
+    stub.delayEveryReply(20);
+    const queued = await first.client.threads.create();
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, (_, index) =>
+        clients[index % 2]!.runs.create(queued.thread_id, "agent", { input: user(`message ${index}`), multitaskStrategy: "enqueue" }),
+      ),
+    );
+    await Promise.all(runs.map((run, index) => clients[index % 2]!.runs.join(queued.thread_id, run.run_id)));
+    const messages = contents((await first.client.threads.getState(queued.thread_id)).values);
+    expect(messages).toHaveLength(20);
+    for (let index = 0; index < 20; index += 2) expect(messages[index + 1]).toBe(`You said: ${messages[index]}`);
+    expect(new Set(messages.filter((_, index) => index % 2 === 0)).size).toBe(10);
+    // Never two at once: the model saw each request with the previous answers already in it.
+    for (const [index, { body }] of stub.requests.entries()) expect(body.messages.filter((message) => message.role === "user")).toHaveLength(index + 1);
+
+    first.child.kill("SIGTERM");
+    second.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+    expect(await second.exited).toBe(0);
+    servers.length = 0;
+  });
+
   it("lets a survivor settle the runs of a killed instance, and only those", async () => {
     const env = makeEnv(stub, dataDir, { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, INSTANCE_HEARTBEAT_MS: "150" });
     const first = await startServerProcess(env, dataDir);

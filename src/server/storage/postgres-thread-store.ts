@@ -203,6 +203,68 @@ export class PostgresThreadStore implements ThreadStore {
     return { ...run, createdAt: now, updatedAt: now };
   }
 
+  async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run } | { busyWith: string }> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      // The thread's row lock orders every instance's decisions about this thread.
+      await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR UPDATE`, [run.threadId]);
+      if (options.exclusive) {
+        const { rows } = await client.query<{ run_id: string }>(
+          `SELECT run_id FROM ${this.#schema}.runs WHERE thread_id = $1 AND status IN ('pending', 'running') LIMIT 1`,
+          [run.threadId],
+        );
+        if (rows[0]) {
+          await client.query("ROLLBACK");
+          return { busyWith: rows[0].run_id };
+        }
+      }
+      await client.query(
+        `INSERT INTO ${this.#schema}.runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
+        [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, run.createdAt, run.instanceId ?? null],
+      );
+      await client.query("COMMIT");
+      return { run: { ...run, updatedAt: run.createdAt } };
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Older pending runs of the same instance do not count: its own queue orders them. */
+  async claimRun(runId: string, threadId: string): Promise<boolean> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR UPDATE`, [threadId]);
+      const { rowCount } = await client.query(
+        `UPDATE ${this.#schema}.runs SET status = 'running', updated_at = $3 WHERE run_id = $1 AND status = 'pending' AND NOT EXISTS (
+           SELECT 1 FROM ${this.#schema}.runs AS other, ${this.#schema}.runs AS mine WHERE mine.run_id = $1 AND other.thread_id = $2 AND other.run_id <> $1
+             AND (other.status = 'running' OR (other.status = 'pending' AND other.created_at < mine.created_at
+                  AND other.instance_id IS DISTINCT FROM mine.instance_id)))`,
+        [runId, threadId, this.#now()],
+      );
+      await client.query("COMMIT");
+      return (rowCount ?? 0) > 0;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  async settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void> {
+    await this.#pool.query(
+      `UPDATE ${this.#schema}.threads AS threads SET status = $2, updated_at = $3 WHERE thread_id = $1
+       AND NOT EXISTS (SELECT 1 FROM ${this.#schema}.runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
+      [threadId, status, this.#now()],
+    );
+  }
+
   async getRun(threadId: string, runId: string): Promise<Run | null> {
     const { rows } = await this.#pool.query<RunRow>(`SELECT * FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId]);
     return rows[0] ? toRun(rows[0]) : null;

@@ -212,6 +212,43 @@ export class SqliteThreadStore implements ThreadStore {
     return { ...run, createdAt: new Date(now), updatedAt: new Date(now) };
   }
 
+  async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run } | { busyWith: string }> {
+    return this.#db
+      .transaction(() => {
+        if (options.exclusive) {
+          const active = this.#sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1").get(run.threadId) as
+            | { run_id: string }
+            | undefined;
+          if (active) return { busyWith: active.run_id };
+        }
+        const created = run.createdAt.toISOString();
+        this.#sql(
+          `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
+        return { run: { ...run, updatedAt: run.createdAt } };
+      })
+      .immediate();
+  }
+
+  /** Older pending runs of the same instance do not count: its own queue orders them. */
+  async claimRun(runId: string, threadId: string): Promise<boolean> {
+    const claimed = this.#sql(
+      `UPDATE runs SET status = 'running', updated_at = @now WHERE run_id = @run AND status = 'pending' AND NOT EXISTS (
+         SELECT 1 FROM runs AS other, runs AS mine WHERE mine.run_id = @run AND other.thread_id = @thread AND other.run_id <> @run
+           AND (other.status = 'running' OR (other.status = 'pending' AND other.created_at < mine.created_at
+                AND other.instance_id IS NOT mine.instance_id)))`,
+    ).run({ now: this.#now(), run: runId, thread: threadId });
+    return claimed.changes > 0;
+  }
+
+  async settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void> {
+    this.#sql(
+      `UPDATE threads SET status = ?, updated_at = ? WHERE thread_id = ?
+       AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
+    ).run(status, this.#now(), threadId);
+  }
+
   async getRun(threadId: string, runId: string): Promise<Run | null> {
     const row = this.#sql("SELECT * FROM runs WHERE run_id = ? AND thread_id = ?").get(runId, threadId) as RunRow | undefined;
     return row ? toRun(row) : null;

@@ -77,6 +77,19 @@ export interface ThreadStore {
   countThreads(filter: ThreadFilter): Promise<number>;
 
   createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run>;
+  /**
+   * Inserts a run, atomically with respect to every instance: with `exclusive`, only if the
+   * thread has no pending or running run, else returns that run's id and inserts nothing. Its
+   * `createdAt` is kept: it orders the thread's queue, so it must be taken when the run is queued.
+   */
+  admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run } | { busyWith: string }>;
+  /**
+   * Marks a pending run `running` if it is its thread's turn: no run is running and no pending
+   * run is older. Atomic across instances; false means wait and try again.
+   */
+  claimRun(runId: string, threadId: string): Promise<boolean>;
+  /** Sets the thread's status, unless a pending or running run still holds it. */
+  settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void>;
   getRun(threadId: string, runId: string): Promise<Run | null>;
   listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]>;
   /** Sets a run's status; a run that starts also records the thread's newest checkpoint then. */
