@@ -108,5 +108,6 @@ export async function createServerDeps(parts: {
   const monitor = new InstanceMonitor({ store, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
   const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id });
+  monitor.cancels = runs;
   return { ...parts, store, runs, monitor };
 }

@@ -22,12 +22,19 @@ export interface InstanceMonitorDeps {
   heartbeatMs: number;
 }
 
+/** Who carries out cancels that other instances asked for. */
+export interface CancelHandler {
+  cancel(threadId: string, runId: string, action: "interrupt" | "rollback"): Promise<unknown>;
+}
+
 export class InstanceMonitor {
   /** This instance's id, stamped on every run it starts. */
   readonly id = randomUUID();
   readonly #deps: InstanceMonitorDeps;
   #timer: NodeJS.Timeout | undefined;
   #beat: Promise<void> = Promise.resolve();
+  /** Set once the run manager exists; it carries out cancels asked on other instances. */
+  cancels: CancelHandler | undefined;
 
   constructor(deps: InstanceMonitorDeps) {
     this.#deps = deps;
@@ -55,6 +62,9 @@ export class InstanceMonitor {
     try {
       await store.heartbeat(this.id);
       await settleAbandonedRuns(store, checkpointer, agent, logger, { self: this.id, staleMs: heartbeatMs * MISSED_BEATS });
+      for (const request of this.cancels ? await store.cancelRequests(this.id) : []) {
+        await this.cancels?.cancel(request.threadId, request.runId, request.action).catch(() => undefined);
+      }
     } catch (error) {
       logger.error({ err: error }, "heartbeat failed");
     }

@@ -231,7 +231,10 @@ export class RunManager {
       this.#abort(handle, action);
       return handle;
     }
-    if (!(await this.#deps.store.getRun(threadId, runId))) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
+    const run = await this.#deps.store.getRun(threadId, runId);
+    if (!run) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
+    // Running on another instance: it sees the request on its next heartbeat.
+    if (run.status === "pending" || run.status === "running") await this.#deps.store.requestCancel(runId, action);
     return undefined;
   }
 

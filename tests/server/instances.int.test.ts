@@ -72,6 +72,21 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
     // Never two at once: the model saw each request with the previous answers already in it.
     for (const [index, { body }] of stub.requests.entries()) expect(body.messages.filter((message) => message.role === "user")).toHaveLength(index + 1);
 
+    // Joined, streamed and cancelled from the instance that did not start it.
+    stub.reset();
+    stub.delayEveryReply(600);
+    const joined = await first.client.runs.create(queued.thread_id, "agent", { input: user("join me elsewhere") });
+    const streamed: string[] = [];
+    for await (const part of second.client.runs.joinStream(queued.thread_id, joined.run_id)) streamed.push(part.event);
+    expect(streamed).toEqual(["metadata", "values"]);
+    expect(contents(await second.client.runs.join(queued.thread_id, joined.run_id)).at(-1)).toBe("You said: join me elsewhere");
+    stub.delayEveryReply(30_000);
+    const stopped = await first.client.runs.create(queued.thread_id, "agent", { input: user("stop me elsewhere") });
+    await until(() => stub.requests.length === 2);
+    await second.client.runs.cancel(queued.thread_id, stopped.run_id, true);
+    expect((await second.client.runs.get(queued.thread_id, stopped.run_id)).status).toBe("interrupted");
+    expect(contents((await second.client.threads.getState(queued.thread_id)).values).slice(-2)).toEqual(["You said: join me elsewhere", "stop me elsewhere"]);
+
     first.child.kill("SIGTERM");
     second.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
@@ -80,6 +95,7 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
   });
 
   it("lets a survivor settle the runs of a killed instance, and only those", async () => {
+    stub.reset();
     const env = makeEnv(stub, dataDir, { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, INSTANCE_HEARTBEAT_MS: "150" });
     const first = await startServerProcess(env, dataDir);
     servers.push(first);

@@ -18,6 +18,8 @@ import {
 import { openSse } from "../sse.js";
 import { runToWire, toWire } from "../wire.js";
 
+/** How often a run held by another instance is checked on. */
+const REMOTE_POLL_MS = 100;
 /** Interval of the keep-alive newlines of `wait` and `join`. */
 const KEEP_ALIVE_MS = 1000;
 
@@ -140,6 +142,18 @@ export function runsRouter(deps: AppDeps): Router {
     return run;
   };
 
+  /** Waits for a run held by another instance to end (or not to exist), polling its record. */
+  const finishedElsewhere = async (threadId: string, runId: string, response?: Response) => {
+    for (;;) {
+      const run = response ? await requireRun(threadId, runId, response) : await store.getRun(threadId, runId);
+      if (!run || (run.status !== "pending" && run.status !== "running")) {
+        if (!run) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
+        return run;
+      }
+      await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));
+    }
+  };
+
   router.get("/threads/:thread_id/runs/:run_id", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     response.json(runToWire(await requireRun(thread_id, run_id, response)));
@@ -162,7 +176,10 @@ export function runsRouter(deps: AppDeps): Router {
     const query = parseInput(RunCancelQuery, request.query, "query");
     await requireThread(thread_id, response);
     const handle = await runs.cancel(thread_id, run_id, query.action);
-    if (query.wait && handle) await handle.done;
+    if (query.wait) {
+      if (handle) await handle.done;
+      else await finishedElsewhere(thread_id, run_id);
+    }
     response.status(query.wait ? 204 : 202).end();
   });
 
@@ -174,7 +191,12 @@ export function runsRouter(deps: AppDeps): Router {
       await respondWhenDone(response, outcomeBody(handle));
       return;
     }
-    await requireRun(thread_id, run_id, response);
+    // A run this instance does not hold (finished long ago, or running on another instance).
+    const run = await finishedElsewhere(thread_id, run_id, response);
+    if (run.status === "error") {
+      response.json({ __error__: { error: "RunError", message: `Run ${run_id} failed; its events were on another instance` } });
+      return;
+    }
     response.json(toWire((await agent.getState({ configurable: { thread_id } })).values));
   });
 
@@ -184,9 +206,17 @@ export function runsRouter(deps: AppDeps): Router {
     await requireThread(thread_id, response);
     const handle = runs.handle(run_id);
     if (!handle || handle.run.threadId !== thread_id) {
-      // A run this process no longer holds events for has nothing left to stream.
-      await requireRun(thread_id, run_id, response);
-      openSse(response).end();
+      // Not held here: finished long ago, or running on another instance. Its token events are
+      // there; here the stream says when it ends and what the thread holds then.
+      const known = await requireRun(thread_id, run_id, response);
+      const sse = openSse(response);
+      if (known.status === "pending" || known.status === "running") {
+        await sse.send("metadata", { run_id, thread_id, attempt: 1 });
+        const run = await finishedElsewhere(thread_id, run_id);
+        if (run.status === "error") await sse.send("error", { error: "RunError", message: `Run ${run_id} failed` });
+        else await sse.send("values", toWire((await agent.getState({ configurable: { thread_id } })).values));
+      }
+      sse.end();
       return;
     }
     await streamRun(handle, response, { cancelOnDisconnect: query.cancel_on_disconnect, lastEventId: request.header("last-event-id") });

@@ -29,6 +29,8 @@ const MIGRATIONS = (schema: string): string[] => [
   // Which server instance runs a run, and when each instance last said it was alive.
   `ALTER TABLE ${schema}.runs ADD COLUMN instance_id TEXT;
    CREATE TABLE ${schema}.instances (instance_id TEXT PRIMARY KEY, heartbeat_at TIMESTAMPTZ NOT NULL);`,
+  // A cancel asked on one instance for a run that another one executes.
+  `ALTER TABLE ${schema}.runs ADD COLUMN cancel_requested TEXT;`,
 ];
 
 interface ThreadRow {
@@ -255,6 +257,19 @@ export class PostgresThreadStore implements ThreadStore {
     } finally {
       client.release();
     }
+  }
+
+  async requestCancel(runId: string, action: "interrupt" | "rollback"): Promise<void> {
+    await this.#pool.query(`UPDATE ${this.#schema}.runs SET cancel_requested = $2 WHERE run_id = $1 AND status IN ('pending', 'running')`, [runId, action]);
+  }
+
+  async cancelRequests(instanceId: string): Promise<Array<{ runId: string; threadId: string; action: "interrupt" | "rollback" }>> {
+    const { rows } = await this.#pool.query<{ run_id: string; thread_id: string; cancel_requested: "interrupt" | "rollback" }>(
+      `SELECT run_id, thread_id, cancel_requested FROM ${this.#schema}.runs
+       WHERE instance_id = $1 AND cancel_requested IS NOT NULL AND status IN ('pending', 'running')`,
+      [instanceId],
+    );
+    return rows.map((row) => ({ runId: row.run_id, threadId: row.thread_id, action: row.cancel_requested }));
   }
 
   async settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void> {

@@ -32,6 +32,8 @@ const MIGRATIONS: string[] = [
   // Which server instance runs a run, and when each instance last said it was alive.
   `ALTER TABLE runs ADD COLUMN instance_id TEXT;
    CREATE TABLE instances (instance_id TEXT PRIMARY KEY, heartbeat_at TEXT NOT NULL);`,
+  // A cancel asked on one instance for a run that another one executes.
+  `ALTER TABLE runs ADD COLUMN cancel_requested TEXT;`,
 ];
 
 interface ThreadRow {
@@ -240,6 +242,17 @@ export class SqliteThreadStore implements ThreadStore {
                 AND other.instance_id IS NOT mine.instance_id)))`,
     ).run({ now: this.#now(), run: runId, thread: threadId });
     return claimed.changes > 0;
+  }
+
+  async requestCancel(runId: string, action: "interrupt" | "rollback"): Promise<void> {
+    this.#sql("UPDATE runs SET cancel_requested = ? WHERE run_id = ? AND status IN ('pending', 'running')").run(action, runId);
+  }
+
+  async cancelRequests(instanceId: string): Promise<Array<{ runId: string; threadId: string; action: "interrupt" | "rollback" }>> {
+    const rows = this.#sql(
+      "SELECT run_id, thread_id, cancel_requested FROM runs WHERE instance_id = ? AND cancel_requested IS NOT NULL AND status IN ('pending', 'running')",
+    ).all(instanceId) as Array<{ run_id: string; thread_id: string; cancel_requested: "interrupt" | "rollback" }>;
+    return rows.map((row) => ({ runId: row.run_id, threadId: row.thread_id, action: row.cancel_requested }));
   }
 
   async settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void> {

@@ -88,6 +88,10 @@ export interface ThreadStore {
    * run is older. Atomic across instances; false means wait and try again.
    */
   claimRun(runId: string, threadId: string): Promise<boolean>;
+  /** Asks whichever instance runs `runId` to cancel it (seen on that instance's next heartbeat). */
+  requestCancel(runId: string, action: "interrupt" | "rollback"): Promise<void>;
+  /** Cancels asked of this instance's unfinished runs. */
+  cancelRequests(instanceId: string): Promise<Array<{ runId: string; threadId: string; action: "interrupt" | "rollback" }>>;
   /** Sets the thread's status, unless a pending or running run still holds it. */
   settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void>;
   getRun(threadId: string, runId: string): Promise<Run | null>;
