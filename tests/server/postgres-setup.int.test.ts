@@ -36,6 +36,6 @@ describe.skipIf(!reachable)("PostgreSQL schema setup", () => {
       "threads",
     ]);
     const migrations = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.schema_migrations`);
-    expect(Number(migrations.rows[0]!.count)).toBe(2);
+    expect(Number(migrations.rows[0]!.count)).toBe(3);
   });
 });
