@@ -207,6 +207,10 @@ export class RunManager {
         );
       }
       Object.assign(run, admitted.run);
+      // interrupt / rollback also reach runs that other instances execute on this thread.
+      if (body.multitask_strategy === "interrupt" || body.multitask_strategy === "rollback") {
+        for (const other of admitted.others) if (!this.#handles.has(other)) await store.requestCancel(other, body.multitask_strategy);
+      }
       await store.updateThread(id, {
         status: "busy",
         metadata: thread.metadata.graph_id === undefined ? { graph_id: GRAPH_ID, assistant_id: assistantId } : {},

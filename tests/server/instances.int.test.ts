@@ -87,6 +87,16 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
     expect((await second.client.runs.get(queued.thread_id, stopped.run_id)).status).toBe("interrupted");
     expect(contents((await second.client.threads.getState(queued.thread_id)).values).slice(-2)).toEqual(["You said: join me elsewhere", "stop me elsewhere"]);
 
+    // interrupt from the other instance stops the running run there, then runs.
+    stub.reset();
+    stub.delayEveryReply(30_000);
+    const slow = await first.client.runs.create(queued.thread_id, "agent", { input: user("interrupted elsewhere") });
+    await until(() => stub.requests.length === 1);
+    stub.delayEveryReply(0);
+    const values = await second.client.runs.wait(queued.thread_id, "agent", { input: user("takes over"), multitaskStrategy: "interrupt" });
+    expect(contents(values).slice(-3)).toEqual(["interrupted elsewhere", "takes over", "You said: takes over"]);
+    expect((await second.client.runs.get(queued.thread_id, slow.run_id)).status).toBe("interrupted");
+
     first.child.kill("SIGTERM");
     second.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);

@@ -205,21 +205,20 @@ export class PostgresThreadStore implements ThreadStore {
     return { ...run, createdAt: now, updatedAt: now };
   }
 
-  async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run } | { busyWith: string }> {
+  async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
     const client = await this.#pool.connect();
     try {
       await client.query("BEGIN");
       // The thread's row lock orders every instance's decisions about this thread.
       await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR UPDATE`, [run.threadId]);
-      if (options.exclusive) {
-        const { rows } = await client.query<{ run_id: string }>(
-          `SELECT run_id FROM ${this.#schema}.runs WHERE thread_id = $1 AND status IN ('pending', 'running') LIMIT 1`,
-          [run.threadId],
-        );
-        if (rows[0]) {
-          await client.query("ROLLBACK");
-          return { busyWith: rows[0].run_id };
-        }
+      const { rows } = await client.query<{ run_id: string }>(
+        `SELECT run_id FROM ${this.#schema}.runs WHERE thread_id = $1 AND status IN ('pending', 'running')`,
+        [run.threadId],
+      );
+      const others = rows.map((row) => row.run_id);
+      if (options.exclusive && others[0]) {
+        await client.query("ROLLBACK");
+        return { busyWith: others[0] };
       }
       await client.query(
         `INSERT INTO ${this.#schema}.runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
@@ -227,7 +226,7 @@ export class PostgresThreadStore implements ThreadStore {
         [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, run.createdAt, run.instanceId ?? null],
       );
       await client.query("COMMIT");
-      return { run: { ...run, updatedAt: run.createdAt } };
+      return { run: { ...run, updatedAt: run.createdAt }, others };
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;

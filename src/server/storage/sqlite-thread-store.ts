@@ -214,21 +214,19 @@ export class SqliteThreadStore implements ThreadStore {
     return { ...run, createdAt: new Date(now), updatedAt: new Date(now) };
   }
 
-  async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run } | { busyWith: string }> {
+  async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
     return this.#db
       .transaction(() => {
-        if (options.exclusive) {
-          const active = this.#sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1").get(run.threadId) as
-            | { run_id: string }
-            | undefined;
-          if (active) return { busyWith: active.run_id };
-        }
+        const others = (this.#sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running')").all(run.threadId) as Array<{ run_id: string }>).map(
+          (row) => row.run_id,
+        );
+        if (options.exclusive && others[0]) return { busyWith: others[0] };
         const created = run.createdAt.toISOString();
         this.#sql(
           `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
-        return { run: { ...run, updatedAt: run.createdAt } };
+        return { run: { ...run, updatedAt: run.createdAt }, others };
       })
       .immediate();
   }

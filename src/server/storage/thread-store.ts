@@ -81,8 +81,9 @@ export interface ThreadStore {
    * Inserts a run, atomically with respect to every instance: with `exclusive`, only if the
    * thread has no pending or running run, else returns that run's id and inserts nothing. Its
    * `createdAt` is kept: it orders the thread's queue, so it must be taken when the run is queued.
+   * `others` are the thread's other unfinished runs, on any instance.
    */
-  admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run } | { busyWith: string }>;
+  admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }>;
   /**
    * Marks a pending run `running` if it is its thread's turn: no run is running and no pending
    * run is older. Atomic across instances; false means wait and try again.
