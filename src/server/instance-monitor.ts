@@ -8,8 +8,10 @@ import { randomUUID } from "node:crypto";
 import type { Agent } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { Logger } from "../logger.js";
-import type { RunStatus, ThreadStore } from "./storage/thread-store.js";
+import { type RunStatus, type ThreadStore, relaysRunEvents } from "./storage/thread-store.js";
 
+/** Relayed run events are kept this long, for late joiners on other instances. */
+const RELAYED_EVENTS_KEPT_MS = 5 * 60_000;
 /** An instance is presumed dead after missing this many heartbeats. */
 const MISSED_BEATS = 3;
 
@@ -62,6 +64,7 @@ export class InstanceMonitor {
     try {
       await store.heartbeat(this.id);
       await settleAbandonedRuns(store, checkpointer, agent, logger, { self: this.id, staleMs: heartbeatMs * MISSED_BEATS });
+      if (relaysRunEvents(store)) await store.pruneRunEvents(RELAYED_EVENTS_KEPT_MS);
       for (const request of this.cancels ? await store.cancelRequests(this.id) : []) {
         await this.cancels?.cancel(request.threadId, request.runId, request.action).catch(() => undefined);
       }

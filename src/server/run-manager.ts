@@ -19,7 +19,8 @@ import type { Logger } from "../logger.js";
 import { ASSISTANT_ID, GRAPH_ID, resolveAssistantId } from "./assistants.js";
 import { RunEventLog, StreamTranslator, graphModesFor } from "./run-stream.js";
 import type { RunCreate, StreamMode } from "./schemas.js";
-import type { Run, RunStatus, ThreadStatus, ThreadStore } from "./storage/thread-store.js";
+import { EventRelay } from "./event-relay.js";
+import { type Run, type RunStatus, type ThreadStatus, type ThreadStore, relaysRunEvents } from "./storage/thread-store.js";
 import { errorToWire, runToWire, toWire } from "./wire.js";
 
 /** How a run ended: its status, and the thread's values or the error. */
@@ -353,6 +354,9 @@ export class RunManager {
     const { run, body } = handle;
     handle.started = true;
     const startedAt = performance.now();
+    // With several instances, the events also go to the database for followers elsewhere.
+    const relay = relaysRunEvents(store) ? new EventRelay(store, run.runId, logger) : undefined;
+    if (relay) handle.log.onEvent((event) => relay.add(event));
     let outcome: RunOutcome;
     try {
       if (body.after_seconds) await delay(body.after_seconds * 1000, handle.controller.signal);
@@ -391,6 +395,9 @@ export class RunManager {
       { runId: run.runId, threadId: run.threadId, status: outcome.status, durationMs: Math.round(performance.now() - startedAt) },
       "run finished",
     );
+    // Every event is stored before the run is recorded as ended: a remote follower that sees the
+    // end has all its events.
+    await relay?.close();
     await this.#finish(handle, outcome);
   }
 

@@ -150,6 +150,12 @@ export class RunEventLog {
   readonly #events: LoggedEvent[] = [];
   #finished = false;
   #wakeUps = new Set<() => void>();
+  #listener: ((event: RunEvent) => void) | undefined;
+
+  /** Calls `listener` with every event pushed from now on (one listener: the relay to other instances). */
+  onEvent(listener: (event: RunEvent) => void): void {
+    this.#listener = listener;
+  }
 
   get finished(): boolean {
     return this.#finished;
@@ -157,7 +163,9 @@ export class RunEventLog {
 
   /** Appends an event; `data` may hold LangChain objects, converted when first read. */
   push(event: SseEvent, data: unknown): void {
-    this.#events.push(new LoggedEvent(String(this.#events.length), event, data));
+    const logged = new LoggedEvent(String(this.#events.length), event, data);
+    this.#events.push(logged);
+    this.#listener?.(logged);
     this.#wake();
   }
 

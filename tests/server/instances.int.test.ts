@@ -75,17 +75,27 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
     // Joined, streamed and cancelled from the instance that did not start it.
     stub.reset();
     stub.delayEveryReply(600);
-    const joined = await first.client.runs.create(queued.thread_id, "agent", { input: user("join me elsewhere") });
-    const streamed: string[] = [];
-    for await (const part of second.client.runs.joinStream(queued.thread_id, joined.run_id)) streamed.push(part.event);
-    expect(streamed).toEqual(["metadata", "values"]);
-    expect(contents(await second.client.runs.join(queued.thread_id, joined.run_id)).at(-1)).toBe("You said: join me elsewhere");
+    stub.respondWith(() => "streamed across instances token by token");
+    const joined = await first.client.runs.create(queued.thread_id, "agent", { input: user("join me elsewhere"), streamMode: ["values", "messages-tuple"] });
+    const streamed: Array<{ event: string; data: unknown; id?: string }> = [];
+    for await (const part of second.client.runs.joinStream(queued.thread_id, joined.run_id)) streamed.push(part);
+    expect(streamed[0]?.event).toBe("metadata");
+    const tokens = streamed.filter((part) => part.event === "messages").map((part) => (part.data as [{ content: string }])[0].content);
+    expect(tokens.filter(Boolean).length).toBeGreaterThan(2);
+    expect(tokens.join("")).toBe("streamed across instances token by token");
+    expect(streamed.map((part) => part.id)).toEqual(streamed.map((_, index) => String(index)));
+    // Resuming after an event id on the other instance skips what was already seen.
+    const resumed: string[] = [];
+    for await (const part of second.client.runs.joinStream(queued.thread_id, joined.run_id, { lastEventId: "2" })) resumed.push(part.id!);
+    expect(resumed).toEqual(streamed.slice(3).map((part) => part.id));
+    stub.reset();
+    expect(contents(await second.client.runs.join(queued.thread_id, joined.run_id)).at(-1)).toBe("streamed across instances token by token");
     stub.delayEveryReply(30_000);
     const stopped = await first.client.runs.create(queued.thread_id, "agent", { input: user("stop me elsewhere") });
-    await until(() => stub.requests.length === 2);
+    await until(() => stub.requests.length === 1);
     await second.client.runs.cancel(queued.thread_id, stopped.run_id, true);
     expect((await second.client.runs.get(queued.thread_id, stopped.run_id)).status).toBe("interrupted");
-    expect(contents((await second.client.threads.getState(queued.thread_id)).values).slice(-2)).toEqual(["You said: join me elsewhere", "stop me elsewhere"]);
+    expect(contents((await second.client.threads.getState(queued.thread_id)).values).slice(-2)).toEqual(["streamed across instances token by token", "stop me elsewhere"]);
 
     // interrupt from the other instance stops the running run there, then runs.
     stub.reset();

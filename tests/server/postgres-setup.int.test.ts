@@ -31,11 +31,12 @@ describe.skipIf(!reachable)("PostgreSQL schema setup", () => {
       "agent_message_counters",
       "agent_messages",
       "instances",
+      "run_events",
       "runs",
       "schema_migrations",
       "threads",
     ]);
     const migrations = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.schema_migrations`);
-    expect(Number(migrations.rows[0]!.count)).toBe(3);
+    expect(Number(migrations.rows[0]!.count)).toBe(4);
   });
 });

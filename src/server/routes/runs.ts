@@ -15,7 +15,8 @@ import {
   ThreadPath,
   parseInput,
 } from "../schemas.js";
-import { openSse } from "../sse.js";
+import { type SseEvent, type SseStream, openSse } from "../sse.js";
+import { type RunEventStore, relaysRunEvents } from "../storage/thread-store.js";
 import { runToWire, toWire } from "../wire.js";
 
 /** How often a run held by another instance is checked on. */
@@ -154,6 +155,26 @@ export function runsRouter(deps: AppDeps): Router {
     }
   };
 
+  /**
+   * Streams the events another instance relayed for a run: what is stored after `lastEventId`,
+   * then new ones as they arrive, until the run has ended and every event was sent.
+   */
+  const relayedEvents = async (events: RunEventStore, threadId: string, runId: string, lastEventId: string | undefined, sse: SseStream) => {
+    let after = lastEventId === undefined ? -1 : Number.parseInt(lastEventId, 10);
+    if (Number.isNaN(after)) after = -1;
+    while (!sse.signal.aborted) {
+      const run = await store.getRun(threadId, runId);
+      const ended = !run || (run.status !== "pending" && run.status !== "running");
+      for (const stored of await events.runEventsAfter(runId, after)) {
+        await sse.send(stored.event as SseEvent, JSON.parse(stored.data), String(stored.seq));
+        after = stored.seq;
+      }
+      // Events are stored before a run is marked ended: once ended, all were read above.
+      if (ended) return;
+      await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));
+    }
+  };
+
   router.get("/threads/:thread_id/runs/:run_id", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     response.json(runToWire(await requireRun(thread_id, run_id, response)));
@@ -210,7 +231,9 @@ export function runsRouter(deps: AppDeps): Router {
       // there; here the stream says when it ends and what the thread holds then.
       const known = await requireRun(thread_id, run_id, response);
       const sse = openSse(response);
-      if (known.status === "pending" || known.status === "running") {
+      if (relaysRunEvents(store)) {
+        await relayedEvents(store, thread_id, run_id, request.header("last-event-id"), sse);
+      } else if (known.status === "pending" || known.status === "running") {
         await sse.send("metadata", { run_id, thread_id, attempt: 1 });
         const run = await finishedElsewhere(thread_id, run_id);
         if (run.status === "error") await sse.send("error", { error: "RunError", message: `Run ${run_id} failed` });

@@ -1,5 +1,16 @@
 import type { Pool } from "pg";
-import type { AbandonedRun, Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "./thread-store.js";
+import type {
+  AbandonedRun,
+  Run,
+  RunEventStore,
+  RunStatus,
+  StoredRunEvent,
+  Thread,
+  ThreadFilter,
+  ThreadSearch,
+  ThreadStatus,
+  ThreadStore,
+} from "./thread-store.js";
 
 /** Numbered migrations, run under an advisory lock so instances starting together take turns. */
 const MIGRATIONS = (schema: string): string[] => [
@@ -31,6 +42,16 @@ const MIGRATIONS = (schema: string): string[] => [
    CREATE TABLE ${schema}.instances (instance_id TEXT PRIMARY KEY, heartbeat_at TIMESTAMPTZ NOT NULL);`,
   // A cancel asked on one instance for a run that another one executes.
   `ALTER TABLE ${schema}.runs ADD COLUMN cancel_requested TEXT;`,
+  // Run events relayed to instances that join a run's stream without executing it.
+  `CREATE TABLE ${schema}.run_events (
+     run_id TEXT COLLATE "C" NOT NULL,
+     seq INTEGER NOT NULL,
+     event TEXT NOT NULL,
+     data TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (run_id, seq)
+   );
+   CREATE INDEX run_events_created ON ${schema}.run_events (created_at);`,
 ];
 
 interface ThreadRow {
@@ -84,7 +105,7 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
  * Threads and runs on PostgreSQL, beside the checkpoints (same schema). Metadata is JSONB, so a
  * metadata filter compares JSON values as the SQLite store does.
  */
-export class PostgresThreadStore implements ThreadStore {
+export class PostgresThreadStore implements ThreadStore, RunEventStore {
   readonly #pool: Pool;
   readonly #schema: string;
   /** Timestamps strictly increase within the process, so "newest first" is stable. */
@@ -352,6 +373,27 @@ export class PostgresThreadStore implements ThreadStore {
        AND NOT EXISTS (SELECT 1 FROM ${this.#schema}.runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
       [now],
     );
+  }
+
+  async appendRunEvents(runId: string, events: StoredRunEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.#pool.query(
+      `INSERT INTO ${this.#schema}.run_events (run_id, seq, event, data)
+       SELECT $1, seq, event, data FROM unnest($2::int[], $3::text[], $4::text[]) AS e(seq, event, data) ON CONFLICT DO NOTHING`,
+      [runId, events.map((event) => event.seq), events.map((event) => event.event), events.map((event) => event.data)],
+    );
+  }
+
+  async runEventsAfter(runId: string, afterSeq: number): Promise<StoredRunEvent[]> {
+    const { rows } = await this.#pool.query<StoredRunEvent>(
+      `SELECT seq, event, data FROM ${this.#schema}.run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq`,
+      [runId, afterSeq],
+    );
+    return rows;
+  }
+
+  async pruneRunEvents(olderThanMs: number): Promise<void> {
+    await this.#pool.query(`DELETE FROM ${this.#schema}.run_events WHERE created_at < now() - make_interval(secs => $1::double precision / 1000)`, [olderThanMs]);
   }
 
   /** The pool belongs to whoever opened it. */

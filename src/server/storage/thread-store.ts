@@ -39,6 +39,28 @@ export interface AbandonedRun {
   headCheckpointId: string | null | undefined;
 }
 
+/** A run event as relayed through the database to other instances. */
+export interface StoredRunEvent {
+  seq: number;
+  event: string;
+  /** The event's data as JSON text. */
+  data: string;
+}
+
+/**
+ * Stores that several instances share relay run events through the database, so a run's stream
+ * can be joined from an instance that does not execute it.
+ */
+export interface RunEventStore {
+  appendRunEvents(runId: string, events: StoredRunEvent[]): Promise<void>;
+  runEventsAfter(runId: string, afterSeq: number): Promise<StoredRunEvent[]>;
+  /** Deletes relayed events older than `olderThanMs`. */
+  pruneRunEvents(olderThanMs: number): Promise<void>;
+}
+
+/** Whether `store` relays run events (PostgreSQL does; SQLite has one server process). */
+export const relaysRunEvents = (store: object): store is RunEventStore => typeof (store as Partial<RunEventStore>).appendRunEvents === "function";
+
 export type ThreadSortField = "thread_id" | "status" | "created_at" | "updated_at";
 
 /** Filters of thread search and count; every given filter must match. */
