@@ -375,6 +375,11 @@ export class RunManager {
         await runsSettled(this.#deps.agent, run.threadId);
       }
       handle.graphFinished = true;
+      // Deleted meanwhile (perhaps through another instance): leave nothing of it behind.
+      if (!handle.temporary && !(await store.getThread(run.threadId))) {
+        await this.#deps.checkpointer.deleteThread(run.threadId);
+        throw new NotFoundError(`Thread ${run.threadId} was deleted while the run was going`);
+      }
       const values = handle.finalValues ?? ((await this.#deps.agent.getState({ configurable: { thread_id: run.threadId } })).values as Record<string, unknown>);
       handle.threadStatusAfter = handle.pausedAtBreakpoint ? "interrupted" : "idle";
       outcome = { status: "success", values, error: null };

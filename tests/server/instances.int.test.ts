@@ -107,6 +107,19 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
     expect(contents(values).slice(-3)).toEqual(["interrupted elsewhere", "takes over", "You said: takes over"]);
     expect((await second.client.runs.get(queued.thread_id, slow.run_id)).status).toBe("interrupted");
 
+    // While A runs the thread, B refuses state writes; deleting it on B leaves no rows behind.
+    stub.reset();
+    stub.delayEveryReply(500);
+    await first.client.runs.create(queued.thread_id, "agent", { input: user("deleted elsewhere") });
+    await until(() => stub.requests.length === 1);
+    await expect(second.client.threads.updateState(queued.thread_id, { values: { messages: [{ type: "human", content: "x" }] } })).rejects.toMatchObject({ status: 409 });
+    await second.client.threads.delete(queued.thread_id);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    for (const table of ["agent_checkpoints", "agent_messages", "runs", "threads"]) {
+      const { rows } = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table} WHERE thread_id = $1`, [queued.thread_id]);
+      expect([table, Number(rows[0]!.count)]).toEqual([table, 0]);
+    }
+
     first.child.kill("SIGTERM");
     second.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);

@@ -44,8 +44,11 @@ export function threadsRouter(deps: AppDeps): Router {
     }
   };
   /** State writes race with a running run (and its rollback), so they wait for an idle thread. */
-  const requireIdle = (threadId: string) => {
-    if (runs.isBusy(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress; update its state when the run ends`);
+  const requireIdle = async (threadId: string) => {
+    // Another instance may be running the thread: the runs table knows.
+    if (runs.isBusy(threadId) || (await store.hasActiveRuns(threadId))) {
+      throw new ThreadBusyError(`Thread ${threadId} has a run in progress; update its state when the run ends`);
+    }
   };
 
   router.post("/threads", async (request, response) => {
@@ -136,7 +139,7 @@ export function threadsRouter(deps: AppDeps): Router {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const source = await requireThread(thread_id, response);
     // A run in progress may have written half a turn: copy a thread at rest.
-    requireIdle(thread_id);
+    await requireIdle(thread_id);
     const copyId = uuid7();
     const copy = await store.createThread({ threadId: copyId, metadata: source.metadata, owner: ownerOf(response) });
     await checkpointer.copyThread(thread_id, copyId);
@@ -172,7 +175,7 @@ export function threadsRouter(deps: AppDeps): Router {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const body = parseInput(ThreadStateUpdate, request.body);
     await requireThread(thread_id, response);
-    requireIdle(thread_id);
+    await requireIdle(thread_id);
     const checkpoint = { ...withoutEmpty(body.checkpoint ?? {}), ...(body.checkpoint_id ? { checkpoint_id: body.checkpoint_id } : {}) };
     let config: RunnableConfig = { configurable: { thread_id, ...checkpoint } };
     // Writing on top of a checkpoint that does not exist would silently start from nothing.

@@ -279,6 +279,11 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
     }
   }
 
+  async hasActiveRuns(threadId: string): Promise<boolean> {
+    const { rows } = await this.#pool.query(`SELECT 1 FROM ${this.#schema}.runs WHERE thread_id = $1 AND status IN ('pending', 'running') LIMIT 1`, [threadId]);
+    return rows.length > 0;
+  }
+
   async requestCancel(runId: string, action: "interrupt" | "rollback"): Promise<void> {
     await this.#pool.query(`UPDATE ${this.#schema}.runs SET cancel_requested = $2 WHERE run_id = $1 AND status IN ('pending', 'running')`, [runId, action]);
   }

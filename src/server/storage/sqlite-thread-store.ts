@@ -242,6 +242,10 @@ export class SqliteThreadStore implements ThreadStore {
     return claimed.changes > 0;
   }
 
+  async hasActiveRuns(threadId: string): Promise<boolean> {
+    return this.#sql("SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1").get(threadId) !== undefined;
+  }
+
   async requestCancel(runId: string, action: "interrupt" | "rollback"): Promise<void> {
     this.#sql("UPDATE runs SET cancel_requested = ? WHERE run_id = ? AND status IN ('pending', 'running')").run(action, runId);
   }

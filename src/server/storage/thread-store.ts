@@ -111,6 +111,8 @@ export interface ThreadStore {
    * run is older. Atomic across instances; false means wait and try again.
    */
   claimRun(runId: string, threadId: string): Promise<boolean>;
+  /** Whether the thread has a pending or running run, on any instance. */
+  hasActiveRuns(threadId: string): Promise<boolean>;
   /** Asks whichever instance runs `runId` to cancel it (seen on that instance's next heartbeat). */
   requestCancel(runId: string, action: "interrupt" | "rollback"): Promise<void>;
   /** Cancels asked of this instance's unfinished runs. */
