@@ -18,6 +18,7 @@ import { TASKS } from "@langchain/langgraph-checkpoint";
 import type { Pool, PoolClient } from "pg";
 import { type BlobRow, type CheckpointRow, MessageLogSaver, type WriteRow } from "./message-log-saver.js";
 import type { MessageRow } from "./message-log.js";
+import { inTransaction } from "./postgres-transaction.js";
 
 /** Numbered migrations, run under an advisory lock so instances starting together take turns. */
 const MIGRATIONS = (schema: string): string[] => [
@@ -111,7 +112,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
   }
 
   async #migrate(): Promise<void> {
-    await this.#transaction(async (client) => {
+    await inTransaction(this.pool, async (client) => {
       await client.query("SELECT pg_advisory_xact_lock(hashtext('stateful-agent:migrations'))");
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.schema}.agent_checkpoint_migrations (version INTEGER PRIMARY KEY)`);
@@ -162,7 +163,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
     const prepared = await this.preparePut(config, checkpoint, metadata, newVersions);
     const { threadId, namespace, checkpointId } = prepared;
     const schema = this.schema;
-    const firstSeq = await this.#transaction(async (client) => {
+    const firstSeq = await inTransaction(this.pool, async (client) => {
       let first = 0;
       if (prepared.fresh.length > 0) {
         const { rows } = await client.query<{ next_seq: string }>(
@@ -234,7 +235,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
 
   async deleteThread(threadId: string): Promise<void> {
     await this.setup();
-    await this.#transaction(async (client) => {
+    await inTransaction(this.pool, async (client) => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1`, [threadId]);
       }
@@ -253,7 +254,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
 
   async revertThread(threadId: string, head: string | undefined): Promise<void> {
     await this.setup();
-    await this.#transaction(async (client) => {
+    await inTransaction(this.pool, async (client) => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1 AND checkpoint_id > $2`, [threadId, head ?? ""]);
       }
@@ -264,7 +265,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
     await this.setup();
     const schema = this.schema;
-    await this.#transaction(async (client) => {
+    await inTransaction(this.pool, async (client) => {
       await client.query(
         `INSERT INTO ${schema}.agent_checkpoints SELECT $2, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata
          FROM ${schema}.agent_checkpoints WHERE thread_id = $1`,
@@ -304,7 +305,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
     if (this.#retention === undefined) return;
     const keep = this.#retention;
     await this.setup();
-    await this.#transaction((client) => this.#prune(client, threadId, keep));
+    await inTransaction(this.pool, (client) => this.#prune(client, threadId, keep));
   }
 
   async #prune(client: PoolClient, threadId: string, keep: number): Promise<void> {
@@ -370,20 +371,5 @@ export class PostgresCheckpointer extends MessageLogSaver {
           )
         ).rows,
     );
-  }
-
-  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
   }
 }

@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import { inTransaction } from "../../graph/postgres-transaction.js";
 import type {
   AbandonedRun,
   Run,
@@ -118,9 +119,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   async setup(): Promise<void> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query("BEGIN");
+    await inTransaction(this.#pool, async (client) => {
       await client.query("SELECT pg_advisory_xact_lock(hashtext('stateful-agent:migrations'))");
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
       await client.query(`CREATE TABLE IF NOT EXISTS ${this.#schema}.schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`);
@@ -130,13 +129,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
         await client.query(migrations[version - 1] as string);
         await client.query(`INSERT INTO ${this.#schema}.schema_migrations (version, applied_at) VALUES ($1, now())`, [version]);
       }
-      await client.query("COMMIT");
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   #now(): Date {
@@ -216,20 +209,8 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
     return Number(rows[0]?.count ?? 0);
   }
 
-  async createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run> {
-    const now = this.#now();
-    await this.#pool.query(
-      `INSERT INTO ${this.#schema}.runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
-      [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, now, run.instanceId ?? null],
-    );
-    return { ...run, createdAt: now, updatedAt: now };
-  }
-
   async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query("BEGIN");
+    return inTransaction(this.#pool, async (client) => {
       // The thread's row lock orders every instance's decisions about this thread.
       await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR UPDATE`, [run.threadId]);
       const { rows } = await client.query<{ run_id: string }>(
@@ -237,30 +218,19 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
         [run.threadId],
       );
       const others = rows.map((row) => row.run_id);
-      if (options.exclusive && others[0]) {
-        await client.query("ROLLBACK");
-        return { busyWith: others[0] };
-      }
+      if (options.exclusive && others[0]) return { busyWith: others[0] };
       await client.query(
         `INSERT INTO ${this.#schema}.runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
         [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, run.createdAt, run.instanceId ?? null],
       );
-      await client.query("COMMIT");
       return { run: { ...run, updatedAt: run.createdAt }, others };
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Older pending runs of the same instance do not count: its own queue orders them. */
   async claimRun(runId: string, threadId: string): Promise<boolean> {
-    const client = await this.#pool.connect();
-    try {
-      await client.query("BEGIN");
+    return inTransaction(this.#pool, async (client) => {
       await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR UPDATE`, [threadId]);
       const { rowCount } = await client.query(
         `UPDATE ${this.#schema}.runs SET status = 'running', updated_at = $3 WHERE run_id = $1 AND status = 'pending' AND NOT EXISTS (
@@ -269,14 +239,8 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
                   AND other.instance_id IS DISTINCT FROM mine.instance_id)))`,
         [runId, threadId, this.#now()],
       );
-      await client.query("COMMIT");
       return (rowCount ?? 0) > 0;
-    } catch (error) {
-      await client.query("ROLLBACK").catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async hasActiveRuns(threadId: string): Promise<boolean> {

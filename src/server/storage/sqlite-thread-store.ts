@@ -204,16 +204,6 @@ export class SqliteThreadStore implements ThreadStore {
     return (this.#sql(`SELECT count(*) AS count FROM threads ${sql}`).get(...parameters) as { count: number }).count;
   }
 
-  async createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run> {
-    const now = this.#now();
-    this.#sql(
-        `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, now, now, run.instanceId ?? null);
-    return { ...run, createdAt: new Date(now), updatedAt: new Date(now) };
-  }
-
   async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
     return this.#db
       .transaction(() => {

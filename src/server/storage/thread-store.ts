@@ -98,7 +98,6 @@ export interface ThreadStore {
   searchThreads(search: ThreadSearch): Promise<Thread[]>;
   countThreads(filter: ThreadFilter): Promise<number>;
 
-  createRun(run: Omit<Run, "createdAt" | "updatedAt">): Promise<Run>;
   /**
    * Inserts a run, atomically with respect to every instance: with `exclusive`, only if the
    * thread has no pending or running run, else returns that run's id and inserts nothing. Its
