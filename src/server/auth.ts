@@ -40,13 +40,16 @@ export function ownerOfKey(keys: ApiKeys, presented: string): string | undefined
 /** The owner the request was authenticated as; undefined when authentication is off. */
 export const ownerOf = (response: Response): string | undefined => response.locals.owner as string | undefined;
 
-/** Paths open without a key. */
-const PUBLIC_PATHS = new Set(["/ok"]);
+/**
+ * Paths open without a key: the health check, and the web chat's page and files (a browser loads
+ * them before it can send a key; they hold no data, and every API call they make needs one).
+ */
+const isPublic = (path: string) => path === "/ok" || path === "/" || path.startsWith("/web/");
 
 /** Authenticates every request when `keys` is given; lets all through when it is not. */
 export function authenticate(keys: ApiKeys | undefined): RequestHandler {
   return (request, response, next) => {
-    if (!keys || PUBLIC_PATHS.has(request.path)) return next();
+    if (!keys || isPublic(request.path)) return next();
     const authorization = request.headers.authorization;
     const bearer = authorization?.toLowerCase().startsWith("bearer ") ? authorization.slice(7).trim() : undefined;
     const headerKey = request.headers["x-api-key"];

@@ -17,6 +17,7 @@ import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
 import { runsRouter } from "./routes/runs.js";
 import { threadsRouter } from "./routes/threads.js";
+import { webRouter } from "./routes/web.js";
 import { PostgresCheckpointer } from "../graph/postgres-checkpointer.js";
 import type { SqliteCheckpointer } from "../graph/sqlite-checkpointer.js";
 import { PostgresThreadStore } from "./storage/postgres-thread-store.js";
@@ -57,7 +58,8 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("query parser", "extended");
-  app.use(helmet());
+  // No upgrade-insecure-requests: the web chat is served over plain http on 127.0.0.1 by default.
+  app.use(helmet({ contentSecurityPolicy: { directives: { "upgrade-insecure-requests": null } } }));
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -82,7 +84,7 @@ export function createApp(deps: AppDeps): Express {
   // Not strict: a body of `"text"` or `42` is valid JSON, and gets a 422 from the schema, not a 400.
   // Like the official server, text/plain and untyped bodies are read as JSON too.
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
-  app.use(metaRouter(), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps));
+  app.use(webRouter(), metaRouter(), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps));
   app.use(notFound, errorHandler);
   return app;
 }

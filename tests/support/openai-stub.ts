@@ -58,6 +58,8 @@ export interface OpenAiStub {
   useReplyId(id: string | undefined): void;
   /** Waits this long before answering every request, like a model thinking (until `reset`). */
   delayEveryReply(ms: number): void;
+  /** Waits this long between streamed chunks, so a client can see a reply arrive piece by piece (until `reset`). */
+  delayEveryChunk(ms: number): void;
   /** Forgets requests, faults and custom responders. */
   reset(): void;
   close(): Promise<void>;
@@ -112,6 +114,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   let counter = 0;
   let fixedId: string | undefined;
   let everyDelay = 0;
+  let chunkDelay = 0;
 
   const server: Server = createServer(async (request, response) => {
     if (request.method === "GET" && request.url === "/v1/models") {
@@ -181,6 +184,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
         return;
       }
       if (fault?.kind === "stall" && index === fault.afterChunks) return;
+      if (chunkDelay > 0 && index > 0) await sleep(chunkDelay);
       // Waiting for each write to flush makes a cut land after what was already sent.
       await new Promise<void>((resolve) => response.write(frame, () => resolve()));
     }
@@ -205,12 +209,16 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     delayEveryReply: (ms) => {
       everyDelay = ms;
     },
+    delayEveryChunk: (ms) => {
+      chunkDelay = ms;
+    },
     reset: () => {
       requests.length = 0;
       faults = [];
       responder = memoryResponder;
       fixedId = undefined;
       everyDelay = 0;
+      chunkDelay = 0;
     },
     close: async () => {
       server.closeAllConnections();

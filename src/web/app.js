@@ -1,0 +1,683 @@
+// @ts-check
+/**
+ * The web chat: a list of chats and one conversation, over our own LangGraph-compatible API.
+ * Plain DOM code with no dependencies, so the page works offline and needs no build step.
+ */
+import { ApiError, call, openStream, storeKey, storedKey } from "./api.js";
+import { forkPoint, shorten, textOf, titleOf, versionsAt } from "./branches.js";
+
+/** The graph every run uses (its id works wherever an assistant id is expected). */
+const ASSISTANT = "agent";
+/** Checkpoints read to find a chat's branches; a chat has one per turn. */
+const HISTORY_LIMIT = 1000;
+
+/**
+ * @typedef {import("./branches.js").Message & { tool_calls?: Array<{ name: string }> }} Message
+ * @typedef {import("./branches.js").Checkpoint} Checkpoint
+ * @typedef {{ thread_id: string, metadata?: Record<string, unknown> | null, updated_at: string, status?: string, values?: { messages?: Message[] } | null }} Thread
+ * @typedef {{ threadId: string, messages: Message[], checkpointId: string | null, headId: string | null, history: Checkpoint[] }} Conversation
+ */
+
+/**
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @returns {T}
+ */
+const element = (id) => /** @type {T} */ (document.getElementById(id));
+
+const view = {
+  layout: element("layout"),
+  threadList: /** @type {HTMLUListElement} */ (element("thread-list")),
+  threadEmpty: element("thread-empty"),
+  search: /** @type {HTMLInputElement} */ (element("thread-search")),
+  title: element("thread-title"),
+  status: element("status"),
+  messages: element("messages"),
+  welcome: element("welcome"),
+  alert: element("alert"),
+  alertText: element("alert-text"),
+  composer: /** @type {HTMLFormElement} */ (element("composer")),
+  prompt: /** @type {HTMLTextAreaElement} */ (element("prompt")),
+  send: /** @type {HTMLButtonElement} */ (element("send")),
+  stop: /** @type {HTMLButtonElement} */ (element("stop")),
+  keyDialog: /** @type {HTMLDialogElement} */ (element("key-dialog")),
+  keyInput: /** @type {HTMLInputElement} */ (element("key-input")),
+  keyError: element("key-error"),
+  scrim: element("scrim"),
+};
+
+const state = {
+  /** @type {Thread[]} newest first */
+  threads: [],
+  /** @type {Conversation | null} null: a new chat, not created until its first message */
+  conversation: null,
+  /** @type {{ threadId: string, runId: string | null, controller: AbortController, stopped: boolean } | null} */
+  running: null,
+};
+
+// ---------------------------------------------------------------------------------------------
+// API key: asked for when the server answers 401, then kept in localStorage.
+
+/** @type {Promise<void> | null} */
+let asking = null;
+
+/** Shows the key dialog until a key is entered; concurrent callers share one dialog. */
+function askForKey(refused = false) {
+  asking ??= new Promise((resolve) => {
+    view.keyError.hidden = !refused;
+    view.keyInput.value = "";
+    view.keyDialog.showModal();
+    view.keyDialog.addEventListener(
+      "close",
+      () => {
+        storeKey(view.keyInput.value.trim() || null);
+        asking = null;
+        resolve();
+      },
+      { once: true },
+    );
+  });
+  return asking;
+}
+
+/**
+ * Runs `action`, asking for an API key and trying again as long as the server answers 401.
+ * @template T
+ * @param {() => Promise<T>} action
+ * @returns {Promise<T>}
+ */
+async function authorized(action) {
+  for (;;) {
+    try {
+      return await action();
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401) throw error;
+      await askForKey(storedKey() !== null);
+    }
+  }
+}
+
+/** @type {typeof call} */
+const api = (method, path, body) => authorized(() => call(method, path, body));
+
+// ---------------------------------------------------------------------------------------------
+// Alerts and status
+
+/** @param {unknown} error */
+function showError(error) {
+  view.alertText.textContent = error instanceof Error ? error.message : String(error);
+  view.alert.hidden = false;
+}
+
+function clearError() {
+  view.alert.hidden = true;
+  view.alertText.textContent = "";
+}
+
+/** @param {string} text */
+const setStatus = (text) => {
+  view.status.textContent = text;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The list of chats
+
+async function loadThreads() {
+  /** @type {Thread[]} */
+  const threads = await api("POST", "/threads/search", {
+    limit: 1000,
+    sort_by: "updated_at",
+    sort_order: "desc",
+    select: ["thread_id", "metadata", "updated_at", "status"],
+  });
+  // Chats started elsewhere may have no title: one more call reads their first messages.
+  const untitled = threads.filter((thread) => typeof thread.metadata?.title !== "string").map((thread) => thread.thread_id);
+  if (untitled.length > 0) {
+    /** @type {Thread[]} */
+    const withValues = await api("POST", "/threads/search", { ids: untitled, limit: untitled.length, select: ["thread_id", "values"] });
+    const values = new Map(withValues.map((thread) => [thread.thread_id, thread.values]));
+    for (const thread of threads) if (values.has(thread.thread_id)) thread.values = values.get(thread.thread_id);
+  }
+  state.threads = threads;
+  renderThreads();
+}
+
+function renderThreads() {
+  const query = view.search.value.trim().toLowerCase();
+  const shown = state.threads.filter((thread) => query === "" || titleOf(thread).toLowerCase().includes(query));
+  view.threadList.replaceChildren(...shown.map(threadItem));
+  view.threadEmpty.hidden = shown.length > 0;
+  view.threadEmpty.textContent = state.threads.length === 0 ? "No chats yet." : "No chat matches.";
+}
+
+/** @param {Thread} thread */
+function threadItem(thread) {
+  const item = document.createElement("li");
+  item.className = "thread";
+  item.dataset.threadId = thread.thread_id;
+  if (state.conversation?.threadId === thread.thread_id) item.setAttribute("aria-current", "true");
+
+  const open = document.createElement("button");
+  open.type = "button";
+  open.className = "thread-open";
+  open.title = titleOf(thread);
+  const name = document.createElement("span");
+  name.className = "thread-title";
+  name.textContent = titleOf(thread);
+  const when = document.createElement("time");
+  when.className = "thread-time";
+  when.dateTime = thread.updated_at;
+  when.textContent = relativeTime(thread.updated_at);
+  open.append(name, when);
+  open.addEventListener("click", () => void guarded(() => openThread(thread.thread_id)));
+
+  const rename = iconButton("✎", `Rename “${titleOf(thread)}”`, "thread-rename", () => startRename(item, thread));
+  const remove = iconButton(trashIcon(), `Delete “${titleOf(thread)}”`, "thread-delete", () => void guarded(() => deleteThread(thread)));
+  item.append(open, rename, remove);
+  return item;
+}
+
+/** A bin drawn as SVG: emoji fonts are not on every machine, and no font is downloaded. */
+function trashIcon() {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("width", "14");
+  svg.setAttribute("height", "14");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M6 1h4l1 1h3v2H2V2h3l1-1zM3 5h10l-1 10H4L3 5zm3 2v6h1V7H6zm3 0v6h1V7H9z");
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}
+
+/**
+ * @param {string | Element} label text, or an icon
+ * @param {string} description
+ * @param {string} className
+ * @param {() => void} onClick
+ */
+function iconButton(label, description, className, onClick) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = `button icon ${className}`;
+  button.append(label);
+  button.setAttribute("aria-label", description);
+  button.title = description;
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+/**
+ * Replaces the chat's title by a text field: Enter saves it (as metadata `title`), Escape cancels.
+ * @param {HTMLLIElement} item
+ * @param {Thread} thread
+ */
+function startRename(item, thread) {
+  const input = document.createElement("input");
+  input.className = "thread-rename-input";
+  input.value = titleOf(thread);
+  input.setAttribute("aria-label", "New name");
+  input.maxLength = 200;
+  item.replaceChildren(input);
+  input.focus();
+  input.select();
+  let done = false;
+  const finish = async (/** @type {boolean} */ save) => {
+    if (done) return;
+    done = true;
+    const title = input.value.trim();
+    if (save && title !== "" && title !== titleOf(thread)) {
+      await guarded(async () => {
+        await api("PATCH", `/threads/${thread.thread_id}`, { metadata: { title } });
+        thread.metadata = { ...thread.metadata, title };
+        if (state.conversation?.threadId === thread.thread_id) view.title.textContent = title;
+      });
+    }
+    renderThreads();
+  };
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") void finish(true);
+    if (event.key === "Escape") void finish(false);
+  });
+  input.addEventListener("blur", () => void finish(true));
+}
+
+/** @param {Thread} thread */
+async function deleteThread(thread) {
+  if (!confirm(`Delete “${titleOf(thread)}”? Its messages cannot be brought back.`)) return;
+  if (state.running?.threadId === thread.thread_id) await stopRun();
+  await api("DELETE", `/threads/${thread.thread_id}`);
+  state.threads = state.threads.filter((other) => other.thread_id !== thread.thread_id);
+  if (state.conversation?.threadId === thread.thread_id) newChat();
+  renderThreads();
+}
+
+/** @param {string} iso */
+function relativeTime(iso) {
+  const seconds = (Date.now() - Date.parse(iso)) / 1000;
+  if (seconds < 60) return "now";
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)} h`;
+  return new Date(iso).toLocaleDateString();
+}
+
+// ---------------------------------------------------------------------------------------------
+// One conversation
+
+function newChat() {
+  state.conversation = null;
+  history.replaceState(null, "", location.pathname);
+  view.title.textContent = "New chat";
+  renderMessages();
+  renderThreads();
+  closeSidebar();
+  view.prompt.focus();
+}
+
+/**
+ * Shows a chat as it is now (its newest checkpoint), with its branches.
+ * @param {string} threadId
+ */
+async function openThread(threadId) {
+  clearError();
+  const conversation = await readConversation(threadId);
+  state.conversation = conversation;
+  history.replaceState(null, "", `#thread=${threadId}`);
+  const thread = state.threads.find((candidate) => candidate.thread_id === threadId);
+  view.title.textContent = thread ? titleOf(thread) : titleOf({ values: { messages: conversation.messages } });
+  renderMessages();
+  renderThreads();
+  closeSidebar();
+  const joined = await joinRunningRun(threadId);
+  if (!joined) view.prompt.focus();
+}
+
+/**
+ * @param {string} threadId
+ * @returns {Promise<Conversation>}
+ */
+async function readConversation(threadId) {
+  const [current, entries] = await Promise.all([
+    api("GET", `/threads/${threadId}/state`),
+    api("POST", `/threads/${threadId}/history`, { limit: HISTORY_LIMIT }),
+  ]);
+  /** @type {Checkpoint[]} */
+  const checkpoints = entries.map((/** @type {any} */ entry) => ({ checkpointId: entry.checkpoint?.checkpoint_id, messages: entry.values?.messages ?? [] }));
+  const headId = current.checkpoint?.checkpoint_id ?? null;
+  return { threadId, messages: current.values?.messages ?? [], checkpointId: headId, headId, history: checkpoints };
+}
+
+/** Draws the conversation's messages, or the welcome text for a new chat. */
+function renderMessages() {
+  const conversation = state.conversation;
+  const nodes = [];
+  for (const [position, message] of (conversation?.messages ?? []).entries()) {
+    const node = messageNode(message, position);
+    if (node) nodes.push(node);
+  }
+  view.welcome.hidden = nodes.length > 0;
+  view.messages.replaceChildren(view.welcome, ...nodes);
+  scrollToEnd();
+}
+
+/**
+ * @param {Message} message
+ * @param {number} position its index in the thread's messages
+ * @returns {HTMLElement | null}
+ */
+function messageNode(message, position) {
+  const text = textOf(message.content);
+  if (message.type === "human") {
+    const node = bubble("user", text);
+    node.dataset.position = String(position);
+    const actions = document.createElement("div");
+    actions.className = "message-actions";
+    const conversation = state.conversation;
+    if (conversation) {
+      const versions = versionsAt(conversation.history, conversation.messages, position);
+      if (versions.count > 1) actions.append(versionSwitcher(versions));
+    }
+    actions.append(iconButton("✎", "Edit and resend", "message-edit", () => startEdit(node, position, text)));
+    node.append(actions);
+    return node;
+  }
+  if (message.type === "ai") {
+    const calls = message.tool_calls ?? [];
+    if (text === "" && calls.length === 0) return null;
+    const node = bubble("assistant", text);
+    for (const toolCall of calls) {
+      const note = document.createElement("div");
+      note.className = "tool-call";
+      note.textContent = `Called ${toolCall.name}`;
+      node.append(note);
+    }
+    return node;
+  }
+  return null;
+}
+
+/**
+ * @param {"user" | "assistant"} role
+ * @param {string} text
+ */
+function bubble(role, text) {
+  const node = document.createElement("article");
+  node.className = `message ${role}`;
+  node.setAttribute("aria-label", role === "user" ? "You" : "Assistant");
+  const body = document.createElement("div");
+  body.className = "message-text";
+  body.textContent = text;
+  node.append(body);
+  return node;
+}
+
+/**
+ * "‹ 2/3 ›": shows the other versions of an edited message.
+ * @param {import("./branches.js").Versions} versions
+ */
+function versionSwitcher(versions) {
+  const box = document.createElement("span");
+  box.className = "versions";
+  const label = document.createElement("span");
+  label.className = "versions-label";
+  label.textContent = `${versions.index + 1}/${versions.count}`;
+  const go = (/** @type {number} */ step) => () => showCheckpoint(/** @type {string} */ (versions.targets[versions.index + step]));
+  const previous = iconButton("‹", "Previous version", "versions-previous", go(-1));
+  const next = iconButton("›", "Next version", "versions-next", go(1));
+  previous.disabled = versions.index === 0 || state.running !== null;
+  next.disabled = versions.index === versions.count - 1 || state.running !== null;
+  box.append(previous, label, next);
+  return box;
+}
+
+/**
+ * Shows the conversation as a checkpoint of its history holds it (another branch).
+ * @param {string} checkpointId
+ */
+function showCheckpoint(checkpointId) {
+  const conversation = state.conversation;
+  const checkpoint = conversation?.history.find((candidate) => candidate.checkpointId === checkpointId);
+  if (!conversation || !checkpoint) return;
+  conversation.messages = checkpoint.messages;
+  conversation.checkpointId = checkpointId;
+  renderMessages();
+}
+
+/**
+ * Turns a user message into an editor; sending it forks the chat from the point before it.
+ * @param {HTMLElement} node
+ * @param {number} position
+ * @param {string} text
+ */
+function startEdit(node, position, text) {
+  if (state.running) return;
+  const editor = document.createElement("form");
+  editor.className = "message-editor";
+  const input = document.createElement("textarea");
+  input.value = text;
+  input.setAttribute("aria-label", "Edit message");
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.className = "button primary";
+  save.textContent = "Send";
+  const cancel = document.createElement("button");
+  cancel.type = "button";
+  cancel.className = "button";
+  cancel.textContent = "Cancel";
+  cancel.addEventListener("click", () => renderMessages());
+  editor.append(input, save, cancel);
+  editor.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const edited = input.value.trim();
+    if (edited !== "") void guarded(() => resend(position, edited));
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      editor.requestSubmit();
+    }
+    if (event.key === "Escape") renderMessages();
+  });
+  node.replaceChildren(editor);
+  input.focus();
+}
+
+/**
+ * Sends `text` in place of the user message at `position`: a new branch from the checkpoint
+ * before it. The old branch stays in the history and can be shown again.
+ * @param {number} position
+ * @param {string} text
+ */
+async function resend(position, text) {
+  const conversation = state.conversation;
+  if (!conversation) return;
+  const point = forkPoint(conversation.history, conversation.messages, position);
+  if (!point) throw new Error("This message cannot be edited: its chat's history does not reach back to it");
+  let checkpointId = point.checkpointId;
+  if (point.remove.length > 0) {
+    // No checkpoint holds exactly the messages before this one: write one that does.
+    const update = await api("POST", `/threads/${conversation.threadId}/state`, {
+      checkpoint_id: checkpointId,
+      values: { messages: point.remove.map((id) => ({ type: "remove", id, content: "" })) },
+      as_node: "model",
+    });
+    checkpointId = update.checkpoint.checkpoint_id;
+  }
+  conversation.messages = conversation.messages.slice(0, position);
+  await runTurn(text, checkpointId);
+}
+
+/**
+ * Joins the run a chat is busy with (after a reload mid-reply), so its reply keeps streaming in.
+ * @param {string} threadId
+ * @returns {Promise<boolean>} whether there was one
+ */
+async function joinRunningRun(threadId) {
+  /** @type {Array<{ run_id: string }>} */
+  const active = [
+    ...(await api("GET", `/threads/${threadId}/runs?status=running&limit=1`)),
+    ...(await api("GET", `/threads/${threadId}/runs?status=pending&limit=1`)),
+  ];
+  const run = active[0];
+  if (!run) return false;
+  await follow(threadId, null, (signal) => authorized(() => openStream(`/threads/${threadId}/runs/${run.run_id}/stream`, undefined, signal)), run.run_id);
+  return true;
+}
+
+/**
+ * Sends a user message: creates the chat on its first message, then streams the reply.
+ * @param {string} text
+ * @param {string | null} [checkpointId] continue from this checkpoint (a fork or another branch)
+ */
+async function runTurn(text, checkpointId = state.conversation?.checkpointId !== state.conversation?.headId ? state.conversation?.checkpointId : null) {
+  clearError();
+  if (!state.conversation) {
+    const thread = await api("POST", "/threads", { metadata: { title: shorten(text) } });
+    state.conversation = { threadId: thread.thread_id, messages: [], checkpointId: null, headId: null, history: [] };
+    state.threads.unshift(thread);
+    history.replaceState(null, "", `#thread=${thread.thread_id}`);
+    view.title.textContent = titleOf(thread);
+    renderThreads();
+  }
+  const { threadId } = state.conversation;
+  const body = {
+    assistant_id: ASSISTANT,
+    input: { messages: [{ type: "human", content: text }] },
+    stream_mode: ["messages-tuple", "values"],
+    ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
+  };
+  state.conversation.messages = [...state.conversation.messages, { type: "human", content: text }];
+  renderMessages();
+  const failed = await follow(threadId, text, (signal) => authorized(() => openStream(`/threads/${threadId}/runs/stream`, body, signal)));
+  // Nothing lost: a message whose run failed goes back into the box, ready to send again.
+  if (failed && view.prompt.value === "") view.prompt.value = text;
+}
+
+/**
+ * Streams a run's events into the page: tokens into the reply as they arrive, errors into the
+ * alert. When it ends, the chat is read again, so the page shows what the thread really holds.
+ * @param {string} threadId
+ * @param {string | null} text the user message sent, if this page sent it
+ * @param {(signal: AbortSignal) => Promise<AsyncGenerator<import("./api.js").StreamEvent>>} open
+ * @param {string | null} [runId]
+ * @returns {Promise<boolean>} whether the run failed
+ */
+async function follow(threadId, text, open, runId = null) {
+  const controller = new AbortController();
+  const running = { threadId, runId, controller, stopped: false };
+  state.running = running;
+  setRunning(true);
+  let failed = false;
+  /** @type {HTMLElement | null} */
+  let reply = null;
+  /** @type {Map<string, string>} streamed text per message id */
+  const streamed = new Map();
+  try {
+    const events = await open(controller.signal);
+    for await (const { event, data } of events) {
+      if (event === "metadata") running.runId = data.run_id;
+      else if (event === "messages") {
+        const [chunk, metadata] = data;
+        // Only the model's reply tokens ("ai" here, "AIMessageChunk" from the official server).
+        const type = String(chunk?.type ?? "");
+        if (metadata?.langgraph_node !== "model" || !(type === "ai" || type.startsWith("AIMessageChunk"))) continue;
+        const piece = textOf(chunk.content);
+        if (piece === "") continue;
+        const sofar = (streamed.get(chunk.id) ?? "") + piece;
+        streamed.set(chunk.id, sofar);
+        reply ??= appendReply();
+        /** @type {HTMLElement} */ (reply.querySelector(".message-text")).textContent = sofar;
+        scrollToEnd();
+      } else if (event === "error") {
+        failed = true;
+        showError(`The reply failed: ${data?.message ?? "unknown error"}`);
+      }
+    }
+  } catch (error) {
+    failed = !running.stopped;
+    if (failed) showError(error);
+  } finally {
+    state.running = null;
+    setRunning(false);
+  }
+  if (running.stopped) setStatus("Stopped");
+  else setStatus("");
+  // The thread may be gone (deleted meanwhile); then there is nothing to show.
+  if (state.conversation?.threadId === threadId) {
+    try {
+      state.conversation = await readConversation(threadId);
+      renderMessages();
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) showError(error);
+    }
+  }
+  await loadThreads().catch(showError);
+  if (text !== null) view.prompt.focus();
+  return failed;
+}
+
+function appendReply() {
+  const node = bubble("assistant", "");
+  node.classList.add("streaming");
+  view.messages.append(node);
+  return node;
+}
+
+/** Cancels the running run; the user's message stays, the half-written reply does not. */
+async function stopRun() {
+  const running = state.running;
+  if (!running) return;
+  running.stopped = true;
+  setStatus("Stopping…");
+  try {
+    if (running.runId) await api("POST", `/threads/${running.threadId}/runs/${running.runId}/cancel?action=interrupt&wait=1`);
+  } finally {
+    running.controller.abort();
+  }
+}
+
+/** @param {boolean} running */
+function setRunning(running) {
+  view.send.hidden = running;
+  view.stop.hidden = !running;
+  view.prompt.disabled = false;
+  setStatus(running ? "Answering…" : "");
+  for (const button of view.messages.querySelectorAll("button")) button.disabled = running;
+}
+
+function scrollToEnd() {
+  view.messages.scrollTop = view.messages.scrollHeight;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wiring
+
+/**
+ * Runs a user action, showing its failure in the page rather than only in the console.
+ * @param {() => Promise<unknown>} action
+ */
+async function guarded(action) {
+  try {
+    await action();
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function closeSidebar() {
+  view.layout.classList.remove("sidebar-open");
+  view.scrim.hidden = true;
+}
+
+function openSidebar() {
+  view.layout.classList.add("sidebar-open");
+  view.scrim.hidden = false;
+}
+
+function autoGrow() {
+  view.prompt.style.height = "auto";
+  view.prompt.style.height = `${Math.min(view.prompt.scrollHeight, 240)}px`;
+}
+
+view.composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = view.prompt.value.trim();
+  if (text === "" || state.running) return;
+  view.prompt.value = "";
+  autoGrow();
+  void guarded(() => runTurn(text));
+});
+view.prompt.addEventListener("keydown", (event) => {
+  // Enter sends, Shift+Enter is a new line; not while an input method is composing a character.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    view.composer.requestSubmit();
+  }
+});
+view.prompt.addEventListener("input", autoGrow);
+view.stop.addEventListener("click", () => void guarded(stopRun));
+element("new-thread").addEventListener("click", () => {
+  if (!state.running) newChat();
+});
+element("alert-close").addEventListener("click", clearError);
+element("open-sidebar").addEventListener("click", openSidebar);
+element("close-sidebar").addEventListener("click", closeSidebar);
+view.scrim.addEventListener("click", closeSidebar);
+view.search.addEventListener("input", renderThreads);
+view.keyDialog.addEventListener("cancel", (event) => event.preventDefault());
+
+async function start() {
+  await loadThreads();
+  const threadId = new URLSearchParams(location.hash.slice(1)).get("thread");
+  if (threadId) {
+    try {
+      await openThread(threadId);
+    } catch (error) {
+      newChat();
+      throw error;
+    }
+  } else newChat();
+}
+
+void guarded(start);

@@ -1,0 +1,325 @@
+/// <reference lib="dom" />
+/**
+ * The web chat in a real browser (headless Chromium through playwright-core) against the server
+ * on 127.0.0.1 and the stub model: what a person sees when they chat, reload, switch, fork,
+ * rename, delete, stop, and meet a failing provider.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ensureChromium, launchChromium } from "../support/browser.js";
+import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
+import { type TestServer, startServer } from "../support/server.js";
+
+const unavailable = ensureChromium();
+if (unavailable) console.warn(`\n\n!!! SKIPPING THE BROWSER TESTS OF THE WEB CHAT: ${unavailable} !!!\n\n`);
+
+const API_KEY = "owner-key-0123456789abcdef";
+
+describe.skipIf(unavailable !== null)("web chat page", () => {
+  let browser: Browser;
+  let stub: OpenAiStub;
+  let server: TestServer;
+  let page: Page;
+  /** Requests the page made to anything but our server: there must be none (no CDN). */
+  let foreign: string[];
+  /** Errors thrown in the page. */
+  let pageErrors: string[];
+
+  beforeAll(async () => {
+    browser = await launchChromium();
+    stub = await startOpenAiStub();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await stub?.close();
+  });
+
+  /** A page on `server`, recording requests that leave it. */
+  async function openPage(viewport = { width: 1100, height: 760 }): Promise<Page> {
+    const context = await browser.newContext({ viewport });
+    const opened = await context.newPage();
+    opened.on("request", (request) => {
+      if (!request.url().startsWith(server.baseUrl) && !request.url().startsWith("data:")) foreign.push(request.url());
+    });
+    opened.on("pageerror", (error) => pageErrors.push(error.message));
+    await opened.goto(`${server.baseUrl}/`);
+    return opened;
+  }
+
+  /** Types a message and presses Enter; resolves when the finished reply is on screen. */
+  async function send(text: string) {
+    const before = await page.locator(".message.assistant").count();
+    await page.fill("#prompt", text);
+    await page.press("#prompt", "Enter");
+    await page.waitForFunction((count) => document.querySelectorAll(".message.assistant:not(.streaming)").length > count && document.querySelector("#stop")?.hasAttribute("hidden"), before);
+  }
+
+  const texts = (selector: string) => page.locator(`${selector} .message-text`).allInnerTexts();
+  const threadTitles = () => page.locator(".thread-title").allInnerTexts();
+  const currentThreadId = () => page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get("thread"));
+
+  describe("without API keys", () => {
+    beforeEach(async () => {
+      stub.reset();
+      foreign = [];
+      pageErrors = [];
+      server = await startServer(stub);
+      page = await openPage();
+    });
+    afterEach(async () => {
+      await page.context().close();
+      await server.close();
+      expect(foreign).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    });
+
+    it("streams the reply into the page token by token, and keeps the chat across a reload", async () => {
+      stub.delayEveryChunk(150);
+      stub.respondWith(() => "one two three four five six");
+      await page.fill("#prompt", "Count to six");
+      await page.press("#prompt", "Enter");
+      // While the reply streams, the page shows part of it, not all or nothing.
+      const partial = await page.waitForFunction(() => {
+        const text = document.querySelector(".message.assistant.streaming .message-text")?.textContent ?? "";
+        return text !== "" && text !== "one two three four five six" ? text : null;
+      });
+      const seen = (await partial.jsonValue()) as string;
+      expect("one two three four five six".startsWith(seen)).toBe(true);
+      await page.waitForSelector(".message.assistant:not(.streaming)");
+      expect(await texts(".message.assistant")).toEqual(["one two three four five six"]);
+      expect(await texts(".message.user")).toEqual(["Count to six"]);
+      expect(await threadTitles()).toEqual(["Count to six"]);
+      const threadId = await currentThreadId();
+
+      await page.reload();
+      await page.waitForSelector(".message.assistant");
+      expect(await currentThreadId()).toBe(threadId);
+      expect(await texts(".message.user")).toEqual(["Count to six"]);
+      expect(await texts(".message.assistant")).toEqual(["one two three four five six"]);
+      // What the page shows is what the thread holds.
+      const state = await server.client.threads.getState<{ messages: Array<{ content: string }> }>(threadId!);
+      expect(state.values.messages.map((message) => message.content)).toEqual(["Count to six", "one two three four five six"]);
+    });
+
+    it("picks up a reply still streaming after a reload, and finishes it", async () => {
+      stub.delayEveryChunk(250);
+      stub.respondWith(() => "this reply keeps coming after the reload");
+      await page.fill("#prompt", "Keep going");
+      await page.press("#prompt", "Enter");
+      await page.waitForSelector(".message.assistant.streaming");
+      await page.reload();
+      // The page joins the run: the reply streams in again and ends whole.
+      await page.waitForSelector(".message.assistant.streaming");
+      await page.waitForSelector("#stop:not([hidden])");
+      await page.waitForSelector(".message.assistant:not(.streaming)", { timeout: 15_000 });
+      expect(await texts(".message.assistant")).toEqual(["this reply keeps coming after the reload"]);
+      expect(await texts(".message.user")).toEqual(["Keep going"]);
+    });
+
+    it("remembers within a chat, switches between chats, and searches them", async () => {
+      await send("My name is Ada");
+      const first = await currentThreadId();
+      await page.click("#new-thread");
+      await expect.poll(() => page.locator(".message").count()).toBe(0);
+      await send("My name is Bob");
+      await send("What is my name?");
+      expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Bob!", "Your name is Bob."]);
+      // Newest first.
+      expect(await threadTitles()).toEqual(["My name is Bob", "My name is Ada"]);
+
+      await page.click(`.thread[data-thread-id="${first}"] .thread-open`);
+      await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada"]);
+      expect(await currentThreadId()).toBe(first);
+      await send("What is my name?");
+      expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Ada!", "Your name is Ada."]);
+      // Each chat's model call saw its own history only.
+      const lastRequest = stub.requests.at(-1)!.body.messages.map(wireText);
+      expect(lastRequest).toContain("My name is Ada");
+      expect(lastRequest).not.toContain("My name is Bob");
+
+      await page.fill("#thread-search", "bob");
+      await expect.poll(threadTitles).toEqual(["My name is Bob"]);
+      await page.fill("#thread-search", "nobody");
+      await expect.poll(threadTitles).toEqual([]);
+      await expect(page.locator("#thread-empty").innerText()).resolves.toBe("No chat matches.");
+      await page.fill("#thread-search", "");
+      await expect.poll(threadTitles).toEqual(["My name is Ada", "My name is Bob"]);
+    });
+
+    it("titles chats made elsewhere from their first message, renames and deletes with confirmation", async () => {
+      const made = await server.client.threads.create();
+      await server.client.runs.wait(made.thread_id, "agent", { input: { messages: [{ role: "user", content: "Made through the API" }] } });
+      await page.reload();
+      await expect.poll(threadTitles).toEqual(["Made through the API"]);
+
+      await page.hover(`.thread[data-thread-id="${made.thread_id}"]`);
+      await page.click(`.thread[data-thread-id="${made.thread_id}"] .thread-rename`);
+      await page.fill(".thread-rename-input", "Renamed chat");
+      await page.press(".thread-rename-input", "Enter");
+      await expect.poll(threadTitles).toEqual(["Renamed chat"]);
+      expect((await server.client.threads.get(made.thread_id)).metadata).toMatchObject({ title: "Renamed chat" });
+
+      // Dismissing the confirmation keeps the chat; accepting deletes it.
+      page.once("dialog", (dialog) => void dialog.dismiss());
+      await page.click(`.thread[data-thread-id="${made.thread_id}"] .thread-delete`);
+      await expect.poll(threadTitles).toEqual(["Renamed chat"]);
+      page.once("dialog", (dialog) => {
+        expect(dialog.message()).toContain("Renamed chat");
+        void dialog.accept();
+      });
+      await page.click(`.thread[data-thread-id="${made.thread_id}"] .thread-delete`);
+      await expect.poll(threadTitles).toEqual([]);
+      expect((await server.request(`/threads/${made.thread_id}`)).status).toBe(404);
+    });
+
+    it("shows a provider error in the page, keeps the typed message and leaves the chat as it was", async () => {
+      await send("My name is Ada");
+      const threadId = await currentThreadId();
+      stub.inject({ kind: "status", status: 400, message: "The model refused this request" });
+      await page.fill("#prompt", "This one fails");
+      await page.press("#prompt", "Enter");
+      await page.waitForSelector("#alert:not([hidden])");
+      expect(await page.locator("#alert-text").innerText()).toContain("The model refused this request");
+      // Nothing lost: the text is back in the box, and the thread holds only the first turn.
+      await expect.poll(() => page.inputValue("#prompt")).toBe("This one fails");
+      await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada"]);
+      const state = await server.client.threads.getState<{ messages: unknown[] }>(threadId!);
+      expect(state.values.messages).toHaveLength(2);
+
+      // Sending it again works.
+      await page.press("#prompt", "Enter");
+      await page.waitForFunction(() => document.querySelectorAll(".message.assistant:not(.streaming)").length === 2);
+      expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Ada!", "You said: This one fails"]);
+    });
+
+    it("says so when the server refuses a run (no model configured)", async () => {
+      await page.context().close();
+      await server.close();
+      server = await startServer(undefined);
+      page = await openPage();
+      await page.fill("#prompt", "Hello?");
+      await page.press("#prompt", "Enter");
+      await page.waitForSelector("#alert:not([hidden])");
+      expect(await page.locator("#alert-text").innerText()).toContain("OPENAI_API_KEY");
+      expect(await page.inputValue("#prompt")).toBe("Hello?");
+    });
+
+    it("stops a reply with the Stop button: the question stays, no half answer", async () => {
+      stub.delayEveryChunk(400);
+      stub.respondWith(() => "a long answer that takes its time to arrive");
+      await page.fill("#prompt", "Tell me everything");
+      await page.press("#prompt", "Enter");
+      await page.waitForSelector(".message.assistant.streaming");
+      await page.click("#stop");
+      await page.waitForSelector("#stop", { state: "hidden" });
+      await expect.poll(() => page.locator("#status").innerText()).toBe("Stopped");
+      await expect.poll(() => texts(".message.user")).toEqual(["Tell me everything"]);
+      expect(await page.locator(".message.assistant").count()).toBe(0);
+      const threadId = await currentThreadId();
+      const [run] = await server.client.runs.list(threadId!);
+      expect(run?.status).toBe("interrupted");
+      expect(await page.locator("#alert").isHidden()).toBe(true);
+    });
+
+    it("forks when an earlier message is edited, and keeps the old branch browsable", async () => {
+      await send("My name is Ada");
+      await send("What is my name?");
+      await send("Thanks");
+      // Edit the second user message: the fork starts after the first turn.
+      await page.hover(".message.user >> nth=1");
+      await page.click(".message.user >> nth=1 >> .message-edit");
+      await page.fill(".message-editor textarea", "My name is Bob");
+      await page.press(".message-editor textarea", "Enter");
+      await expect.poll(() => page.locator(".message.user >> nth=1 >> .versions-label").innerText().catch(() => "")).toBe("2/2");
+      expect(await texts(".message.user")).toEqual(["My name is Ada", "My name is Bob"]);
+      expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Ada!", "Nice to meet you, Bob!"]);
+      // The model was sent the history up to the fork point, not the old branch.
+      expect(stub.requests.at(-1)!.body.messages.map(wireText)).toEqual(["You are a helpful assistant.", "My name is Ada", "Nice to meet you, Ada!", "My name is Bob"]);
+
+      await page.click(".message.user >> nth=1 >> .versions-previous");
+      await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada", "What is my name?", "Thanks"]);
+      expect(await page.locator(".message.user >> nth=1 >> .versions-label").innerText()).toBe("1/2");
+      await page.click(".message.user >> nth=1 >> .versions-next");
+      await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada", "My name is Bob"]);
+
+      // Continuing the new branch, and the first message can be edited too.
+      await send("What is my name?");
+      expect((await texts(".message.assistant")).at(-1)).toBe("Your name is Bob.");
+      await page.hover(".message.user >> nth=0");
+      await page.click(".message.user >> nth=0 >> .message-edit");
+      await page.fill(".message-editor textarea", "My name is Cy");
+      await page.press(".message-editor textarea", "Enter");
+      await expect.poll(() => page.locator(".message.user >> nth=0 >> .versions-label").innerText().catch(() => "")).toBe("2/2");
+      expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Cy!"]);
+      expect(stub.requests.at(-1)!.body.messages.map(wireText)).toEqual(["You are a helpful assistant.", "My name is Cy"]);
+
+      // After a reload the chat shows its newest branch, and the others are still there.
+      await page.reload();
+      await expect.poll(() => texts(".message.user")).toEqual(["My name is Cy"]);
+      await page.click(".message.user >> nth=0 >> .versions-previous");
+      await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada", "My name is Bob", "What is my name?"]);
+    });
+
+    it("Shift+Enter writes a new line and Enter sends the message", async () => {
+      await page.click("#prompt");
+      await page.keyboard.type("first line");
+      await page.keyboard.press("Shift+Enter");
+      await page.keyboard.type("second line");
+      expect(await page.inputValue("#prompt")).toBe("first line\nsecond line");
+      expect(await page.locator(".message").count()).toBe(0);
+      await page.keyboard.press("Enter");
+      await page.waitForSelector(".message.assistant:not(.streaming)");
+      expect(await texts(".message.user")).toEqual(["first line\nsecond line"]);
+      expect(await page.inputValue("#prompt")).toBe("");
+    });
+
+    it("fits a phone-width window: the chat list is a drawer, nothing scrolls sideways", async () => {
+      await page.context().close();
+      page = await openPage({ width: 390, height: 780 });
+      await send("My name is Ada");
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow).toBeLessThanOrEqual(0);
+      expect(await page.locator("#composer").isVisible()).toBe(true);
+      // The list is off screen until the menu button opens it.
+      const hiddenBox = await page.locator("#sidebar").boundingBox();
+      expect((hiddenBox?.x ?? 0) + (hiddenBox?.width ?? 0)).toBeLessThanOrEqual(0);
+      await page.click("#open-sidebar");
+      await expect.poll(async () => (await page.locator("#sidebar").boundingBox())?.x).toBe(0);
+      expect(await threadTitles()).toEqual(["My name is Ada"]);
+      await page.click("#new-thread");
+      await expect.poll(async () => ((await page.locator("#sidebar").boundingBox())?.x ?? 0) < 0).toBe(true);
+    });
+  });
+
+  describe("with API keys", () => {
+    beforeEach(async () => {
+      stub.reset();
+      foreign = [];
+      pageErrors = [];
+      server = await startServer(stub, { env: { API_KEYS: `alice:${API_KEY}` }, apiKey: API_KEY });
+    });
+    afterEach(async () => {
+      await page.context().close();
+      await server.close();
+      expect(foreign).toEqual([]);
+    });
+
+    it("asks for the key, refuses a wrong one, and then works with the right one", async () => {
+      await server.client.threads.create({ metadata: { title: "Alice's chat" } });
+      page = await openPage();
+      await page.waitForSelector("#key-dialog[open]");
+      await page.fill("#key-input", "wrong-key-0123456789");
+      await page.press("#key-input", "Enter");
+      await page.waitForSelector("#key-dialog[open] #key-error:not([hidden])");
+      await page.fill("#key-input", API_KEY);
+      await page.press("#key-input", "Enter");
+      await expect.poll(threadTitles).toEqual(["Alice's chat"]);
+      await send("My name is Ada");
+      expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Ada!"]);
+      // The key is kept for the next visit.
+      await page.reload();
+      await expect.poll(threadTitles).toEqual(["My name is Ada", "Alice's chat"]);
+      expect(await page.locator("#key-dialog[open]").count()).toBe(0);
+    });
+  });
+});
