@@ -8,11 +8,31 @@ const optional = <T extends z.ZodType>(schema: T) =>
 
 const positiveInteger = z.coerce.number().int().positive();
 
+/**
+ * Provider presets: the usual base URL and key variable of each, so `PROVIDER=groq` plus
+ * `GROQ_API_KEY` is all a user needs. `OPENAI_BASE_URL` still wins (say, Ollama on another host).
+ */
+export const PROVIDERS = {
+  openai: { baseUrl: undefined, keyVariable: "OPENAI_API_KEY", keyRequired: true, defaultModel: "gpt-4o-mini" },
+  groq: { baseUrl: "https://api.groq.com/openai/v1", keyVariable: "GROQ_API_KEY", keyRequired: true, defaultModel: "llama-3.1-8b-instant" },
+  ollama: { baseUrl: "http://localhost:11434/v1", keyVariable: "OLLAMA_API_KEY", keyRequired: false, defaultModel: "llama3.2" },
+  vllm: { baseUrl: "http://localhost:8000/v1", keyVariable: "VLLM_API_KEY", keyRequired: false, defaultModel: undefined },
+  lmstudio: { baseUrl: "http://localhost:1234/v1", keyVariable: "LMSTUDIO_API_KEY", keyRequired: false, defaultModel: undefined },
+  "openai-compatible": { baseUrl: undefined, keyVariable: "OPENAI_API_KEY", keyRequired: false, defaultModel: undefined },
+} as const;
+export type Provider = keyof typeof PROVIDERS;
+
 const EnvSchema = z
   .object({
+    PROVIDER: optional(z.enum(Object.keys(PROVIDERS) as [Provider, ...Provider[]])),
     OPENAI_API_KEY: optional(z.string()),
+    GROQ_API_KEY: optional(z.string()),
+    OLLAMA_API_KEY: optional(z.string()),
+    VLLM_API_KEY: optional(z.string()),
+    LMSTUDIO_API_KEY: optional(z.string()),
     OPENAI_BASE_URL: optional(z.url({ protocol: /^https?$/ })),
-    MODEL: optional(z.string()).default("gpt-4o-mini"),
+    // The default depends on PROVIDER (gpt-4o-mini for OpenAI); see `resolveProvider`.
+    MODEL: optional(z.string()),
     TEMPERATURE: optional(z.coerce.number().min(0).max(2)).default(0),
     MAX_OUTPUT_TOKENS: optional(positiveInteger).default(1024),
     CONTEXT_TOKENS: optional(positiveInteger).default(16_384),
@@ -21,6 +41,11 @@ const EnvSchema = z
     MODEL_RETRY_BASE_MS: optional(z.coerce.number().int().min(0)).default(500),
     MODEL_RETRY_MAX_MS: optional(z.coerce.number().int().min(0)).default(20_000),
     MODEL_TIMEOUT_MS: optional(positiveInteger).default(60_000),
+    // "window" sends only what fits; "summary" also sends a running summary of what was dropped.
+    MEMORY_MODE: optional(z.enum(["window", "summary"])).default("window"),
+    SUMMARY_TOKENS: optional(positiveInteger).default(512),
+    // Model that writes summaries (same provider); unset uses MODEL.
+    SUMMARY_MODEL: optional(z.string()),
     DATA_DIR: optional(z.string()).default("./data"),
     // PostgreSQL instead of SQLite, for several instances on one database; unset keeps SQLite.
     DATABASE_URL: optional(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" })),
@@ -48,6 +73,13 @@ const EnvSchema = z
     if (env.API_KEYS !== undefined && env.API_KEYS_FILE !== undefined) {
       context.addIssue({ code: "custom", path: ["API_KEYS_FILE"], message: "set API_KEYS or API_KEYS_FILE, not both" });
     }
+    if (env.MEMORY_MODE === "summary" && env.SUMMARY_TOKENS * 2 > env.CONTEXT_TOKENS - env.MAX_OUTPUT_TOKENS) {
+      context.addIssue({
+        code: "custom",
+        path: ["SUMMARY_TOKENS"],
+        message: `must be at most half of CONTEXT_TOKENS less MAX_OUTPUT_TOKENS (${Math.floor((env.CONTEXT_TOKENS - env.MAX_OUTPUT_TOKENS) / 2)}), or no room is left for recent messages`,
+      });
+    }
     // The prompt has to leave room for something besides the reply.
     if (env.MAX_OUTPUT_TOKENS >= env.CONTEXT_TOKENS) {
       context.addIssue({
@@ -59,10 +91,33 @@ const EnvSchema = z
   });
 
 /** The service's configuration, parsed from the environment once at start. */
-export type Config = z.infer<typeof EnvSchema> & {
+export type Config = Omit<z.infer<typeof EnvSchema>, "MODEL"> & {
+  /** The model name: `MODEL`, else the provider preset's default. */
+  MODEL: string;
   /** The API keys from `API_KEYS` or `API_KEYS_FILE`; undefined when authentication is off. */
   apiKeys: Array<{ owner: string; key: string }> | undefined;
 };
+
+type ParsedEnv = z.infer<typeof EnvSchema>;
+
+/**
+ * Applies `PROVIDER`: fills `OPENAI_BASE_URL` and `OPENAI_API_KEY` (the two the model client
+ * reads) from the preset and its key variable, and `MODEL` from its default. Without `PROVIDER`
+ * the variables are used as given, as before presets existed.
+ */
+function resolveProvider(env: ParsedEnv): Pick<Config, "OPENAI_BASE_URL" | "OPENAI_API_KEY" | "MODEL"> {
+  if (env.PROVIDER === undefined) return { OPENAI_BASE_URL: env.OPENAI_BASE_URL, OPENAI_API_KEY: env.OPENAI_API_KEY, MODEL: env.MODEL ?? "gpt-4o-mini" };
+  const preset = PROVIDERS[env.PROVIDER];
+  const key = env[preset.keyVariable] ?? env.OPENAI_API_KEY;
+  const baseUrl = env.OPENAI_BASE_URL ?? preset.baseUrl;
+  const model = env.MODEL ?? preset.defaultModel;
+  const problems: string[] = [];
+  if (preset.keyRequired && key === undefined) problems.push(`${preset.keyVariable}: required with PROVIDER=${env.PROVIDER}`);
+  if (baseUrl === undefined && env.PROVIDER !== "openai") problems.push(`OPENAI_BASE_URL: required with PROVIDER=${env.PROVIDER} (the server's /v1 URL)`);
+  if (model === undefined) problems.push(`MODEL: required with PROVIDER=${env.PROVIDER} (the name of a model the server serves)`);
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`);
+  return { OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: key, MODEL: model as string };
+}
 
 /** Shortest key accepted: anything shorter is guessable. */
 export const MINIMUM_KEY_LENGTH = 16;
@@ -105,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       if (!existsSync(file)) throw new ConfigError(`Invalid configuration: API_KEYS_FILE: ${file} does not exist`);
       apiKeys = parseApiKeys(readFileSync(file, "utf8"), "API_KEYS_FILE");
     }
-    return { ...parsed.data, apiKeys };
+    return { ...parsed.data, ...resolveProvider(parsed.data), apiKeys };
   }
   const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
   throw new ConfigError(`Invalid configuration: ${problems.join("; ")}`, { cause: parsed.error });

@@ -31,7 +31,7 @@ async function start(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config);
-  const { agent, checkpointer, hasModel } = createAgentFromConfig(config);
+  const { agent, checkpointer, hasModel } = createAgentFromConfig(config, { logger });
   if (!hasModel) logger.warn(`${MODEL_NOT_CONFIGURED_MESSAGE}. The server runs, but runs will fail until then.`);
 
   const keys = config.apiKeys ? apiKeys(config.apiKeys) : undefined;

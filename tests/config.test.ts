@@ -39,3 +39,42 @@ describe("loadConfig", () => {
     expect(() => loadConfig(env)).toThrow(new RegExp(`Invalid configuration: .*${name}`));
   });
 });
+
+describe("provider presets (PROVIDER)", () => {
+  it.each([
+    [{ PROVIDER: "openai", OPENAI_API_KEY: "sk-test" }, { OPENAI_BASE_URL: undefined, OPENAI_API_KEY: "sk-test", MODEL: "gpt-4o-mini" }],
+    [{ PROVIDER: "groq", GROQ_API_KEY: "gsk-test" }, { OPENAI_BASE_URL: "https://api.groq.com/openai/v1", OPENAI_API_KEY: "gsk-test", MODEL: "llama-3.1-8b-instant" }],
+    [{ PROVIDER: "ollama" }, { OPENAI_BASE_URL: "http://localhost:11434/v1", OPENAI_API_KEY: undefined, MODEL: "llama3.2" }],
+    [{ PROVIDER: "vllm", MODEL: "Qwen/Qwen2.5-7B-Instruct" }, { OPENAI_BASE_URL: "http://localhost:8000/v1", MODEL: "Qwen/Qwen2.5-7B-Instruct" }],
+    [{ PROVIDER: "lmstudio", MODEL: "qwen2.5-7b-instruct" }, { OPENAI_BASE_URL: "http://localhost:1234/v1", MODEL: "qwen2.5-7b-instruct" }],
+    [{ PROVIDER: "openai-compatible", OPENAI_BASE_URL: "http://10.0.0.5:9000/v1", MODEL: "mine", OPENAI_API_KEY: "k" }, { OPENAI_BASE_URL: "http://10.0.0.5:9000/v1", OPENAI_API_KEY: "k", MODEL: "mine" }],
+    // The preset's base URL gives way to an explicit one, e.g. Ollama on another machine.
+    [{ PROVIDER: "ollama", OPENAI_BASE_URL: "http://gpu-box:11434/v1", MODEL: "mistral" }, { OPENAI_BASE_URL: "http://gpu-box:11434/v1", MODEL: "mistral" }],
+  ])("%o sets the base URL, key and model", (env, expected) => {
+    const config = loadConfig(env);
+    expect(config).toMatchObject(expected);
+    expect(hasModelProvider(config)).toBe(true);
+  });
+
+  it.each([
+    [{ PROVIDER: "groq" }, "GROQ_API_KEY: required with PROVIDER=groq"],
+    [{ PROVIDER: "openai" }, "OPENAI_API_KEY: required with PROVIDER=openai"],
+    [{ PROVIDER: "vllm" }, "MODEL: required with PROVIDER=vllm"],
+    [{ PROVIDER: "openai-compatible", MODEL: "x" }, "OPENAI_BASE_URL: required with PROVIDER=openai-compatible"],
+    [{ PROVIDER: "anthropic" }, "PROVIDER"],
+  ])("%o is refused: %s", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe("memory mode", () => {
+  it("defaults to the window, with a 512-token summary budget for summary mode", () => {
+    expect(loadConfig({})).toMatchObject({ MEMORY_MODE: "window", SUMMARY_TOKENS: 512 });
+    expect(loadConfig({}).SUMMARY_MODEL).toBeUndefined();
+    expect(loadConfig({ MEMORY_MODE: "summary", SUMMARY_MODEL: "gpt-4.1-nano" })).toMatchObject({ MEMORY_MODE: "summary", SUMMARY_MODEL: "gpt-4.1-nano" });
+  });
+  it("rejects an unknown mode", () => {
+    expect(() => loadConfig({ MEMORY_MODE: "forever" })).toThrow(/MEMORY_MODE/);
+  });
+});

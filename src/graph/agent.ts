@@ -12,6 +12,8 @@ import { REPLY_PRIMING_TOKENS } from "./token-counter.js";
 import { resolveSystemPrompt } from "./configuration.js";
 import { ContextOverflowError, ModelNotConfiguredError } from "../errors.js";
 import type { BaseMessage } from "@langchain/core/messages";
+import { type SummarizeNodeOptions, createSummarizeNode } from "./summarize-node.js";
+import { createSummarizer, summaryReserveTokens } from "./summary.js";
 
 /** Defaults used when `createAgent` is called without them (the service passes its config). */
 export const AGENT_DEFAULTS = {
@@ -41,22 +43,48 @@ export interface AgentOptions {
   durability?: Durability;
   /** How failed model calls are retried (defaults: 2 retries, 500 ms base, 20 s cap). */
   retry?: Partial<RetryOptions>;
+  /** Summary memory; without it the messages that leave the window are simply not sent. */
+  summary?: SummaryMemoryOptions;
+}
+
+/** Summary memory mode (`MEMORY_MODE=summary`). */
+export interface SummaryMemoryOptions {
+  /** Longest summary, in tokens; kept free in the prompt budget (`SUMMARY_TOKENS`). */
+  summaryTokens: number;
+  /** The model that writes summaries; the agent's model when unset (`SUMMARY_MODEL`). */
+  model?: BaseChatModel;
+  /** Told when a summary call fails (the turn goes on; the next turn retries). */
+  onError?: SummarizeNodeOptions["onError"];
 }
 
 /** LangGraph's checkpoint durability modes. */
 export type Durability = "exit" | "async" | "sync";
 
-/** Builds the uncompiled graph: START → trim → model → END. */
+/**
+ * Builds the uncompiled graph: START → trim → model → END, or in summary mode
+ * START → trim → summarize → model → END.
+ */
 export function buildAgentGraph(options: AgentOptions = {}) {
   const systemPrompt = options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt;
-  const trimNode = createTrimNode(trimOptions(options));
+  const trim = trimOptions(options);
   const modelNode = createModelNode({ model: options.model, systemPrompt, retry: { ...DEFAULT_RETRY, ...options.retry } });
-  return new StateGraph(AgentState)
-    .addNode("trim", trimNode)
-    .addNode("model", modelNode)
-    .addEdge(START, "trim")
-    .addEdge("trim", "model")
-    .addEdge("model", END);
+  const graph = new StateGraph(AgentState).addNode("trim", createTrimNode(trim)).addNode("model", modelNode).addEdge(START, "trim").addEdge("model", END);
+  const summaryModel = options.summary?.model ?? options.model;
+  if (!options.summary || !summaryModel) return graph.addEdge("trim", "model");
+  const summarize = createSummarizer({
+    model: summaryModel,
+    counter: trim.counter,
+    summaryTokens: options.summary.summaryTokens,
+    contextTokens: trim.contextTokens,
+    timeoutMs: options.retry?.attemptTimeoutMs,
+  });
+  const withSummary = graph
+    .addNode("summarize", createSummarizeNode({ summarize, onError: options.summary.onError }))
+    .addEdge("trim", "summarize")
+    .addEdge("summarize", "model");
+  // One static type for both shapes: callers address nodes by name only through the API
+  // (`as_node`, stream metadata), where "summarize" is one more valid name.
+  return withSummary as unknown as typeof graph;
 }
 
 /** The compiled agent: a LangGraph graph with `invoke`, `stream`, `getState`, `updateState`, ... */
@@ -76,11 +104,13 @@ export function createAgent(options: AgentOptions = {}) {
 }
 
 function trimOptions(options: AgentOptions): TrimNodeOptions {
+  const counter = createTokenCounter(options.tokenizerModel ?? AGENT_DEFAULTS.tokenizerModel);
   return {
-    counter: createTokenCounter(options.tokenizerModel ?? AGENT_DEFAULTS.tokenizerModel),
+    counter,
     systemPrompt: options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt,
     contextTokens: options.contextTokens ?? AGENT_DEFAULTS.contextTokens,
     maxOutputTokens: options.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
+    summaryReserve: options.summary ? summaryReserveTokens(counter, options.summary.summaryTokens) : undefined,
   };
 }
 
@@ -103,7 +133,8 @@ export function assertInputFits(agent: object, messages: readonly BaseMessage[],
   const options = budgets.get(agent);
   if (!options || messages.length === 0) return;
   const systemPrompt = resolveSystemPrompt(options.systemPrompt, config);
-  const budget = options.contextTokens - options.maxOutputTokens;
+  // In summary mode the newest turn must leave room for the summary beside it.
+  const budget = options.contextTokens - options.maxOutputTokens - (options.summaryReserve ?? 0);
   const needed =
     REPLY_PRIMING_TOKENS + systemPromptTokens(options.counter, systemPrompt) + messages.reduce((sum, message) => sum + options.counter.countMessage(message), 0);
   if (needed > budget) {

@@ -5,6 +5,8 @@ import { openSqliteCheckpointer } from "./checkpointer.js";
 import { PostgresCheckpointer } from "./postgres-checkpointer.js";
 import type { SqliteCheckpointer } from "./sqlite-checkpointer.js";
 import { createChatModel } from "./chat-model.js";
+import { type Logger, createLogger } from "../logger.js";
+import type { SummaryMemoryOptions } from "./agent.js";
 
 /** An agent and the checkpointer it owns, so whoever built it can close the database. */
 export interface ConfiguredAgent {
@@ -15,8 +17,11 @@ export interface ConfiguredAgent {
   hasModel: boolean;
 }
 
-/** Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets. */
-export function createAgentFromConfig(config: Config): ConfiguredAgent {
+/**
+ * Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets,
+ * and the memory mode. `logger` hears about failed summary calls (the service's own by default).
+ */
+export function createAgentFromConfig(config: Config, options: { logger?: Logger } = {}): ConfiguredAgent {
   const checkpointer = config.DATABASE_URL
     ? new PostgresCheckpointer(new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE }), {
         schema: config.DATABASE_SCHEMA,
@@ -25,7 +30,18 @@ export function createAgentFromConfig(config: Config): ConfiguredAgent {
       })
     : openSqliteCheckpointer(config.DATA_DIR, { retention: config.CHECKPOINT_RETENTION });
   const model = createChatModel(config);
+  const logger = options.logger ?? createLogger(config);
+  const summary: SummaryMemoryOptions | undefined =
+    config.MEMORY_MODE === "summary"
+      ? {
+          summaryTokens: config.SUMMARY_TOKENS,
+          // Its own client: a summary is at most SUMMARY_TOKENS long, whatever MAX_OUTPUT_TOKENS says.
+          model: createChatModel({ ...config, MODEL: config.SUMMARY_MODEL ?? config.MODEL, MAX_OUTPUT_TOKENS: config.SUMMARY_TOKENS }),
+          onError: (error, context) => logger.warn({ err: error, ...context }, "summary call failed; the turn goes on with the previous summary, and the next turn retries"),
+        }
+      : undefined;
   const agent = createAgent({
+    summary,
     model,
     checkpointer,
     systemPrompt: config.SYSTEM_PROMPT,

@@ -7,6 +7,7 @@ import { AppError, ModelNotConfiguredError, ModelProviderError } from "../errors
 import { resolveSystemPrompt } from "./configuration.js";
 import { DEFAULT_RETRY, type RetryOptions, isRetryable, retryAfterMs, retryDelayMs, sleep } from "./model-retry.js";
 import type { AgentStateUpdate, AgentStateValue } from "./state.js";
+import { SUMMARY_HEADING } from "./summary.js";
 import { countPinned } from "./trim-node.js";
 
 /** Said wherever a run needs a model and none is configured. */
@@ -24,10 +25,17 @@ export interface ModelNodeOptions {
   retry?: RetryOptions;
 }
 
-/** The messages one turn sends: system prompt, pinned system messages, then the window. */
+/**
+ * The messages one turn sends: the system prompt (with the summary of earlier messages, in
+ * summary mode), pinned system messages, then the window.
+ */
 export function buildPrompt(state: AgentStateValue, systemPrompt: string): BaseMessage[] {
   const pinned = countPinned(state.messages);
-  const prompt: BaseMessage[] = systemPrompt === "" ? [] : [new SystemMessage(systemPrompt)];
+  // A summary lagging behind the window (its last update failed) is still true of what it covers;
+  // one reaching into the window no longer matches the messages and is not sent.
+  const summary = state.summary && state.summary.upTo <= state.windowStart && state.summary.text !== "" ? `${SUMMARY_HEADING}${state.summary.text}` : "";
+  const system = [systemPrompt, summary].filter((part) => part !== "").join("\n\n");
+  const prompt: BaseMessage[] = system === "" ? [] : [new SystemMessage(system)];
   prompt.push(...state.messages.slice(0, pinned), ...state.messages.slice(Math.max(pinned, state.windowStart)));
   return prompt;
 }

@@ -11,7 +11,22 @@ export const AgentState = Annotation.Root({
     reducer: (_previous, next) => next,
     default: () => 0,
   }),
+  /**
+   * In summary memory mode, what the messages before the window said: `text` covers
+   * `messages[pinned..upTo)`. Null until the window first moves (and always in window mode).
+   */
+  summary: Annotation<ConversationSummary | null>({
+    reducer: (_previous, next) => next,
+    default: () => null,
+  }),
 });
+
+/** A running summary of the messages that left the window. */
+export interface ConversationSummary {
+  text: string;
+  /** Index of the first message it does not cover; equal to `windowStart` when it is current. */
+  upTo: number;
+}
 
 /** A thread's state as the nodes see it. */
 export type AgentStateValue = typeof AgentState.State;

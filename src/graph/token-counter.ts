@@ -15,6 +15,8 @@ export interface TokenCounter {
   countText(text: string): number;
   /** Tokens one message adds to a request, overhead included. */
   countMessage(message: BaseMessage): number;
+  /** The longest start of `text` that is at most `tokens` tokens. */
+  truncate(text: string, tokens: number): string;
 }
 
 /**
@@ -140,6 +142,10 @@ export function createTokenCounter(model: string): TokenCounter {
   return {
     encoding,
     countText,
+    truncate(text, tokens) {
+      const encoded = encoder.encode(text);
+      return encoded.length <= tokens ? text : encoder.decode(encoded.slice(0, Math.max(0, tokens)));
+    },
     countMessage(message) {
       const known = byObject.get(message);
       // The object may have been changed in place since it was counted: compare the content.

@@ -79,7 +79,18 @@ export interface TrimNodeOptions {
   contextTokens: number;
   /** Room kept free for the reply (`MAX_OUTPUT_TOKENS`). */
   maxOutputTokens: number;
+  /**
+   * Summary memory mode: tokens kept free for the summary of what the window dropped (see
+   * `summaryReserveTokens`). Unset: window mode, where the dropped messages are simply not sent.
+   */
+  summaryReserve?: number;
 }
+
+/**
+ * In summary mode a window that has to move moves back to this share of its budget, so that the
+ * next few turns fit without moving it again: one summary call every few turns, not every turn.
+ */
+export const SUMMARY_WINDOW_REFILL = 0.75;
 
 /** Tokens the system prompt costs as a message, or 0 when the prompt is empty and not sent. */
 export function systemPromptTokens(counter: TokenCounter, prompt: string): number {
@@ -91,15 +102,37 @@ export function systemPromptTokens(counter: TokenCounter, prompt: string): numbe
  * It writes nothing when the window has not moved.
  */
 export function createTrimNode(options: TrimNodeOptions) {
-  const { counter } = options;
+  const { counter, summaryReserve } = options;
   const budget = options.contextTokens - options.maxOutputTokens;
+  const countMessage = (message: BaseMessage) => counter.countMessage(message);
   return function trimNode(state: AgentStateValue, config?: RunnableConfig): AgentStateUpdate {
-    const systemPrompt = resolveSystemPrompt(options.systemPrompt, config);
-    const { start } = selectWindow(state.messages, {
-      budget,
-      systemTokens: systemPromptTokens(counter, systemPrompt),
-      countMessage: (message) => counter.countMessage(message),
-    });
+    const systemTokens = systemPromptTokens(counter, resolveSystemPrompt(options.systemPrompt, config));
+    const start = summaryReserve === undefined ? selectWindow(state.messages, { budget, systemTokens, countMessage }).start : summaryWindowStart(state, budget, summaryReserve, systemTokens, countMessage);
     return start === state.windowStart ? {} : { windowStart: start };
   };
+}
+
+/**
+ * The window in summary mode. While the whole history fits and nothing was summarised yet, it
+ * is the whole history. Otherwise room is kept for the summary; the window stays where it is for
+ * as long as it fits, and when it must move it moves back to `SUMMARY_WINDOW_REFILL` of the room.
+ */
+function summaryWindowStart(state: AgentStateValue, budget: number, reserve: number, systemTokens: number, countMessage: (message: BaseMessage) => number): number {
+  const { messages, windowStart } = state;
+  const pinned = countPinned(messages);
+  if (state.summary === null) {
+    const whole = selectWindow(messages, { budget, systemTokens, countMessage });
+    if (whole.start === pinned) return whole.start;
+  }
+  const room = budget - reserve;
+  const fitting = selectWindow(messages, { budget: room, systemTokens, countMessage });
+  const stillFits = windowStart >= fitting.start && windowStart < messages.length && isHuman(messages[windowStart] as BaseMessage);
+  if (stillFits) return windowStart;
+  try {
+    return Math.max(fitting.start, selectWindow(messages, { budget: Math.floor(room * SUMMARY_WINDOW_REFILL), systemTokens, countMessage }).start);
+  } catch (error) {
+    // The newest turn alone is larger than the refill share: the longest window that fits will do.
+    if (error instanceof ContextOverflowError) return fitting.start;
+    throw error;
+  }
 }

@@ -64,10 +64,10 @@ describe("createTrimNode", () => {
 
   it("stores only the window start, and nothing when it does not move", () => {
     const messages = history(4);
-    const update = node({ messages, windowStart: 0 });
+    const update = node({ messages, windowStart: 0, summary: null });
     expect(Object.keys(update)).toEqual(["windowStart"]);
     const start = update.windowStart as number;
     expect(start).toBeGreaterThan(0);
-    expect(node({ messages, windowStart: start })).toEqual({});
+    expect(node({ messages, windowStart: start, summary: null })).toEqual({});
   });
 });

@@ -52,6 +52,8 @@ export interface OpenAiStub {
   requests: RecordedRequest[];
   /** Queues behaviours for the next requests, one each. */
   inject(...faults: Fault[]): void;
+  /** Answers every request that `matches` with this HTTP error (until `reset`, or `undefined` to stop). */
+  failMatching(matches: ((request: ChatRequest) => boolean) | undefined, status?: number): void;
   /** Replaces the reply text function (until `reset`). */
   respondWith(responder: Responder): void;
   /** Makes every reply carry this id, as some servers do (until `reset`). */
@@ -115,6 +117,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   let fixedId: string | undefined;
   let everyDelay = 0;
   let chunkDelay = 0;
+  let failing: { matches: (request: ChatRequest) => boolean; status: number } | undefined;
 
   const server: Server = createServer(async (request, response) => {
     if (request.method === "GET" && request.url === "/v1/models") {
@@ -136,6 +139,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       fault = faults.shift();
     }
     if (fault?.kind === "status") return sendError(response, fault);
+    if (failing?.matches(body)) return sendError(response, { kind: "status", status: failing.status });
 
     counter += 1;
     const id = fixedId ?? `chatcmpl-stub-${counter}`;
@@ -209,6 +213,9 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     delayEveryReply: (ms) => {
       everyDelay = ms;
     },
+    failMatching: (matches, status = 500) => {
+      failing = matches ? { matches, status } : undefined;
+    },
     delayEveryChunk: (ms) => {
       chunkDelay = ms;
     },
@@ -219,6 +226,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       fixedId = undefined;
       everyDelay = 0;
       chunkDelay = 0;
+      failing = undefined;
     },
     close: async () => {
       server.closeAllConnections();
