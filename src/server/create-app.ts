@@ -15,6 +15,7 @@ import { RunManager } from "./run-manager.js";
 const DEFAULT_HEARTBEAT_MS = 2000;
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
+import { notOfferedRouter } from "./routes/not-offered.js";
 import { runsRouter } from "./routes/runs.js";
 import { threadsRouter } from "./routes/threads.js";
 import { PostgresCheckpointer } from "../graph/postgres-checkpointer.js";
@@ -75,7 +76,7 @@ export function createApp(deps: AppDeps): Express {
   // Not strict: a body of `"text"` or `42` is valid JSON, and gets a 422 from the schema, not a 400.
   // Like the official server, text/plain and untyped bodies are read as JSON too.
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
-  app.use(metaRouter(), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps));
+  app.use(metaRouter(), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps), notOfferedRouter());
   app.use(notFound, errorHandler);
   return app;
 }
