@@ -54,7 +54,7 @@ export function assistantsRouter(deps: AppDeps): Router {
 
   router.get(["/assistants/:assistant_id/subgraphs", "/assistants/:assistant_id/subgraphs/:namespace"], (request, response) => {
     resolveAssistantId(request.params.assistant_id as string);
-    // Studio asks with ?recurse=true; the agent has no subgraphs at any depth.
+    // Clients may ask ?recurse=true (the SDK, Studio); the agent has no subgraphs at any depth.
     parseInput(SubgraphsQuery, request.query, "query");
     response.json({});
   });
