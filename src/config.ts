@@ -21,6 +21,10 @@ export const PROVIDERS = {
   "openai-compatible": { baseUrl: undefined, keyVariable: "OPENAI_API_KEY", keyRequired: false, defaultModel: undefined },
 } as const;
 export type Provider = keyof typeof PROVIDERS;
+/** The origins LangGraph Studio is served from: LangSmith's US and EU sites. */
+export const DEFAULT_CORS_ORIGINS = ["https://smith.langchain.com", "https://eu.smith.langchain.com"] as const;
+/** What a browser sends in `Origin`: scheme, host and optional port, nothing after. */
+const ORIGIN = /^https?:\/\/[^/\s?#]+$/;
 
 const EnvSchema = z
   .object({
@@ -57,10 +61,17 @@ const EnvSchema = z
     CHECKPOINT_RETENTION: optional(positiveInteger),
     HOST: optional(z.string()).default("127.0.0.1"),
     PORT: optional(z.coerce.number().int().min(0).max(65_535)).default(8123),
-    // Browser origins allowed to call the API; LangGraph Studio's by default, "*" for any.
+    // Browser origins allowed to call the API; LangGraph Studio's (US and EU) by default, "*" for any.
     CORS_ORIGINS: optional(z.string())
-      .default("https://smith.langchain.com")
-      .transform((value) => value.split(",").map((origin) => origin.trim()).filter(Boolean)),
+      .default(DEFAULT_CORS_ORIGINS.join(","))
+      // Browsers send origins without a trailing slash; one copied from the address bar would never match.
+      .transform((value) => value.split(",").map((origin) => origin.trim().replace(/\/+$/, "")).filter(Boolean))
+      .refine((origins) => origins.every((origin) => origin === "*" || ORIGIN.test(origin)), {
+        error: (issue) => {
+          const bad = (issue.input as string[]).find((origin) => origin !== "*" && !ORIGIN.test(origin));
+          return `${JSON.stringify(bad)} is not an origin: use scheme://host[:port], e.g. https://smith.langchain.com, or *`;
+        },
+      }),
     // `owner:key` pairs, comma-separated; or a file of them, one per line. Unset: no authentication.
     API_KEYS: optional(z.string()),
     API_KEYS_FILE: optional(z.string()),

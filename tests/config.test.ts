@@ -38,6 +38,19 @@ describe("loadConfig", () => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(new RegExp(`Invalid configuration: .*${name}`));
   });
+
+  it("allows LangGraph Studio's US and EU origins by default, and reads CORS_ORIGINS as origins", () => {
+    expect(loadConfig({}).CORS_ORIGINS).toEqual(["https://smith.langchain.com", "https://eu.smith.langchain.com"]);
+    expect(loadConfig({ CORS_ORIGINS: " https://smith.langchain.com/ , http://localhost:5173" }).CORS_ORIGINS).toEqual([
+      "https://smith.langchain.com",
+      "http://localhost:5173",
+    ]);
+    expect(loadConfig({ CORS_ORIGINS: "*" }).CORS_ORIGINS).toEqual(["*"]);
+    expect(() => loadConfig({ CORS_ORIGINS: "https://smith.langchain.com,smith.langchain.com" })).toThrow(
+      /CORS_ORIGINS: "smith.langchain.com" is not an origin/,
+    );
+    expect(() => loadConfig({ CORS_ORIGINS: "https://example.com/studio" })).toThrow(/CORS_ORIGINS/);
+  });
 });
 
 describe("provider presets (PROVIDER)", () => {

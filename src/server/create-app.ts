@@ -1,4 +1,3 @@
-import cors from "cors";
 import helmet from "helmet";
 import { randomUUID } from "node:crypto";
 import express, { type Express } from "express";
@@ -7,6 +6,7 @@ import type { Agent } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { Logger } from "../logger.js";
 import { type ApiKeys, authenticate } from "./auth.js";
+import { browserAccess } from "./cors.js";
 import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-handler.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { RunManager } from "./run-manager.js";
@@ -15,6 +15,7 @@ import { RunManager } from "./run-manager.js";
 const DEFAULT_HEARTBEAT_MS = 2000;
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
+import { notOfferedRouter } from "./routes/not-offered.js";
 import { runsRouter } from "./routes/runs.js";
 import { threadsRouter } from "./routes/threads.js";
 import { webRouter } from "./routes/web.js";
@@ -31,7 +32,7 @@ export interface AppDeps {
   store: ThreadStore;
   runs: RunManager;
   logger: Logger;
-  /** Browser origins allowed by CORS (`["*"]` for any); none when empty. */
+  /** Browser origins allowed by CORS and Private Network Access (`["*"]` for any); none when empty. */
   corsOrigins?: string[];
   /** With keys, every request but `/ok` must authenticate and sees only its owner's threads. */
   apiKeys?: ApiKeys;
@@ -69,22 +70,15 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   const origins = deps.corsOrigins ?? [];
-  if (origins.length > 0) {
-    // Exposed so browser clients (the SDK, Studio) can read run ids and pagination.
-    app.use(
-      cors({
-        origin: origins.includes("*") ? true : origins,
-        exposedHeaders: ["Content-Location", "Location", "X-Pagination-Next", "X-Pagination-Total", "X-Request-Id"],
-      }),
-    );
-  }
+  // Before authentication: preflights carry no key, and must be answered all the same.
+  if (origins.length > 0) app.use(browserAccess(origins));
   // Before the body is read: an unauthenticated request costs no parsing.
   app.use(authenticate(deps.apiKeys));
   app.use(requireJsonBody);
   // Not strict: a body of `"text"` or `42` is valid JSON, and gets a 422 from the schema, not a 400.
   // Like the official server, text/plain and untyped bodies are read as JSON too.
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
-  app.use(webRouter(), metaRouter(), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps));
+  app.use(webRouter(), metaRouter(), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps), notOfferedRouter());
   app.use(notFound, errorHandler);
   return app;
 }

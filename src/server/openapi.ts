@@ -5,9 +5,13 @@
 import { z } from "zod";
 import {
   AssistantCount,
+  AssistantLatestVersion,
   AssistantSearch,
   AssistantVersions,
+  CronSearch,
   RunCreate,
+  StoreItemSearch,
+  StoreNamespaceSearch,
   ThreadCount,
   ThreadCreate,
   ThreadHistory,
@@ -18,9 +22,9 @@ import {
 } from "./schemas.js";
 
 interface Operation {
-  method: "get" | "post" | "patch" | "delete";
+  method: "get" | "post" | "put" | "patch" | "delete";
   path: string;
-  tag: "Meta" | "Assistants" | "Threads" | "Runs" | "Stateless runs";
+  tag: "Meta" | "Assistants" | "Threads" | "Runs" | "Stateless runs" | "Store" | "Crons";
   summary: string;
   body?: z.ZodType;
   /** Responds with an SSE stream instead of JSON. */
@@ -39,6 +43,7 @@ export const OPERATIONS: Operation[] = [
   { method: "get", path: "/assistants/{assistant_id}/schemas", tag: "Assistants", summary: "Input, output, state and config JSON schemas" },
   { method: "get", path: "/assistants/{assistant_id}/subgraphs", tag: "Assistants", summary: "Subgraphs (none)" },
   { method: "post", path: "/assistants/{assistant_id}/versions", tag: "Assistants", summary: "Versions of an assistant", body: AssistantVersions },
+  { method: "post", path: "/assistants/{assistant_id}/latest", tag: "Assistants", summary: "Set the latest version (only 1 exists)", body: AssistantLatestVersion },
   { method: "post", path: "/threads", tag: "Threads", summary: "Create a thread", body: ThreadCreate },
   { method: "post", path: "/threads/search", tag: "Threads", summary: "Search threads", body: ThreadSearch },
   { method: "post", path: "/threads/count", tag: "Threads", summary: "Count threads", body: ThreadCount },
@@ -64,6 +69,13 @@ export const OPERATIONS: Operation[] = [
   { method: "post", path: "/runs", tag: "Stateless runs", summary: "Start a run on a temporary thread", body: RunCreate },
   { method: "post", path: "/runs/stream", tag: "Stateless runs", summary: "Stream a run on a temporary thread", body: RunCreate, stream: true },
   { method: "post", path: "/runs/wait", tag: "Stateless runs", summary: "Run on a temporary thread and wait", body: RunCreate },
+  { method: "post", path: "/store/namespaces", tag: "Store", summary: "No store: always no namespaces", body: StoreNamespaceSearch },
+  { method: "post", path: "/store/items/search", tag: "Store", summary: "No store: always no items", body: StoreItemSearch },
+  { method: "get", path: "/store/items", tag: "Store", summary: "No store: always null" },
+  { method: "put", path: "/store/items", tag: "Store", summary: "No store: 501, nothing is stored" },
+  { method: "delete", path: "/store/items", tag: "Store", summary: "No store: 204, nothing to delete" },
+  { method: "post", path: "/runs/crons/search", tag: "Crons", summary: "No crons: always empty", body: CronSearch },
+  { method: "post", path: "/runs/crons", tag: "Crons", summary: "No crons: 501" },
 ];
 
 const ERROR_RESPONSE = {

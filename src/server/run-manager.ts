@@ -212,10 +212,10 @@ export class RunManager {
       if (body.multitask_strategy === "interrupt" || body.multitask_strategy === "rollback") {
         for (const other of admitted.others) if (!this.#handles.has(other)) await store.requestCancel(other, body.multitask_strategy);
       }
-      await store.updateThread(id, {
-        status: "busy",
-        metadata: thread.metadata.graph_id === undefined ? { graph_id: GRAPH_ID, assistant_id: assistantId } : {},
-      });
+      // Like the official server, every run stamps its graph and assistant on the thread, so lists
+      // filtered by either (Studio's) show threads created with other metadata or none.
+      const stamped = thread.metadata.graph_id === GRAPH_ID && thread.metadata.assistant_id === assistantId;
+      await store.updateThread(id, { status: "busy", metadata: stamped ? {} : { graph_id: GRAPH_ID, assistant_id: assistantId } });
     } catch (error) {
       slot.queue.splice(slot.queue.indexOf(handle), 1);
       this.#handles.delete(run.runId);

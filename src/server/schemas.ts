@@ -216,4 +216,43 @@ export const AssistantVersions = z.object({
   metadata: Metadata.optional(),
 });
 
-export const GraphQuery = z.object({ xray: z.union([Flag, z.coerce.number().int()]).optional() });
+/**
+ * `?xray=true` (Studio), `?xray=1` or a depth such as `?xray=2`. Digits are read as a depth
+ * first: as a flag, "2" would mean false.
+ */
+export const GraphQuery = z.object({ xray: z.union([z.coerce.number().int().nonnegative(), Flag]).optional() });
+
+export const SubgraphsQuery = z.object({ recurse: Flag.optional() });
+
+export const AssistantLatestVersion = z.object({ version: z.number().int().min(1) });
+
+/** The key-value store's requests, checked although the store is always empty (see not-offered.ts). */
+const Namespace = z.array(z.string());
+
+export const StoreNamespaceSearch = z.object({
+  prefix: Namespace.optional(),
+  suffix: Namespace.optional(),
+  max_depth: z.number().int().min(1).optional(),
+  limit: z.number().int().min(1).max(1000).default(100),
+  offset: z.number().int().min(0).default(0),
+});
+
+export const StoreItemSearch = z.object({
+  namespace_prefix: Namespace.default([]),
+  filter: Metadata.nullish(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+  query: z.string().nullish(),
+});
+
+/** `GET`/`DELETE /store/items`: the namespace as the SDK sends it, dot-joined (`a.b`), and the key. */
+export const StoreItemQuery = z.object({ namespace: z.string().optional(), key: z.string().min(1) });
+
+export const StoreItemDelete = z.object({ namespace: Namespace, key: z.string().min(1) });
+
+export const CronSearch = z.object({
+  assistant_id: z.string().optional(),
+  thread_id: z.string().optional(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+});

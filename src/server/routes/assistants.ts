@@ -1,8 +1,8 @@
 import { Router } from "express";
-import { AppError } from "../../errors.js";
+import { AppError, NotFoundError } from "../../errors.js";
 import type { AppDeps } from "../create-app.js";
 import { ASSISTANT_ID, GRAPH_ID, assistantToWire, graphSchemas, resolveAssistantId } from "../assistants.js";
-import { AssistantCount, AssistantSearch, AssistantVersions, GraphQuery, parseInput } from "../schemas.js";
+import { AssistantCount, AssistantLatestVersion, AssistantSearch, AssistantVersions, GraphQuery, SubgraphsQuery, parseInput } from "../schemas.js";
 
 /** Creating, changing or deleting assistants is not offered: the graph has one system assistant. */
 class AssistantsReadOnlyError extends AppError {
@@ -17,7 +17,7 @@ const matches = (filter: { graph_id?: string; name?: string; metadata?: Record<s
   return Object.entries(filter.metadata ?? {}).every(([key, value]) => JSON.stringify(metadata[key]) === JSON.stringify(value));
 };
 
-/** The system assistant of graph `agent`: search, count, get, graph, schemas, subgraphs, versions. */
+/** The system assistant of graph `agent`: search, count, get, graph, schemas, subgraphs, versions, latest. */
 export function assistantsRouter(deps: AppDeps): Router {
   const router = Router();
 
@@ -43,7 +43,7 @@ export function assistantsRouter(deps: AppDeps): Router {
   router.get("/assistants/:assistant_id/graph", async (request, response) => {
     resolveAssistantId(request.params.assistant_id);
     const { xray } = parseInput(GraphQuery, request.query, "query");
-    const drawable = await deps.agent.getGraphAsync({ xray: xray === false ? undefined : xray });
+    const drawable = await deps.agent.getGraphAsync({ xray: xray === false || xray === 0 ? undefined : xray });
     response.json(drawable.toJSON());
   });
 
@@ -54,8 +54,17 @@ export function assistantsRouter(deps: AppDeps): Router {
 
   router.get(["/assistants/:assistant_id/subgraphs", "/assistants/:assistant_id/subgraphs/:namespace"], (request, response) => {
     resolveAssistantId(request.params.assistant_id as string);
-    // The agent has no subgraphs.
+    // Clients may ask ?recurse=true (the SDK, Studio); the agent has no subgraphs at any depth.
+    parseInput(SubgraphsQuery, request.query, "query");
     response.json({});
+  });
+
+  // Versions cannot be made, so version 1 is always the latest; setting it again changes nothing.
+  router.post("/assistants/:assistant_id/latest", (request, response) => {
+    resolveAssistantId(request.params.assistant_id);
+    const { version } = parseInput(AssistantLatestVersion, request.body);
+    if (version !== 1) throw new NotFoundError(`Version ${version} of assistant ${ASSISTANT_ID} not found; it has only version 1`);
+    response.json(assistantToWire());
   });
 
   router.post("/assistants/:assistant_id/versions", (request, response) => {
