@@ -18,6 +18,9 @@ export class AppError extends Error {
 /** An environment variable is missing or malformed; raised once, at start. */
 export class ConfigError extends AppError {}
 
+/** A command line (the terminal chat's) that cannot be used: an unknown flag, a malformed value. */
+export class UsageError extends AppError {}
+
 /** The caller sent something we cannot use (bad body, bad configurable value, ...). */
 export class ValidationError extends AppError {
   override readonly status = 422;
@@ -72,5 +75,19 @@ export class ModelProviderError extends AppError {
     });
     this.providerStatus = options.providerStatus;
     this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * A LangGraph server that a client of ours (the terminal chat) talks to failed or could not be
+ * reached. `serverStatus` is its HTTP status when it answered; like a provider failure, 502.
+ */
+export class RemoteServerError extends AppError {
+  override readonly status = 502;
+  readonly serverStatus: number | undefined;
+
+  constructor(message: string, options: { cause?: unknown; serverStatus?: number } = {}) {
+    super(message, { cause: options.cause, isRetryable: options.serverStatus === undefined || isRetryableStatus(options.serverStatus) });
+    this.serverStatus = options.serverStatus;
   }
 }

@@ -73,6 +73,15 @@ export interface ListQuery {
   limit: number | undefined;
 }
 
+/** A thread as the saver sees it: its id and its newest root checkpoint. */
+export interface ThreadHead {
+  threadId: string;
+  /** Id of the thread's newest root checkpoint. */
+  checkpointId: string;
+  /** When that checkpoint was written (its `ts`). */
+  updatedAt: Date;
+}
+
 export abstract class MessageLogSaver extends BaseCheckpointSaver implements RevertibleCheckpointer {
   protected readonly messages = new MessageLogCache();
   readonly #versions = new VersionClock();
@@ -87,6 +96,11 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
   abstract pruneThread(threadId: string): Promise<void>;
   abstract copyThread(fromThreadId: string, toThreadId: string): Promise<void>;
   abstract close(): Promise<void>;
+  /**
+   * Every thread that has a root checkpoint, the most recently written first, up to `limit`.
+   * Reads no channel values, unlike `list({})`, which decodes every checkpoint of every thread.
+   */
+  abstract listThreads(options?: { limit?: number }): Promise<ThreadHead[]>;
 
   /** Splits and serialises a checkpoint for `put`; the message lists wait for their numbers. */
   protected async preparePut(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<PreparedPut> {

@@ -16,7 +16,7 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import { TASKS } from "@langchain/langgraph-checkpoint";
 import type { Pool, PoolClient } from "pg";
-import { type BlobRow, type CheckpointRow, MessageLogSaver, type WriteRow } from "./message-log-saver.js";
+import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "./message-log-saver.js";
 import type { MessageRow } from "./message-log.js";
 import { inTransaction } from "./postgres-transaction.js";
 
@@ -293,6 +293,20 @@ export class PostgresCheckpointer extends MessageLogSaver {
       );
     });
     this.messages.forget(toThreadId);
+  }
+
+  async listThreads(options: { limit?: number } = {}): Promise<ThreadHead[]> {
+    await this.setup();
+    // The heads first (one per thread, by the primary key's order), then their times: only the
+    // heads' JSON is parsed.
+    const { rows } = await this.pool.query<{ thread_id: string; checkpoint_id: string; updated_at: Date }>(
+      `SELECT thread_id, checkpoint_id, (checkpoint::json ->> 'ts')::timestamptz AS updated_at FROM (
+         SELECT DISTINCT ON (thread_id) thread_id, checkpoint_id, checkpoint FROM ${this.schema}.agent_checkpoints
+         WHERE checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC
+       ) AS heads ORDER BY updated_at DESC, thread_id LIMIT $1`,
+      [options.limit === undefined ? null : Math.max(0, Math.floor(options.limit))],
+    );
+    return rows.map((row) => ({ threadId: row.thread_id, checkpointId: row.checkpoint_id, updatedAt: row.updated_at }));
   }
 
   /** Ends the pool if this checkpointer opened it; a caller's pool stays open. */

@@ -25,7 +25,7 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import { TASKS } from "@langchain/langgraph-checkpoint";
 import Database from "better-sqlite3";
-import { type BlobRow, type CheckpointRow, MessageLogSaver, type WriteRow } from "./message-log-saver.js";
+import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "./message-log-saver.js";
 import type { MessageRow } from "./message-log.js";
 
 /** Distinct SQL texts kept prepared. */
@@ -253,6 +253,15 @@ export class SqliteCheckpointer extends MessageLogSaver {
 
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
+  }
+
+  async listThreads(options: { limit?: number } = {}): Promise<ThreadHead[]> {
+    // With max(), SQLite takes the bare columns from the row holding the maximum: the head.
+    const rows = this.#sql(
+      `SELECT thread_id, max(checkpoint_id) AS checkpoint_id, json_extract(checkpoint, '$.ts') AS ts
+       FROM agent_checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id ORDER BY ts DESC, thread_id LIMIT ?`,
+    ).all(options.limit === undefined ? -1 : Math.max(0, Math.floor(options.limit))) as Array<{ thread_id: string; checkpoint_id: string; ts: string }>;
+    return rows.map((row) => ({ threadId: row.thread_id, checkpointId: row.checkpoint_id, updatedAt: new Date(row.ts) }));
   }
 
   /**

@@ -21,9 +21,8 @@ import { threadsRouter } from "./routes/threads.js";
 import { webRouter } from "./routes/web.js";
 import { PostgresCheckpointer } from "../graph/postgres-checkpointer.js";
 import type { SqliteCheckpointer } from "../graph/sqlite-checkpointer.js";
-import { PostgresThreadStore } from "./storage/postgres-thread-store.js";
-import { SqliteThreadStore } from "./storage/sqlite-thread-store.js";
 import type { ThreadStore } from "./storage/thread-store.js";
+import { threadStoreBeside } from "./storage/thread-store-beside.js";
 
 /** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
 export interface AppDeps {
@@ -98,7 +97,7 @@ export async function createServerDeps(parts: {
 }): Promise<AppDeps> {
   // Threads and runs live beside the checkpoints: the same SQLite file or PostgreSQL schema.
   const { checkpointer } = parts;
-  const store = checkpointer instanceof PostgresCheckpointer ? new PostgresThreadStore(checkpointer.pool, { schema: checkpointer.schema }) : new SqliteThreadStore(checkpointer.db);
+  const store = threadStoreBeside(checkpointer);
   if (checkpointer instanceof PostgresCheckpointer) await checkpointer.setup();
   await store.setup();
   const monitor = new InstanceMonitor({ store, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });

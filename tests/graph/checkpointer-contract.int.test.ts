@@ -10,6 +10,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Agent, createAgent } from "../../src/graph/agent.js";
 import type { RevertibleCheckpointer } from "../../src/graph/checkpointer.js";
+import type { MessageLogSaver } from "../../src/graph/message-log-saver.js";
 import { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
 import { SqliteCheckpointer } from "../../src/graph/sqlite-checkpointer.js";
 import { makeTempDir, removeDir } from "../support/fixtures.js";
@@ -24,7 +25,7 @@ class FailingModel extends FakeListChatModel {
 
 /** One backend: opens savers on one store (a new saver on it stands for a restart or another process). */
 interface Backend {
-  open(options?: { retention?: number }): Promise<RevertibleCheckpointer>;
+  open(options?: { retention?: number }): Promise<MessageLogSaver>;
   /** Rows of `table` belonging to `threadId`. */
   rows(table: string, threadId: string): Promise<number>;
   /** Size of the largest message-log blob of the thread, in bytes. */
@@ -216,6 +217,34 @@ for (const [name, makeBackend, enabled] of [
         expect(shape((await first.getState(config("shared"))).values.messages).map(([, content]) => content)).toEqual(expected);
         expect(shape((await second.getState(config("shared"))).values.messages).map(([, content]) => content)).toEqual(expected);
         expect(await rows(undefined, "agent_messages", "shared")).toBe(8);
+      });
+
+      it("lists threads by their newest root checkpoint, the most recently written first", async () => {
+        const saver = await open();
+        expect(await saver.listThreads()).toEqual([]);
+        const agent = agentOn(saver, "async");
+        // A few milliseconds apart, so that no two heads share a timestamp.
+        const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+        for (const threadId of ["first", "second", "third"]) {
+          await agent.invoke({ messages: [new HumanMessage(`hi from ${threadId}`)] }, config(threadId));
+          await pause();
+        }
+        await agent.invoke({ messages: [new HumanMessage("back again")] }, config("first"));
+        const started = Date.now();
+        const threads = await saver.listThreads();
+        expect(threads.map((thread) => thread.threadId)).toEqual(["first", "third", "second"]);
+        for (const thread of threads) {
+          expect(thread.checkpointId).toBe(await saver.headCheckpointId(thread.threadId));
+          expect(thread.updatedAt).toBeInstanceOf(Date);
+          expect(thread.updatedAt.getTime()).toBeLessThanOrEqual(started);
+          expect(thread.updatedAt.getTime()).toBeGreaterThan(started - 60_000);
+        }
+        expect((await saver.listThreads({ limit: 2 })).map((thread) => thread.threadId)).toEqual(["first", "third"]);
+
+        // A thread whose every checkpoint is gone is no longer listed, whether deleted or reverted.
+        await saver.deleteThread("third");
+        await saver.revertThread("second", undefined);
+        expect((await saver.listThreads()).map((thread) => thread.threadId)).toEqual(["first"]);
       });
 
       it("never reuses a reverted message for a new one", async () => {

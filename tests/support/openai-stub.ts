@@ -1,6 +1,6 @@
 /**
  * A small OpenAI-compatible server for tests: answers POST /v1/chat/completions in JSON or SSE,
- * records every request, and can inject HTTP errors, delays and streams cut mid-way.
+ * records every request, and can inject HTTP errors, delays, and streams cut or paused mid-way.
  * Its default replies make memory observable: "My name is X" is remembered only if the
  * earlier message reached it again.
  */
@@ -42,7 +42,9 @@ export type Fault =
   | { kind: "delay"; ms: number }
   | { kind: "cut"; afterChunks: number }
   /** Sends the headers and this many chunks, then nothing more, keeping the connection open. */
-  | { kind: "stall"; afterChunks: number };
+  | { kind: "stall"; afterChunks: number }
+  /** Sends the headers and this many chunks, then the rest once `resume` settles: a reply caught mid-way. */
+  | { kind: "pause"; afterChunks: number; resume: Promise<unknown> };
 
 export type Responder = (request: ChatRequest) => string;
 
@@ -154,6 +156,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
         response.flushHeaders();
         return;
       }
+      if (fault?.kind === "pause") await fault.resume.catch(() => undefined);
       response.end(
         JSON.stringify({
           id,
@@ -189,6 +192,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       }
       if (fault?.kind === "stall" && index === fault.afterChunks) return;
       if (chunkDelay > 0 && index > 0) await sleep(chunkDelay);
+      if (fault?.kind === "pause" && index === fault.afterChunks) await fault.resume.catch(() => undefined);
       // Waiting for each write to flush makes a cut land after what was already sent.
       await new Promise<void>((resolve) => response.write(frame, () => resolve()));
     }

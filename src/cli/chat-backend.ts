@@ -1,0 +1,96 @@
+/**
+ * What the terminal chat needs from wherever the conversation lives: the agent in this process
+ * (`EmbeddedBackend`) or a LangGraph server (`RemoteBackend`). The chat itself only reads lines,
+ * calls these and prints.
+ */
+
+/** Who said a message, as the chat labels it. */
+export type ChatRole = "user" | "assistant" | "system" | "tool";
+
+/** One message of a thread's history, reduced to what a terminal shows. */
+export interface ChatMessage {
+  role: ChatRole;
+  text: string;
+}
+
+/** One line of `/threads`. */
+export interface ThreadSummary {
+  threadId: string;
+  /** The thread's `metadata.title`, else its first user message, on one line. */
+  title: string;
+  /** When the thread last changed, when known. */
+  updatedAt: Date | undefined;
+}
+
+/** A conversation store and agent the chat can talk to. */
+export interface ChatBackend {
+  /** Where the conversation lives, for the chat's first line: a database or a server URL. */
+  readonly description: string;
+  /**
+   * Sends `text` as the user's next message on `threadId` (creating the thread if it does not
+   * exist) and calls `onToken` with each piece of the reply as it arrives. Rejects with an error
+   * whose message says what failed, on one line; a failed turn leaves the thread as it was.
+   * Aborting `signal` stops the turn.
+   */
+  send(threadId: string, text: string, onToken: (token: string) => void, options?: { signal?: AbortSignal }): Promise<void>;
+  /** The most recently active threads first, at most `limit`. */
+  threads(options: { limit: number }): Promise<ThreadSummary[]>;
+  /** The thread's messages, oldest first; empty for a thread that does not exist yet. */
+  history(threadId: string): Promise<ChatMessage[]>;
+  /** Releases the database or connections; waits for a stopped turn to be undone first. */
+  close(): Promise<void>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether a LangGraph server takes `threadId`: it only takes UUIDs; the graph itself takes any id. */
+export const isServerThreadId = (threadId: string): boolean => UUID.test(threadId);
+
+/** Longest title `/threads` shows, in characters. */
+const TITLE_LENGTH = 60;
+
+/** The text of a message's content: a string, or the text parts of a list of parts. */
+export function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((part: unknown) => (typeof part === "string" ? part : typeof (part as { text?: unknown })?.text === "string" ? (part as { text: string }).text : ""))
+    .join("");
+}
+
+/** The chat's label for a LangChain message type (`human`, `ai`, `system`, `tool`, or a chunk's). */
+export function roleOf(type: string): ChatRole {
+  if (type === "human") return "user";
+  if (type === "system") return "system";
+  if (type === "tool") return "tool";
+  return "assistant";
+}
+
+/** A thread's title: its metadata title when it has one, else its first user message, else a placeholder. */
+export function titleOf(metadata: Record<string, unknown> | null | undefined, messages: readonly ChatMessage[]): string {
+  const fromMetadata = metadata?.title;
+  const text = typeof fromMetadata === "string" && fromMetadata.trim() !== "" ? fromMetadata : messages.find((message) => message.role === "user")?.text;
+  const line = (text ?? "").replace(/\s+/g, " ").trim();
+  if (line === "") return "(no messages)";
+  return line.length > TITLE_LENGTH ? `${line.slice(0, TITLE_LENGTH - 1)}…` : line;
+}
+
+/**
+ * Picks a reply's tokens out of a turn's stream of messages. One turn streams one reply; a
+ * message with another id after it is that reply repeated whole, which the stream does when the
+ * graph gave the reply a fresh id (some providers reuse ids), and is skipped.
+ */
+export class ReplyTokens {
+  #replyId: string | undefined;
+  #streamed = false;
+
+  /** The text to print for a streamed AI message (chunk or whole), or `""` for nothing. */
+  take(message: { id?: string; content?: unknown }): string {
+    if (this.#streamed && message.id !== this.#replyId) return "";
+    const text = textOf(message.content);
+    if (text === "") return "";
+    this.#streamed = true;
+    this.#replyId = message.id;
+    return text;
+  }
+}

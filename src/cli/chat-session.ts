@@ -1,0 +1,207 @@
+/**
+ * The terminal chat's loop: reads lines one at a time (each turn ends before the next line is
+ * read, even when a pipe delivers them all at once), sends messages, runs `/` commands.
+ */
+import { randomUUID } from "node:crypto";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import { threadIdProblem } from "./chat-arguments.js";
+import type { ChatBackend, ThreadSummary } from "./chat-backend.js";
+
+/** How many threads `/threads` lists. */
+const THREAD_LIST_LIMIT = 30;
+
+/** Printed by `/help`. */
+export const COMMANDS_HELP = `Commands:
+  /new           start a new thread and print its id
+  /threads       list threads, most recent first (* marks the current one)
+  /history       print the current thread's messages
+  /switch <id>   continue another thread
+  /help          show this help
+  /exit          leave (so do Ctrl-D and Ctrl-C)
+Anything else is sent as a message; start it with // to send a message beginning with /.`;
+
+/** What a session runs on and where it writes. */
+export interface ChatSessionOptions {
+  backend: ChatBackend;
+  /** The thread to continue; undefined starts a new one. */
+  threadId: string | undefined;
+  /** Whether thread ids must be UUIDs (a server's rule). */
+  remote: boolean;
+  input: Readable;
+  /** Replies and command output. */
+  output: Writable;
+  /** One line per error. */
+  errors: Writable;
+  /** A person at a terminal: show a prompt and let readline edit lines. */
+  interactive: boolean;
+  /** Called for Ctrl-C at the terminal (which readline catches before the process sees it); `stop` by default. */
+  onInterrupt?: () => void;
+}
+
+/** The first line of an error's message: the chat prints one line per failure. */
+export function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0]?.trim() || "unknown error";
+}
+
+/** `2025-01-31 14:05` in local time. */
+function formatTime(date: Date | undefined): string {
+  if (!date || Number.isNaN(date.getTime())) return "                ";
+  const pad = (value: number) => String(value).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** One conversation at a terminal (or a pipe). Call `run` once; `stop` ends it early. */
+export class ChatSession {
+  readonly #options: ChatSessionOptions;
+  #threadId: string;
+  /** Aborts the turn in progress, if any. */
+  #turn: AbortController | undefined;
+  #stopping = false;
+  #readline: ReturnType<typeof createInterface> | undefined;
+
+  constructor(options: ChatSessionOptions) {
+    this.#options = options;
+    this.#threadId = options.threadId ?? randomUUID();
+  }
+
+  /** The thread messages go to now. */
+  get threadId(): string {
+    return this.#threadId;
+  }
+
+  /** Reads and handles lines until `/exit`, the end of the input, or `stop`. */
+  async run(): Promise<void> {
+    const { input, output, interactive } = this.#options;
+    const readline = createInterface({ input, output: interactive ? output : undefined, terminal: interactive, prompt: "> " });
+    this.#readline = readline;
+    // At a terminal Ctrl-C reaches readline, not the process: treat it like the signal.
+    readline.on("SIGINT", () => (this.#options.onInterrupt ?? (() => this.stop()))());
+    this.#print(
+      this.#options.threadId === undefined
+        ? `New thread ${this.#threadId} (continue it later with --thread ${this.#threadId}), on ${this.#options.backend.description}.`
+        : `Thread ${this.#threadId}, on ${this.#options.backend.description}.`,
+    );
+    if (interactive) this.#print("Type a message, or /help for commands.");
+    try {
+      if (interactive) readline.prompt();
+      // The iterator buffers lines that arrive while a turn runs, so none is lost or overtaken.
+      for await (const line of readline) {
+        if (this.#stopping) break;
+        const keepGoing = await this.#handle(line.trim());
+        if (!keepGoing || this.#stopping) break;
+        if (interactive) readline.prompt();
+      }
+    } finally {
+      readline.close();
+      // Ctrl-D leaves the cursor after the prompt; the shell's prompt belongs on a line of its own.
+      if (interactive) output.write("\n");
+    }
+  }
+
+  /** Stops the turn in progress (its thread is left as it was) and ends `run`. */
+  stop(): void {
+    this.#stopping = true;
+    this.#turn?.abort();
+    this.#readline?.close();
+  }
+
+  /** Handles one line; false when the chat should end. */
+  async #handle(line: string): Promise<boolean> {
+    if (line === "") return true;
+    if (line.startsWith("//")) {
+      await this.#send(line.slice(1));
+      return true;
+    }
+    if (!line.startsWith("/")) {
+      await this.#send(line);
+      return true;
+    }
+    const [command = "", ...rest] = line.split(/\s+/);
+    const argument = rest.join(" ");
+    try {
+      switch (command) {
+        case "/exit":
+        case "/quit":
+          return false;
+        case "/help":
+          this.#print(COMMANDS_HELP);
+          return true;
+        case "/new":
+          this.#threadId = randomUUID();
+          this.#print(`New thread ${this.#threadId}`);
+          return true;
+        case "/switch":
+          this.#switch(argument);
+          return true;
+        case "/threads":
+          this.#printThreads(await this.#options.backend.threads({ limit: THREAD_LIST_LIMIT }));
+          return true;
+        case "/history":
+          await this.#printHistory();
+          return true;
+        default:
+          this.#fail(`Unknown command ${command}; /help lists the commands`);
+          return true;
+      }
+    } catch (error) {
+      this.#fail(describeError(error));
+      return true;
+    }
+  }
+
+  async #send(text: string): Promise<void> {
+    const { backend, output } = this.#options;
+    const turn = new AbortController();
+    this.#turn = turn;
+    let printed = false;
+    try {
+      await backend.send(
+        this.#threadId,
+        text,
+        (token) => {
+          printed = true;
+          output.write(token);
+        },
+        { signal: turn.signal },
+      );
+      output.write("\n");
+    } catch (error) {
+      // The reply may have been cut mid-line; the error goes on a line of its own.
+      if (printed) output.write("\n");
+      if (!turn.signal.aborted) this.#fail(describeError(error));
+    } finally {
+      this.#turn = undefined;
+    }
+  }
+
+  #switch(threadId: string): void {
+    if (threadId === "") return this.#fail("Usage: /switch <thread id>");
+    const problem = threadIdProblem(threadId, this.#options.remote);
+    if (problem) return this.#fail(`Cannot switch: ${problem}`);
+    this.#threadId = threadId;
+    this.#print(`Thread ${threadId}`);
+  }
+
+  #printThreads(threads: ThreadSummary[]): void {
+    const lines = threads.map((thread) => `${thread.threadId === this.#threadId ? "*" : " "} ${thread.threadId}  ${formatTime(thread.updatedAt)}  ${thread.title}`);
+    // The current thread has no messages yet (new, or named with --thread): list it anyway.
+    if (!threads.some((thread) => thread.threadId === this.#threadId)) lines.unshift(`* ${this.#threadId}  ${formatTime(undefined)}  (new, no messages yet)`);
+    this.#print(lines.join("\n"));
+  }
+
+  async #printHistory(): Promise<void> {
+    const messages = await this.#options.backend.history(this.#threadId);
+    if (messages.length === 0) return this.#print("(no messages yet)");
+    this.#print(messages.map((message) => `${message.role === "user" ? "you" : message.role}: ${message.text}`).join("\n"));
+  }
+
+  #print(text: string): void {
+    this.#options.output.write(`${text}\n`);
+  }
+
+  #fail(message: string): void {
+    this.#options.errors.write(`error: ${message}\n`);
+  }
+}

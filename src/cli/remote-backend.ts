@@ -1,0 +1,127 @@
+/**
+ * The terminal chat against a LangGraph server (ours or any compatible one), through the
+ * official SDK client: runs streamed in `messages-tuple` mode, threads created on first use.
+ */
+import { Client } from "@langchain/langgraph-sdk";
+import { RemoteServerError } from "../errors.js";
+import { type ChatBackend, type ChatMessage, ReplyTokens, type ThreadSummary, roleOf, textOf, titleOf } from "./chat-backend.js";
+
+/** The graph id; the server takes it wherever an assistant id is expected. */
+const ASSISTANT_ID = "agent";
+
+/** A message as the API sends it. */
+interface WireMessage {
+  id?: string;
+  type?: string;
+  content?: unknown;
+}
+
+const messagesOf = (values: unknown): WireMessage[] => {
+  const messages = (values as { messages?: unknown } | null | undefined)?.messages;
+  return Array.isArray(messages) ? (messages as WireMessage[]) : [];
+};
+const toChatMessage = (message: WireMessage): ChatMessage => ({ role: roleOf(message.type ?? "ai"), text: textOf(message.content) });
+
+/** The `detail` of a LangGraph API error body, or the body itself. */
+function detailOf(body: string): string {
+  try {
+    const parsed = JSON.parse(body) as { detail?: unknown; message?: unknown };
+    if (typeof parsed.detail === "string") return parsed.detail;
+    if (typeof parsed.message === "string") return parsed.message;
+  } catch {
+    // not JSON: the text is the best we have
+  }
+  return body.trim() || "(no details)";
+}
+
+/** See the module comment. */
+export class RemoteBackend implements ChatBackend {
+  readonly description: string;
+  readonly #url: string;
+  readonly #client: Client;
+  /** Threads known to exist on the server, so each is created at most once per chat. */
+  readonly #created = new Set<string>();
+
+  /** `apiKey` is sent as `x-api-key`; without one no key is sent (none is read from the environment). */
+  constructor(options: { url: string; apiKey?: string }) {
+    this.#url = options.url.replace(/\/+$/, "");
+    this.description = `the server at ${this.#url}`;
+    // No retries: a run is not idempotent, and a chat should say at once that the server is down.
+    this.#client = new Client({ apiUrl: this.#url, apiKey: options.apiKey ?? null, callerOptions: { maxRetries: 0 } });
+  }
+
+  async send(threadId: string, text: string, onToken: (token: string) => void, options: { signal?: AbortSignal } = {}): Promise<void> {
+    await this.#call(async () => {
+      if (!this.#created.has(threadId)) {
+        // `do_nothing` lets `--thread` name a thread that does not exist yet, or one that does.
+        await this.#client.threads.create({ threadId, ifExists: "do_nothing", signal: options.signal });
+        this.#created.add(threadId);
+      }
+      const stream = this.#client.runs.stream(threadId, ASSISTANT_ID, {
+        input: { messages: [{ role: "user", content: text }] },
+        streamMode: "messages-tuple",
+        signal: options.signal,
+      });
+      const reply = new ReplyTokens();
+      for await (const part of stream) {
+        if (part.event === "error") {
+          const data = part.data as { error?: string; message?: string };
+          throw new RemoteServerError(`The run failed: ${data.message ?? data.error ?? "unknown error"}`);
+        }
+        if (part.event !== "messages") continue;
+        const [message, metadata] = part.data as [WireMessage, { langgraph_node?: string }];
+        // Chunks are "AIMessageChunk" on LangGraph's server, "ai" (like whole messages) on ours.
+        if (metadata?.langgraph_node !== "model" || (message.type !== "AIMessageChunk" && message.type !== "ai")) continue;
+        const token = reply.take(message);
+        if (token !== "") onToken(token);
+      }
+    });
+  }
+
+  async threads(options: { limit: number }): Promise<ThreadSummary[]> {
+    const threads = await this.#call(() => this.#client.threads.search({ limit: options.limit, sortBy: "updated_at", sortOrder: "desc" }));
+    return threads.map((thread) => ({
+      threadId: thread.thread_id,
+      title: titleOf(thread.metadata, messagesOf(thread.values).map(toChatMessage)),
+      updatedAt: thread.updated_at ? new Date(thread.updated_at) : undefined,
+    }));
+  }
+
+  async history(threadId: string): Promise<ChatMessage[]> {
+    try {
+      return messagesOf((await this.#call(() => this.#client.threads.getState(threadId))).values).map(toChatMessage);
+    } catch (error) {
+      // A thread named with --thread is only created by its first message.
+      if (error instanceof RemoteServerError && error.serverStatus === 404) return [];
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    // The SDK holds no connection open between requests.
+  }
+
+  /** Runs an SDK call, turning its failures into one-line `RemoteServerError`s; cancellation passes through. */
+  async #call<T>(action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw this.#describe(error);
+    }
+  }
+
+  #describe(error: unknown): unknown {
+    if (error instanceof RemoteServerError || !(error instanceof Error)) return error;
+    if (error.name === "AbortError" || error.message === "AbortError") return error;
+    const status = (error as { status?: unknown }).status;
+    if (typeof status === "number") {
+      // The SDK's message is "HTTP <status>: <body>".
+      const body = error.message.replace(/^HTTP \d+:\s*/, "");
+      return new RemoteServerError(`The server answered HTTP ${status}: ${detailOf(body)}`, { cause: error, serverStatus: status });
+    }
+    if (error.name === "ConnectionError" || /fetch failed|ECONNREFUSED|ECONNRESET|terminated|socket/i.test(error.message)) {
+      return new RemoteServerError(`Cannot reach the server at ${this.#url}: is it running? (${error.message.replace(/^.*Original error: /, "")})`, { cause: error });
+    }
+    return new RemoteServerError(`The request to the server at ${this.#url} failed: ${error.message}`, { cause: error });
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * The terminal chat as a user meets it: the real CLI in a child process, piped stdin, the stub
+ * model; on the agent in its own process (SQLite in a temp DATA_DIR) and against a server.
+ */
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DATABASE_FILE } from "../../src/graph/checkpointer.js";
+import { killChats, runChat, startChat } from "../support/chat-process.js";
+import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
+import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
+import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
+import { type TestServer, startServer } from "../support/server.js";
+
+let stub: OpenAiStub;
+let dataDir: string;
+beforeAll(async () => {
+  stub = await startOpenAiStub();
+});
+afterAll(() => stub.close());
+beforeEach(() => {
+  stub.reset();
+  dataDir = makeTempDir();
+});
+afterEach(async () => {
+  await killChats();
+  removeDir(dataDir);
+});
+
+/** The environment of a chat on the agent in its own process: the stub, SQLite in `dataDir`. */
+const env = (overrides: Record<string, string> = {}) => makeEnv(stub, dataDir, overrides);
+/** User texts of the newest request the model received. */
+const lastUserTexts = () => (stub.requests.at(-1)?.body.messages ?? []).filter((message) => message.role === "user").map(wireText);
+const newThreadIn = (stdout: string) => /New thread ([0-9a-f-]{36})/.exec(stdout)?.[1];
+const walLeft = () => existsSync(join(dataDir, `${DATABASE_FILE}-wal`));
+
+describe("terminal chat on the agent in its own process", () => {
+  it("remembers a thread across runs: the second run's model is sent the first run's messages", async () => {
+    const threadId = randomUUID();
+    // All lines at once, as a pipe delivers them: each is handled after the previous turn, and nothing after /exit.
+    const first = await runChat(["--thread", threadId], env(), dataDir, "My name is Ada\n/exit\nnot sent\n");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("Nice to meet you, Ada!");
+    expect(stub.requests).toHaveLength(1);
+    expect(walLeft()).toBe(false);
+
+    const second = await runChat(["--thread", threadId], env(), dataDir, "What is my name?\n");
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain(`Thread ${threadId}`);
+    expect(second.stdout).toContain("Your name is Ada.");
+    expect(lastUserTexts()).toEqual(["My name is Ada", "What is my name?"]);
+    expect(second.stderr).toBe("");
+  });
+
+  it("streams the reply: its first words are printed while the model is still answering", async () => {
+    let resume!: () => void;
+    stub.respondWith(() => "one two three four five");
+    // The stub sends the role chunk and "one", then holds the rest until the test lets it go.
+    stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
+    const chat = startChat([], env(), dataDir);
+    chat.write("count to five\n");
+    await chat.waitForOutput("one");
+    expect(chat.stdout).not.toContain("five");
+    resume();
+    await chat.waitForOutput("one two three four five\n");
+    chat.end();
+    expect(await chat.exited).toBe(0);
+  });
+
+  it("/history, /new, /threads and /switch: new threads first, the current one marked, titles from first messages", async () => {
+    const input = ["My name is Ada", "/history", "/new", "/threads", "hello", "/threads", "/history"].join("\n");
+    const chat = startChat([], env(), dataDir);
+    chat.write(`${input}\n`);
+    await chat.waitForOutput(/you: hello\nassistant: You said: hello\n/);
+    const first = newThreadIn(chat.stdout)!;
+    const second = /^New thread ([0-9a-f-]{36})$/m.exec(chat.stdout)?.[1];
+    expect(first).toBeDefined();
+    expect(second).toBeDefined();
+    expect(second).not.toBe(first);
+    expect(chat.stdout).toContain("you: My name is Ada\nassistant: Nice to meet you, Ada!\n");
+    const listings = chat.stdout.split("\n").filter((line) => / {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}|\(new, no messages yet\)/.test(line));
+    // Right after /new the new thread has no messages yet, but is listed and marked.
+    expect(listings[0]).toBe(`* ${second}                    (new, no messages yet)`);
+    expect(listings[1]).toMatch(new RegExp(`^  ${first}  .+  My name is Ada$`));
+    // After its first message it is the most recent thread.
+    expect(listings[2]).toMatch(new RegExp(`^\\* ${second}  .+  hello$`));
+    expect(listings[3]).toMatch(new RegExp(`^  ${first}  .+  My name is Ada$`));
+    const afterNew = chat.stdout.slice(chat.stdout.lastIndexOf("You said: hello"));
+    expect(afterNew).not.toContain("Ada");
+
+    chat.write(`/switch ${first}\n/history\nWhat is my name?\n/exit\n`);
+    await chat.waitForOutput("Your name is Ada.");
+    expect(await chat.exited).toBe(0);
+    expect(chat.stderr).toBe("");
+  });
+
+  it("lists threads made through the server, with their metadata title, and ends at the end of its input", async () => {
+    const server = await startServer(stub, { dataDir });
+    const thread = await server.client.threads.create({ metadata: { title: "Trip planning" } });
+    await server.client.runs.wait(thread.thread_id, "agent", { input: { messages: [{ role: "user", content: "Where should I go?" }] } });
+    await server.close({ keepData: true });
+
+    const { code, stdout, stderr } = await runChat(["--thread", thread.thread_id], env(), dataDir, "/threads\n/history\n/help\n");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(new RegExp(`^\\* ${thread.thread_id}  .+  Trip planning$`, "m"));
+    expect(stdout).toContain("you: Where should I go?\nassistant: You said: Where should I go?\n");
+    expect(stdout).toContain("/switch <id>");
+    expect(stderr).toBe("");
+  });
+
+  it("threads it starts are visible to the server on the same database", async () => {
+    const threadId = randomUUID();
+    await runChat(["--thread", threadId], env(), dataDir, "My name is Ada\n");
+    const server = await startServer(stub, { dataDir });
+    try {
+      const state = await server.client.threads.getState<{ messages: Array<{ content: string }> }>(threadId);
+      expect(state.values.messages.map((message) => message.content)).toEqual(["My name is Ada", "Nice to meet you, Ada!"]);
+    } finally {
+      await server.close({ keepData: true });
+    }
+  });
+
+  it("a provider error prints one error line, leaves the thread as it was, and the chat goes on", async () => {
+    stub.inject({ kind: "status", status: 400, message: "Bad request, says the provider" });
+    const { code, stdout, stderr } = await runChat([], env(), dataDir, "My name is Ada\nMy name is Bob\nWhat is my name?\n");
+    expect(code).toBe(0);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/^error: .*HTTP 400.*Bad request, says the provider/);
+    expect(stdout).toContain("Nice to meet you, Bob!");
+    expect(stdout).toContain("Your name is Bob.");
+    // The failed turn's message was not kept.
+    expect(lastUserTexts()).toEqual(["My name is Bob", "What is my name?"]);
+  });
+
+  it("prints each reply once when the provider reuses reply ids", async () => {
+    stub.useReplyId("chatcmpl-always-the-same");
+    const { stdout } = await runChat([], env(), dataDir, "My name is Ada\nWhat is my name?\n");
+    expect(stdout.match(/Nice to meet you, Ada!/g)).toHaveLength(1);
+    expect(stdout.match(/Your name is Ada\./g)).toHaveLength(1);
+  });
+
+  it("without a model says what to set, at start and for each message, and goes on", async () => {
+    const { code, stdout, stderr } = await runChat([], makeEnv(undefined, dataDir), dataDir, "hello\n/history\n");
+    expect(code).toBe(0);
+    expect(stderr).toMatch(/^warning: No model provider is configured: set OPENAI_API_KEY .* or OPENAI_BASE_URL/);
+    expect(stderr).toMatch(/\nerror: No model provider is configured/);
+    expect(stdout).toContain("(no messages yet)");
+  });
+
+  it("on SIGINT stops, closes the database (no WAL left) and exits 130", async () => {
+    const chat = startChat([], env(), dataDir);
+    chat.write("hello\n");
+    await chat.waitForOutput("You said: hello\n");
+    expect(walLeft()).toBe(true);
+    chat.child.kill("SIGINT");
+    expect(await chat.exited).toBe(130);
+    expect(walLeft()).toBe(false);
+  });
+
+  it("on SIGINT in the middle of a reply stops it, undoes the turn and closes the database", async () => {
+    let resume!: () => void;
+    stub.respondWith(() => "one two three four five");
+    stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
+    const threadId = randomUUID();
+    const chat = startChat(["--thread", threadId], env(), dataDir);
+    try {
+      chat.write("count to five\n");
+      await chat.waitForOutput("one");
+      chat.child.kill("SIGINT");
+      expect(await chat.exited).toBe(130);
+    } finally {
+      resume();
+    }
+    expect(walLeft()).toBe(false);
+    const after = await runChat(["--thread", threadId], env(), dataDir, "/history\n");
+    expect(after.stdout).toContain("(no messages yet)");
+  });
+
+  it("rejects bad command lines with the usage and exit code 2", async () => {
+    for (const args of [["--bogus"], ["stray"], ["--api-key", "k"], ["--url", "ftp://example.com"], ["--url", "http://127.0.0.1:1", "--thread", "not-a-uuid"]]) {
+      const { code, stdout, stderr } = await runChat(args, env(), dataDir, "");
+      expect(code, args.join(" ")).toBe(2);
+      expect(stderr, args.join(" ")).toContain("Usage: npm run chat --");
+      expect(stdout).toBe("");
+    }
+    expect(stub.requests).toHaveLength(0);
+    const help = await runChat(["--help"], env(), dataDir, "");
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: npm run chat --");
+  });
+});
+
+const pgReachable = await postgresReachable();
+
+(pgReachable ? describe : describe.skip)("terminal chat on the agent in its own process, on PostgreSQL", () => {
+  const schema = schemaName();
+  afterAll(async () => {
+    const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+    await dropSchema(pool, schema);
+    await pool.end();
+  });
+
+  it("remembers a thread across runs and lists it", async () => {
+    const database = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema };
+    const threadId = randomUUID();
+    const first = await runChat(["--thread", threadId], env(database), dataDir, "My name is Ada\n");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("on PostgreSQL (DATABASE_URL, schema");
+    const second = await runChat(["--thread", threadId], env(database), dataDir, "What is my name?\n/threads\n");
+    expect(second.stdout).toContain("Your name is Ada.");
+    expect(second.stdout).toMatch(new RegExp(`^\\* ${threadId}  .+  My name is Ada$`, "m"));
+    expect(lastUserTexts()).toEqual(["My name is Ada", "What is my name?"]);
+    // Nothing was written to SQLite.
+    expect(existsSync(join(dataDir, DATABASE_FILE))).toBe(false);
+  });
+});
+
+describe("terminal chat against a server (--url)", () => {
+  let server: TestServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  it("remembers a thread across runs, and the thread is the server's", async () => {
+    server = await startServer(stub);
+    const threadId = randomUUID();
+    // The thread does not exist on the server until its first message.
+    const first = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, dataDir, "/history\n/threads\nMy name is Ada\n");
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("(no messages yet)");
+    expect(first.stdout).toContain(`* ${threadId}                    (new, no messages yet)`);
+    expect(first.stdout).toContain("Nice to meet you, Ada!");
+    expect(first.stderr).toBe("");
+
+    const second = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, dataDir, "What is my name?\n/threads\n/history\n");
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain("Your name is Ada.");
+    expect(lastUserTexts()).toEqual(["My name is Ada", "What is my name?"]);
+    expect(second.stdout).toMatch(new RegExp(`^\\* ${threadId}  .+  My name is Ada$`, "m"));
+    expect(second.stdout).toContain("you: My name is Ada\nassistant: Nice to meet you, Ada!\nyou: What is my name?\nassistant: Your name is Ada.\n");
+    expect(second.stderr).toBe("");
+
+    const state = await server.client.threads.getState<{ messages: Array<{ type: string; content: string }> }>(threadId);
+    expect(state.values.messages.map((message) => [message.type, message.content])).toEqual([
+      ["human", "My name is Ada"],
+      ["ai", "Nice to meet you, Ada!"],
+      ["human", "What is my name?"],
+      ["ai", "Your name is Ada."],
+    ]);
+  });
+
+  it("streams the reply token by token through the server", async () => {
+    server = await startServer(stub);
+    let resume!: () => void;
+    stub.respondWith(() => "one two three four five");
+    stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
+    const chat = startChat(["--url", server.baseUrl], {}, dataDir);
+    chat.write("count to five\n");
+    await chat.waitForOutput("one");
+    expect(chat.stdout).not.toContain("five");
+    resume();
+    await chat.waitForOutput("one two three four five\n");
+    chat.end();
+    expect(await chat.exited).toBe(0);
+  });
+
+  it("a failed run prints one error line and the next message still works", async () => {
+    server = await startServer(stub);
+    stub.inject({ kind: "status", status: 400 });
+    const { code, stdout, stderr } = await runChat(["--url", server.baseUrl], {}, dataDir, "My name is Ada\nMy name is Bob\nWhat is my name?\n");
+    expect(code).toBe(0);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(stderr).toMatch(/^error: The run failed: .*400/);
+    expect(stdout).toContain("Your name is Bob.");
+    expect(lastUserTexts()).toEqual(["My name is Bob", "What is my name?"]);
+  });
+
+  it("says when the server refuses the key, and works with the right one", async () => {
+    const key = "ada-key-0123456789abcdef";
+    server = await startServer(stub, { env: { API_KEYS: `ada:${key}` } });
+    const refused = await runChat(["--url", server.baseUrl, "--api-key", "wrong-key-0123456789abcdef"], {}, dataDir, "hello\n/threads\n");
+    expect(refused.code).toBe(0);
+    expect(refused.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: The server answered HTTP 401: /), expect.stringMatching(/^error: The server answered HTTP 401: /)]);
+    const accepted = await runChat(["--url", server.baseUrl, "--api-key", key], {}, dataDir, "hello\n");
+    expect(accepted.stdout).toContain("You said: hello");
+    expect(accepted.stderr).toBe("");
+  });
+
+  it("says when the server cannot be reached, and goes on", async () => {
+    const stopped = await startServer(stub);
+    const url = stopped.baseUrl;
+    await stopped.close();
+    const { code, stdout, stderr } = await runChat(["--url", url], {}, dataDir, "hello\n/threads\n/help\n");
+    expect(code).toBe(0);
+    expect(stderr.trim().split("\n")).toEqual([
+      `error: Cannot reach the server at ${url}: is it running? (fetch failed)`,
+      `error: Cannot reach the server at ${url}: is it running? (fetch failed)`,
+    ]);
+    expect(stdout).toContain("/switch <id>");
+  });
+
+  it("prints each reply once when the provider reuses reply ids", async () => {
+    server = await startServer(stub);
+    stub.useReplyId("chatcmpl-always-the-same");
+    const { stdout } = await runChat(["--url", server.baseUrl], {}, dataDir, "My name is Ada\nWhat is my name?\n");
+    expect(stdout.match(/Nice to meet you, Ada!/g)).toHaveLength(1);
+    expect(stdout.match(/Your name is Ada\./g)).toHaveLength(1);
+  });
+});
