@@ -10,6 +10,7 @@ import { parseArgs } from "node:util";
 import { firstTokenBench, httpBench } from "./http.js";
 import { inProcessBench } from "./in-process.js";
 import { postgresBench } from "./postgres.js";
+import { summaryBench } from "./summary.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +28,7 @@ try {
   const http = await httpBench(dir);
   const firstToken = await firstTokenBench(dir);
   const postgres = await postgresBench(values["database-url"], Math.min(turns, 300));
+  const summaryMemory = await summaryBench(dir, Math.min(turns, 300));
   const floorTurn = inProcess.per_turn_ms.floor_memory_saver.turn_10 as number;
   console.log(
     JSON.stringify(
@@ -40,6 +42,7 @@ try {
         },
         first_token: firstToken,
         postgres,
+        summary_memory: summaryMemory,
       },
       null,
       2,
