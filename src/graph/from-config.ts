@@ -5,6 +5,11 @@ import { openSqliteCheckpointer } from "./checkpointer.js";
 import { PostgresCheckpointer } from "./postgres-checkpointer.js";
 import type { SqliteCheckpointer } from "./sqlite-checkpointer.js";
 import { createChatModel } from "./chat-model.js";
+import type { Logger } from "../logger.js";
+import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
+import { MemoryLlmCache } from "./memory-llm-cache.js";
+import { PostgresLlmCache } from "./postgres-llm-cache.js";
+import { SqliteLlmCache } from "./sqlite-llm-cache.js";
 
 /** An agent and the checkpointer it owns, so whoever built it can close the database. */
 export interface ConfiguredAgent {
@@ -13,10 +18,31 @@ export interface ConfiguredAgent {
   checkpointer: SqliteCheckpointer | PostgresCheckpointer;
   /** False when no model provider is configured; runs then fail with a clear error. */
   hasModel: boolean;
+  /** The model response cache (`LLM_CACHE`), on the checkpointer's database; unset when off. */
+  llmCache?: LlmCache;
 }
 
-/** Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets. */
-export function createAgentFromConfig(config: Config): ConfiguredAgent {
+/** The response cache `LLM_CACHE` asks for, in the same database as `checkpointer`. */
+export function createLlmCache(config: Config, checkpointer: SqliteCheckpointer | PostgresCheckpointer, logger?: Logger): LlmCache | undefined {
+  if (config.LLM_CACHE === "off") return undefined;
+  const options: LlmCacheOptions = {
+    ttlSeconds: config.LLM_CACHE_TTL,
+    maxEntries: config.LLM_CACHE_MAX_ENTRIES,
+    anyTemperature: config.LLM_CACHE_ANY_TEMPERATURE,
+    logger,
+  };
+  if (config.LLM_CACHE === "memory") return new MemoryLlmCache(options);
+  // "database", "sqlite" and "postgres" all mean the service's own database (config checks they match).
+  return checkpointer instanceof PostgresCheckpointer
+    ? new PostgresLlmCache(checkpointer.pool, { ...options, schema: checkpointer.schema })
+    : new SqliteLlmCache(checkpointer.db, options);
+}
+
+/**
+ * Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets, the
+ * response cache. `logger` receives the cache's hits, misses and failures.
+ */
+export function createAgentFromConfig(config: Config, options: { logger?: Logger } = {}): ConfiguredAgent {
   const checkpointer = config.DATABASE_URL
     ? new PostgresCheckpointer(new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE }), {
         schema: config.DATABASE_SCHEMA,
@@ -24,7 +50,8 @@ export function createAgentFromConfig(config: Config): ConfiguredAgent {
         ownsPool: true,
       })
     : openSqliteCheckpointer(config.DATA_DIR, { retention: config.CHECKPOINT_RETENTION });
-  const model = createChatModel(config);
+  const llmCache = createLlmCache(config, checkpointer, options.logger);
+  const model = createChatModel(config, llmCache);
   const agent = createAgent({
     model,
     checkpointer,
@@ -40,5 +67,5 @@ export function createAgentFromConfig(config: Config): ConfiguredAgent {
       attemptTimeoutMs: config.MODEL_TIMEOUT_MS,
     },
   });
-  return { agent, checkpointer, hasModel: model !== undefined };
+  return { agent, checkpointer, hasModel: model !== undefined, ...(llmCache ? { llmCache } : {}) };
 }

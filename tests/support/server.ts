@@ -43,15 +43,16 @@ export async function startServer(
   const schema = options.backend === "postgres" ? schemaName() : undefined;
   const database: Record<string, string> = schema ? { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, DATABASE_POOL_SIZE: "8" } : {};
   const config = makeConfig(stub, dataDir, { ...database, ...options.env });
-  const { agent, checkpointer } = createAgentFromConfig(config);
   const logs: string[] = [];
   const logger = options.captureLogs ? pino({ level: "debug", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, { write: (line: string) => void logs.push(line) }) : pino({ level: "silent" });
+  const { agent, checkpointer, llmCache } = createAgentFromConfig(config, { logger });
   const deps = await createServerDeps({
     agent,
     checkpointer,
     logger,
     corsOrigins: config.CORS_ORIGINS,
     apiKeys: config.apiKeys ? apiKeys(config.apiKeys) : undefined,
+    llmCache,
   });
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");
