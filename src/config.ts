@@ -59,6 +59,16 @@ const EnvSchema = z
     CHECKPOINT_DURABILITY: optional(z.enum(["exit", "async", "sync"])).default("exit"),
     // Keep only the newest N checkpoints of each thread; unset keeps all. Messages are always kept.
     CHECKPOINT_RETENTION: optional(positiveInteger),
+    // Model response cache: "database" is the service's database (the SQLite file in DATA_DIR, or
+    // PostgreSQL with DATABASE_URL); "sqlite" and "postgres" say the same and must match it.
+    LLM_CACHE: optional(z.enum(["off", "memory", "database", "sqlite", "postgres"])).default("off"),
+    // Seconds an entry is served; 0 keeps entries until the size bound evicts them.
+    LLM_CACHE_TTL: optional(z.coerce.number().int().min(0)).default(3600),
+    LLM_CACHE_MAX_ENTRIES: optional(positiveInteger).default(1000),
+    // Only temperature-0 replies are repeatable; caching others serves one sample forever.
+    LLM_CACHE_ANY_TEMPERATURE: optional(z.enum(["true", "false", "1", "0"], { error: "must be true or false" }))
+      .default("false")
+      .transform((value) => value === "true" || value === "1"),
     HOST: optional(z.string()).default("127.0.0.1"),
     PORT: optional(z.coerce.number().int().min(0).max(65_535)).default(8123),
     // Browser origins allowed to call the API; LangGraph Studio's (US and EU) by default, "*" for any.
@@ -90,6 +100,12 @@ const EnvSchema = z
         path: ["SUMMARY_TOKENS"],
         message: `must be at most half of CONTEXT_TOKENS less MAX_OUTPUT_TOKENS (${Math.floor((env.CONTEXT_TOKENS - env.MAX_OUTPUT_TOKENS) / 2)}), or no room is left for recent messages`,
       });
+    }
+    if (env.LLM_CACHE === "sqlite" && env.DATABASE_URL !== undefined) {
+      context.addIssue({ code: "custom", path: ["LLM_CACHE"], message: "is sqlite but DATABASE_URL is set: the cache lives in the service's database, use database (or postgres)" });
+    }
+    if (env.LLM_CACHE === "postgres" && env.DATABASE_URL === undefined) {
+      context.addIssue({ code: "custom", path: ["LLM_CACHE"], message: "is postgres but DATABASE_URL is not set: set it, or use database (the SQLite file in DATA_DIR) or memory" });
     }
     // The prompt has to leave room for something besides the reply.
     if (env.MAX_OUTPUT_TOKENS >= env.CONTEXT_TOKENS) {

@@ -1,3 +1,4 @@
+import type { BaseCache } from "@langchain/core/caches";
 import { ChatOpenAI } from "@langchain/openai";
 import { type Config, hasModelProvider } from "../config.js";
 
@@ -9,9 +10,10 @@ const KEYLESS_PLACEHOLDER = "not-needed";
 
 /**
  * The chat model the config describes, or `undefined` when no provider is configured (the
- * service still starts; runs then fail with a message naming the variables to set).
+ * service still starts; runs then fail with a message naming the variables to set). With a
+ * `cache`, LangChain answers identical calls from it instead of calling the provider.
  */
-export function createChatModel(config: Config): ChatOpenAI | undefined {
+export function createChatModel(config: Config, cache?: BaseCache): ChatOpenAI | undefined {
   if (!hasModelProvider(config)) return undefined;
   return new ChatOpenAI({
     model: config.MODEL,
@@ -22,5 +24,6 @@ export function createChatModel(config: Config): ChatOpenAI | undefined {
     maxRetries: 0,
     timeout: config.MODEL_TIMEOUT_MS,
     configuration: config.OPENAI_BASE_URL ? { baseURL: config.OPENAI_BASE_URL } : {},
+    ...(cache ? { cache } : {}),
   });
 }

@@ -7,6 +7,10 @@ import type { SqliteCheckpointer } from "./sqlite-checkpointer.js";
 import { createChatModel } from "./chat-model.js";
 import { type Logger, createLogger } from "../logger.js";
 import type { SummaryMemoryOptions } from "./agent.js";
+import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
+import { MemoryLlmCache } from "./memory-llm-cache.js";
+import { PostgresLlmCache } from "./postgres-llm-cache.js";
+import { SqliteLlmCache } from "./sqlite-llm-cache.js";
 
 /** An agent and the checkpointer it owns, so whoever built it can close the database. */
 export interface ConfiguredAgent {
@@ -15,11 +19,30 @@ export interface ConfiguredAgent {
   checkpointer: SqliteCheckpointer | PostgresCheckpointer;
   /** False when no model provider is configured; runs then fail with a clear error. */
   hasModel: boolean;
+  /** The model response cache (`LLM_CACHE`), on the checkpointer's database; unset when off. */
+  llmCache?: LlmCache;
+}
+
+/** The response cache `LLM_CACHE` asks for, in the same database as `checkpointer`. */
+export function createLlmCache(config: Config, checkpointer: SqliteCheckpointer | PostgresCheckpointer, logger?: Logger): LlmCache | undefined {
+  if (config.LLM_CACHE === "off") return undefined;
+  const options: LlmCacheOptions = {
+    ttlSeconds: config.LLM_CACHE_TTL,
+    maxEntries: config.LLM_CACHE_MAX_ENTRIES,
+    anyTemperature: config.LLM_CACHE_ANY_TEMPERATURE,
+    logger,
+  };
+  if (config.LLM_CACHE === "memory") return new MemoryLlmCache(options);
+  // "database", "sqlite" and "postgres" all mean the service's own database (config checks they match).
+  return checkpointer instanceof PostgresCheckpointer
+    ? new PostgresLlmCache(checkpointer.pool, { ...options, schema: checkpointer.schema })
+    : new SqliteLlmCache(checkpointer.db, options);
 }
 
 /**
- * Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets,
- * and the memory mode. `logger` hears about failed summary calls (the service's own by default).
+ * Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets, the
+ * response cache and the memory mode. `logger` receives the cache's hits, misses and failures, and
+ * failed summary calls (the service's own logger by default).
  */
 export function createAgentFromConfig(config: Config, options: { logger?: Logger } = {}): ConfiguredAgent {
   const checkpointer = config.DATABASE_URL
@@ -29,14 +52,15 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
         ownsPool: true,
       })
     : openSqliteCheckpointer(config.DATA_DIR, { retention: config.CHECKPOINT_RETENTION });
-  const model = createChatModel(config);
   const logger = options.logger ?? createLogger(config);
+  const llmCache = createLlmCache(config, checkpointer, logger);
+  const model = createChatModel(config, llmCache);
   const summary: SummaryMemoryOptions | undefined =
     config.MEMORY_MODE === "summary"
       ? {
           summaryTokens: config.SUMMARY_TOKENS,
           // Its own client: a summary is at most SUMMARY_TOKENS long, whatever MAX_OUTPUT_TOKENS says.
-          model: createChatModel({ ...config, MODEL: config.SUMMARY_MODEL ?? config.MODEL, MAX_OUTPUT_TOKENS: config.SUMMARY_TOKENS }),
+          model: createChatModel({ ...config, MODEL: config.SUMMARY_MODEL ?? config.MODEL, MAX_OUTPUT_TOKENS: config.SUMMARY_TOKENS }, llmCache),
           onError: (error, context) => logger.warn({ err: error, ...context }, "summary call failed; the turn goes on with the previous summary, and the next turn retries"),
         }
       : undefined;
@@ -56,5 +80,5 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
       attemptTimeoutMs: config.MODEL_TIMEOUT_MS,
     },
   });
-  return { agent, checkpointer, hasModel: model !== undefined };
+  return { agent, checkpointer, hasModel: model !== undefined, ...(llmCache ? { llmCache } : {}) };
 }

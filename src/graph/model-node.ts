@@ -5,6 +5,8 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { randomUUID } from "node:crypto";
 import { AppError, ModelNotConfiguredError, ModelProviderError } from "../errors.js";
 import { resolveSystemPrompt } from "./configuration.js";
+import { modelCallConfig } from "./model-call-config.js";
+import { isCachedReply, promptFingerprint } from "./llm-cache.js";
 import { DEFAULT_RETRY, type RetryOptions, isRetryable, retryAfterMs, retryDelayMs, sleep } from "./model-retry.js";
 import type { AgentStateUpdate, AgentStateValue } from "./state.js";
 import { SUMMARY_HEADING } from "./summary.js";
@@ -108,8 +110,19 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
     });
     const deadline = retry.attemptTimeoutMs ? AbortSignal.timeout(retry.attemptTimeoutMs) : undefined;
     const signal = deadline && config?.signal ? AbortSignal.any([config.signal, deadline]) : (deadline ?? config?.signal);
+    const options: RunnableConfig & { promptFingerprint?: string } = { ...modelCallConfig(withHandler(config, watcher)), signal };
+    if (model.cache) {
+      // Our run id names the model call, so a reply answered from the cache can take the id
+      // LangChain streamed it under (`run-<id>`); see `adoptCachedReplyId`.
+      options.runId = randomUUID();
+      // LangChain's cache prompt is a lossy rendering (images become "[image]"): key on the exact
+      // messages too. Call options end up in the cache's llmString; the provider never sees them.
+      options.promptFingerprint = promptFingerprint(prompt);
+    }
     try {
-      return await model.invoke(prompt, { ...withHandler(config, watcher), signal });
+      const reply = await model.invoke(prompt, options);
+      if (options.runId !== undefined && isCachedReply(reply)) adoptCachedReplyId(reply, options.runId);
+      return reply;
     } catch (error) {
       const timedOut = deadline?.aborted === true && config?.signal?.aborted !== true;
       const failure = timedOut
@@ -122,6 +135,21 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
       await sleep(retryDelayMs(failure, attempt, retry), config?.signal);
     }
   }
+}
+
+/**
+ * Gives a reply from the cache the id of this call's stream. On a hit LangChain streams the whole
+ * text as one token, which LangGraph's "messages" mode emits under `run-<runId>`; with the same
+ * id the final message is recognised as already streamed instead of arriving a second time, and
+ * clients that join chunks by id see one reply. The stored id belonged to the call that filled
+ * the cache (another thread), so it is not kept. A reply with tool calls gets a fresh id instead:
+ * the streamed token carried only text, so the complete message must still be emitted.
+ */
+function adoptCachedReplyId(reply: BaseMessage, runId: string): void {
+  const toolCalls = (reply as { tool_calls?: unknown[] }).tool_calls ?? [];
+  const id = toolCalls.length > 0 ? randomUUID() : `run-${runId}`;
+  reply.id = id;
+  reply.lc_kwargs.id = id;
 }
 
 /** `config` with one more callback handler, keeping the ones LangGraph put there (token streaming). */

@@ -5,6 +5,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { modelCallConfig } from "./model-call-config.js";
 import { type TokenCounter, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, roleOf } from "./token-counter.js";
 
 /** Introduces the summary to the model, inside the system context. */
@@ -64,7 +65,7 @@ export function createSummarizer(options: SummarizerOptions): Summarize {
     const request = `Current summary:\n${previous ?? "(none yet)"}\n\nMessages to add:\n${lines.join("\n")}`;
     const signal = options.timeoutMs ? AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(config?.signal ? [config.signal] : [])]) : config?.signal;
     const reply = await options.model.invoke([new SystemMessage(SUMMARY_INSTRUCTIONS), new HumanMessage(request)], {
-      ...config,
+      ...(config ? modelCallConfig(config) : {}),
       signal,
       // Summary tokens are not the reply: keep them out of the client's token stream.
       tags: [...(config?.tags ?? []), "nostream"],

@@ -4,6 +4,7 @@ import express, { type Express } from "express";
 import { type GenReqId, pinoHttp } from "pino-http";
 import type { Agent } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
+import type { LlmCache } from "../graph/llm-cache.js";
 import type { Logger } from "../logger.js";
 import { type ApiKeys, authenticate } from "./auth.js";
 import { browserAccess } from "./cors.js";
@@ -37,6 +38,8 @@ export interface AppDeps {
   apiKeys?: ApiKeys;
   /** Heartbeat and clean-up after dead instances; stop it before closing the database. */
   monitor?: InstanceMonitor;
+  /** The model response cache, when `LLM_CACHE` is on; `/info` shows its counters. */
+  llmCache?: LlmCache;
 }
 
 /**
@@ -77,7 +80,7 @@ export function createApp(deps: AppDeps): Express {
   // Not strict: a body of `"text"` or `42` is valid JSON, and gets a 422 from the schema, not a 400.
   // Like the official server, text/plain and untyped bodies are read as JSON too.
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
-  app.use(webRouter(), metaRouter(), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps), notOfferedRouter());
+  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps), notOfferedRouter());
   app.use(notFound, errorHandler);
   return app;
 }
@@ -94,12 +97,15 @@ export async function createServerDeps(parts: {
   apiKeys?: ApiKeys;
   /** Interval of this instance's heartbeat (`INSTANCE_HEARTBEAT_MS`). */
   heartbeatMs?: number;
+  llmCache?: LlmCache;
 }): Promise<AppDeps> {
   // Threads and runs live beside the checkpoints: the same SQLite file or PostgreSQL schema.
   const { checkpointer } = parts;
   const store = threadStoreBeside(checkpointer);
   if (checkpointer instanceof PostgresCheckpointer) await checkpointer.setup();
   await store.setup();
+  // Fail at start, not on the first turn (where a broken cache would only be logged).
+  await parts.llmCache?.setup();
   const monitor = new InstanceMonitor({ store, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
   const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id });

@@ -34,7 +34,7 @@ interface Operation {
 /** Every route of the API, in the order the docs list them. */
 export const OPERATIONS: Operation[] = [
   { method: "get", path: "/ok", tag: "Meta", summary: "Health check" },
-  { method: "get", path: "/info", tag: "Meta", summary: "Server version and capabilities" },
+  { method: "get", path: "/info", tag: "Meta", summary: "Server version, capabilities and response cache counters" },
   { method: "get", path: "/openapi.json", tag: "Meta", summary: "This document" },
   { method: "post", path: "/assistants/search", tag: "Assistants", summary: "Search assistants", body: AssistantSearch },
   { method: "post", path: "/assistants/count", tag: "Assistants", summary: "Count assistants", body: AssistantCount },

@@ -1,23 +1,26 @@
 import { Router } from "express";
 import { createRequire } from "node:module";
+import type { LlmCache } from "../../graph/llm-cache.js";
 import { docsPage, openApiDocument } from "../openapi.js";
 
 const require = createRequire(import.meta.url);
 const VERSION = (require("../../../package.json") as { version: string }).version;
 const LANGGRAPH_VERSION = (require("@langchain/langgraph/package.json") as { version: string }).version;
 
-/** Health, version information and the API description. */
-export function metaRouter(): Router {
+/** Health, version information (with the response cache's counters) and the API description. */
+export function metaRouter(deps: { llmCache?: LlmCache } = {}): Router {
   const router = Router();
   router.get("/ok", (_request, response) => {
     response.json({ ok: true });
   });
-  router.get("/info", (_request, response) => {
+  router.get("/info", async (_request, response) => {
+    const llmCache = deps.llmCache ? await deps.llmCache.stats() : { mode: "off" };
     response.json({
       version: VERSION,
       langgraph_js_version: LANGGRAPH_VERSION,
       context: "stateful-agent",
       flags: { assistants: true, crons: false, langsmith: false, langsmith_tracing: false },
+      llm_cache: llmCache,
     });
   });
   router.get("/openapi.json", (_request, response) => {
