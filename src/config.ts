@@ -87,6 +87,15 @@ const EnvSchema = z
     API_KEYS_FILE: optional(z.string()),
     // How often an instance says it is alive; one silent for 3 beats is presumed dead.
     INSTANCE_HEARTBEAT_MS: optional(z.coerce.number().int().min(50)).default(2000),
+    // Retrieval: an embeddings model (OpenAI-compatible /v1/embeddings) adds vector search to full-text.
+    EMBEDDING_MODEL: optional(z.string()),
+    // The embeddings provider, when it is not the chat model's (OPENAI_BASE_URL / OPENAI_API_KEY).
+    EMBEDDING_BASE_URL: optional(z.url({ protocol: /^https?$/ })),
+    EMBEDDING_API_KEY: optional(z.string()),
+    CHUNK_SIZE: optional(z.coerce.number().int().min(100).max(20_000)).default(1000),
+    CHUNK_OVERLAP: optional(z.coerce.number().int().min(0)).default(150),
+    // Largest document upload (the JSON body of POST /collections/{id}/documents), in bytes.
+    DOCUMENT_MAX_BYTES: optional(positiveInteger).default(10_000_000),
     SHUTDOWN_GRACE_MS: optional(z.coerce.number().int().min(0)).default(10_000),
     LOG_LEVEL: optional(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])).default("info"),
   })
@@ -106,6 +115,9 @@ const EnvSchema = z
     }
     if (env.LLM_CACHE === "postgres" && env.DATABASE_URL === undefined) {
       context.addIssue({ code: "custom", path: ["LLM_CACHE"], message: "is postgres but DATABASE_URL is not set: set it, or use database (the SQLite file in DATA_DIR) or memory" });
+    }
+    if (env.CHUNK_OVERLAP >= env.CHUNK_SIZE) {
+      context.addIssue({ code: "custom", path: ["CHUNK_OVERLAP"], message: `must be smaller than CHUNK_SIZE (${env.CHUNK_SIZE})` });
     }
     // The prompt has to leave room for something besides the reply.
     if (env.MAX_OUTPUT_TOKENS >= env.CONTEXT_TOKENS) {

@@ -37,6 +37,16 @@ export class ModelNotConfiguredError extends AppError {
 }
 
 /** A thread, run or assistant does not exist. */
+/** A wrong or missing API key. */
+export class UnauthorizedError extends AppError {
+  override readonly status = 401;
+}
+
+/** A feature of the LangGraph API that this server does not have. */
+export class NotOfferedError extends AppError {
+  override readonly status = 501;
+}
+
 export class NotFoundError extends AppError {
   override readonly status = 404;
 }

@@ -31,7 +31,7 @@ async function start(): Promise<void> {
     process.exit(1);
   }
   const logger = createLogger(config);
-  const { agent, checkpointer, hasModel, llmCache } = createAgentFromConfig(config, { logger });
+  const { agent, checkpointer, hasModel, llmCache, documents } = createAgentFromConfig(config, { logger });
   if (!hasModel) logger.warn(`${MODEL_NOT_CONFIGURED_MESSAGE}. The server runs, but runs will fail until then.`);
 
   const keys = config.apiKeys ? apiKeys(config.apiKeys) : undefined;
@@ -40,7 +40,7 @@ async function start(): Promise<void> {
   else logger.warn({ host: config.HOST }, `API_KEYS is not set but HOST is ${config.HOST}: anyone who can reach this port can read every thread`);
   let deps;
   try {
-    deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS, apiKeys: keys, heartbeatMs: config.INSTANCE_HEARTBEAT_MS, llmCache });
+    deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS, apiKeys: keys, heartbeatMs: config.INSTANCE_HEARTBEAT_MS, llmCache, documents, documentMaxBytes: config.DOCUMENT_MAX_BYTES });
   } catch (error) {
     const where = config.DATABASE_URL ? `PostgreSQL at ${describeDatabase(config.DATABASE_URL)}` : `the SQLite database in ${config.DATA_DIR}`;
     logger.fatal({ err: error }, `Cannot open ${where}: ${(error as Error).message}`);

@@ -2,6 +2,7 @@
  * The terminal chat on the agent in this process: the database the server uses (SQLite in
  * `DATA_DIR`, or PostgreSQL), so threads are shared with it both ways.
  */
+import { ThreadBusyError } from "../errors.js";
 import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { type Agent, assertHasModel, runsSettled } from "../graph/agent.js";
 import type { ConfiguredAgent } from "../graph/from-config.js";
@@ -47,7 +48,12 @@ export class EmbeddedBackend implements ChatBackend {
     await runsSettled(this.#agent, threadId);
     // Without a row in the server's table the server would answer 404 for this thread (and it
     // takes UUIDs only: threads named otherwise stay the graph's).
-    if (isServerThreadId(threadId)) await this.#store.createThread({ threadId, metadata: {} });
+    if (isServerThreadId(threadId)) {
+      await this.#store.createThread({ threadId, metadata: {} });
+      // The server's one-run-per-thread rule does not cover runs made here; at least never start
+      // a turn while the server (on this database) is running one, or one of the two would be lost.
+      if (await this.#store.hasActiveRuns(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress on the server; send again when it has finished`);
+    }
     const config = { configurable: { thread_id: threadId } };
     const stream = await this.#agent.stream({ messages: [new HumanMessage(text)] }, { ...config, streamMode: "messages", signal: options.signal });
     const reply = new ReplyTokens();

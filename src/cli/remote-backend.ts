@@ -60,6 +60,8 @@ export class RemoteBackend implements ChatBackend {
       const stream = this.#client.runs.stream(threadId, ASSISTANT_ID, {
         input: { messages: [{ role: "user", content: text }] },
         streamMode: "messages-tuple",
+        // Ctrl-C ends the request: the server then cancels the run, so the thread is left as it was.
+        onDisconnect: "cancel",
         signal: options.signal,
       });
       const reply = new ReplyTokens();

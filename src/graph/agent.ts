@@ -14,6 +14,8 @@ import { ContextOverflowError, ModelNotConfiguredError } from "../errors.js";
 import type { BaseMessage } from "@langchain/core/messages";
 import { type SummarizeNodeOptions, createSummarizeNode } from "./summarize-node.js";
 import { createSummarizer, summaryReserveTokens } from "./summary.js";
+import { type DocumentSearch, createSearchDocumentsTool } from "./search-documents-tool.js";
+import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
 
 /** Defaults used when `createAgent` is called without them (the service passes its config). */
 export const AGENT_DEFAULTS = {
@@ -45,6 +47,11 @@ export interface AgentOptions {
   retry?: Partial<RetryOptions>;
   /** Summary memory; without it the messages that leave the window are simply not sent. */
   summary?: SummaryMemoryOptions;
+  /**
+   * The user's documents: runs bound to a collection (`configurable.collection_id`) can call the
+   * `search_documents` tool. Runs without a collection are exactly as without it.
+   */
+  documents?: DocumentSearch;
 }
 
 /** Summary memory mode (`MEMORY_MODE=summary`). */
@@ -61,14 +68,18 @@ export interface SummaryMemoryOptions {
 export type Durability = "exit" | "async" | "sync";
 
 /**
- * Builds the uncompiled graph: START → trim → model → END, or in summary mode
- * START → trim → summarize → model → END.
+ * Builds the uncompiled graph: START → trim → model → END, in summary mode with a summarize node
+ * between trim and model, and with documents a tools node that the model may route to, whose
+ * results go back through trim (the window must still fit) to the model.
  */
 export function buildAgentGraph(options: AgentOptions = {}) {
   const systemPrompt = options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt;
   const trim = trimOptions(options);
-  const modelNode = createModelNode({ model: options.model, systemPrompt, retry: { ...DEFAULT_RETRY, ...options.retry } });
-  const graph = new StateGraph(AgentState).addNode("trim", createTrimNode(trim)).addNode("model", modelNode).addEdge(START, "trim").addEdge("model", END);
+  const tools = options.documents ? [createSearchDocumentsTool(options.documents)] : undefined;
+  const modelNode = createModelNode({ model: options.model, systemPrompt, retry: { ...DEFAULT_RETRY, ...options.retry }, tools });
+  const graph = new StateGraph(AgentState).addNode("trim", createTrimNode(trim)).addNode("model", modelNode).addEdge(START, "trim");
+  if (tools) graph.addNode("tools", new ToolNode(tools)).addConditionalEdges("model", toolsCondition, ["tools", END]).addEdge("tools", "trim");
+  else graph.addEdge("model", END);
   const summaryModel = options.summary?.model ?? options.model;
   if (!options.summary || !summaryModel) return graph.addEdge("trim", "model");
   const summarize = createSummarizer({
@@ -82,8 +93,8 @@ export function buildAgentGraph(options: AgentOptions = {}) {
     .addNode("summarize", createSummarizeNode({ summarize, onError: options.summary.onError }))
     .addEdge("trim", "summarize")
     .addEdge("summarize", "model");
-  // One static type for both shapes: callers address nodes by name only through the API
-  // (`as_node`, stream metadata), where "summarize" is one more valid name.
+  // One static type for every shape: callers address nodes by name only through the API
+  // (`as_node`, stream metadata), where "summarize" and "tools" are more valid names.
   return withSummary as unknown as typeof graph;
 }
 
@@ -111,6 +122,7 @@ function trimOptions(options: AgentOptions): TrimNodeOptions {
     contextTokens: options.contextTokens ?? AGENT_DEFAULTS.contextTokens,
     maxOutputTokens: options.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
     summaryReserve: options.summary ? summaryReserveTokens(counter, options.summary.summaryTokens) : undefined,
+    retrieval: options.documents !== undefined,
   };
 }
 
@@ -132,7 +144,7 @@ export function assertHasModel(agent: object): void {
 export function assertInputFits(agent: object, messages: readonly BaseMessage[], config: RunnableConfig): void {
   const options = budgets.get(agent);
   if (!options || messages.length === 0) return;
-  const systemPrompt = resolveSystemPrompt(options.systemPrompt, config);
+  const systemPrompt = resolveSystemPrompt(options.systemPrompt, config, { retrieval: options.retrieval });
   // In summary mode the newest turn must leave room for the summary beside it.
   const budget = options.contextTokens - options.maxOutputTokens - (options.summaryReserve ?? 0);
   const needed =

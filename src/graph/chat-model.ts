@@ -1,5 +1,5 @@
 import type { BaseCache } from "@langchain/core/caches";
-import { ChatOpenAI } from "@langchain/openai";
+import { ChatOpenAI, OpenAIEmbeddings } from "@langchain/openai";
 import { type Config, hasModelProvider } from "../config.js";
 
 /**
@@ -25,5 +25,21 @@ export function createChatModel(config: Config, cache?: BaseCache): ChatOpenAI |
     timeout: config.MODEL_TIMEOUT_MS,
     configuration: config.OPENAI_BASE_URL ? { baseURL: config.OPENAI_BASE_URL } : {},
     ...(cache ? { cache } : {}),
+  });
+}
+
+/**
+ * The embeddings model of retrieval (`EMBEDDING_MODEL`), at the chat model's provider unless
+ * `EMBEDDING_BASE_URL` names another; undefined when none is configured (full-text search only).
+ */
+export function createEmbeddings(config: Config): OpenAIEmbeddings | undefined {
+  if (config.EMBEDDING_MODEL === undefined) return undefined;
+  const baseURL = config.EMBEDDING_BASE_URL ?? config.OPENAI_BASE_URL;
+  return new OpenAIEmbeddings({
+    model: config.EMBEDDING_MODEL,
+    apiKey: config.EMBEDDING_API_KEY ?? config.OPENAI_API_KEY ?? KEYLESS_PLACEHOLDER,
+    maxRetries: 1,
+    timeout: config.MODEL_TIMEOUT_MS,
+    configuration: baseURL ? { baseURL } : {},
   });
 }

@@ -4,7 +4,9 @@ import pg from "pg";
 import { openSqliteCheckpointer } from "./checkpointer.js";
 import { PostgresCheckpointer } from "./postgres-checkpointer.js";
 import type { SqliteCheckpointer } from "./sqlite-checkpointer.js";
-import { createChatModel } from "./chat-model.js";
+import { createChatModel, createEmbeddings } from "./chat-model.js";
+import { DocumentIndex } from "../retrieval/document-index.js";
+import { documentStoreBeside } from "../retrieval/document-store-beside.js";
 import { type Logger, createLogger } from "../logger.js";
 import type { SummaryMemoryOptions } from "./agent.js";
 import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
@@ -19,6 +21,8 @@ export interface ConfiguredAgent {
   checkpointer: SqliteCheckpointer | PostgresCheckpointer;
   /** False when no model provider is configured; runs then fail with a clear error. */
   hasModel: boolean;
+  /** The user's documents, in the checkpointer's database: the API's collections and the agent's search tool. */
+  documents: DocumentIndex;
   /** The model response cache (`LLM_CACHE`), on the checkpointer's database; unset when off. */
   llmCache?: LlmCache;
 }
@@ -64,8 +68,15 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
           onError: (error, context) => logger.warn({ err: error, ...context }, "summary call failed; the turn goes on with the previous summary, and the next turn retries"),
         }
       : undefined;
+  const documents = new DocumentIndex({
+    store: documentStoreBeside(checkpointer),
+    embeddings: createEmbeddings(config),
+    chunking: { chunkSize: config.CHUNK_SIZE, chunkOverlap: config.CHUNK_OVERLAP },
+    onSearchFallback: (error) => logger.warn({ err: error }, "embedding the query failed; the search used full-text only"),
+  });
   const agent = createAgent({
     summary,
+    documents,
     model,
     checkpointer,
     systemPrompt: config.SYSTEM_PROMPT,
@@ -80,5 +91,5 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
       attemptTimeoutMs: config.MODEL_TIMEOUT_MS,
     },
   });
-  return { agent, checkpointer, hasModel: model !== undefined, ...(llmCache ? { llmCache } : {}) };
+  return { agent, checkpointer, documents, hasModel: model !== undefined, ...(llmCache ? { llmCache } : {}) };
 }

@@ -4,7 +4,9 @@ import { type BaseMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { randomUUID } from "node:crypto";
 import { AppError, ModelNotConfiguredError, ModelProviderError } from "../errors.js";
+import type { StructuredToolInterface } from "@langchain/core/tools";
 import { resolveSystemPrompt } from "./configuration.js";
+import { collectionOf } from "./search-documents-tool.js";
 import { modelCallConfig } from "./model-call-config.js";
 import { isCachedReply, promptFingerprint } from "./llm-cache.js";
 import { DEFAULT_RETRY, type RetryOptions, isRetryable, retryAfterMs, retryDelayMs, sleep } from "./model-retry.js";
@@ -25,6 +27,8 @@ export interface ModelNodeOptions {
   systemPrompt: string;
   /** How failed model calls are retried; the model client itself should not retry. */
   retry?: RetryOptions;
+  /** Tools offered to the model in runs bound to a collection (`search_documents`). */
+  tools?: StructuredToolInterface[];
 }
 
 /**
@@ -98,7 +102,7 @@ export function toModelError(error: unknown, signal: AbortSignal | undefined): u
  * `Retry-After` or an exponential backoff. A stream that breaks after its first token is not
  * retried: the client has seen those tokens, and a second answer would not match them.
  */
-async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], config: RunnableConfig | undefined, retry: RetryOptions): Promise<BaseMessage> {
+async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], config: RunnableConfig | undefined, retry: RetryOptions, tools?: StructuredToolInterface[]): Promise<BaseMessage> {
   for (let attempt = 0; ; attempt += 1) {
     let streamed = false;
     // Only what a client could have seen counts: a role-only first chunk carries no text.
@@ -110,7 +114,8 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
     });
     const deadline = retry.attemptTimeoutMs ? AbortSignal.timeout(retry.attemptTimeoutMs) : undefined;
     const signal = deadline && config?.signal ? AbortSignal.any([config.signal, deadline]) : (deadline ?? config?.signal);
-    const options: RunnableConfig & { promptFingerprint?: string } = { ...modelCallConfig(withHandler(config, watcher)), signal };
+    // Tools go as call options, not bindTools: the model object stays the one the cache is on.
+    const options: RunnableConfig & { promptFingerprint?: string; tools?: StructuredToolInterface[] } = { ...modelCallConfig(withHandler(config, watcher)), signal, ...(tools ? { tools } : {}) };
     if (model.cache) {
       // Our run id names the model call, so a reply answered from the cache can take the id
       // LangChain streamed it under (`run-<id>`); see `adoptCachedReplyId`.
@@ -171,8 +176,9 @@ export function createModelNode(options: ModelNodeOptions) {
   return async function modelNode(state: AgentStateValue, config?: RunnableConfig): Promise<AgentStateUpdate> {
     const { model } = options;
     if (!model) throw new ModelNotConfiguredError(MODEL_NOT_CONFIGURED_MESSAGE);
-    const prompt = buildPrompt(state, resolveSystemPrompt(options.systemPrompt, config));
-    const reply = await invokeWithRetry(model, prompt, config, options.retry ?? DEFAULT_RETRY);
+    const retrieval = options.tools !== undefined && collectionOf(config) !== undefined;
+    const prompt = buildPrompt(state, resolveSystemPrompt(options.systemPrompt, config, { retrieval }));
+    const reply = await invokeWithRetry(model, prompt, config, options.retry ?? DEFAULT_RETRY, retrieval ? options.tools : undefined);
     if (reply.id === undefined || state.messages.some((message) => message.id === reply.id)) {
       // Serialisation reads the constructor arguments (lc_kwargs), not the field: set both,
       // or a checkpoint would store the message without the id the stream showed.

@@ -84,6 +84,8 @@ export interface TrimNodeOptions {
    * `summaryReserveTokens`). Unset: window mode, where the dropped messages are simply not sent.
    */
   summaryReserve?: number;
+  /** The agent can search documents: runs bound to a collection get the tool's instructions. */
+  retrieval?: boolean;
 }
 
 /**
@@ -106,7 +108,7 @@ export function createTrimNode(options: TrimNodeOptions) {
   const budget = options.contextTokens - options.maxOutputTokens;
   const countMessage = (message: BaseMessage) => counter.countMessage(message);
   return function trimNode(state: AgentStateValue, config?: RunnableConfig): AgentStateUpdate {
-    const systemTokens = systemPromptTokens(counter, resolveSystemPrompt(options.systemPrompt, config));
+    const systemTokens = systemPromptTokens(counter, resolveSystemPrompt(options.systemPrompt, config, { retrieval: options.retrieval }));
     const start = summaryReserve === undefined ? selectWindow(state.messages, { budget, systemTokens, countMessage }).start : summaryWindowStart(state, budget, summaryReserve, systemTokens, countMessage);
     return start === state.windowStart ? {} : { windowStart: start };
   };

@@ -5,12 +5,9 @@
  */
 import type { RequestHandler, Response } from "express";
 import { createHash, timingSafeEqual } from "node:crypto";
-import { AppError } from "../errors.js";
+import { UnauthorizedError } from "../errors.js";
 
-/** A wrong or missing API key. */
-export class UnauthorizedError extends AppError {
-  override readonly status = 401;
-}
+export { UnauthorizedError };
 
 /** The configured keys, as digests, each with its owner. */
 export interface ApiKeys {

@@ -20,6 +20,9 @@ import { notOfferedRouter } from "./routes/not-offered.js";
 import { runsRouter } from "./routes/runs.js";
 import { threadsRouter } from "./routes/threads.js";
 import { webRouter } from "./routes/web.js";
+import { collectionsRouter } from "./routes/collections.js";
+import { DocumentIndex } from "../retrieval/document-index.js";
+import { documentStoreBeside } from "../retrieval/document-store-beside.js";
 import { PostgresCheckpointer } from "../graph/postgres-checkpointer.js";
 import type { SqliteCheckpointer } from "../graph/sqlite-checkpointer.js";
 import type { ThreadStore } from "./storage/thread-store.js";
@@ -40,6 +43,10 @@ export interface AppDeps {
   monitor?: InstanceMonitor;
   /** The model response cache, when `LLM_CACHE` is on; `/info` shows its counters. */
   llmCache?: LlmCache;
+  /** Collections of documents (`/collections`), the same index the agent's search tool uses. */
+  documents: DocumentIndex;
+  /** Largest document upload body, in bytes (`DOCUMENT_MAX_BYTES`). */
+  documentMaxBytes?: number;
 }
 
 /**
@@ -55,6 +62,8 @@ const requestId: GenReqId = (request, response) => {
 
 /** Request bodies larger than this are refused with 413. */
 export const BODY_LIMIT = "1mb";
+/** Document uploads larger than this are refused with 413, unless `documentMaxBytes` says otherwise. */
+export const DEFAULT_DOCUMENT_MAX_BYTES = 10_000_000;
 
 /** Builds the Express app; `main.ts` (or a test) decides where it listens. */
 export function createApp(deps: AppDeps): Express {
@@ -79,8 +88,10 @@ export function createApp(deps: AppDeps): Express {
   app.use(requireJsonBody);
   // Not strict: a body of `"text"` or `42` is valid JSON, and gets a 422 from the schema, not a 400.
   // Like the official server, text/plain and untyped bodies are read as JSON too.
+  // Document uploads may be larger than other requests; this parser reads them first.
+  app.use("/collections", express.json({ limit: deps.documentMaxBytes ?? DEFAULT_DOCUMENT_MAX_BYTES, strict: false, type: isJsonLike }));
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
-  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps), notOfferedRouter());
+  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps), collectionsRouter(deps), notOfferedRouter());
   app.use(notFound, errorHandler);
   return app;
 }
@@ -98,6 +109,9 @@ export async function createServerDeps(parts: {
   /** Interval of this instance's heartbeat (`INSTANCE_HEARTBEAT_MS`). */
   heartbeatMs?: number;
   llmCache?: LlmCache;
+  /** The agent's document index; without one, collections are kept beside the checkpoints and no run can search them. */
+  documents?: DocumentIndex;
+  documentMaxBytes?: number;
 }): Promise<AppDeps> {
   // Threads and runs live beside the checkpoints: the same SQLite file or PostgreSQL schema.
   const { checkpointer } = parts;
@@ -106,9 +120,11 @@ export async function createServerDeps(parts: {
   await store.setup();
   // Fail at start, not on the first turn (where a broken cache would only be logged).
   await parts.llmCache?.setup();
+  const documents = parts.documents ?? new DocumentIndex({ store: documentStoreBeside(checkpointer) });
+  await documents.setup();
   const monitor = new InstanceMonitor({ store, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
-  const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id });
+  const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id, documents });
   monitor.cancels = runs;
-  return { ...parts, store, runs, monitor };
+  return { ...parts, store, runs, monitor, documents };
 }

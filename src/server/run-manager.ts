@@ -11,7 +11,8 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import { Command, type StreamMode as GraphStreamMode } from "@langchain/langgraph";
-import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError } from "../errors.js";
+import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError, ValidationError } from "../errors.js";
+import type { DocumentIndex } from "../retrieval/document-index.js";
 import { coerceMessageLikeToMessage } from "@langchain/core/messages";
 import { type Agent, assertHasModel, assertInputFits, runsSettled } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
@@ -101,6 +102,8 @@ export interface RunManagerDeps {
   logger: Logger;
   /** This server instance, stamped on its runs so survivors can tell whose runs died with it. */
   instanceId?: string;
+  /** Collections runs may be bound to: an unknown (or another owner's) collection is a 404. */
+  documents?: Pick<DocumentIndex, "requireCollection">;
 }
 
 export class RunManager {
@@ -152,6 +155,9 @@ export class RunManager {
     const id = threadId ?? uuid7();
     const assistantId = this.validate(body, id);
     const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
+    // Checked before a thread is created for the run, so a refused run leaves nothing behind.
+    const named = requestedCollection(body);
+    if (named !== undefined) await this.#deps.documents?.requireCollection(named, owner);
     let thread = threadId === undefined ? null : await store.getThread(id, owner);
     if (!thread) {
       if (threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
@@ -160,6 +166,14 @@ export class RunManager {
       if (!thread) throw new NotFoundError(`Thread ${id} not found`);
       // A deleted thread of the same id must not come back through leftover checkpoints.
       await checkpointer.deleteThread(id);
+    }
+
+    // A thread bound to a collection (metadata `collection_id`) searches it in every run that
+    // does not name another.
+    const bound = thread.metadata.collection_id;
+    if (named === undefined && typeof bound === "string" && bound !== "") {
+      await this.#deps.documents?.requireCollection(bound, owner);
+      body = { ...body, config: { ...body.config, configurable: { ...body.config?.configurable, collection_id: bound } } };
     }
 
     // Forking from a checkpoint that does not exist would silently start from an empty thread.
@@ -563,6 +577,14 @@ function graphInput(body: RunCreate): unknown {
     return new Command({ update: update as Record<string, unknown> | undefined, resume, goto: goto as string | string[] | undefined });
   }
   return body.input ?? null;
+}
+
+/** The collection a run's config or context names, if any. */
+function requestedCollection(body: RunCreate): string | undefined {
+  const value: unknown = body.config?.configurable?.collection_id ?? body.context?.collection_id;
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") throw new ValidationError("configurable.collection_id must be a collection id (a string)");
+  return value;
 }
 
 /** `configurable` keys a client may not set: LangGraph's own (`__*`) and the thread/checkpoint address. */

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
+import { DOCUMENT_CONTENT_TYPES } from "../retrieval/documents.js";
 
 /** Parses `value` with `schema`, or throws `ValidationError` listing every problem by path. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {
@@ -255,4 +256,36 @@ export const CronSearch = z.object({
   thread_id: z.string().optional(),
   limit: z.number().int().min(1).max(1000).default(10),
   offset: z.number().int().min(0).default(0),
+});
+
+/** Collections of documents (retrieval). */
+export const CollectionPath = z.object({ collection_id: Uuid });
+export const DocumentPath = z.object({ collection_id: Uuid, document_id: Uuid });
+
+export const CollectionCreate = z.object({
+  name: z.string().trim().min(1, "must not be empty").max(200),
+  metadata: Metadata.optional(),
+});
+export type CollectionCreate = z.infer<typeof CollectionCreate>;
+
+export const CollectionList = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** A document upload: text or Markdown in `content`, a PDF as base64 in `content_base64`. */
+export const DocumentCreate = z
+  .object({
+    source: z.string().trim().min(1, "must name the document (a file name, a title or a URL)").max(500),
+    content_type: z.enum(DOCUMENT_CONTENT_TYPES).optional(),
+    content: z.string().optional(),
+    content_base64: z.string().optional(),
+    metadata: Metadata.optional(),
+  })
+  .refine((body) => (body.content === undefined) !== (body.content_base64 === undefined), "send the document in exactly one of `content` (text, Markdown) and `content_base64` (PDF)");
+export type DocumentCreate = z.infer<typeof DocumentCreate>;
+
+export const CollectionSearch = z.object({
+  query: z.string().trim().min(1, "must not be empty").max(2000),
+  k: z.number().int().min(1).max(50).default(5),
 });

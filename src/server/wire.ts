@@ -5,6 +5,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
 import type { Run, Thread } from "./storage/thread-store.js";
+import type { Collection, SearchHit, StoredDocument } from "../retrieval/documents.js";
 
 interface ToDict {
   toDict(): { type: string; data: Record<string, unknown> };
@@ -108,4 +109,40 @@ export function stateToWire(state: StateSnapshot) {
 export function errorToWire(error: unknown): { error: string; message: string } {
   if (error instanceof Error) return { error: error.name, message: error.message };
   return { error: "Error", message: typeof error === "string" ? error : JSON.stringify(error) };
+}
+
+export function collectionToWire(collection: Collection) {
+  return {
+    collection_id: collection.collectionId,
+    name: collection.name,
+    metadata: collection.metadata,
+    created_at: collection.createdAt.toISOString(),
+    document_count: collection.documentCount,
+    chunk_count: collection.chunkCount,
+  };
+}
+
+export function documentToWire(document: StoredDocument) {
+  return {
+    document_id: document.documentId,
+    collection_id: document.collectionId,
+    source: document.source,
+    content_type: document.contentType,
+    metadata: document.metadata,
+    created_at: document.createdAt.toISOString(),
+    characters: document.characters,
+    chunk_count: document.chunkCount,
+  };
+}
+
+export function hitToWire(hit: SearchHit) {
+  return {
+    chunk_id: hit.chunkId,
+    document_id: hit.documentId,
+    source: hit.source,
+    position: hit.position,
+    text: hit.text,
+    score: hit.score,
+    ranks: hit.ranks,
+  };
 }

@@ -5,6 +5,8 @@
  */
 import { ApiError, call, openStream, storeKey, storedKey } from "./api.js";
 import { forkPoint, shorten, textOf, titleOf, versionsAt } from "./branches.js";
+import { citationsFor } from "./citations.js";
+import { createDocumentsPanel } from "./documents.js";
 
 /** The graph every run uses (its id works wherever an assistant id is expected). */
 const ASSISTANT = "agent";
@@ -16,6 +18,9 @@ const HISTORY_LIMIT = 1000;
  * @typedef {import("./branches.js").Checkpoint} Checkpoint
  * @typedef {{ thread_id: string, metadata?: Record<string, unknown> | null, updated_at: string, status?: string, values?: { messages?: Message[] } | null }} Thread
  * @typedef {{ threadId: string, messages: Message[], checkpointId: string | null, headId: string | null, history: Checkpoint[] }} Conversation
+ * @typedef {{ threadId: string, runId: string | null, controller: AbortController, stopped: boolean, detached: boolean }} Running
+ *   `stopped`: the user pressed Stop; `detached`: the user went to another chat (the run goes on
+ *   on the server, and is joined again when its chat is opened)
  */
 
 /**
@@ -44,6 +49,7 @@ const view = {
   keyInput: /** @type {HTMLInputElement} */ (element("key-input")),
   keyError: element("key-error"),
   scrim: element("scrim"),
+  collection: /** @type {HTMLSelectElement} */ (element("collection")),
 };
 
 const state = {
@@ -51,8 +57,14 @@ const state = {
   threads: [],
   /** @type {Conversation | null} null: a new chat, not created until its first message */
   conversation: null,
-  /** @type {{ threadId: string, runId: string | null, controller: AbortController, stopped: boolean } | null} */
+  /** @type {Running | null} the run this page is following, on the chat on screen */
   running: null,
+  /** @type {string | null} the chat whose title is being edited: list refreshes leave it alone */
+  renaming: null,
+  /** @type {string} the collection a new chat will be bound to ("" for none) */
+  pendingCollection: "",
+  /** @type {import("./documents.js").CollectionInfo[]} */
+  collections: [],
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +155,8 @@ async function loadThreads() {
 }
 
 function renderThreads() {
+  // Redrawing would remove the field being typed in (and its blur would save half a title).
+  if (state.renaming !== null) return;
   const query = view.search.value.trim().toLowerCase();
   const shown = state.threads.filter((thread) => query === "" || titleOf(thread).toLowerCase().includes(query));
   view.threadList.replaceChildren(...shown.map(threadItem));
@@ -220,6 +234,7 @@ function startRename(item, thread) {
   input.setAttribute("aria-label", "New name");
   input.maxLength = 200;
   item.replaceChildren(input);
+  state.renaming = thread.thread_id;
   input.focus();
   input.select();
   let done = false;
@@ -230,11 +245,16 @@ function startRename(item, thread) {
     if (save && title !== "" && title !== titleOf(thread)) {
       await guarded(async () => {
         await api("PATCH", `/threads/${thread.thread_id}`, { metadata: { title } });
-        thread.metadata = { ...thread.metadata, title };
+        // The list may have been read again meanwhile: change the entry it holds now.
+        const current = state.threads.find((candidate) => candidate.thread_id === thread.thread_id) ?? thread;
+        current.metadata = { ...current.metadata, title };
         if (state.conversation?.threadId === thread.thread_id) view.title.textContent = title;
       });
     }
+    state.renaming = null;
     renderThreads();
+    // Keyboard users stay on the chat they renamed.
+    /** @type {HTMLElement | null} */ (view.threadList.querySelector(`[data-thread-id="${thread.thread_id}"] .thread-rename`))?.focus();
   };
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter") void finish(true);
@@ -265,15 +285,73 @@ function relativeTime(iso) {
 // ---------------------------------------------------------------------------------------------
 // One conversation
 
+/**
+ * Stops following the run on screen without cancelling it, before another chat is shown: the
+ * server finishes it, and opening its chat again joins it.
+ */
+function detachRun() {
+  const running = state.running;
+  if (!running) return;
+  running.detached = true;
+  running.controller.abort();
+  state.running = null;
+  setRunning(false);
+}
+
+/** Shows in the picker the collection of the chat on screen (or the one a new chat will get). */
+function showCollection() {
+  const thread = state.threads.find((candidate) => candidate.thread_id === state.conversation?.threadId);
+  const bound = state.conversation ? thread?.metadata?.collection_id : state.pendingCollection;
+  const value = typeof bound === "string" ? bound : "";
+  const options = [{ collection_id: "", name: "No documents" }, ...state.collections];
+  // A chat bound to a collection this page cannot list (deleted) still shows what it is bound to.
+  if (value !== "" && !options.some((option) => option.collection_id === value)) options.push({ collection_id: value, name: "(deleted collection)" });
+  view.collection.replaceChildren(
+    ...options.map((option) => {
+      const element = document.createElement("option");
+      element.value = option.collection_id;
+      element.textContent = option.name;
+      return element;
+    }),
+  );
+  view.collection.value = value;
+}
+
+/** Binds the chat on screen (or the next new chat) to the chosen collection. */
+async function chooseCollection() {
+  const value = view.collection.value;
+  const conversation = state.conversation;
+  if (!conversation) {
+    state.pendingCollection = value;
+    return;
+  }
+  await api("PATCH", `/threads/${conversation.threadId}`, { metadata: { collection_id: value === "" ? null : value } });
+  const thread = state.threads.find((candidate) => candidate.thread_id === conversation.threadId);
+  if (thread) thread.metadata = { ...thread.metadata, collection_id: value === "" ? undefined : value };
+}
+
+const documentsPanel = createDocumentsPanel({
+  api,
+  onChange: (collections) => {
+    state.collections = collections;
+    showCollection();
+  },
+});
+
 function newChat() {
+  detachRun();
   state.conversation = null;
   history.replaceState(null, "", location.pathname);
   view.title.textContent = "New chat";
+  showCollection();
   renderMessages();
   renderThreads();
   closeSidebar();
   view.prompt.focus();
 }
+
+/** @type {string | null} the chat asked for last, so a slow answer for an earlier click is dropped */
+let opening = null;
 
 /**
  * Shows a chat as it is now (its newest checkpoint), with its branches.
@@ -281,11 +359,17 @@ function newChat() {
  */
 async function openThread(threadId) {
   clearError();
+  if (state.running?.threadId === threadId) return;
+  detachRun();
+  opening = threadId;
   const conversation = await readConversation(threadId);
+  // A later click won: show that chat, not this one.
+  if (opening !== threadId) return;
   state.conversation = conversation;
   history.replaceState(null, "", `#thread=${threadId}`);
   const thread = state.threads.find((candidate) => candidate.thread_id === threadId);
   view.title.textContent = thread ? titleOf(thread) : titleOf({ values: { messages: conversation.messages } });
+  showCollection();
   renderMessages();
   renderThreads();
   closeSidebar();
@@ -345,16 +429,49 @@ function messageNode(message, position) {
   if (message.type === "ai") {
     const calls = message.tool_calls ?? [];
     if (text === "" && calls.length === 0) return null;
-    const node = bubble("assistant", text);
+    // A step that only calls tools shows as a note, not as an empty reply.
+    const node = text === "" ? toolStep() : bubble("assistant", text);
     for (const toolCall of calls) {
       const note = document.createElement("div");
       note.className = "tool-call";
-      note.textContent = `Called ${toolCall.name}`;
+      const query = /** @type {{ args?: { query?: unknown } }} */ (toolCall).args?.query;
+      note.textContent = toolCall.name === "search_documents" && typeof query === "string" ? `Searched the documents for “${query}”` : `Called ${toolCall.name}`;
       node.append(note);
     }
+    const cited = citationsFor(state.conversation?.messages ?? [], position, text);
+    if (cited.length > 0) node.append(citationList(cited));
     return node;
   }
   return null;
+}
+
+function toolStep() {
+  const node = document.createElement("div");
+  node.className = "tool-step";
+  return node;
+}
+
+/**
+ * "Sources": each passage the answer cites, its number, document and part; opening one shows
+ * the passage itself.
+ * @param {import("./citations.js").Citation[]} cited
+ */
+function citationList(cited) {
+  const list = document.createElement("ul");
+  list.className = "citations";
+  list.setAttribute("aria-label", "Sources");
+  for (const citation of cited) {
+    const item = document.createElement("li");
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = `[${citation.n}] ${citation.source}, part ${citation.position + 1}`;
+    const passage = document.createElement("blockquote");
+    passage.textContent = citation.text;
+    details.append(summary, passage);
+    item.append(details);
+    list.append(item);
+  }
+  return list;
 }
 
 /**
@@ -481,7 +598,16 @@ async function joinRunningRun(threadId) {
   ];
   const run = active[0];
   if (!run) return false;
-  await follow(threadId, null, (signal) => authorized(() => openStream(`/threads/${threadId}/runs/${run.run_id}/stream`, undefined, signal)), run.run_id);
+  // Until the run ends its message is not in the thread's state: show it from the run's input.
+  const details = await api("GET", `/threads/${threadId}/runs/${run.run_id}`);
+  const conversation = state.conversation;
+  /** @type {Message[]} */
+  const input = (details.kwargs?.input?.messages ?? []).map((/** @type {any} */ message) => ({ type: "human", content: message.content, id: message.id }));
+  if (conversation?.threadId === threadId && input.length > 0) {
+    conversation.messages = [...conversation.messages, ...input];
+    renderMessages();
+  }
+  await follow(threadId, null, (signal) => authorized(() => openStream(`/threads/${threadId}/runs/${run.run_id}/stream`, undefined, signal)), beginRunning(threadId, run.run_id));
   return true;
 }
 
@@ -492,15 +618,31 @@ async function joinRunningRun(threadId) {
  */
 async function runTurn(text, checkpointId = state.conversation?.checkpointId !== state.conversation?.headId ? state.conversation?.checkpointId : null) {
   clearError();
+  // Running from now on, so that Stop works even before the chat or the run exists.
+  const running = beginRunning(state.conversation?.threadId ?? "", null);
   if (!state.conversation) {
-    const thread = await api("POST", "/threads", { metadata: { title: shorten(text) } });
-    state.conversation = { threadId: thread.thread_id, messages: [], checkpointId: null, headId: null, history: [] };
-    state.threads.unshift(thread);
-    history.replaceState(null, "", `#thread=${thread.thread_id}`);
-    view.title.textContent = titleOf(thread);
-    renderThreads();
+    try {
+      const metadata = { title: shorten(text), ...(state.pendingCollection ? { collection_id: state.pendingCollection } : {}) };
+      const thread = await api("POST", "/threads", { metadata });
+      state.conversation = { threadId: thread.thread_id, messages: [], checkpointId: null, headId: null, history: [] };
+      state.threads.unshift(thread);
+      history.replaceState(null, "", `#thread=${thread.thread_id}`);
+      view.title.textContent = titleOf(thread);
+      renderThreads();
+    } catch (error) {
+      endRunning(running);
+      throw error;
+    }
   }
   const { threadId } = state.conversation;
+  running.threadId = threadId;
+  if (running.stopped) {
+    // Stopped before anything was sent: the message goes back into the box.
+    endRunning(running);
+    setStatus("Stopped");
+    if (view.prompt.value === "") view.prompt.value = text;
+    return;
+  }
   const body = {
     assistant_id: ASSISTANT,
     input: { messages: [{ type: "human", content: text }] },
@@ -509,9 +651,9 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
   };
   state.conversation.messages = [...state.conversation.messages, { type: "human", content: text }];
   renderMessages();
-  const failed = await follow(threadId, text, (signal) => authorized(() => openStream(`/threads/${threadId}/runs/stream`, body, signal)));
+  const failed = await follow(threadId, text, (signal) => authorized(() => openStream(`/threads/${threadId}/runs/stream`, body, signal)), running);
   // Nothing lost: a message whose run failed goes back into the box, ready to send again.
-  if (failed && view.prompt.value === "") view.prompt.value = text;
+  if (failed && view.prompt.value === "" && state.conversation?.threadId === threadId) view.prompt.value = text;
 }
 
 /**
@@ -520,15 +662,16 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
  * @param {string} threadId
  * @param {string | null} text the user message sent, if this page sent it
  * @param {(signal: AbortSignal) => Promise<AsyncGenerator<import("./api.js").StreamEvent>>} open
- * @param {string | null} [runId]
+ * @param {Running} [running] the run as `runTurn` began it, or a run joined by its id
  * @returns {Promise<boolean>} whether the run failed
  */
-async function follow(threadId, text, open, runId = null) {
-  const controller = new AbortController();
-  const running = { threadId, runId, controller, stopped: false };
-  state.running = running;
-  setRunning(true);
+async function follow(threadId, text, open, running = beginRunning(threadId, null)) {
+  const { controller } = running;
+  /** Only the run of the chat on screen may touch the page. */
+  const onScreen = () => !running.detached && state.conversation?.threadId === threadId;
   let failed = false;
+  /** The connection broke while the run went on on the server: join it again, never resend. */
+  let broken = false;
   /** @type {HTMLElement | null} */
   let reply = null;
   /** @type {Map<string, string>} streamed text per message id */
@@ -536,8 +679,15 @@ async function follow(threadId, text, open, runId = null) {
   try {
     const events = await open(controller.signal);
     for await (const { event, data } of events) {
-      if (event === "metadata") running.runId = data.run_id;
-      else if (event === "messages") {
+      if (!onScreen()) break;
+      if (event === "metadata") {
+        running.runId = data.run_id;
+        // Stop was pressed before the run had an id: cancel it now.
+        if (running.stopped) {
+          await cancelRun(running);
+          break;
+        }
+      } else if (event === "messages") {
         const [chunk, metadata] = data;
         // Only the model's reply tokens ("ai" here, "AIMessageChunk" from the official server).
         const type = String(chunk?.type ?? "");
@@ -555,26 +705,72 @@ async function follow(threadId, text, open, runId = null) {
       }
     }
   } catch (error) {
-    failed = !running.stopped;
-    if (failed) showError(error);
+    if (running.stopped || running.detached) {
+      // Ended on purpose.
+    } else if (error instanceof ApiError && error.status === 409) {
+      // Another client is answering in this chat: show that reply instead.
+      showError("This chat is busy with another reply; it is shown below. Send your message when it has finished.");
+      broken = true;
+      failed = true;
+    } else if (error instanceof ApiError && error.status === 0 && running.runId !== null) {
+      broken = true;
+    } else {
+      failed = true;
+      showError(error);
+    }
   } finally {
-    state.running = null;
-    setRunning(false);
+    endRunning(running);
   }
-  if (running.stopped) setStatus("Stopped");
-  else setStatus("");
-  // The thread may be gone (deleted meanwhile); then there is nothing to show.
-  if (state.conversation?.threadId === threadId) {
+  if (running.detached) return false;
+  setStatus(running.stopped ? "Stopped" : "");
+  if (onScreen()) {
     try {
       state.conversation = await readConversation(threadId);
       renderMessages();
+      if (broken && (await joinRunningRun(threadId))) return failed;
     } catch (error) {
+      // The thread may be gone (deleted meanwhile); then there is nothing to show.
       if (!(error instanceof ApiError && error.status === 404)) showError(error);
     }
   }
   await loadThreads().catch(showError);
-  if (text !== null) view.prompt.focus();
-  return failed;
+  // Back to the message box, unless the user is busy elsewhere on the page.
+  if (text !== null && onScreen() && (document.activeElement === document.body || document.activeElement === view.prompt)) view.prompt.focus();
+  return failed && !broken;
+}
+
+/**
+ * Marks the page as following a run: Stop shows, Send hides.
+ * @param {string} threadId
+ * @param {string | null} runId
+ * @returns {Running}
+ */
+function beginRunning(threadId, runId) {
+  /** @type {Running} */
+  const running = { threadId, runId, controller: new AbortController(), stopped: false, detached: false };
+  state.running = running;
+  setRunning(true);
+  return running;
+}
+
+/** @param {Running} running */
+function endRunning(running) {
+  if (state.running !== running) return;
+  state.running = null;
+  setRunning(false);
+}
+
+/**
+ * Cancels a run on the server (keeping the user's message, dropping the half reply) and stops
+ * reading its stream.
+ * @param {Running} running
+ */
+async function cancelRun(running) {
+  try {
+    if (running.runId) await api("POST", `/threads/${running.threadId}/runs/${running.runId}/cancel?action=interrupt&wait=1`);
+  } finally {
+    running.controller.abort();
+  }
 }
 
 function appendReply() {
@@ -584,17 +780,16 @@ function appendReply() {
   return node;
 }
 
-/** Cancels the running run; the user's message stays, the half-written reply does not. */
+/**
+ * Stops the running run; the user's message stays, the half-written reply does not. Before the
+ * run has an id (its first event), the stop is remembered and done when the id arrives.
+ */
 async function stopRun() {
   const running = state.running;
   if (!running) return;
   running.stopped = true;
   setStatus("Stopping…");
-  try {
-    if (running.runId) await api("POST", `/threads/${running.threadId}/runs/${running.runId}/cancel?action=interrupt&wait=1`);
-  } finally {
-    running.controller.abort();
-  }
+  if (running.runId) await cancelRun(running);
 }
 
 /** @param {boolean} running */
@@ -666,9 +861,16 @@ element("close-sidebar").addEventListener("click", closeSidebar);
 view.scrim.addEventListener("click", closeSidebar);
 view.search.addEventListener("input", renderThreads);
 view.keyDialog.addEventListener("cancel", (event) => event.preventDefault());
+view.collection.addEventListener("change", () => void guarded(chooseCollection));
+element("manage-documents").addEventListener("click", () => {
+  const thread = state.threads.find((candidate) => candidate.thread_id === state.conversation?.threadId);
+  const bound = state.conversation ? thread?.metadata?.collection_id : state.pendingCollection;
+  void documentsPanel.open(typeof bound === "string" && bound !== "" ? bound : null);
+});
 
 async function start() {
   await loadThreads();
+  await documentsPanel.refresh();
   const threadId = new URLSearchParams(location.hash.slice(1)).get("thread");
   if (threadId) {
     try {

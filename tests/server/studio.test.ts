@@ -201,9 +201,9 @@ describe("the calls Studio makes", () => {
 
     for (const xray of ["true", "1", "2"]) {
       const graph = (await studio(`/assistants/${ASSISTANT_ID}/graph?xray=${xray}`)).body as { nodes: { id: string }[]; edges: { source: string; target: string }[] };
-      expect(graph.nodes.map((node) => node.id)).toEqual(["__start__", "trim", "model", "__end__"]);
+      expect(graph.nodes.map((node) => node.id)).toEqual(["__start__", "trim", "model", "tools", "__end__"]);
       const edges = graph.edges.map((edge) => `${edge.source} -> ${edge.target}`);
-      expect(edges.sort()).toEqual(["__start__ -> trim", "model -> __end__", "trim -> model"]);
+      expect(edges.sort()).toEqual(["__start__ -> trim", "model -> __end__", "model -> tools", "tools -> trim", "trim -> model"]);
     }
     // A depth is a depth: "2" must not be read as the flag "false".
     expect(parseInput(GraphQuery, { xray: "2" }, "query")).toEqual({ xray: 2 });

@@ -46,7 +46,14 @@ export type Fault =
   /** Sends the headers and this many chunks, then the rest once `resume` settles: a reply caught mid-way. */
   | { kind: "pause"; afterChunks: number; resume: Promise<unknown> };
 
-export type Responder = (request: ChatRequest) => string;
+/** A reply that calls tools instead of (or besides) answering in text. */
+export interface ToolCallReply {
+  content?: string;
+  tool_calls: Array<{ name: string; arguments: Record<string, unknown>; id?: string }>;
+}
+
+/** The reply text, or tool calls, for a request. */
+export type Responder = (request: ChatRequest) => string | ToolCallReply;
 
 export interface OpenAiStub {
   /** Base URL to give the OpenAI client, ending in `/v1`. */
@@ -56,6 +63,10 @@ export interface OpenAiStub {
   inject(...faults: Fault[]): void;
   /** Answers every request that `matches` with this HTTP error (until `reset`, or `undefined` to stop). */
   failMatching(matches: ((request: ChatRequest) => boolean) | undefined, status?: number): void;
+  /** Every POST /v1/embeddings request body, in order. */
+  embeddingRequests: Array<{ input: string | string[]; model: string }>;
+  /** Makes POST /v1/embeddings answer this HTTP status (until `reset`, or `undefined` to stop). */
+  failEmbeddings(status: number | undefined): void;
   /** Replaces the reply text function (until `reset`). */
   respondWith(responder: Responder): void;
   /** Makes every reply carry this id, as some servers do (until `reset`). */
@@ -92,6 +103,25 @@ export const memoryResponder: Responder = (request) => {
   return `You said: ${last}`;
 };
 
+/** Dimensions of the stub's embeddings. */
+export const STUB_EMBEDDING_DIMENSIONS = 64;
+
+/**
+ * A deterministic embedding: words (lowercased, a plural "s" dropped) hashed into 64 buckets,
+ * normalised. Texts sharing words are close, so vector search behaves plausibly in tests.
+ */
+export function stubEmbedding(text: string): number[] {
+  const vector = new Array<number>(STUB_EMBEDDING_DIMENSIONS).fill(0);
+  for (const word of text.toLowerCase().match(/[a-z0-9]+/g) ?? []) {
+    const stem = word.length > 3 && word.endsWith("s") ? word.slice(0, -1) : word;
+    let hash = 2166136261;
+    for (const character of stem) hash = Math.imul(hash ^ character.charCodeAt(0), 16777619);
+    vector[(hash >>> 0) % STUB_EMBEDDING_DIMENSIONS] = (vector[(hash >>> 0) % STUB_EMBEDDING_DIMENSIONS] ?? 0) + 1;
+  }
+  const norm = Math.hypot(...vector) || 1;
+  return vector.map((value) => value / norm);
+}
+
 /** Splits a reply into streamed pieces: one per word, keeping the spaces. */
 const piecesOf = (text: string) => text.match(/\s*\S+/g) ?? [""];
 
@@ -120,11 +150,34 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   let everyDelay = 0;
   let chunkDelay = 0;
   let failing: { matches: (request: ChatRequest) => boolean; status: number } | undefined;
+  const embeddingRequests: Array<{ input: string | string[]; model: string }> = [];
+  let embeddingFailure: number | undefined;
 
   const server: Server = createServer(async (request, response) => {
     if (request.method === "GET" && request.url === "/v1/models") {
       response.writeHead(200, { "content-type": "application/json" });
       response.end(JSON.stringify({ object: "list", data: [{ id: "stub-model", object: "model" }] }));
+      return;
+    }
+    if (request.method === "POST" && request.url === "/v1/embeddings") {
+      const body = JSON.parse(await readBody(request)) as { input: string | string[]; model: string; encoding_format?: string };
+      embeddingRequests.push(body);
+      if (embeddingFailure !== undefined) return sendError(response, { kind: "status", status: embeddingFailure });
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(
+        JSON.stringify({
+          object: "list",
+          model: body.model,
+          // The OpenAI client asks for base64 (little-endian float32) unless told otherwise.
+          data: inputs.map((input, index) => {
+            const vector = stubEmbedding(input);
+            const embedding = body.encoding_format === "base64" ? Buffer.from(Float32Array.from(vector).buffer).toString("base64") : vector;
+            return { object: "embedding", index, embedding };
+          }),
+          usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+        }),
+      );
       return;
     }
     if (request.method !== "POST" || request.url !== "/v1/chat/completions") {
@@ -146,7 +199,10 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     counter += 1;
     const id = fixedId ?? `chatcmpl-stub-${counter}`;
     const created = Math.floor(Date.now() / 1000);
-    const text = responder(body);
+    const answer = responder(body);
+    const text = typeof answer === "string" ? answer : (answer.content ?? "");
+    const toolCalls = typeof answer === "string" ? [] : answer.tool_calls.map((call, index) => ({ id: call.id ?? `call_stub_${counter}_${index}`, type: "function", function: { name: call.name, arguments: JSON.stringify(call.arguments) } }));
+    const finishReason = toolCalls.length > 0 ? "tool_calls" : "stop";
     const usage = { prompt_tokens: 10, completion_tokens: piecesOf(text).length, total_tokens: 10 + piecesOf(text).length };
 
     if (!body.stream) {
@@ -163,7 +219,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
           object: "chat.completion",
           created,
           model: body.model,
-          choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop", logprobs: null }],
+          choices: [{ index: 0, message: { role: "assistant", content: text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReason, logprobs: null }],
           usage,
         }),
       );
@@ -179,8 +235,13 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
         model: body.model,
         choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
       })}\n\n`;
-    const frames = [chunk({ role: "assistant", content: "" }), ...piecesOf(text).map((piece) => chunk({ content: piece }))];
-    frames.push(chunk({}, "stop"));
+    const frames = [chunk({ role: "assistant", content: "" }), ...(text === "" ? [] : piecesOf(text).map((piece) => chunk({ content: piece })))];
+    // Tool calls stream as OpenAI streams them: name and id first, then the arguments.
+    toolCalls.forEach((call, index) => {
+      frames.push(chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.function.name, arguments: "" } }] }));
+      frames.push(chunk({ tool_calls: [{ index, function: { arguments: call.function.arguments } }] }));
+    });
+    frames.push(chunk({}, finishReason));
     if (body.stream_options?.include_usage) {
       frames.push(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model: body.model, choices: [], usage })}\n\n`);
     }
@@ -217,6 +278,10 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     delayEveryReply: (ms) => {
       everyDelay = ms;
     },
+    embeddingRequests,
+    failEmbeddings: (status) => {
+      embeddingFailure = status;
+    },
     failMatching: (matches, status = 500) => {
       failing = matches ? { matches, status } : undefined;
     },
@@ -231,6 +296,8 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       everyDelay = 0;
       chunkDelay = 0;
       failing = undefined;
+      embeddingRequests.length = 0;
+      embeddingFailure = undefined;
     },
     close: async () => {
       server.closeAllConnections();

@@ -45,7 +45,7 @@ export async function startServer(
   const config = makeConfig(stub, dataDir, { ...database, ...options.env });
   const logs: string[] = [];
   const logger = options.captureLogs ? pino({ level: "debug", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, { write: (line: string) => void logs.push(line) }) : pino({ level: "silent" });
-  const { agent, checkpointer, llmCache } = createAgentFromConfig(config, { logger });
+  const { agent, checkpointer, llmCache, documents } = createAgentFromConfig(config, { logger });
   const deps = await createServerDeps({
     agent,
     checkpointer,
@@ -53,6 +53,8 @@ export async function startServer(
     corsOrigins: config.CORS_ORIGINS,
     apiKeys: config.apiKeys ? apiKeys(config.apiKeys) : undefined,
     llmCache,
+    documents,
+    documentMaxBytes: config.DOCUMENT_MAX_BYTES,
   });
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");

@@ -108,12 +108,81 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       await page.press("#prompt", "Enter");
       await page.waitForSelector(".message.assistant.streaming");
       await page.reload();
-      // The page joins the run: the reply streams in again and ends whole.
+      // The page joins the run: the question is shown at once, the reply streams in again and ends whole.
       await page.waitForSelector(".message.assistant.streaming");
+      expect(await texts(".message.user")).toEqual(["Keep going"]);
       await page.waitForSelector("#stop:not([hidden])");
       await page.waitForSelector(".message.assistant:not(.streaming)", { timeout: 15_000 });
       expect(await texts(".message.assistant")).toEqual(["this reply keeps coming after the reload"]);
       expect(await texts(".message.user")).toEqual(["Keep going"]);
+    });
+
+    it("keeps a reply in its own chat when another chat is opened mid-stream, and rejoins it on return", async () => {
+      await send("My name is Ada");
+      const first = await currentThreadId();
+      await page.click("#new-thread");
+      stub.delayEveryChunk(200);
+      stub.respondWith(() => "a slow reply that belongs to the second chat");
+      await page.fill("#prompt", "Second chat");
+      await page.press("#prompt", "Enter");
+      await page.waitForSelector(".message.assistant.streaming");
+      const second = await currentThreadId();
+      await page.click(`.thread[data-thread-id="${first}"] .thread-open`);
+      await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada"]);
+      // While the other reply goes on, this chat shows only its own messages, and can be used.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Ada!"]);
+      expect(await page.locator("#stop").isHidden()).toBe(true);
+      await page.click(`.thread[data-thread-id="${second}"] .thread-open`);
+      await page.waitForSelector(".message.assistant:not(.streaming)", { timeout: 15_000 });
+      await expect.poll(() => texts(".message.assistant"), { timeout: 15_000 }).toEqual(["a slow reply that belongs to the second chat"]);
+      expect(await texts(".message.user")).toEqual(["Second chat"]);
+    });
+
+    it("cancels a run stopped before its first event arrived", async () => {
+      await send("My name is Ada");
+      const threadId = await currentThreadId();
+      stub.delayEveryReply(500);
+      await page.fill("#prompt", "Stop me at once");
+      // Send and Stop in one go, before the server has said anything.
+      await page.evaluate(() => {
+        (document.querySelector("#composer") as HTMLFormElement).requestSubmit();
+        (document.querySelector("#stop") as HTMLButtonElement).click();
+      });
+      await expect.poll(() => page.locator("#status").innerText()).toBe("Stopped");
+      await expect.poll(async () => (await server.client.runs.list(threadId!))[0]?.status, { timeout: 10_000 }).toBe("interrupted");
+      const state = await server.client.threads.getState<{ messages: Array<{ content: string }> }>(threadId!);
+      expect(state.values.messages.map((message) => message.content)).toEqual(["My name is Ada", "Nice to meet you, Ada!", "Stop me at once"]);
+      await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada", "Stop me at once"]);
+    });
+
+    it("sends nothing when a new chat's first message is stopped at once, and gives the text back", async () => {
+      await page.fill("#prompt", "Never mind");
+      await page.evaluate(() => {
+        (document.querySelector("#composer") as HTMLFormElement).requestSubmit();
+        (document.querySelector("#stop") as HTMLButtonElement).click();
+      });
+      await expect.poll(() => page.locator("#status").innerText()).toBe("Stopped");
+      expect(await page.inputValue("#prompt")).toBe("Never mind");
+      expect(stub.requests).toHaveLength(0);
+      const threadId = await currentThreadId();
+      expect(await server.client.runs.list(threadId!)).toEqual([]);
+    });
+
+    it("lets keyboard users reach a chat's rename and delete buttons", async () => {
+      await send("My name is Ada");
+      await page.click("#new-thread");
+      await send("My name is Bob");
+      const other = page.locator(".thread").nth(1);
+      await other.locator(".thread-open").focus();
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate(() => document.activeElement?.classList.contains("thread-rename"))).toBe(true);
+      expect(await other.locator(".thread-rename").evaluate((button) => getComputedStyle(button).opacity)).toBe("1");
+      await page.keyboard.press("Enter");
+      await page.keyboard.type("Renamed by keyboard");
+      await page.keyboard.press("Enter");
+      await expect.poll(threadTitles).toEqual(["My name is Bob", "Renamed by keyboard"]);
+      expect(await page.evaluate(() => document.activeElement?.classList.contains("thread-rename"))).toBe(true);
     });
 
     it("remembers within a chat, switches between chats, and searches them", async () => {
@@ -288,6 +357,75 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       expect(await threadTitles()).toEqual(["My name is Ada"]);
       await page.click("#new-thread");
       await expect.poll(async () => ((await page.locator("#sidebar").boundingBox())?.x ?? 0) < 0).toBe(true);
+    });
+  });
+
+  describe("with documents", () => {
+    beforeEach(async () => {
+      stub.reset();
+      foreign = [];
+      pageErrors = [];
+      server = await startServer(stub, { env: { EMBEDDING_MODEL: "stub-embedding", CHUNK_SIZE: "100", CHUNK_OVERLAP: "10" } });
+      page = await openPage();
+    });
+    afterEach(async () => {
+      await page.context().close();
+      await server.close();
+      expect(foreign).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    });
+
+    it("uploads files to a collection, answers from them with citations, and deletes them", async () => {
+      // Search for the question; answer with the cited passage's first sentence.
+      stub.respondWith((request) => {
+        const last = request.messages.at(-1)!;
+        if (last.role === "tool") return `${/[^.\n]*30 days[^.]*\./.exec(wireText(last))?.[0]?.trim() ?? "Not found."} [1]`;
+        const offered = ((request.tools as Array<{ function: { name: string } }> | undefined) ?? []).length > 0;
+        return offered ? { tool_calls: [{ name: "search_documents", arguments: { query: wireText(last) } }] } : `You said: ${wireText(last)}`;
+      });
+      await page.click("#manage-documents");
+      await page.fill("#collection-name", "Handbook");
+      await page.press("#collection-name", "Enter");
+      await page.waitForSelector("#collection-detail:not([hidden])");
+      await page.setInputFiles("#upload", [
+        { name: "refund-policy.md", mimeType: "text/markdown", buffer: Buffer.from("# Refunds\n\nCustomers may return any item within 30 days of delivery for a full refund.") },
+        { name: "shipping.txt", mimeType: "text/plain", buffer: Buffer.from("Orders ship from Lyon within two business days.") },
+        { name: "photo.png", mimeType: "image/png", buffer: Buffer.from("not text") },
+      ]);
+      await expect.poll(() => page.locator(".document-source").allInnerTexts()).toEqual(expect.arrayContaining(["refund-policy.md", "shipping.txt"]));
+      // The one file of another kind is refused with a message, the others are kept.
+      expect(await page.locator("#documents-error").innerText()).toContain("photo.png");
+      expect(await page.locator(".document-source").count()).toBe(2);
+      await page.click("#documents-close");
+
+      // A new chat bound to the collection.
+      await page.selectOption("#collection", { label: "Handbook" });
+      await send("How many days do I have to return an item?");
+      expect(await texts(".message.assistant")).toEqual(["Customers may return any item within 30 days of delivery for a full refund. [1]"]);
+      expect(await page.locator(".tool-call").innerText()).toBe("Searched the documents for “How many days do I have to return an item?”");
+      const source = page.locator(".citations summary");
+      expect(await source.innerText()).toMatch(/^\[1\] refund-policy\.md, part \d+$/);
+      await source.click();
+      expect(await page.locator(".citations blockquote").innerText()).toContain("30 days");
+      // Kept with the chat: after a reload it is still bound, and the citation still shown.
+      await page.reload();
+      await page.waitForSelector(".citations summary");
+      expect(await page.locator("#collection option:checked").innerText()).toBe("Handbook");
+
+      // Unbinding: the next answer uses no tool.
+      await page.selectOption("#collection", "");
+      await send("Hello");
+      expect((await texts(".message.assistant")).at(-1)).toBe("You said: Hello");
+
+      // Deleting a document from the dialog removes it from search.
+      await page.click("#manage-documents");
+      await page.click(".collection-open");
+      page.once("dialog", (dialog) => void dialog.accept());
+      await page.click('.document-list li:has-text("refund-policy.md") .document-delete');
+      await expect.poll(() => page.locator(".document-source").allInnerTexts()).toEqual(["shipping.txt"]);
+      const [collection] = (await server.request("/collections")).body as Array<{ collection_id: string }>;
+      const found = (await server.request(`/collections/${collection!.collection_id}/search`, { body: { query: "return refund days" } })).body as { results: Array<{ source: string }> };
+      expect(found.results.map((result) => result.source)).not.toContain("refund-policy.md");
     });
   });
 

@@ -8,13 +8,8 @@
  * a 501, and any cron id is unknown.
  */
 import { Router } from "express";
-import { AppError, NotFoundError } from "../../errors.js";
+import { NotFoundError, NotOfferedError } from "../../errors.js";
 import { CronSearch, StoreItemDelete, StoreItemQuery, StoreItemSearch, StoreNamespaceSearch, ThreadPath, parseInput } from "../schemas.js";
-
-/** A feature of the LangGraph API that this server does not have. */
-class NotOfferedError extends AppError {
-  override readonly status = 501;
-}
 
 /** Empty answers for store and cron reads, 501 for writes, 404 for any cron id. */
 export function notOfferedRouter(): Router {

@@ -13,6 +13,7 @@ export function webRouter(): Router {
     response.setHeader("cache-control", "no-cache");
     response.sendFile("index.html", { root: WEB_ROOT });
   });
-  router.use("/web", assets);
+  // Only reads: any other method falls through to the JSON 404.
+  router.use("/web", (request, response, next) => (request.method === "GET" || request.method === "HEAD" ? assets(request, response, next) : next()));
   return router;
 }

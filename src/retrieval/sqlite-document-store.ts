@@ -1,0 +1,215 @@
+import type { Database } from "better-sqlite3";
+import * as sqliteVec from "sqlite-vec";
+import type { DocumentStore, NewDocument } from "./document-store.js";
+import { queryTerms } from "./document-store.js";
+import type { Chunk, Collection, DocumentContentType, RankedIds, StoredDocument } from "./documents.js";
+
+/**
+ * Tables of the retrieval store, in the service's SQLite file. `rag_chunks_fts` is an FTS5 index
+ * over the chunks' text (Porter stemming), kept in step by triggers, so a deleted chunk leaves
+ * full-text search in the same transaction. Embeddings are float32 BLOBs compared by sqlite-vec's
+ * `vec_distance_cosine`: an exact scan in C, any dimension.
+ */
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS rag_collections (
+    collection_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    owner TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS rag_documents (
+    document_id TEXT PRIMARY KEY,
+    collection_id TEXT NOT NULL,
+    source TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    characters INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS rag_documents_collection ON rag_documents (collection_id, created_at);
+  CREATE TABLE IF NOT EXISTS rag_chunks (
+    id INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    document_id TEXT NOT NULL,
+    collection_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    embedding BLOB,
+    dimensions INTEGER
+  );
+  CREATE INDEX IF NOT EXISTS rag_chunks_document ON rag_chunks (document_id, position);
+  CREATE INDEX IF NOT EXISTS rag_chunks_collection ON rag_chunks (collection_id, dimensions);
+  CREATE VIRTUAL TABLE IF NOT EXISTS rag_chunks_fts USING fts5 (text, content = 'rag_chunks', content_rowid = 'id', tokenize = 'porter unicode61');
+  CREATE TRIGGER IF NOT EXISTS rag_chunks_indexed AFTER INSERT ON rag_chunks BEGIN
+    INSERT INTO rag_chunks_fts (rowid, text) VALUES (new.id, new.text);
+  END;
+  CREATE TRIGGER IF NOT EXISTS rag_chunks_unindexed AFTER DELETE ON rag_chunks BEGIN
+    INSERT INTO rag_chunks_fts (rag_chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  END;
+`;
+
+interface CollectionRow {
+  collection_id: string;
+  name: string;
+  metadata: string;
+  owner: string | null;
+  created_at: string;
+  document_count: number;
+  chunk_count: number;
+}
+
+interface DocumentRow {
+  document_id: string;
+  collection_id: string;
+  source: string;
+  content_type: string;
+  metadata: string;
+  characters: number;
+  chunk_count: number;
+  created_at: string;
+}
+
+const toCollection = (row: CollectionRow): Collection => ({
+  collectionId: row.collection_id,
+  name: row.name,
+  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  owner: row.owner ?? undefined,
+  createdAt: new Date(row.created_at),
+  documentCount: row.document_count,
+  chunkCount: row.chunk_count,
+});
+
+export const toStoredDocument = (row: DocumentRow): StoredDocument => ({
+  documentId: row.document_id,
+  collectionId: row.collection_id,
+  source: row.source,
+  contentType: row.content_type as DocumentContentType,
+  metadata: typeof row.metadata === "string" ? (JSON.parse(row.metadata) as Record<string, unknown>) : (row.metadata as Record<string, unknown>),
+  characters: Number(row.characters),
+  chunkCount: Number(row.chunk_count),
+  createdAt: new Date(row.created_at),
+});
+
+const COLLECTION_COLUMNS = `c.collection_id, c.name, c.metadata, c.owner, c.created_at,
+  (SELECT count(*) FROM rag_documents d WHERE d.collection_id = c.collection_id) AS document_count,
+  (SELECT coalesce(sum(d.chunk_count), 0) FROM rag_documents d WHERE d.collection_id = c.collection_id) AS chunk_count`;
+
+const asBlob = (vector: Float32Array) => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+
+/** The retrieval store on the service's SQLite database (the checkpointer's connection). */
+export class SqliteDocumentStore implements DocumentStore {
+  constructor(readonly db: Database) {}
+
+  async setup(): Promise<void> {
+    sqliteVec.load(this.db);
+    this.db.exec(SCHEMA);
+  }
+
+  async createCollection(collection: { collectionId: string; name: string; metadata: Record<string, unknown>; owner: string | undefined }): Promise<Collection> {
+    this.db
+      .prepare("INSERT INTO rag_collections (collection_id, name, metadata, owner, created_at) VALUES (?, ?, ?, ?, ?)")
+      .run(collection.collectionId, collection.name, JSON.stringify(collection.metadata), collection.owner ?? null, new Date().toISOString());
+    return (await this.getCollection(collection.collectionId)) as Collection;
+  }
+
+  async getCollection(collectionId: string, owner?: string): Promise<Collection | null> {
+    const row = this.db.prepare(`SELECT ${COLLECTION_COLUMNS} FROM rag_collections c WHERE c.collection_id = ?`).get(collectionId) as CollectionRow | undefined;
+    if (!row || (owner !== undefined && row.owner !== owner)) return null;
+    return toCollection(row);
+  }
+
+  async listCollections(options: { owner?: string; limit: number; offset: number }): Promise<Collection[]> {
+    const rows = this.db
+      .prepare(`SELECT ${COLLECTION_COLUMNS} FROM rag_collections c WHERE (? IS NULL OR c.owner = ?) ORDER BY c.created_at DESC, c.collection_id LIMIT ? OFFSET ?`)
+      .all(options.owner ?? null, options.owner ?? null, options.limit, options.offset) as CollectionRow[];
+    return rows.map(toCollection);
+  }
+
+  async deleteCollection(collectionId: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      this.db.prepare("DELETE FROM rag_chunks WHERE collection_id = ?").run(collectionId);
+      this.db.prepare("DELETE FROM rag_documents WHERE collection_id = ?").run(collectionId);
+      return this.db.prepare("DELETE FROM rag_collections WHERE collection_id = ?").run(collectionId).changes > 0;
+    })();
+  }
+
+  async addDocument(document: NewDocument): Promise<StoredDocument> {
+    const createdAt = new Date().toISOString();
+    const insertChunk = this.db.prepare("INSERT INTO rag_chunks (chunk_id, document_id, collection_id, position, text, embedding, dimensions) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    this.db.transaction(() => {
+      this.db
+        .prepare("INSERT INTO rag_documents (document_id, collection_id, source, content_type, metadata, characters, chunk_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .run(document.documentId, document.collectionId, document.source, document.contentType, JSON.stringify(document.metadata), document.characters, document.chunks.length, createdAt);
+      document.chunks.forEach((chunk, index) => {
+        const embedding = document.embeddings?.[index];
+        insertChunk.run(chunk.chunkId, document.documentId, document.collectionId, chunk.position, chunk.text, embedding ? asBlob(embedding) : null, embedding?.length ?? null);
+      });
+    })();
+    return (await this.getDocument(document.collectionId, document.documentId)) as StoredDocument;
+  }
+
+  async getDocument(collectionId: string, documentId: string): Promise<StoredDocument | null> {
+    const row = this.db.prepare("SELECT * FROM rag_documents WHERE collection_id = ? AND document_id = ?").get(collectionId, documentId) as DocumentRow | undefined;
+    return row ? toStoredDocument(row) : null;
+  }
+
+  async listDocuments(collectionId: string, options: { limit: number; offset: number }): Promise<StoredDocument[]> {
+    const rows = this.db
+      .prepare("SELECT * FROM rag_documents WHERE collection_id = ? ORDER BY created_at DESC, document_id LIMIT ? OFFSET ?")
+      .all(collectionId, options.limit, options.offset) as DocumentRow[];
+    return rows.map(toStoredDocument);
+  }
+
+  async deleteDocument(collectionId: string, documentId: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const removed = this.db.prepare("DELETE FROM rag_documents WHERE collection_id = ? AND document_id = ?").run(collectionId, documentId).changes > 0;
+      if (removed) this.db.prepare("DELETE FROM rag_chunks WHERE document_id = ?").run(documentId);
+      return removed;
+    })();
+  }
+
+  async getChunks(chunkIds: readonly string[]): Promise<Array<Chunk & { source: string }>> {
+    if (chunkIds.length === 0) return [];
+    const rows = this.db
+      .prepare(
+        `SELECT c.chunk_id, c.document_id, c.position, c.text, d.source FROM rag_chunks c JOIN rag_documents d ON d.document_id = c.document_id
+         WHERE c.chunk_id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(chunkIds)) as Array<{ chunk_id: string; document_id: string; position: number; text: string; source: string }>;
+    return rows.map((row) => ({ chunkId: row.chunk_id, documentId: row.document_id, position: row.position, text: row.text, source: row.source }));
+  }
+
+  async searchText(collectionId: string, query: string, limit: number): Promise<RankedIds> {
+    const terms = queryTerms(query);
+    if (terms.length === 0) return [];
+    // Any of the words, each quoted so FTS5 reads none of them as an operator; bm25 ranks.
+    const match = terms.map((term) => `"${term}"`).join(" OR ");
+    const rows = this.db
+      .prepare(
+        `SELECT c.chunk_id FROM rag_chunks_fts f JOIN rag_chunks c ON c.id = f.rowid
+         WHERE rag_chunks_fts MATCH ? AND c.collection_id = ? ORDER BY bm25(rag_chunks_fts), c.id LIMIT ?`,
+      )
+      .all(match, collectionId, limit) as Array<{ chunk_id: string }>;
+    return rows.map((row) => row.chunk_id);
+  }
+
+  async searchVector(collectionId: string, embedding: Float32Array, limit: number): Promise<RankedIds> {
+    const rows = this.db
+      .prepare(
+        `SELECT chunk_id FROM rag_chunks WHERE collection_id = ? AND dimensions = ?
+         ORDER BY vec_distance_cosine(embedding, ?), id LIMIT ?`,
+      )
+      .all(collectionId, embedding.length, asBlob(embedding), limit) as Array<{ chunk_id: string }>;
+    return rows.map((row) => row.chunk_id);
+  }
+
+  async countOtherDimensions(collectionId: string, dimensions: number): Promise<number> {
+    const row = this.db.prepare("SELECT count(*) AS count FROM rag_chunks WHERE collection_id = ? AND dimensions IS NOT NULL AND dimensions <> ?").get(collectionId, dimensions) as { count: number };
+    return row.count;
+  }
+
+  /** The database belongs to the checkpointer, which closes it. */
+  async close(): Promise<void> {}
+}
