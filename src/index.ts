@@ -14,3 +14,10 @@ export { type ConfiguredAgent, createAgentFromConfig } from "./graph/from-config
 export { AgentState, type AgentStateUpdate, type AgentStateValue } from "./graph/state.js";
 export { createTokenCounter, encodingForModel, type TokenCounter } from "./graph/token-counter.js";
 export { selectWindow, type WindowSelection } from "./graph/trim-node.js";
+export { DocumentIndex, type DocumentIndexOptions, type SearchResult } from "./retrieval/document-index.js";
+export type { DocumentStore } from "./retrieval/document-store.js";
+export { documentStoreBeside } from "./retrieval/document-store-beside.js";
+export type { Chunk, Collection, SearchHit, StoredDocument } from "./retrieval/documents.js";
+export { PostgresDocumentStore } from "./retrieval/postgres-document-store.js";
+export { SqliteDocumentStore } from "./retrieval/sqlite-document-store.js";
+export { RETRIEVAL_INSTRUCTIONS, createSearchDocumentsTool } from "./graph/search-documents-tool.js";

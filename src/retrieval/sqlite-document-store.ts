@@ -1,4 +1,5 @@
 import type { Database } from "better-sqlite3";
+import { NotFoundError } from "../errors.js";
 import * as sqliteVec from "sqlite-vec";
 import type { DocumentStore, NewDocument } from "./document-store.js";
 import { queryTerms } from "./document-store.js";
@@ -100,7 +101,15 @@ const asBlob = (vector: Float32Array) => Buffer.from(vector.buffer, vector.byteO
 
 /** The retrieval store on the service's SQLite database (the checkpointer's connection). */
 export class SqliteDocumentStore implements DocumentStore {
+  /** Strictly increasing creation times, so "newest first" holds within one millisecond too. */
+  #lastTimestamp = 0;
+
   constructor(readonly db: Database) {}
+
+  #now(): string {
+    this.#lastTimestamp = Math.max(Date.now(), this.#lastTimestamp + 1);
+    return new Date(this.#lastTimestamp).toISOString();
+  }
 
   async setup(): Promise<void> {
     sqliteVec.load(this.db);
@@ -110,7 +119,7 @@ export class SqliteDocumentStore implements DocumentStore {
   async createCollection(collection: { collectionId: string; name: string; metadata: Record<string, unknown>; owner: string | undefined }): Promise<Collection> {
     this.db
       .prepare("INSERT INTO rag_collections (collection_id, name, metadata, owner, created_at) VALUES (?, ?, ?, ?, ?)")
-      .run(collection.collectionId, collection.name, JSON.stringify(collection.metadata), collection.owner ?? null, new Date().toISOString());
+      .run(collection.collectionId, collection.name, JSON.stringify(collection.metadata), collection.owner ?? null, this.#now());
     return (await this.getCollection(collection.collectionId)) as Collection;
   }
 
@@ -136,9 +145,11 @@ export class SqliteDocumentStore implements DocumentStore {
   }
 
   async addDocument(document: NewDocument): Promise<StoredDocument> {
-    const createdAt = new Date().toISOString();
+    const createdAt = this.#now();
     const insertChunk = this.db.prepare("INSERT INTO rag_chunks (chunk_id, document_id, collection_id, position, text, embedding, dimensions) VALUES (?, ?, ?, ?, ?, ?, ?)");
     this.db.transaction(() => {
+      // As on PostgreSQL (a foreign key there): a document needs its collection.
+      if (!this.db.prepare("SELECT 1 FROM rag_collections WHERE collection_id = ?").get(document.collectionId)) throw new NotFoundError(`Collection ${document.collectionId} not found`);
       this.db
         .prepare("INSERT INTO rag_documents (document_id, collection_id, source, content_type, metadata, characters, chunk_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .run(document.documentId, document.collectionId, document.source, document.contentType, JSON.stringify(document.metadata), document.characters, document.chunks.length, createdAt);

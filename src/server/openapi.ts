@@ -4,6 +4,9 @@
  */
 import { z } from "zod";
 import {
+  CollectionCreate,
+  CollectionSearch,
+  DocumentCreate,
   AssistantCount,
   AssistantLatestVersion,
   AssistantSearch,
@@ -24,7 +27,7 @@ import {
 interface Operation {
   method: "get" | "post" | "put" | "patch" | "delete";
   path: string;
-  tag: "Meta" | "Assistants" | "Threads" | "Runs" | "Stateless runs" | "Store" | "Crons";
+  tag: "Meta" | "Assistants" | "Threads" | "Runs" | "Stateless runs" | "Collections" | "Store" | "Crons";
   summary: string;
   body?: z.ZodType;
   /** Responds with an SSE stream instead of JSON. */
@@ -69,6 +72,15 @@ export const OPERATIONS: Operation[] = [
   { method: "post", path: "/runs", tag: "Stateless runs", summary: "Start a run on a temporary thread", body: RunCreate },
   { method: "post", path: "/runs/stream", tag: "Stateless runs", summary: "Stream a run on a temporary thread", body: RunCreate, stream: true },
   { method: "post", path: "/runs/wait", tag: "Stateless runs", summary: "Run on a temporary thread and wait", body: RunCreate },
+  { method: "post", path: "/collections", tag: "Collections", summary: "Create a collection of documents", body: CollectionCreate },
+  { method: "get", path: "/collections", tag: "Collections", summary: "List collections, newest first" },
+  { method: "get", path: "/collections/{collection_id}", tag: "Collections", summary: "Get a collection" },
+  { method: "delete", path: "/collections/{collection_id}", tag: "Collections", summary: "Delete a collection and its documents" },
+  { method: "post", path: "/collections/{collection_id}/documents", tag: "Collections", summary: "Add a document (text, Markdown, PDF as base64)", body: DocumentCreate },
+  { method: "get", path: "/collections/{collection_id}/documents", tag: "Collections", summary: "List a collection's documents" },
+  { method: "get", path: "/collections/{collection_id}/documents/{document_id}", tag: "Collections", summary: "Get a document" },
+  { method: "delete", path: "/collections/{collection_id}/documents/{document_id}", tag: "Collections", summary: "Delete a document and its chunks" },
+  { method: "post", path: "/collections/{collection_id}/search", tag: "Collections", summary: "Ranked chunks for a query (full-text and vectors, fused)", body: CollectionSearch },
   { method: "post", path: "/store/namespaces", tag: "Store", summary: "No store: always no namespaces", body: StoreNamespaceSearch },
   { method: "post", path: "/store/items/search", tag: "Store", summary: "No store: always no items", body: StoreItemSearch },
   { method: "get", path: "/store/items", tag: "Store", summary: "No store: always null" },

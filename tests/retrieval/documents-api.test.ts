@@ -3,7 +3,10 @@
  * embeddings endpoint, and a stub model taught to call `search_documents` and to answer from the
  * passages it gets back, citing them. On SQLite and PostgreSQL.
  */
+import { HumanMessage } from "@langchain/core/messages";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createAgentFromConfig } from "../../src/graph/from-config.js";
+import { makeConfig, makeTempDir, removeDir } from "../support/fixtures.js";
 import { RETRIEVAL_INSTRUCTIONS } from "../../src/graph/search-documents-tool.js";
 import { type ChatRequest, type OpenAiStub, type Responder, startOpenAiStub, wireText } from "../support/openai-stub.js";
 import { type Backend, type TestServer, startServer, testBackends } from "../support/server.js";
@@ -238,6 +241,31 @@ describe("collections with API keys", () => {
     } finally {
       await server.close();
       await stub.close();
+    }
+  });
+});
+
+describe("documents from code", () => {
+  it("adds documents and answers from them with graph.invoke and configurable.collection_id", async () => {
+    const stub = await startOpenAiStub();
+    stub.respondWith(retrievalResponder);
+    const dir = makeTempDir();
+    const { agent, checkpointer, documents } = createAgentFromConfig(makeConfig(stub, dir, { EMBEDDING_MODEL: "stub-embedding" }));
+    try {
+      const collection = await documents.createCollection({ name: "Handbook" });
+      for (const document of DOCUMENTS) await documents.addDocument({ collectionId: collection.collectionId, source: document.source, contentType: "text/markdown", text: document.content });
+      const { hits, methods } = await documents.search(collection.collectionId, "return an item within how many days", 2);
+      expect(methods).toEqual(["text", "vector"]);
+      expect(hits[0]?.source).toBe("refund-policy.md");
+      const result = await agent.invoke(
+        { messages: [new HumanMessage("How many days do I have to return an item?")] },
+        { configurable: { thread_id: "from-code", collection_id: collection.collectionId } },
+      );
+      expect(result.messages.at(-1)?.text).toBe("Customers may return any item within 30 days of delivery for a full refund. [1]");
+    } finally {
+      await checkpointer.close();
+      await stub.close();
+      removeDir(dir);
     }
   });
 });
