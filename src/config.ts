@@ -216,3 +216,18 @@ export function loadDotEnv(path = ".env"): void {
 /** True when some model provider is configured; without one runs fail with a clear error. */
 export const hasModelProvider = (config: Config): boolean =>
   config.OPENAI_API_KEY !== undefined || config.OPENAI_BASE_URL !== undefined;
+
+/**
+ * For entry points (the server, the terminal chat): loads `.env` and the configuration, or prints
+ * what is invalid and exits with status 1.
+ */
+export function loadConfigOrExit(): Config {
+  loadDotEnv();
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}

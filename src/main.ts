@@ -3,8 +3,7 @@
  * `DATA_DIR`, listens on `HOST:PORT`, and shuts down cleanly on SIGTERM / SIGINT.
  */
 import type { AddressInfo } from "node:net";
-import { loadConfig, loadDotEnv } from "./config.js";
-import { ConfigError } from "./errors.js";
+import { loadConfigOrExit } from "./config.js";
 import { createAgentFromConfig } from "./graph/from-config.js";
 import { MODEL_NOT_CONFIGURED_MESSAGE } from "./graph/model-node.js";
 import { createLogger } from "./logger.js";
@@ -21,15 +20,7 @@ function describeDatabase(url: string): string {
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
 
 async function start(): Promise<void> {
-  loadDotEnv();
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger(config);
   const { agent, checkpointer, hasModel, llmCache, documents } = createAgentFromConfig(config, { logger });
   if (!hasModel) logger.warn(`${MODEL_NOT_CONFIGURED_MESSAGE}. The server runs, but runs will fail until then.`);

@@ -4,8 +4,8 @@
  * `/exit` or the end of the input, 1 when the environment or the database is unusable, 2 for a
  * bad command line, 130 after Ctrl-C / SIGINT (the database is closed in every case).
  */
-import { loadConfig, loadDotEnv } from "../config.js";
-import { ConfigError, UsageError } from "../errors.js";
+import { loadConfigOrExit } from "../config.js";
+import { UsageError } from "../errors.js";
 import { createAgentFromConfig } from "../graph/from-config.js";
 import { MODEL_NOT_CONFIGURED_MESSAGE } from "../graph/model-node.js";
 import { type ChatArguments, USAGE, parseChatArguments } from "./chat-arguments.js";
@@ -20,15 +20,7 @@ const INTERRUPTED = 130;
 /** The backend the arguments ask for; exits 1 when the agent in this process cannot be set up. */
 async function openBackend(chatArguments: ChatArguments): Promise<ChatBackend> {
   if (chatArguments.url !== undefined) return new RemoteBackend({ url: chatArguments.url, apiKey: chatArguments.apiKey });
-  loadDotEnv();
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit();
   const configured = createAgentFromConfig(config);
   // The password of DATABASE_URL stays out of the greeting.
   const description = config.DATABASE_URL ? `PostgreSQL (DATABASE_URL, schema ${config.DATABASE_SCHEMA})` : `the SQLite database in ${config.DATA_DIR}`;

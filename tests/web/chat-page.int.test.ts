@@ -46,6 +46,26 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
     return opened;
   }
 
+  /**
+   * Each test of the block gets a fresh server (`options` as for `startServer`) and, unless told
+   * otherwise, a page on it; after it, the page may have reached no other origin nor thrown.
+   */
+  function usePage(options: Parameters<typeof startServer>[1] & { openAtOnce?: boolean }) {
+    beforeEach(async () => {
+      stub.reset();
+      foreign = [];
+      pageErrors = [];
+      server = await startServer(stub, options);
+      if (options.openAtOnce !== false) page = await openPage();
+    });
+    afterEach(async () => {
+      await page.context().close();
+      await server.close();
+      expect(foreign).toEqual([]);
+      expect(pageErrors).toEqual([]);
+    });
+  }
+
   /** Types a message and presses Enter; resolves when the finished reply is on screen. */
   async function send(text: string) {
     const before = await page.locator(".message.assistant").count();
@@ -59,19 +79,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
   const currentThreadId = () => page.evaluate(() => new URLSearchParams(location.hash.slice(1)).get("thread"));
 
   describe("without API keys", () => {
-    beforeEach(async () => {
-      stub.reset();
-      foreign = [];
-      pageErrors = [];
-      server = await startServer(stub);
-      page = await openPage();
-    });
-    afterEach(async () => {
-      await page.context().close();
-      await server.close();
-      expect(foreign).toEqual([]);
-      expect(pageErrors).toEqual([]);
-    });
+    usePage({});
 
     it("streams the reply into the page token by token, and keeps the chat across a reload", async () => {
       stub.delayEveryChunk(150);
@@ -361,19 +369,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
   });
 
   describe("with documents", () => {
-    beforeEach(async () => {
-      stub.reset();
-      foreign = [];
-      pageErrors = [];
-      server = await startServer(stub, { env: { EMBEDDING_MODEL: "stub-embedding", CHUNK_SIZE: "100", CHUNK_OVERLAP: "10" } });
-      page = await openPage();
-    });
-    afterEach(async () => {
-      await page.context().close();
-      await server.close();
-      expect(foreign).toEqual([]);
-      expect(pageErrors).toEqual([]);
-    });
+    usePage({ env: { EMBEDDING_MODEL: "stub-embedding", CHUNK_SIZE: "100", CHUNK_OVERLAP: "10" } });
 
     it("uploads files to a collection, answers from them with citations, and deletes them", async () => {
       // Search for the question; answer with the cited passage's first sentence.
@@ -430,17 +426,8 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
   });
 
   describe("with API keys", () => {
-    beforeEach(async () => {
-      stub.reset();
-      foreign = [];
-      pageErrors = [];
-      server = await startServer(stub, { env: { API_KEYS: `alice:${API_KEY}` }, apiKey: API_KEY });
-    });
-    afterEach(async () => {
-      await page.context().close();
-      await server.close();
-      expect(foreign).toEqual([]);
-    });
+    // The page is opened by the test, once its threads exist.
+    usePage({ env: { API_KEYS: `alice:${API_KEY}` }, apiKey: API_KEY, openAtOnce: false });
 
     it("asks for the key, refuses a wrong one, and then works with the right one", async () => {
       await server.client.threads.create({ metadata: { title: "Alice's chat" } });
