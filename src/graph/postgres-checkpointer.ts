@@ -19,6 +19,7 @@ import type { Pool, PoolClient } from "pg";
 import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "./message-log-saver.js";
 import type { MessageRow } from "./message-log.js";
 import { inTransaction } from "./postgres-transaction.js";
+import { onceUntilFailure } from "../once.js";
 
 /** Numbered migrations, run under an advisory lock so instances starting together take turns. */
 const MIGRATIONS = (schema: string): string[] => [
@@ -91,7 +92,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
   readonly schema: string;
   readonly #retention: number | undefined;
   readonly #ownsPool: boolean;
-  #ready: Promise<void> | undefined;
+  readonly #setupOnce = onceUntilFailure(() => this.#migrate());
 
   constructor(pool: Pool, options: PostgresCheckpointerOptions = {}) {
     super(options.serde);
@@ -104,11 +105,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
 
   /** Creates or migrates the tables; idempotent and safe when several instances start at once. */
   setup(): Promise<void> {
-    this.#ready ??= this.#migrate().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw error;
-    });
-    return this.#ready;
+    return this.#setupOnce();
   }
 
   async #migrate(): Promise<void> {

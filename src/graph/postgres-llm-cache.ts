@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import { type LlmCacheEntry, LlmCache, type LlmCacheOptions } from "./llm-cache.js";
 import { inTransaction } from "./postgres-transaction.js";
+import { onceUntilFailure } from "../once.js";
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -14,7 +15,7 @@ export class PostgresLlmCache extends LlmCache {
   readonly #pool: Pool;
   readonly #table: string;
   readonly #schema: string;
-  #ready: Promise<void> | undefined;
+  readonly #setupOnce = onceUntilFailure(() => this.#create());
 
   constructor(pool: Pool, options: LlmCacheOptions & { schema?: string }) {
     super(options);
@@ -26,11 +27,7 @@ export class PostgresLlmCache extends LlmCache {
 
   /** Creates the table if needed; idempotent, and safe when several instances start at once. */
   override setup(): Promise<void> {
-    this.#ready ??= this.#create().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw error;
-    });
-    return this.#ready;
+    return this.#setupOnce();
   }
 
   async #create(): Promise<void> {

@@ -5,6 +5,7 @@ import { type ChunkingOptions, DEFAULT_CHUNKING, splitText } from "./chunking.js
 import type { DocumentStore } from "./document-store.js";
 import type { Collection, DocumentContentType, SearchHit, StoredDocument } from "./documents.js";
 import { reciprocalRankFusion } from "./fusion.js";
+import { onceUntilFailure } from "../once.js";
 
 /** What `DocumentIndex` is built from. */
 export interface DocumentIndexOptions {
@@ -41,7 +42,7 @@ export class DocumentIndex {
   readonly #chunking: ChunkingOptions;
   readonly #batchSize: number;
   readonly #onSearchFallback: ((error: unknown) => void) | undefined;
-  #ready: Promise<void> | undefined;
+  readonly #setupOnce: () => Promise<void>;
 
   constructor(options: DocumentIndexOptions) {
     this.store = options.store;
@@ -49,6 +50,7 @@ export class DocumentIndex {
     this.#chunking = options.chunking ?? DEFAULT_CHUNKING;
     this.#batchSize = options.embeddingBatchSize ?? 64;
     this.#onSearchFallback = options.onSearchFallback;
+    this.#setupOnce = onceUntilFailure(() => this.store.setup());
   }
 
   /**
@@ -56,8 +58,7 @@ export class DocumentIndex {
    * exported graph) works without a setup call. The server awaits it at start to fail early.
    */
   setup(): Promise<void> {
-    this.#ready ??= this.store.setup();
-    return this.#ready;
+    return this.#setupOnce();
   }
 
   /** Creates a collection. */

@@ -4,6 +4,8 @@ import { inTransaction } from "../graph/postgres-transaction.js";
 import type { DocumentStore, NewDocument } from "./document-store.js";
 import { queryTerms } from "./document-store.js";
 import type { Chunk, Collection, DocumentContentType, RankedIds, StoredDocument } from "./documents.js";
+import { onceUntilFailure } from "../once.js";
+import { MonotonicClock } from "../monotonic-clock.js";
 
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -138,8 +140,8 @@ export class PostgresDocumentStore implements DocumentStore {
   /** In least recently used order: a hit is moved to the end. */
   readonly #vectorCache = new Map<string, CachedVectors>();
   /** Timestamps strictly increase within the process, so "newest first" is stable. */
-  #lastTimestamp = 0;
-  #ready: Promise<void> | undefined;
+  readonly #clock = new MonotonicClock();
+  readonly #setupOnce = onceUntilFailure(() => this.#migrate());
 
   constructor(pool: Pool, options: PostgresDocumentStoreOptions) {
     this.#pool = pool;
@@ -150,11 +152,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   /** Creates or migrates the tables; idempotent, and safe when several instances start at once. */
   setup(): Promise<void> {
-    this.#ready ??= this.#migrate().catch((error: unknown) => {
-      this.#ready = undefined;
-      throw error;
-    });
-    return this.#ready;
+    return this.#setupOnce();
   }
 
   async #migrate(): Promise<void> {
@@ -174,8 +172,7 @@ export class PostgresDocumentStore implements DocumentStore {
   }
 
   #now(): Date {
-    this.#lastTimestamp = Math.max(Date.now(), this.#lastTimestamp + 1);
-    return new Date(this.#lastTimestamp);
+    return this.#clock.now();
   }
 
   get #collectionColumns(): string {

@@ -4,6 +4,7 @@ import * as sqliteVec from "sqlite-vec";
 import type { DocumentStore, NewDocument } from "./document-store.js";
 import { queryTerms } from "./document-store.js";
 import type { Chunk, Collection, DocumentContentType, RankedIds, StoredDocument } from "./documents.js";
+import { MonotonicClock } from "../monotonic-clock.js";
 
 /**
  * Tables of the retrieval store, in the service's SQLite file. `rag_chunks_fts` is an FTS5 index
@@ -102,13 +103,12 @@ const asBlob = (vector: Float32Array) => Buffer.from(vector.buffer, vector.byteO
 /** The retrieval store on the service's SQLite database (the checkpointer's connection). */
 export class SqliteDocumentStore implements DocumentStore {
   /** Strictly increasing creation times, so "newest first" holds within one millisecond too. */
-  #lastTimestamp = 0;
+  readonly #clock = new MonotonicClock();
 
   constructor(readonly db: Database) {}
 
   #now(): string {
-    this.#lastTimestamp = Math.max(Date.now(), this.#lastTimestamp + 1);
-    return new Date(this.#lastTimestamp).toISOString();
+    return this.#clock.now().toISOString();
   }
 
   async setup(): Promise<void> {

@@ -12,6 +12,7 @@ import type {
   ThreadStatus,
   ThreadStore,
 } from "./thread-store.js";
+import { MonotonicClock } from "../../monotonic-clock.js";
 
 /** Numbered migrations, run under an advisory lock so instances starting together take turns. */
 const MIGRATIONS = (schema: string): string[] => [
@@ -110,7 +111,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   readonly #pool: Pool;
   readonly #schema: string;
   /** Timestamps strictly increase within the process, so "newest first" is stable. */
-  #lastTimestamp = 0;
+  readonly #clock = new MonotonicClock();
 
   constructor(pool: Pool, options: { schema?: string } = {}) {
     this.#pool = pool;
@@ -133,8 +134,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   #now(): Date {
-    this.#lastTimestamp = Math.max(Date.now(), this.#lastTimestamp + 1);
-    return new Date(this.#lastTimestamp);
+    return this.#clock.now();
   }
 
   async createThread(thread: { threadId: string; metadata: Record<string, unknown>; owner?: string }): Promise<Thread | null> {

@@ -1,5 +1,6 @@
 import type { Database, Statement } from "better-sqlite3";
 import type { AbandonedRun, Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "./thread-store.js";
+import { MonotonicClock } from "../../monotonic-clock.js";
 
 /** Numbered migrations; `schema_migrations` records which ran, so `setup` is idempotent. */
 const MIGRATIONS: string[] = [
@@ -94,7 +95,7 @@ const SORT_COLUMNS = { thread_id: "thread_id", status: "status", created_at: "cr
 export class SqliteThreadStore implements ThreadStore {
   readonly #db: Database;
   /** Timestamps strictly increase so that "newest first" is stable within one millisecond. */
-  #lastTimestamp = 0;
+  readonly #clock = new MonotonicClock();
   readonly #statements = new Map<string, Statement>();
 
   constructor(db: Database) {
@@ -127,8 +128,7 @@ export class SqliteThreadStore implements ThreadStore {
   }
 
   #now(): string {
-    this.#lastTimestamp = Math.max(Date.now(), this.#lastTimestamp + 1);
-    return new Date(this.#lastTimestamp).toISOString();
+    return this.#clock.now().toISOString();
   }
 
   async createThread(thread: { threadId: string; metadata: Record<string, unknown>; owner?: string }): Promise<Thread | null> {
