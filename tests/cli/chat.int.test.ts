@@ -55,18 +55,7 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("streams the reply: its first words are printed while the model is still answering", async () => {
-    let resume!: () => void;
-    stub.respondWith(() => "one two three four five");
-    // The stub sends the role chunk and "one", then holds the rest until the test lets it go.
-    stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
-    const chat = startChat([], env(), dataDir);
-    chat.write("count to five\n");
-    await chat.waitForOutput("one");
-    expect(chat.stdout).not.toContain("five");
-    resume();
-    await chat.waitForOutput("one two three four five\n");
-    chat.end();
-    expect(await chat.exited).toBe(0);
+    await expectFirstWordsBeforeTheEnd([], env());
   });
 
   it("/history, /new, /threads and /switch: new threads first, the current one marked, titles from first messages", async () => {
@@ -254,17 +243,7 @@ describe("terminal chat against a server (--url)", () => {
 
   it("streams the reply token by token through the server", async () => {
     server = await startServer(stub);
-    let resume!: () => void;
-    stub.respondWith(() => "one two three four five");
-    stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
-    const chat = startChat(["--url", server.baseUrl], {}, dataDir);
-    chat.write("count to five\n");
-    await chat.waitForOutput("one");
-    expect(chat.stdout).not.toContain("five");
-    resume();
-    await chat.waitForOutput("one two three four five\n");
-    chat.end();
-    expect(await chat.exited).toBe(0);
+    await expectFirstWordsBeforeTheEnd(["--url", server.baseUrl], {});
   });
 
   it("a failed run prints one error line and the next message still works", async () => {
@@ -310,3 +289,22 @@ describe("terminal chat against a server (--url)", () => {
     expect(stdout.match(/Your name is Ada\./g)).toHaveLength(1);
   });
 });
+
+/**
+ * Runs the chat with `args`, has the stub hold its reply after the first word, and checks that
+ * the word is printed before the rest exists: the reply is streamed, not printed at the end.
+ */
+async function expectFirstWordsBeforeTheEnd(args: string[], chatEnv: Record<string, string>) {
+  let resume!: () => void;
+  stub.respondWith(() => "one two three four five");
+  // The stub sends the role chunk and "one", then holds the rest until the test lets it go.
+  stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
+  const chat = startChat(args, chatEnv, dataDir);
+  chat.write("count to five\n");
+  await chat.waitForOutput("one");
+  expect(chat.stdout).not.toContain("five");
+  resume();
+  await chat.waitForOutput("one two three four five\n");
+  chat.end();
+  expect(await chat.exited).toBe(0);
+}
