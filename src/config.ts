@@ -25,6 +25,8 @@ export type Provider = keyof typeof PROVIDERS;
 export const DEFAULT_CORS_ORIGINS = ["https://smith.langchain.com", "https://eu.smith.langchain.com"] as const;
 /** What a browser sends in `Origin`: scheme, host and optional port, nothing after. */
 const ORIGIN = /^https?:\/\/[^/\s?#]+$/;
+/** A DNS name as `ALLOWED_HOSTS` takes it: no scheme, port or path. */
+const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
 
 const EnvSchema = z
   .object({
@@ -81,6 +83,13 @@ const EnvSchema = z
           const bad = (issue.input as string[]).find((origin) => origin !== "*" && !ORIGIN.test(origin));
           return `${JSON.stringify(bad)} is not an origin: use scheme://host[:port], e.g. https://smith.langchain.com, or *`;
         },
+      }),
+    // Host names (beside IP addresses and localhost) the server answers; "*" for any. Unset: none
+    // without API keys, no check with them.
+    ALLOWED_HOSTS: optional(z.string())
+      .transform((value) => value?.split(",").map((host) => host.trim().toLowerCase().replace(/\.$/, "")).filter(Boolean))
+      .refine((hosts) => hosts === undefined || hosts.every((host) => host === "*" || HOST_NAME.test(host)), {
+        error: "must be host names separated by commas (e.g. agent.example.com,chat.internal), or *",
       }),
     // `owner:key` pairs, comma-separated; or a file of them, one per line. Unset: no authentication.
     API_KEYS: optional(z.string()),

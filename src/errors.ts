@@ -42,6 +42,11 @@ export class UnauthorizedError extends AppError {
   override readonly status = 401;
 }
 
+/** A request the server will not serve from where it came (a foreign site, an unknown Host). */
+export class ForbiddenError extends AppError {
+  override readonly status = 403;
+}
+
 /** A feature of the LangGraph API that this server does not have. */
 export class NotOfferedError extends AppError {
   override readonly status = 501;

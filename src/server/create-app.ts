@@ -9,6 +9,8 @@ import type { Logger } from "../logger.js";
 import { type ApiKeys, authenticate } from "./auth.js";
 import { browserAccess } from "./cors.js";
 import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-handler.js";
+import { inputLimits } from "./input-limits.js";
+import { sameSiteOnly } from "./same-site.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { RunManager } from "./run-manager.js";
 
@@ -39,6 +41,11 @@ export interface AppDeps {
   corsOrigins?: string[];
   /** With keys, every request but `/ok` must authenticate and sees only its owner's threads. */
   apiKeys?: ApiKeys;
+  /**
+   * Host names served besides IP addresses and `localhost` (`ALLOWED_HOSTS`, `["*"]` for any).
+   * Unset: checked against none when there are no API keys, not checked when there are.
+   */
+  allowedHosts?: string[];
   /** Heartbeat and clean-up after dead instances; stop it before closing the database. */
   monitor?: InstanceMonitor;
   /** The model response cache, when `LLM_CACHE` is on; `/info` shows its counters. */
@@ -81,6 +88,8 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   const origins = deps.corsOrigins ?? [];
+  // First: a request from a foreign site, or for a host we do not serve, costs nothing more.
+  app.use(sameSiteOnly({ allowedOrigins: origins, allowedHosts: deps.allowedHosts ?? (deps.apiKeys ? undefined : []) }));
   // Before authentication: preflights carry no key, and must be answered all the same.
   if (origins.length > 0) app.use(browserAccess(origins));
   // Before the body is read: an unauthenticated request costs no parsing.
@@ -91,6 +100,7 @@ export function createApp(deps: AppDeps): Express {
   // Document uploads may be larger than other requests; this parser reads them first.
   app.use("/collections", express.json({ limit: deps.documentMaxBytes ?? DEFAULT_DOCUMENT_MAX_BYTES, strict: false, type: isJsonLike }));
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
+  app.use(inputLimits());
   app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps), collectionsRouter(deps), notOfferedRouter());
   app.use(notFound, errorHandler);
   return app;
@@ -106,6 +116,7 @@ export async function createServerDeps(parts: {
   logger: Logger;
   corsOrigins?: string[];
   apiKeys?: ApiKeys;
+  allowedHosts?: string[];
   /** Interval of this instance's heartbeat (`INSTANCE_HEARTBEAT_MS`). */
   heartbeatMs?: number;
   llmCache?: LlmCache;

@@ -32,6 +32,12 @@ function describeIssue(issue: z.core.$ZodIssue, prefix: PropertyKey[], where: st
 }
 
 const Metadata = z.record(z.string(), z.unknown());
+/** Most keys a metadata filter may match on: each is a clause, and SQLite caps an expression's depth at 1000. */
+export const MAX_FILTER_KEYS = 100;
+/** Metadata to match (every key equal), as searches take it. */
+const MetadataFilter = Metadata.refine((filter) => Object.keys(filter).length <= MAX_FILTER_KEYS, {
+  error: `filters on at most ${MAX_FILTER_KEYS} keys`,
+});
 const Uuid = z.guid({ message: "must be a UUID" });
 
 /** Path parameters. */
@@ -156,7 +162,7 @@ export const ThreadPatch = z.object({ metadata: Metadata, ttl: z.unknown().optio
 const ThreadStatusName = z.enum(["idle", "busy", "interrupted", "error"]);
 
 export const ThreadCount = z.object({
-  metadata: Metadata.optional(),
+  metadata: MetadataFilter.optional(),
   status: ThreadStatusName.optional(),
   values: z.undefined({ error: "filtering threads by values is not supported; filter by metadata" }).optional(),
 });
@@ -189,7 +195,7 @@ export const ThreadStateAtCheckpoint = z.object({
 export const ThreadHistory = z.object({
   limit: z.number().int().min(1).max(1000).default(10),
   before: z.union([z.string(), z.object({ configurable: z.object({ checkpoint_id: z.string() }).loose() }).loose(), CheckpointRef]).nullish(),
-  metadata: Metadata.optional(),
+  metadata: MetadataFilter.optional(),
   checkpoint: CheckpointRef.optional(),
 });
 
@@ -199,7 +205,7 @@ export const ThreadHistoryQuery = z.object({
 });
 
 export const AssistantSearch = z.object({
-  metadata: Metadata.optional(),
+  metadata: MetadataFilter.optional(),
   graph_id: z.string().optional(),
   name: z.string().optional(),
   limit: z.number().int().min(1).max(1000).default(10),
@@ -209,12 +215,12 @@ export const AssistantSearch = z.object({
   select: z.array(z.string()).optional(),
 });
 
-export const AssistantCount = z.object({ metadata: Metadata.optional(), graph_id: z.string().optional(), name: z.string().optional() });
+export const AssistantCount = z.object({ metadata: MetadataFilter.optional(), graph_id: z.string().optional(), name: z.string().optional() });
 
 export const AssistantVersions = z.object({
   limit: z.number().int().min(1).max(1000).default(10),
   offset: z.number().int().min(0).default(0),
-  metadata: Metadata.optional(),
+  metadata: MetadataFilter.optional(),
 });
 
 /**
@@ -240,7 +246,7 @@ export const StoreNamespaceSearch = z.object({
 
 export const StoreItemSearch = z.object({
   namespace_prefix: Namespace.default([]),
-  filter: Metadata.nullish(),
+  filter: MetadataFilter.nullish(),
   limit: z.number().int().min(1).max(1000).default(10),
   offset: z.number().int().min(0).default(0),
   query: z.string().nullish(),

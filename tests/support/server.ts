@@ -51,6 +51,7 @@ export async function startServer(
     checkpointer,
     logger,
     corsOrigins: config.CORS_ORIGINS,
+    allowedHosts: config.ALLOWED_HOSTS,
     apiKeys: config.apiKeys ? apiKeys(config.apiKeys) : undefined,
     llmCache,
     documents,
