@@ -105,6 +105,9 @@ const EnvSchema = z
     CHUNK_OVERLAP: optional(z.coerce.number().int().min(0)).default(150),
     // Largest document upload (the JSON body of POST /collections/{id}/documents), in bytes.
     DOCUMENT_MAX_BYTES: optional(positiveInteger).default(10_000_000),
+    // Most bytes one SSE stream may hold for a client that reads too slowly; past it the stream
+    // ends with an error event and the client resumes with Last-Event-ID.
+    STREAM_BUFFER_BYTES: optional(z.coerce.number().int().min(65_536)).default(4 * 1024 * 1024),
     SHUTDOWN_GRACE_MS: optional(z.coerce.number().int().min(0)).default(10_000),
     LOG_LEVEL: optional(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])).default("info"),
   })

@@ -54,6 +54,8 @@ export interface AppDeps {
   documents: DocumentIndex;
   /** Largest document upload body, in bytes (`DOCUMENT_MAX_BYTES`). */
   documentMaxBytes?: number;
+  /** Most bytes one SSE stream may hold for a slow client (`STREAM_BUFFER_BYTES`). */
+  streamBufferBytes?: number;
 }
 
 /**
@@ -123,6 +125,7 @@ export async function createServerDeps(parts: {
   /** The agent's document index; without one, collections are kept beside the checkpoints and no run can search them. */
   documents?: DocumentIndex;
   documentMaxBytes?: number;
+  streamBufferBytes?: number;
 }): Promise<AppDeps> {
   // Threads and runs live beside the checkpoints: the same SQLite file or PostgreSQL schema.
   const { checkpointer } = parts;

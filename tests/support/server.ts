@@ -56,6 +56,7 @@ export async function startServer(
     llmCache,
     documents,
     documentMaxBytes: config.DOCUMENT_MAX_BYTES,
+    streamBufferBytes: config.STREAM_BUFFER_BYTES,
   });
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");

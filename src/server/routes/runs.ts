@@ -42,9 +42,10 @@ export function runsRouter(deps: AppDeps): Router {
 
   /** Streams a run's events; past the headers every failure is an `error` event. */
   const streamRun = async (handle: RunHandle, response: Response, options: { cancelOnDisconnect: boolean; lastEventId?: string }) => {
-    const sse = openSse(response);
+    const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes });
     if (options.cancelOnDisconnect) {
-      sse.signal.addEventListener("abort", () => {
+      // Only a client that left: one ended for reading too slowly resumes, it did not leave.
+      sse.disconnected.addEventListener("abort", () => {
         if (!handle.finished) void runs.cancel(handle.run.threadId, handle.run.runId, "interrupt").catch(() => undefined);
       });
     }
@@ -230,7 +231,7 @@ export function runsRouter(deps: AppDeps): Router {
       // Not held here: finished long ago, or running on another instance. Its token events are
       // there; here the stream says when it ends and what the thread holds then.
       const known = await requireRun(thread_id, run_id, response);
-      const sse = openSse(response);
+      const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes });
       if (relaysRunEvents(store)) {
         await relayedEvents(store, thread_id, run_id, request.header("last-event-id"), sse);
       } else if (known.status === "pending" || known.status === "running") {
