@@ -11,7 +11,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import { Command, type StreamMode as GraphStreamMode } from "@langchain/langgraph";
-import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError, ValidationError } from "../errors.js";
+import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError } from "../errors.js";
 import type { DocumentIndex } from "../retrieval/document-index.js";
 import { coerceMessageLikeToMessage } from "@langchain/core/messages";
 import { type Agent, assertHasModel, assertInputFits, runsSettled } from "../graph/agent.js";
@@ -21,6 +21,7 @@ import { ASSISTANT_ID, GRAPH_ID, resolveAssistantId } from "./assistants.js";
 import { RunEventLog, StreamTranslator, graphModesFor } from "./run-stream.js";
 import type { RunCreate, StreamMode } from "./schemas.js";
 import { EventRelay } from "./event-relay.js";
+import { bindCollection, requestedCollection, resolveRunCollection } from "./run-collection.js";
 import { type Run, type RunStatus, type ThreadStatus, type ThreadStore, relaysRunEvents } from "./storage/thread-store.js";
 import { errorToWire, runToWire, toWire } from "./wire.js";
 
@@ -131,10 +132,6 @@ export class RunManager {
   }
 
   /**
-   * Creates a run on `threadId` (or on a temporary thread when `undefined`) and schedules it.
-   * Throws NotFoundError (unknown thread or assistant) or ThreadBusyError (`reject` on a busy thread).
-   */
-  /**
    * Throws what a run of `body` would fail with before doing anything (unknown assistant, a
    * message too long for the context, a prompt variable with no value), so that a refused run
    * leaves nothing behind: no thread, no record.
@@ -149,31 +146,41 @@ export class RunManager {
     return assistantId;
   }
 
+  /**
+   * `validate`, plus the checks that need I/O: the collection the request names belongs to
+   * `owner` (404 otherwise). A batch checks every run this way before creating any.
+   */
+  async check(body: RunCreate, owner: string | undefined, threadId?: string): Promise<string> {
+    const assistantId = this.validate(body, threadId);
+    await this.#requireCollection(requestedCollection(body), owner);
+    return assistantId;
+  }
+
+  /**
+   * Creates a run on `threadId` (or on a temporary thread when `undefined`) and schedules it.
+   * Throws NotFoundError (unknown thread, assistant or collection), ValidationError (a bad request)
+   * or ThreadBusyError (`reject` on a busy thread); a refused run leaves nothing behind.
+   */
   async create(threadId: string | undefined, body: RunCreate, owner?: string): Promise<RunHandle> {
     if (this.#closing) throw new ShuttingDownError("The server is shutting down; try again shortly");
     const { store, checkpointer } = this.#deps;
     const id = threadId ?? uuid7();
     const assistantId = this.validate(body, id);
     const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
-    // Checked before a thread is created for the run, so a refused run leaves nothing behind.
-    const named = requestedCollection(body);
-    if (named !== undefined) await this.#deps.documents?.requireCollection(named, owner);
     let thread = threadId === undefined ? null : await store.getThread(id, owner);
+    if (!thread && threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
+    // The collection is decided once, here, from the request and the thread's metadata, and
+    // checked before a thread is created for the run. The run carries exactly that collection
+    // from now on: a later change of the thread's metadata does not reach a queued run.
+    const collectionId = resolveRunCollection(body, thread?.metadata);
+    await this.#requireCollection(collectionId, owner);
+    body = bindCollection(body, collectionId);
     if (!thread) {
-      if (threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
       thread = await store.createThread({ threadId: id, metadata: { graph_id: GRAPH_ID, assistant_id: assistantId }, owner });
       // The id is taken by a thread its caller may not see: to them it does not exist.
       if (!thread) throw new NotFoundError(`Thread ${id} not found`);
       // A deleted thread of the same id must not come back through leftover checkpoints.
       await checkpointer.deleteThread(id);
-    }
-
-    // A thread bound to a collection (metadata `collection_id`) searches it in every run that
-    // does not name another.
-    const bound = thread.metadata.collection_id;
-    if (named === undefined && typeof bound === "string" && bound !== "") {
-      await this.#deps.documents?.requireCollection(bound, owner);
-      body = { ...body, config: { ...body.config, configurable: { ...body.config?.configurable, collection_id: bound } } };
     }
 
     // Forking from a checkpoint that does not exist would silently start from an empty thread.
@@ -299,6 +306,11 @@ export class RunManager {
     return slot;
   }
 
+  /** Throws NotFoundError unless `collectionId` (when there is one) is `owner`'s. */
+  async #requireCollection(collectionId: string | undefined, owner: string | undefined): Promise<void> {
+    if (collectionId !== undefined) await this.#deps.documents?.requireCollection(collectionId, owner);
+  }
+
   #abort(handle: RunHandle, action: CancelAction): void {
     if (handle.finished || handle.graphFinished) return;
     handle.cancelAction ??= action;
@@ -376,6 +388,8 @@ export class RunManager {
       if (body.after_seconds) await delay(body.after_seconds * 1000, handle.controller.signal);
       // The thread may have been deleted while the run waited in the queue.
       if (!handle.temporary && !(await store.getThread(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
+      // Checked again when used: the collection may have been deleted while the run waited.
+      await this.#requireCollection(requestedCollection(body), handle.owner);
       // Another instance may be running this thread: wait for the database to give us our turn.
       while (!(await store.claimRun(run.runId, run.threadId))) await delay(CLAIM_POLL_MS, handle.controller.signal);
       run.status = "running";
@@ -579,14 +593,6 @@ function graphInput(body: RunCreate): unknown {
   return body.input ?? null;
 }
 
-/** The collection a run's config or context names, if any. */
-function requestedCollection(body: RunCreate): string | undefined {
-  const value: unknown = body.config?.configurable?.collection_id ?? body.context?.collection_id;
-  if (value === undefined || value === null || value === "") return undefined;
-  if (typeof value !== "string") throw new ValidationError("configurable.collection_id must be a collection id (a string)");
-  return value;
-}
-
 /** `configurable` keys a client may not set: LangGraph's own (`__*`) and the thread/checkpoint address. */
 const RESERVED_KEY = /^(__|checkpoint_|thread_id$)/;
 const clientKeys = (record: Record<string, unknown> | null | undefined) =>
@@ -594,14 +600,19 @@ const clientKeys = (record: Record<string, unknown> | null | undefined) =>
 
 /**
  * What the graph's nodes see as `configurable`: the run's config and context (minus reserved
- * keys, which could redirect the run or switch off its undo), its thread and the checkpoint it
- * forks from, which only the request's `checkpoint_id`/`checkpoint` may name.
+ * keys, which could redirect the run or switch off its undo), the one collection the request
+ * names (for a created run, the checked one `bindCollection` left in it), its thread and the
+ * checkpoint it forks from, which only the request's `checkpoint_id`/`checkpoint` may name.
  */
 function runConfigurable(threadId: string, body: RunCreate): Record<string, unknown> {
   const checkpointId = body.checkpoint_id ?? body.checkpoint?.checkpoint_id ?? undefined;
+  const collectionId = requestedCollection(body);
+  const { collection_id: _fromConfig, ...configurable } = clientKeys(body.config?.configurable);
+  const { collection_id: _fromContext, ...context } = clientKeys(body.context);
   return {
-    ...clientKeys(body.config?.configurable),
-    ...clientKeys(body.context),
+    ...configurable,
+    ...context,
+    ...(collectionId === undefined ? {} : { collection_id: collectionId }),
     thread_id: threadId,
     ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
   };
