@@ -11,6 +11,7 @@ import { browserAccess } from "./cors.js";
 import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-handler.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { RunManager } from "./run-manager.js";
+import { type WebhookOptions, Webhooks } from "./webhooks.js";
 
 /** Heartbeat interval when none is configured. */
 const DEFAULT_HEARTBEAT_MS = 2000;
@@ -112,6 +113,8 @@ export async function createServerDeps(parts: {
   /** The agent's document index; without one, collections are kept beside the checkpoints and no run can search them. */
   documents?: DocumentIndex;
   documentMaxBytes?: number;
+  /** Which webhook targets runs may name (`WEBHOOK_ALLOW_PRIVATE`); public addresses only by default. */
+  webhooks?: WebhookOptions;
 }): Promise<AppDeps> {
   // Threads and runs live beside the checkpoints: the same SQLite file or PostgreSQL schema.
   const { checkpointer } = parts;
@@ -124,7 +127,7 @@ export async function createServerDeps(parts: {
   await documents.setup();
   const monitor = new InstanceMonitor({ store, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
-  const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id, documents });
+  const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks) });
   monitor.cancels = runs;
   return { ...parts, store, runs, monitor, documents };
 }

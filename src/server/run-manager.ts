@@ -22,6 +22,7 @@ import { RunEventLog, StreamTranslator, graphModesFor } from "./run-stream.js";
 import type { RunCreate, StreamMode } from "./schemas.js";
 import { EventRelay } from "./event-relay.js";
 import { bindCollection, requestedCollection, resolveRunCollection } from "./run-collection.js";
+import { Webhooks } from "./webhooks.js";
 import { type Run, type RunStatus, type ThreadStatus, type ThreadStore, relaysRunEvents } from "./storage/thread-store.js";
 import { errorToWire, runToWire, toWire } from "./wire.js";
 
@@ -93,8 +94,6 @@ const FINISHED_RUN_TTL_MS = 60_000;
 const FINISHED_RUNS_KEPT = 50;
 /** How often a run waiting for another instance to free its thread asks again. */
 const CLAIM_POLL_MS = 50;
-/** How long a webhook may take to accept a run's result. */
-const WEBHOOK_TIMEOUT_MS = 10_000;
 
 export interface RunManagerDeps {
   agent: Agent;
@@ -105,10 +104,13 @@ export interface RunManagerDeps {
   instanceId?: string;
   /** Collections runs may be bound to: an unknown (or another owner's) collection is a 404. */
   documents?: Pick<DocumentIndex, "requireCollection">;
+  /** Checks and calls runs' webhooks; public targets only when not given. */
+  webhooks?: Webhooks;
 }
 
 export class RunManager {
   readonly #deps: RunManagerDeps;
+  readonly #webhooks: Webhooks;
   readonly #slots = new Map<string, ThreadSlot>();
   readonly #handles = new Map<string, RunHandle>();
   /** Thread status updates still being written; shutdown waits for them. */
@@ -118,6 +120,7 @@ export class RunManager {
 
   constructor(deps: RunManagerDeps) {
     this.#deps = deps;
+    this.#webhooks = deps.webhooks ?? new Webhooks();
   }
 
   /** True while the thread has a run running or queued. */
@@ -148,24 +151,27 @@ export class RunManager {
 
   /**
    * `validate`, plus the checks that need I/O: the collection the request names belongs to
-   * `owner` (404 otherwise). A batch checks every run this way before creating any.
+   * `owner` (404 otherwise) and its webhook may be called (422 otherwise). A batch checks every
+   * run this way before creating any.
    */
   async check(body: RunCreate, owner: string | undefined, threadId?: string): Promise<string> {
     const assistantId = this.validate(body, threadId);
     await this.#requireCollection(requestedCollection(body), owner);
+    if (body.webhook) await this.#webhooks.check(body.webhook);
     return assistantId;
   }
 
   /**
    * Creates a run on `threadId` (or on a temporary thread when `undefined`) and schedules it.
-   * Throws NotFoundError (unknown thread, assistant or collection), ValidationError (a bad request)
-   * or ThreadBusyError (`reject` on a busy thread); a refused run leaves nothing behind.
+   * Throws NotFoundError (unknown thread, assistant or collection), ValidationError (a bad request
+   * or webhook) or ThreadBusyError (`reject` on a busy thread); a refused run leaves nothing behind.
    */
   async create(threadId: string | undefined, body: RunCreate, owner?: string): Promise<RunHandle> {
     if (this.#closing) throw new ShuttingDownError("The server is shutting down; try again shortly");
     const { store, checkpointer } = this.#deps;
     const id = threadId ?? uuid7();
     const assistantId = this.validate(body, id);
+    if (body.webhook) await this.#webhooks.check(body.webhook);
     const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
     let thread = threadId === undefined ? null : await store.getThread(id, owner);
     if (!thread && threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
@@ -513,17 +519,16 @@ export class RunManager {
     if (handle.body.webhook) void this.#callWebhook(handle, outcome);
   }
 
-  /** POSTs the finished run and its outcome to the run's webhook; failures are only logged. */
+  /**
+   * POSTs the finished run and its outcome to the run's webhook, checking its target again (see
+   * webhooks.ts); failures are only logged.
+   */
   async #callWebhook(handle: RunHandle, outcome: RunOutcome): Promise<void> {
     const url = handle.body.webhook as string;
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ ...runToWire(handle.run), values: toWire(outcome.values), error: outcome.error }),
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-      });
-      if (!response.ok) this.#deps.logger.warn({ runId: handle.run.runId, status: response.status }, "webhook answered with an error");
+      const status = await this.#webhooks.post(url, { ...runToWire(handle.run), values: toWire(outcome.values), error: outcome.error });
+      if (status >= 300 && status < 400) this.#deps.logger.warn({ runId: handle.run.runId, status }, "webhook answered with a redirect, which is not followed");
+      else if (status >= 400) this.#deps.logger.warn({ runId: handle.run.runId, status }, "webhook answered with an error");
     } catch (error) {
       this.#deps.logger.warn({ err: error, runId: handle.run.runId }, "webhook call failed");
     }
