@@ -9,6 +9,7 @@
  * record is deleted too.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { setTimeout as sleep } from "node:timers/promises";
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import { Command, type StreamMode as GraphStreamMode } from "@langchain/langgraph";
 import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError } from "../errors.js";
@@ -391,13 +392,13 @@ export class RunManager {
     if (relay) handle.log.onEvent((event) => relay.add(event));
     let outcome: RunOutcome;
     try {
-      if (body.after_seconds) await delay(body.after_seconds * 1000, handle.controller.signal);
+      if (body.after_seconds) await sleep(body.after_seconds * 1000, undefined, { signal: handle.controller.signal });
       // The thread may have been deleted while the run waited in the queue.
       if (!handle.temporary && !(await store.getThread(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
       // Checked again when used: the collection may have been deleted while the run waited.
       await this.#requireCollection(requestedCollection(body), handle.owner);
       // Another instance may be running this thread: wait for the database to give us our turn.
-      while (!(await store.claimRun(run.runId, run.threadId))) await delay(CLAIM_POLL_MS, handle.controller.signal);
+      while (!(await store.claimRun(run.runId, run.threadId))) await sleep(CLAIM_POLL_MS, undefined, { signal: handle.controller.signal });
       run.status = "running";
       // Recorded so that, should the process die mid-run, the next start can undo what it wrote.
       const headCheckpointId = await this.#deps.checkpointer.headCheckpointId(run.threadId);
@@ -554,20 +555,6 @@ export class RunCancelledError extends AppError {
 function lastValues(handle: RunHandle): Record<string, unknown> | null {
   return (handle.log.lastRaw("values") as Record<string, unknown> | undefined) ?? null;
 }
-
-/** Waits `ms`, or rejects when `signal` fires (a run cancelled before its delayed start). */
-const delay = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 function toModes(streamMode: RunCreate["stream_mode"]): StreamMode[] {
   if (streamMode === undefined) return ["values"];
