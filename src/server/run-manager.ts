@@ -37,12 +37,24 @@ export interface RunOutcome {
 /** Why a run was aborted; `rollback` also deletes the run's record and keeps nothing of it. */
 export type CancelAction = "interrupt" | "rollback";
 
+/**
+ * The last event of a cancelled run's streams (an `error` event, the official server's shape),
+ * saying why it ended: `RunCancelled` (a cancel request, a newer run's multitask strategy, a
+ * client gone with `on_disconnect: cancel`, the server shutting down) or `ThreadDeleted`.
+ */
+export interface CancelReason {
+  error: "RunCancelled" | "ThreadDeleted";
+  message: string;
+}
+
 /** A run the manager knows: queued, running, or recently finished (kept for `join`). */
 export class RunHandle {
   readonly log = new RunEventLog();
   readonly controller = new AbortController();
   readonly done: Promise<RunOutcome>;
   cancelAction: CancelAction | undefined;
+  /** Why it was cancelled; sent as its streams' last event. */
+  cancelReason: CancelReason | undefined;
   started = false;
   /** Set once the graph has finished: from then on a cancel changes nothing. */
   graphFinished = false;
@@ -222,7 +234,8 @@ export class RunManager {
     };
     const handle = new RunHandle(run, body, temporary, owner);
     if (busy && (body.multitask_strategy === "interrupt" || body.multitask_strategy === "rollback")) {
-      for (const other of [slot.active, ...slot.queue]) if (other) this.#abort(other, body.multitask_strategy);
+      const why = `run ${run.runId} was started on the thread with multitask_strategy ${body.multitask_strategy}`;
+      for (const other of [slot.active, ...slot.queue]) if (other) this.#abort(other, body.multitask_strategy, why);
     }
     slot.queue.push(handle);
     this.#handles.set(run.runId, handle);
@@ -276,7 +289,9 @@ export class RunManager {
     const slot = this.#slots.get(threadId);
     if (!slot) return;
     const handles = [slot.active, ...slot.queue].filter((handle): handle is RunHandle => handle !== undefined);
-    for (const handle of handles) this.#abort(handle, "rollback");
+    for (const handle of handles) {
+      this.#abort(handle, "rollback", undefined, { error: "ThreadDeleted", message: `Thread ${threadId} was deleted; run ${handle.run.runId} was cancelled` });
+    }
     await Promise.all(handles.map((handle) => handle.done));
   }
 
@@ -294,7 +309,7 @@ export class RunManager {
     await Promise.race([Promise.all(pending.map((handle) => handle.done)), grace]);
     clearTimeout(timer);
     const left = pending.filter((handle) => !handle.finished);
-    for (const handle of left) this.#abort(handle, "interrupt");
+    for (const handle of left) this.#abort(handle, "interrupt", "the server is shutting down");
     await Promise.all(left.map((handle) => handle.done));
     // Let the last status writes land before the caller closes the database.
     while (this.#settling.size > 0 || [...this.#slots.values()].some((slot) => slot.active)) {
@@ -318,10 +333,12 @@ export class RunManager {
     if (collectionId !== undefined) await this.#deps.documents?.requireCollection(collectionId, owner);
   }
 
-  #abort(handle: RunHandle, action: CancelAction): void {
+  /** Cancels a run; `why` completes the message of its streams' last event, `reason` replaces it. */
+  #abort(handle: RunHandle, action: CancelAction, why?: string, reason?: CancelReason): void {
     if (handle.finished || handle.graphFinished) return;
     handle.cancelAction ??= action;
-    handle.controller.abort(new RunCancelledError(`Run ${handle.run.runId} was cancelled (${action})`));
+    handle.cancelReason ??= reason ?? { error: "RunCancelled", message: `Run ${handle.run.runId} was cancelled (${action})${why ? `: ${why}` : ""}` };
+    handle.controller.abort(new RunCancelledError(handle.cancelReason.message));
     // A queued run never started: settle it now rather than when its turn comes. Stopped with
     // `interrupt`, its user message is still kept, at its place in the queue, so the thread
     // keeps the order in which people wrote.
@@ -329,6 +346,7 @@ export class RunManager {
     if (!handle.started && slot?.queue.includes(handle)) {
       if (action === "interrupt" && handle.body.input?.messages?.length && !handle.temporary) handle.keepInputOnly = true;
       else slot.queue.splice(slot.queue.indexOf(handle), 1);
+      handle.log.push("error", handle.cancelReason);
       void this.#finish(handle, { status: "interrupted", values: null, error: null }).finally(() => this.#pump(handle.run.threadId));
     }
   }
@@ -421,6 +439,8 @@ export class RunManager {
     } catch (error) {
       if (handle.cancelAction) {
         outcome = { status: "interrupted", values: lastValues(handle), error: null };
+        // Its streams end saying why, rather than just stopping.
+        handle.log.push("error", handle.cancelReason);
         if (handle.cancelAction === "interrupt") await this.#keepInput(handle);
       } else {
         const payload = errorToWire(error);
