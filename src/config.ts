@@ -94,6 +94,11 @@ const EnvSchema = z
     // `owner:key` pairs, comma-separated; or a file of them, one per line. Unset: no authentication.
     API_KEYS: optional(z.string()),
     API_KEYS_FILE: optional(z.string()),
+    // Webhooks may go to loopback, private and link-local addresses (trusted clients only: it
+    // lets a client make the server POST into its own network).
+    WEBHOOK_ALLOW_PRIVATE: optional(z.enum(["true", "false", "1", "0"], { error: "must be true or false" }))
+      .default("false")
+      .transform((value) => value === "true" || value === "1"),
     // How often an instance says it is alive; one silent for 3 beats is presumed dead.
     INSTANCE_HEARTBEAT_MS: optional(z.coerce.number().int().min(50)).default(2000),
     // Retrieval: an embeddings model (OpenAI-compatible /v1/embeddings) adds vector search to full-text.

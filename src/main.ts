@@ -31,7 +31,20 @@ async function start(): Promise<void> {
   else logger.warn({ host: config.HOST }, `API_KEYS is not set but HOST is ${config.HOST}: anyone who can reach this port can read every thread`);
   let deps;
   try {
-    deps = await createServerDeps({ agent, checkpointer, logger, corsOrigins: config.CORS_ORIGINS, allowedHosts: config.ALLOWED_HOSTS, apiKeys: keys, heartbeatMs: config.INSTANCE_HEARTBEAT_MS, llmCache, documents, documentMaxBytes: config.DOCUMENT_MAX_BYTES, streamBufferBytes: config.STREAM_BUFFER_BYTES });
+    deps = await createServerDeps({
+      agent,
+      checkpointer,
+      logger,
+      corsOrigins: config.CORS_ORIGINS,
+      allowedHosts: config.ALLOWED_HOSTS,
+      apiKeys: keys,
+      heartbeatMs: config.INSTANCE_HEARTBEAT_MS,
+      llmCache,
+      documents,
+      documentMaxBytes: config.DOCUMENT_MAX_BYTES,
+      streamBufferBytes: config.STREAM_BUFFER_BYTES,
+      webhooks: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
+    });
   } catch (error) {
     const where = config.DATABASE_URL ? `PostgreSQL at ${describeDatabase(config.DATABASE_URL)}` : `the SQLite database in ${config.DATA_DIR}`;
     logger.fatal({ err: error }, `Cannot open ${where}: ${(error as Error).message}`);

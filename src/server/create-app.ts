@@ -13,6 +13,7 @@ import { inputLimits } from "./input-limits.js";
 import { sameSiteOnly } from "./same-site.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { RunManager } from "./run-manager.js";
+import { type WebhookOptions, Webhooks } from "./webhooks.js";
 
 /** Heartbeat interval when none is configured. */
 const DEFAULT_HEARTBEAT_MS = 2000;
@@ -126,6 +127,8 @@ export async function createServerDeps(parts: {
   documents?: DocumentIndex;
   documentMaxBytes?: number;
   streamBufferBytes?: number;
+  /** Which webhook targets runs may name (`WEBHOOK_ALLOW_PRIVATE`); public addresses only by default. */
+  webhooks?: WebhookOptions;
 }): Promise<AppDeps> {
   // Threads and runs live beside the checkpoints: the same SQLite file or PostgreSQL schema.
   const { checkpointer } = parts;
@@ -138,7 +141,7 @@ export async function createServerDeps(parts: {
   await documents.setup();
   const monitor = new InstanceMonitor({ store, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
-  const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id, documents });
+  const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks) });
   monitor.cancels = runs;
   return { ...parts, store, runs, monitor, documents };
 }

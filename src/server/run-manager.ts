@@ -9,9 +9,10 @@
  * record is deleted too.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
+import { setTimeout as sleep } from "node:timers/promises";
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import { Command, type StreamMode as GraphStreamMode } from "@langchain/langgraph";
-import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError, ValidationError } from "../errors.js";
+import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError } from "../errors.js";
 import type { DocumentIndex } from "../retrieval/document-index.js";
 import { coerceMessageLikeToMessage } from "@langchain/core/messages";
 import { type Agent, assertHasModel, assertInputFits, runsSettled } from "../graph/agent.js";
@@ -21,6 +22,8 @@ import { ASSISTANT_ID, GRAPH_ID, resolveAssistantId } from "./assistants.js";
 import { RunEventLog, StreamTranslator, graphModesFor } from "./run-stream.js";
 import type { RunCreate, StreamMode } from "./schemas.js";
 import { EventRelay } from "./event-relay.js";
+import { bindCollection, requestedCollection, resolveRunCollection } from "./run-collection.js";
+import { Webhooks } from "./webhooks.js";
 import { type Run, type RunStatus, type ThreadStatus, type ThreadStore, relaysRunEvents } from "./storage/thread-store.js";
 import { errorToWire, runToWire, toWire } from "./wire.js";
 
@@ -34,12 +37,24 @@ export interface RunOutcome {
 /** Why a run was aborted; `rollback` also deletes the run's record and keeps nothing of it. */
 export type CancelAction = "interrupt" | "rollback";
 
+/**
+ * The last event of a cancelled run's streams (an `error` event, the official server's shape),
+ * saying why it ended: `RunCancelled` (a cancel request, a newer run's multitask strategy, a
+ * client gone with `on_disconnect: cancel`, the server shutting down) or `ThreadDeleted`.
+ */
+export interface CancelReason {
+  error: "RunCancelled" | "ThreadDeleted";
+  message: string;
+}
+
 /** A run the manager knows: queued, running, or recently finished (kept for `join`). */
 export class RunHandle {
   readonly log = new RunEventLog();
   readonly controller = new AbortController();
   readonly done: Promise<RunOutcome>;
   cancelAction: CancelAction | undefined;
+  /** Why it was cancelled; sent as its streams' last event. */
+  cancelReason: CancelReason | undefined;
   started = false;
   /** Set once the graph has finished: from then on a cancel changes nothing. */
   graphFinished = false;
@@ -92,8 +107,6 @@ const FINISHED_RUN_TTL_MS = 60_000;
 const FINISHED_RUNS_KEPT = 50;
 /** How often a run waiting for another instance to free its thread asks again. */
 const CLAIM_POLL_MS = 50;
-/** How long a webhook may take to accept a run's result. */
-const WEBHOOK_TIMEOUT_MS = 10_000;
 
 export interface RunManagerDeps {
   agent: Agent;
@@ -104,10 +117,13 @@ export interface RunManagerDeps {
   instanceId?: string;
   /** Collections runs may be bound to: an unknown (or another owner's) collection is a 404. */
   documents?: Pick<DocumentIndex, "requireCollection">;
+  /** Checks and calls runs' webhooks; public targets only when not given. */
+  webhooks?: Webhooks;
 }
 
 export class RunManager {
   readonly #deps: RunManagerDeps;
+  readonly #webhooks: Webhooks;
   readonly #slots = new Map<string, ThreadSlot>();
   readonly #handles = new Map<string, RunHandle>();
   /** Thread status updates still being written; shutdown waits for them. */
@@ -117,6 +133,7 @@ export class RunManager {
 
   constructor(deps: RunManagerDeps) {
     this.#deps = deps;
+    this.#webhooks = deps.webhooks ?? new Webhooks();
   }
 
   /** True while the thread has a run running or queued. */
@@ -130,10 +147,6 @@ export class RunManager {
     return this.#handles.get(runId);
   }
 
-  /**
-   * Creates a run on `threadId` (or on a temporary thread when `undefined`) and schedules it.
-   * Throws NotFoundError (unknown thread or assistant) or ThreadBusyError (`reject` on a busy thread).
-   */
   /**
    * Throws what a run of `body` would fail with before doing anything (unknown assistant, a
    * message too long for the context, a prompt variable with no value), so that a refused run
@@ -149,31 +162,44 @@ export class RunManager {
     return assistantId;
   }
 
+  /**
+   * `validate`, plus the checks that need I/O: the collection the request names belongs to
+   * `owner` (404 otherwise) and its webhook may be called (422 otherwise). A batch checks every
+   * run this way before creating any.
+   */
+  async check(body: RunCreate, owner: string | undefined, threadId?: string): Promise<string> {
+    const assistantId = this.validate(body, threadId);
+    await this.#requireCollection(requestedCollection(body), owner);
+    if (body.webhook) await this.#webhooks.check(body.webhook);
+    return assistantId;
+  }
+
+  /**
+   * Creates a run on `threadId` (or on a temporary thread when `undefined`) and schedules it.
+   * Throws NotFoundError (unknown thread, assistant or collection), ValidationError (a bad request
+   * or webhook) or ThreadBusyError (`reject` on a busy thread); a refused run leaves nothing behind.
+   */
   async create(threadId: string | undefined, body: RunCreate, owner?: string): Promise<RunHandle> {
     if (this.#closing) throw new ShuttingDownError("The server is shutting down; try again shortly");
     const { store, checkpointer } = this.#deps;
     const id = threadId ?? uuid7();
     const assistantId = this.validate(body, id);
+    if (body.webhook) await this.#webhooks.check(body.webhook);
     const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
-    // Checked before a thread is created for the run, so a refused run leaves nothing behind.
-    const named = requestedCollection(body);
-    if (named !== undefined) await this.#deps.documents?.requireCollection(named, owner);
     let thread = threadId === undefined ? null : await store.getThread(id, owner);
+    if (!thread && threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
+    // The collection is decided once, here, from the request and the thread's metadata, and
+    // checked before a thread is created for the run. The run carries exactly that collection
+    // from now on: a later change of the thread's metadata does not reach a queued run.
+    const collectionId = resolveRunCollection(body, thread?.metadata);
+    await this.#requireCollection(collectionId, owner);
+    body = bindCollection(body, collectionId);
     if (!thread) {
-      if (threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
       thread = await store.createThread({ threadId: id, metadata: { graph_id: GRAPH_ID, assistant_id: assistantId }, owner });
       // The id is taken by a thread its caller may not see: to them it does not exist.
       if (!thread) throw new NotFoundError(`Thread ${id} not found`);
       // A deleted thread of the same id must not come back through leftover checkpoints.
       await checkpointer.deleteThread(id);
-    }
-
-    // A thread bound to a collection (metadata `collection_id`) searches it in every run that
-    // does not name another.
-    const bound = thread.metadata.collection_id;
-    if (named === undefined && typeof bound === "string" && bound !== "") {
-      await this.#deps.documents?.requireCollection(bound, owner);
-      body = { ...body, config: { ...body.config, configurable: { ...body.config?.configurable, collection_id: bound } } };
     }
 
     // Forking from a checkpoint that does not exist would silently start from an empty thread.
@@ -208,7 +234,8 @@ export class RunManager {
     };
     const handle = new RunHandle(run, body, temporary, owner);
     if (busy && (body.multitask_strategy === "interrupt" || body.multitask_strategy === "rollback")) {
-      for (const other of [slot.active, ...slot.queue]) if (other) this.#abort(other, body.multitask_strategy);
+      const why = `run ${run.runId} was started on the thread with multitask_strategy ${body.multitask_strategy}`;
+      for (const other of [slot.active, ...slot.queue]) if (other) this.#abort(other, body.multitask_strategy, why);
     }
     slot.queue.push(handle);
     this.#handles.set(run.runId, handle);
@@ -262,7 +289,9 @@ export class RunManager {
     const slot = this.#slots.get(threadId);
     if (!slot) return;
     const handles = [slot.active, ...slot.queue].filter((handle): handle is RunHandle => handle !== undefined);
-    for (const handle of handles) this.#abort(handle, "rollback");
+    for (const handle of handles) {
+      this.#abort(handle, "rollback", undefined, { error: "ThreadDeleted", message: `Thread ${threadId} was deleted; run ${handle.run.runId} was cancelled` });
+    }
     await Promise.all(handles.map((handle) => handle.done));
   }
 
@@ -280,7 +309,7 @@ export class RunManager {
     await Promise.race([Promise.all(pending.map((handle) => handle.done)), grace]);
     clearTimeout(timer);
     const left = pending.filter((handle) => !handle.finished);
-    for (const handle of left) this.#abort(handle, "interrupt");
+    for (const handle of left) this.#abort(handle, "interrupt", "the server is shutting down");
     await Promise.all(left.map((handle) => handle.done));
     // Let the last status writes land before the caller closes the database.
     while (this.#settling.size > 0 || [...this.#slots.values()].some((slot) => slot.active)) {
@@ -299,10 +328,17 @@ export class RunManager {
     return slot;
   }
 
-  #abort(handle: RunHandle, action: CancelAction): void {
+  /** Throws NotFoundError unless `collectionId` (when there is one) is `owner`'s. */
+  async #requireCollection(collectionId: string | undefined, owner: string | undefined): Promise<void> {
+    if (collectionId !== undefined) await this.#deps.documents?.requireCollection(collectionId, owner);
+  }
+
+  /** Cancels a run; `why` completes the message of its streams' last event, `reason` replaces it. */
+  #abort(handle: RunHandle, action: CancelAction, why?: string, reason?: CancelReason): void {
     if (handle.finished || handle.graphFinished) return;
     handle.cancelAction ??= action;
-    handle.controller.abort(new RunCancelledError(`Run ${handle.run.runId} was cancelled (${action})`));
+    handle.cancelReason ??= reason ?? { error: "RunCancelled", message: `Run ${handle.run.runId} was cancelled (${action})${why ? `: ${why}` : ""}` };
+    handle.controller.abort(new RunCancelledError(handle.cancelReason.message));
     // A queued run never started: settle it now rather than when its turn comes. Stopped with
     // `interrupt`, its user message is still kept, at its place in the queue, so the thread
     // keeps the order in which people wrote.
@@ -310,6 +346,7 @@ export class RunManager {
     if (!handle.started && slot?.queue.includes(handle)) {
       if (action === "interrupt" && handle.body.input?.messages?.length && !handle.temporary) handle.keepInputOnly = true;
       else slot.queue.splice(slot.queue.indexOf(handle), 1);
+      handle.log.push("error", handle.cancelReason);
       void this.#finish(handle, { status: "interrupted", values: null, error: null }).finally(() => this.#pump(handle.run.threadId));
     }
   }
@@ -373,11 +410,13 @@ export class RunManager {
     if (relay) handle.log.onEvent((event) => relay.add(event));
     let outcome: RunOutcome;
     try {
-      if (body.after_seconds) await delay(body.after_seconds * 1000, handle.controller.signal);
+      if (body.after_seconds) await sleep(body.after_seconds * 1000, undefined, { signal: handle.controller.signal });
       // The thread may have been deleted while the run waited in the queue.
       if (!handle.temporary && !(await store.getThread(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
+      // Checked again when used: the collection may have been deleted while the run waited.
+      await this.#requireCollection(requestedCollection(body), handle.owner);
       // Another instance may be running this thread: wait for the database to give us our turn.
-      while (!(await store.claimRun(run.runId, run.threadId))) await delay(CLAIM_POLL_MS, handle.controller.signal);
+      while (!(await store.claimRun(run.runId, run.threadId))) await sleep(CLAIM_POLL_MS, undefined, { signal: handle.controller.signal });
       run.status = "running";
       // Recorded so that, should the process die mid-run, the next start can undo what it wrote.
       const headCheckpointId = await this.#deps.checkpointer.headCheckpointId(run.threadId);
@@ -400,6 +439,8 @@ export class RunManager {
     } catch (error) {
       if (handle.cancelAction) {
         outcome = { status: "interrupted", values: lastValues(handle), error: null };
+        // Its streams end saying why, rather than just stopping.
+        handle.log.push("error", handle.cancelReason);
         if (handle.cancelAction === "interrupt") await this.#keepInput(handle);
       } else {
         const payload = errorToWire(error);
@@ -499,17 +540,16 @@ export class RunManager {
     if (handle.body.webhook) void this.#callWebhook(handle, outcome);
   }
 
-  /** POSTs the finished run and its outcome to the run's webhook; failures are only logged. */
+  /**
+   * POSTs the finished run and its outcome to the run's webhook, checking its target again (see
+   * webhooks.ts); failures are only logged.
+   */
   async #callWebhook(handle: RunHandle, outcome: RunOutcome): Promise<void> {
     const url = handle.body.webhook as string;
     try {
-      const response = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ ...runToWire(handle.run), values: toWire(outcome.values), error: outcome.error }),
-        signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
-      });
-      if (!response.ok) this.#deps.logger.warn({ runId: handle.run.runId, status: response.status }, "webhook answered with an error");
+      const status = await this.#webhooks.post(url, { ...runToWire(handle.run), values: toWire(outcome.values), error: outcome.error });
+      if (status >= 300 && status < 400) this.#deps.logger.warn({ runId: handle.run.runId, status }, "webhook answered with a redirect, which is not followed");
+      else if (status >= 400) this.#deps.logger.warn({ runId: handle.run.runId, status }, "webhook answered with an error");
     } catch (error) {
       this.#deps.logger.warn({ err: error, runId: handle.run.runId }, "webhook call failed");
     }
@@ -535,20 +575,6 @@ export class RunCancelledError extends AppError {
 function lastValues(handle: RunHandle): Record<string, unknown> | null {
   return (handle.log.lastRaw("values") as Record<string, unknown> | undefined) ?? null;
 }
-
-/** Waits `ms`, or rejects when `signal` fires (a run cancelled before its delayed start). */
-const delay = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      "abort",
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
 
 function toModes(streamMode: RunCreate["stream_mode"]): StreamMode[] {
   if (streamMode === undefined) return ["values"];
@@ -579,14 +605,6 @@ function graphInput(body: RunCreate): unknown {
   return body.input ?? null;
 }
 
-/** The collection a run's config or context names, if any. */
-function requestedCollection(body: RunCreate): string | undefined {
-  const value: unknown = body.config?.configurable?.collection_id ?? body.context?.collection_id;
-  if (value === undefined || value === null || value === "") return undefined;
-  if (typeof value !== "string") throw new ValidationError("configurable.collection_id must be a collection id (a string)");
-  return value;
-}
-
 /** `configurable` keys a client may not set: LangGraph's own (`__*`) and the thread/checkpoint address. */
 const RESERVED_KEY = /^(__|checkpoint_|thread_id$)/;
 const clientKeys = (record: Record<string, unknown> | null | undefined) =>
@@ -594,14 +612,19 @@ const clientKeys = (record: Record<string, unknown> | null | undefined) =>
 
 /**
  * What the graph's nodes see as `configurable`: the run's config and context (minus reserved
- * keys, which could redirect the run or switch off its undo), its thread and the checkpoint it
- * forks from, which only the request's `checkpoint_id`/`checkpoint` may name.
+ * keys, which could redirect the run or switch off its undo), the one collection the request
+ * names (for a created run, the checked one `bindCollection` left in it), its thread and the
+ * checkpoint it forks from, which only the request's `checkpoint_id`/`checkpoint` may name.
  */
 function runConfigurable(threadId: string, body: RunCreate): Record<string, unknown> {
   const checkpointId = body.checkpoint_id ?? body.checkpoint?.checkpoint_id ?? undefined;
+  const collectionId = requestedCollection(body);
+  const { collection_id: _fromConfig, ...configurable } = clientKeys(body.config?.configurable);
+  const { collection_id: _fromContext, ...context } = clientKeys(body.context);
   return {
-    ...clientKeys(body.config?.configurable),
-    ...clientKeys(body.context),
+    ...configurable,
+    ...context,
+    ...(collectionId === undefined ? {} : { collection_id: collectionId }),
     thread_id: threadId,
     ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
   };

@@ -99,6 +99,12 @@ export const RunConfig = z.looseObject({
   configurable: z.record(z.string(), z.unknown()).optional(),
 });
 
+/**
+ * Longest `after_seconds`. A delayed run waits in memory (a restart ends it, as any unfinished run),
+ * and timers cannot wait longer than about 24.8 days anyway: beyond that they fire at once.
+ */
+export const MAX_AFTER_SECONDS = 86_400;
+
 export const RunCreate = z.object({
   assistant_id: z.string().min(1),
   input: StateValues.nullish(),
@@ -118,7 +124,11 @@ export const RunCreate = z.object({
   if_not_exists: z.enum(["reject", "create"]).default("reject"),
   on_completion: z.enum(["delete", "keep"]).optional(),
   durability: z.enum(["sync", "async", "exit"]).optional(),
-  after_seconds: z.number().nonnegative().optional(),
+  after_seconds: z
+    .number()
+    .nonnegative()
+    .max(MAX_AFTER_SECONDS, { error: `must be at most ${MAX_AFTER_SECONDS} (a day): a delayed run waits in this server's memory` })
+    .optional(),
   webhook: z.url({ protocol: /^https?$/, error: "webhook must be an http(s) URL" }).optional(),
   feedback_keys: z
     .array(z.string())

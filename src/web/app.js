@@ -700,8 +700,13 @@ async function follow(threadId, text, open, running = beginRunning(threadId, nul
         /** @type {HTMLElement} */ (reply.querySelector(".message-text")).textContent = sofar;
         scrollToEnd();
       } else if (event === "error") {
-        failed = true;
-        showError(`The reply failed: ${data?.message ?? "unknown error"}`);
+        // Stopped (here with Stop, or elsewhere) or its chat deleted: not a failure to send again.
+        if (data?.error === "RunCancelled" || data?.error === "ThreadDeleted") {
+          if (!running.stopped) showError(`The reply was stopped: ${data.message}`);
+        } else {
+          failed = true;
+          showError(`The reply failed: ${data?.message ?? "unknown error"}`);
+        }
       }
     }
   } catch (error) {

@@ -16,7 +16,8 @@ describe.each(await testBackends())("on %s", (backend) => {
 
   beforeAll(async () => {
     stub = await startOpenAiStub();
-    server = await startServer(stub, { backend });
+    // The webhook test's receiver listens on 127.0.0.1.
+    server = await startServer(stub, { backend, env: { WEBHOOK_ALLOW_PRIVATE: "true" } });
     client = server.client;
   });
   afterAll(async () => {

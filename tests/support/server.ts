@@ -8,6 +8,7 @@ import { createAgentFromConfig } from "../../src/graph/from-config.js";
 import type { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
 import { REDACTED_PATHS } from "../../src/logger.js";
 import { apiKeys } from "../../src/server/auth.js";
+import type { Resolver } from "../../src/server/webhooks.js";
 import { makeConfig, makeTempDir, removeDir } from "./fixtures.js";
 import type { OpenAiStub } from "./openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "./postgres.js";
@@ -36,7 +37,15 @@ export interface TestServer {
 /** Starts the app on a free port against the stub model; `dataDir` reuses an existing database. */
 export async function startServer(
   stub: OpenAiStub | undefined,
-  options: { env?: Record<string, string>; dataDir?: string; captureLogs?: boolean; apiKey?: string; backend?: Backend } = {},
+  options: {
+    env?: Record<string, string>;
+    dataDir?: string;
+    captureLogs?: boolean;
+    apiKey?: string;
+    backend?: Backend;
+    /** Resolves webhook host names instead of DNS. */
+    resolve?: Resolver;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? makeTempDir();
   // PostgreSQL runs in a schema of its own, dropped on close.
@@ -57,6 +66,7 @@ export async function startServer(
     documents,
     documentMaxBytes: config.DOCUMENT_MAX_BYTES,
     streamBufferBytes: config.STREAM_BUFFER_BYTES,
+    webhooks: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, resolve: options.resolve },
   });
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");

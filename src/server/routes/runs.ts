@@ -110,7 +110,7 @@ export function runsRouter(deps: AppDeps): Router {
   router.post("/runs/batch", async (request, response) => {
     const bodies = parseInput(RunBatch, request.body);
     // Every item is checked before any starts: a refused batch leaves nothing behind.
-    for (const body of bodies) runs.validate(body);
+    for (const body of bodies) await runs.check(body, ownerOf(response));
     const handles = [];
     for (const body of bodies) handles.push(await runs.create(undefined, body, ownerOf(response)));
     response.json(handles.map((handle) => runToWire(handle.run)));
