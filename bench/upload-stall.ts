@@ -1,6 +1,7 @@
 /**
- * `npx tsx bench/upload-stall.ts [--megabytes 9.9] [--database-url URL]`: the event loop's longest
- * stall while one large text document is uploaded and indexed, on SQLite and PostgreSQL, measured
+ * `npx tsx bench/upload-stall.ts [--megabytes 9.9] [--backend sqlite|postgres] [--pdf]`: the event
+ * loop's longest stall while one large text document (or, with `--pdf`, a 50 KB PDF holding six
+ * million characters) is uploaded and indexed, on SQLite and PostgreSQL, measured
  * in the server's process with `perf_hooks.monitorEventLoopDelay`, and how long `/ok` waited at
  * worst when polled during the upload. The server runs in this process (so the histogram sees its
  * event loop); the upload's body is serialised before measuring. A benchmark, not a test: the
@@ -9,9 +10,10 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { startOpenAiStub } from "../tests/support/openai-stub.js";
+import { makePdf, repeatedLinePage } from "../tests/support/pdf.js";
 import { type Backend, startServer } from "../tests/support/server.js";
 
-const { values } = parseArgs({ options: { megabytes: { type: "string", default: "9.9" }, backend: { type: "string" } } });
+const { values } = parseArgs({ options: { megabytes: { type: "string", default: "9.9" }, backend: { type: "string" }, pdf: { type: "boolean", default: false }, "one-line": { type: "boolean", default: false } } });
 const characters = Math.round(Number(values.megabytes) * 1_000_000);
 
 /** Prose-like text: words and sentences in paragraphs, as a real document has. */
@@ -22,7 +24,8 @@ function prose(length: number): string {
   let index = 0;
   while (size < length) {
     const sentence = `${Array.from({ length: 12 }, () => words[(index = (index * 7 + 3) % words.length)]).join(" ")}.`;
-    const piece = index % 5 === 0 ? `${sentence}\n\n` : `${sentence} `;
+    // `--one-line`: no paragraph or line breaks, the splitters' slowest case.
+    const piece = index % 5 === 0 && !values["one-line"] ? `${sentence}\n\n` : `${sentence} `;
     parts.push(piece);
     size += piece.length;
   }
@@ -31,7 +34,13 @@ function prose(length: number): string {
 
 // Serialised before measuring: the client shares the server's event loop here, and its own
 // JSON.stringify is no part of what the server does.
-const body = Buffer.from(JSON.stringify({ source: "big.txt", content: prose(characters) }));
+const body = Buffer.from(
+  JSON.stringify(
+    values.pdf
+      ? { source: "big.pdf", content_base64: makePdf([repeatedLinePage("The quick brown fox jumps over the lazy dog again and again", 100_000)]).toString("base64") }
+      : { source: "big.txt", content: prose(characters) },
+  ),
+);
 const stub = await startOpenAiStub();
 const backends: Backend[] = values.backend ? [values.backend as Backend] : ["sqlite", "postgres"];
 const report: Record<string, unknown> = {};
@@ -73,4 +82,4 @@ for (const backend of backends) {
   }
 }
 await stub.close();
-console.log(JSON.stringify({ characters, ...report }, null, 2));
+console.log(JSON.stringify({ upload: values.pdf ? "pdf" : `${characters} characters of text${values["one-line"] ? " on one line" : ""}`, ...report }, null, 2));
