@@ -113,6 +113,13 @@ const EnvSchema = z
     // Most bytes one SSE stream may hold for a client that reads too slowly; past it the stream
     // ends with an error event and the client resumes with Last-Event-ID.
     STREAM_BUFFER_BYTES: optional(z.coerce.number().int().min(65_536)).default(4 * 1024 * 1024),
+    // Most pages a PDF may have, and most characters of text any document may have (a PDF's
+    // extraction stops as soon as it passes them): a small compressed PDF can hold gigabytes of text.
+    DOCUMENT_MAX_PAGES: optional(positiveInteger).default(2000),
+    DOCUMENT_MAX_CHARACTERS: optional(positiveInteger).default(10_000_000),
+    // PDFs are read (and long texts split) in a worker process with this heap and this deadline.
+    DOCUMENT_EXTRACTION_MEMORY_MB: optional(z.coerce.number().int().min(16).max(16_384)).default(512),
+    DOCUMENT_EXTRACTION_TIMEOUT_MS: optional(z.coerce.number().int().min(100)).default(60_000),
     SHUTDOWN_GRACE_MS: optional(z.coerce.number().int().min(0)).default(10_000),
     LOG_LEVEL: optional(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])).default("info"),
   })

@@ -26,6 +26,11 @@ export class ValidationError extends AppError {
   override readonly status = 422;
 }
 
+/** A document over one of the limits on what is stored or read (`DOCUMENT_MAX_*`, the extraction's memory). */
+export class DocumentTooLargeError extends AppError {
+  override readonly status = 413;
+}
+
 /** The newest message alone does not fit the model's context budget. */
 export class ContextOverflowError extends AppError {
   override readonly status = 400;

@@ -72,6 +72,12 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
     store: documentStoreBeside(checkpointer),
     embeddings: createEmbeddings(config),
     chunking: { chunkSize: config.CHUNK_SIZE, chunkOverlap: config.CHUNK_OVERLAP },
+    limits: {
+      maxPages: config.DOCUMENT_MAX_PAGES,
+      maxCharacters: config.DOCUMENT_MAX_CHARACTERS,
+      extractionMemoryMb: config.DOCUMENT_EXTRACTION_MEMORY_MB,
+      extractionTimeoutMs: config.DOCUMENT_EXTRACTION_TIMEOUT_MS,
+    },
     onSearchFallback: (error) => logger.warn({ err: error }, "embedding the query failed; the search used full-text only"),
   });
   const agent = createAgent({

@@ -1,8 +1,10 @@
 import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import { randomUUID } from "node:crypto";
-import { ModelProviderError, NotFoundError, ValidationError } from "../errors.js";
+import { DocumentTooLargeError, ModelProviderError, NotFoundError, ValidationError } from "../errors.js";
 import { type ChunkingOptions, DEFAULT_CHUNKING, splitText } from "./chunking.js";
 import type { DocumentStore } from "./document-store.js";
+import { DocumentWorkers } from "./document-workers.js";
+import { extractText, workerFailure } from "./extract-text.js";
 import type { Collection, DocumentContentType, SearchHit, StoredDocument } from "./documents.js";
 import { reciprocalRankFusion } from "./fusion.js";
 import { onceUntilFailure } from "../once.js";
@@ -17,7 +19,30 @@ export interface DocumentIndexOptions {
   embeddingBatchSize?: number;
   /** Told when an embedding call fails during a search (which then uses full-text alone). */
   onSearchFallback?: (error: unknown) => void;
+  /** What one document may take; `DEFAULT_DOCUMENT_LIMITS` for what is not given. */
+  limits?: Partial<DocumentLimits>;
 }
+
+/** What one document may take, so that no upload can take the service down. */
+export interface DocumentLimits {
+  /** Most pages of a PDF (`DOCUMENT_MAX_PAGES`). */
+  maxPages: number;
+  /** Most characters of text of any document (`DOCUMENT_MAX_CHARACTERS`). */
+  maxCharacters: number;
+  /** Heap of the worker process that reads a PDF or splits a long text (`DOCUMENT_EXTRACTION_MEMORY_MB`). */
+  extractionMemoryMb: number;
+  /** Time that worker may take (`DOCUMENT_EXTRACTION_TIMEOUT_MS`). */
+  extractionTimeoutMs: number;
+}
+
+export const DEFAULT_DOCUMENT_LIMITS: DocumentLimits = { maxPages: 2000, maxCharacters: 10_000_000, extractionMemoryMb: 512, extractionTimeoutMs: 60_000 };
+
+/**
+ * Texts longer than this are split in a worker process: the splitters are synchronous underneath
+ * and take seconds over megabytes (longest on text with few line breaks), while a shorter text
+ * costs less to split here than a worker costs to start.
+ */
+export const SPLIT_IN_WORKER_ABOVE = 50_000;
 
 /** What a search found, and which methods found it. */
 export interface SearchResult {
@@ -43,6 +68,8 @@ export class DocumentIndex {
   readonly #batchSize: number;
   readonly #onSearchFallback: ((error: unknown) => void) | undefined;
   readonly #setupOnce: () => Promise<void>;
+  readonly limits: DocumentLimits;
+  readonly #workers: DocumentWorkers;
 
   constructor(options: DocumentIndexOptions) {
     this.store = options.store;
@@ -51,6 +78,16 @@ export class DocumentIndex {
     this.#batchSize = options.embeddingBatchSize ?? 64;
     this.#onSearchFallback = options.onSearchFallback;
     this.#setupOnce = onceUntilFailure(() => this.store.setup());
+    this.limits = { ...DEFAULT_DOCUMENT_LIMITS, ...options.limits };
+    this.#workers = new DocumentWorkers({ memoryMb: this.limits.extractionMemoryMb, timeoutMs: this.limits.extractionTimeoutMs });
+  }
+
+  /**
+   * The text of an upload (see `extractText`): PDFs read in a worker process, held to this index's
+   * limits; 413 or 422 when one is passed, the worker running out of memory or time included.
+   */
+  extractText(upload: { contentType: DocumentContentType; content?: string; contentBase64?: string; source: string }): Promise<string> {
+    return extractText(upload, { workers: this.#workers, limits: this.limits });
   }
 
   /**
@@ -76,13 +113,20 @@ export class DocumentIndex {
   }
 
   /**
-   * Splits, embeds and stores a document. An empty document is a `ValidationError`; a failing
-   * embeddings endpoint a `ModelProviderError`, and then nothing is stored.
+   * Splits, embeds and stores a document. An empty document is a `ValidationError`, one over
+   * `maxCharacters` a `DocumentTooLargeError`; a failing embeddings endpoint a
+   * `ModelProviderError`, and then nothing is stored. A long text is split in a worker process, so
+   * the event loop goes on serving meanwhile.
    */
   async addDocument(input: { collectionId: string; source: string; contentType: DocumentContentType; text: string; metadata?: Record<string, unknown> }): Promise<StoredDocument> {
     await this.setup();
+    if (input.text.length > this.limits.maxCharacters) {
+      throw new DocumentTooLargeError(
+        `${input.source} has ${input.text.length} characters of text, more than the limit of ${this.limits.maxCharacters} (DOCUMENT_MAX_CHARACTERS)`,
+      );
+    }
     if (input.text.trim() === "") throw new ValidationError(`The document ${JSON.stringify(input.source)} has no text`);
-    const pieces = await splitText(input.text, input.contentType, this.#chunking);
+    const pieces = await this.#split(input.text, input.contentType, input.source);
     const documentId = randomUUID();
     const chunks = pieces.map((text, position) => ({ chunkId: randomUUID(), documentId, position, text }));
     const embeddings = this.embeddings ? await this.#embedAll(pieces) : undefined;
@@ -96,6 +140,18 @@ export class DocumentIndex {
       chunks,
       embeddings,
     });
+  }
+
+  async #split(text: string, contentType: DocumentContentType, source: string): Promise<string[]> {
+    if (text.length <= SPLIT_IN_WORKER_ABOVE) return splitText(text, contentType, this.#chunking);
+    let outcome;
+    try {
+      outcome = await this.#workers.run({ kind: "split", text, contentType, ...this.#chunking });
+    } catch (error) {
+      throw workerFailure(error, `Splitting ${source}`, this.#workers);
+    }
+    if (outcome.kind !== "pieces") throw new Error(`Unexpected answer from the document worker: ${outcome.kind}`);
+    return outcome.pieces;
   }
 
   async #embedAll(texts: string[]): Promise<Float32Array[]> {

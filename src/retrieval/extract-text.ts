@@ -1,16 +1,31 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { ValidationError } from "../errors.js";
+import { DocumentTooLargeError, ValidationError } from "../errors.js";
 import type { DocumentContentType } from "./documents.js";
+import { type DocumentWorkers, WorkerLimitError } from "./document-workers.js";
 
 const require = createRequire(import.meta.url);
 
+/** What text extraction may take from one document. */
+export interface ExtractionLimits {
+  /** Most pages of a PDF (`DOCUMENT_MAX_PAGES`). */
+  maxPages: number;
+  /** Most characters of text (`DOCUMENT_MAX_CHARACTERS`). */
+  maxCharacters: number;
+}
+
 /**
  * The text of an upload: text and Markdown as sent (`content`), PDFs from their bytes
- * (`contentBase64`) with Mozilla's pdf.js, page by page. Throws `ValidationError` for a body that
- * does not match its type or a PDF that cannot be read.
+ * (`contentBase64`) with Mozilla's pdf.js, page by page, in a worker process of `workers` (so the
+ * event loop goes on serving, and a PDF that inflates beyond the worker's heap ends the worker,
+ * not the service). Throws `ValidationError` for a body that does not match its type, a PDF that
+ * cannot be read or is not read in time; `DocumentTooLargeError` for a PDF over a limit or the
+ * worker's memory. Text uploads are held to `maxCharacters` by `DocumentIndex.addDocument`.
  */
-export async function extractText(upload: { contentType: DocumentContentType; content?: string; contentBase64?: string; source: string }): Promise<string> {
+export async function extractText(
+  upload: { contentType: DocumentContentType; content?: string; contentBase64?: string; source: string },
+  options: { workers: DocumentWorkers; limits: ExtractionLimits },
+): Promise<string> {
   if (upload.contentType !== "application/pdf") {
     if (upload.content === undefined) throw new ValidationError(`A ${upload.contentType} document is sent as text in \`content\``);
     return upload.content;
@@ -18,31 +33,41 @@ export async function extractText(upload: { contentType: DocumentContentType; co
   if (upload.contentBase64 === undefined) throw new ValidationError("A PDF is sent as base64 in `content_base64`");
   const bytes = Buffer.from(upload.contentBase64, "base64");
   if (bytes.subarray(0, 5).toString("latin1") !== "%PDF-") throw new ValidationError(`${upload.source} is not a PDF (it does not start with %PDF-)`);
-  return pdfText(new Uint8Array(bytes), upload.source);
+  return pdfText(bytes, upload.source, options);
 }
 
 /** pdf.js's standard fonts, shipped in its package: read from disk, never fetched. */
 const STANDARD_FONTS = `${join(dirname(require.resolve("pdfjs-dist/package.json")), "standard_fonts")}/`;
 
-async function pdfText(data: Uint8Array, source: string): Promise<string> {
-  // The legacy build runs in Node without a DOM; loaded on first use, since most uploads are text.
-  const { getDocument } = await import("pdfjs-dist/legacy/build/pdf.mjs");
-  let document;
+async function pdfText(bytes: Buffer, source: string, options: { workers: DocumentWorkers; limits: ExtractionLimits }): Promise<string> {
+  const { maxPages, maxCharacters } = options.limits;
+  let outcome;
   try {
-    document = await getDocument({ data, isEvalSupported: false, disableFontFace: true, standardFontDataUrl: STANDARD_FONTS, verbosity: 0 }).promise;
+    outcome = await options.workers.run({ kind: "pdf", data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length), maxPages, maxCharacters, standardFontDataUrl: STANDARD_FONTS });
   } catch (error) {
-    throw new ValidationError(`${source} cannot be read as a PDF: ${(error as Error).message}`, { cause: error });
+    throw workerFailure(error, `Reading the PDF ${source}`, options.workers);
   }
-  try {
-    const pages: string[] = [];
-    for (let number = 1; number <= document.numPages; number += 1) {
-      const page = await document.getPage(number);
-      const content = await page.getTextContent();
-      // Items carry `hasEOL` where a line ends; other items are joined as the page laid them out.
-      pages.push(content.items.map((item) => ("str" in item ? item.str + (item.hasEOL ? "\n" : "") : "")).join(""));
-    }
-    return pages.join("\n\n");
-  } finally {
-    await document.destroy();
+  switch (outcome.kind) {
+    case "text":
+      return outcome.text;
+    case "unreadable":
+      throw new ValidationError(`${source} cannot be read as a PDF: ${outcome.message}`);
+    case "refused":
+      throw outcome.limit === "pages"
+        ? new DocumentTooLargeError(`${source} has ${outcome.pages} pages, more than the limit of ${maxPages} (DOCUMENT_MAX_PAGES)`)
+        : new DocumentTooLargeError(`${source} has more than ${maxCharacters} characters of text, the limit (DOCUMENT_MAX_CHARACTERS); reading stopped there`);
+    default:
+      throw new Error(`Unexpected answer from the document worker: ${outcome.kind}`);
   }
+}
+
+/**
+ * The client's error for a worker that died doing `what`: out of memory is 413 (the document is
+ * too big to handle), out of time 422; anything else is passed on as it is.
+ */
+export function workerFailure(error: unknown, what: string, workers: DocumentWorkers): unknown {
+  if (!(error instanceof WorkerLimitError)) return error;
+  return error.limit === "memory"
+    ? new DocumentTooLargeError(`${what} needed more memory than the limit of ${workers.limits.memoryMb} MB (DOCUMENT_EXTRACTION_MEMORY_MB)`, { cause: error })
+    : new ValidationError(`${what} took longer than the limit of ${workers.limits.timeoutMs} ms (DOCUMENT_EXTRACTION_TIMEOUT_MS)`, { cause: error });
 }

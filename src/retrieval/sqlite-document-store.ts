@@ -1,5 +1,6 @@
 import type { Database } from "better-sqlite3";
-import { NotFoundError } from "../errors.js";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { AppError, NotFoundError } from "../errors.js";
 import * as sqliteVec from "sqlite-vec";
 import type { DocumentStore, NewDocument } from "./document-store.js";
 import { queryTerms } from "./document-store.js";
@@ -11,6 +12,11 @@ import { MonotonicClock } from "../monotonic-clock.js";
  * over the chunks' text (Porter stemming), kept in step by triggers, so a deleted chunk leaves
  * full-text search in the same transaction. Embeddings are float32 BLOBs compared by sqlite-vec's
  * `vec_distance_cosine`: an exact scan in C, any dimension.
+ *
+ * A chunk counts only while its document's row exists: every read joins the two. That lets a large
+ * document be written (and deleted) in short transactions with the event loop running between
+ * them, and still appear (and vanish) at once: its row is written last and deleted first. Chunks
+ * left without a row (by a crash in between) are removed at setup.
  */
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS rag_collections (
@@ -100,6 +106,12 @@ const COLLECTION_COLUMNS = `c.collection_id, c.name, c.metadata, c.owner, c.crea
 
 const asBlob = (vector: Float32Array) => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 
+/**
+ * Chunks written or deleted per transaction: each takes a few milliseconds (the FTS5 index
+ * included), where a large document's 10,000 chunks in one would hold up every request for seconds.
+ */
+const WRITE_BATCH = 200;
+
 /** The retrieval store on the service's SQLite database (the checkpointer's connection). */
 export class SqliteDocumentStore implements DocumentStore {
   /** Strictly increasing creation times, so "newest first" holds within one millisecond too. */
@@ -114,6 +126,8 @@ export class SqliteDocumentStore implements DocumentStore {
   async setup(): Promise<void> {
     sqliteVec.load(this.db);
     this.db.exec(SCHEMA);
+    // What a crash left behind while a document was being written or deleted.
+    this.db.prepare("DELETE FROM rag_chunks WHERE NOT EXISTS (SELECT 1 FROM rag_documents d WHERE d.document_id = rag_chunks.document_id)").run();
   }
 
   async createCollection(collection: { collectionId: string; name: string; metadata: Record<string, unknown>; owner: string | undefined }): Promise<Collection> {
@@ -136,29 +150,60 @@ export class SqliteDocumentStore implements DocumentStore {
     return rows.map(toCollection);
   }
 
+  /** The collection and its documents go at once; their chunks, unseen from then on, in batches after. */
   async deleteCollection(collectionId: string): Promise<boolean> {
-    return this.db.transaction(() => {
-      this.db.prepare("DELETE FROM rag_chunks WHERE collection_id = ?").run(collectionId);
+    const removed = this.db.transaction(() => {
       this.db.prepare("DELETE FROM rag_documents WHERE collection_id = ?").run(collectionId);
       return this.db.prepare("DELETE FROM rag_collections WHERE collection_id = ?").run(collectionId).changes > 0;
     })();
+    await this.#deleteChunksInBatches("collection_id", collectionId);
+    return removed;
   }
 
+  /**
+   * Writes the chunks in batches, yielding to the event loop between them, then the document's row,
+   * which makes them visible all at once; on any failure the chunks written so far are removed, so
+   * nothing of the document is kept.
+   */
   async addDocument(document: NewDocument): Promise<StoredDocument> {
-    const createdAt = this.#now();
-    const insertChunk = this.db.prepare("INSERT INTO rag_chunks (chunk_id, document_id, collection_id, position, text, embedding, dimensions) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    this.db.transaction(() => {
-      // As on PostgreSQL (a foreign key there): a document needs its collection.
+    // As on PostgreSQL (a foreign key there): a document needs its collection.
+    const requireCollection = () => {
       if (!this.db.prepare("SELECT 1 FROM rag_collections WHERE collection_id = ?").get(document.collectionId)) throw new NotFoundError(`Collection ${document.collectionId} not found`);
-      this.db
-        .prepare("INSERT INTO rag_documents (document_id, collection_id, source, content_type, metadata, characters, chunk_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .run(document.documentId, document.collectionId, document.source, document.contentType, JSON.stringify(document.metadata), document.characters, document.chunks.length, createdAt);
-      document.chunks.forEach((chunk, index) => {
+    };
+    requireCollection();
+    const insertChunk = this.db.prepare("INSERT INTO rag_chunks (chunk_id, document_id, collection_id, position, text, embedding, dimensions) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    const insertBatch = this.db.transaction((start: number) => {
+      for (let index = start; index < Math.min(start + WRITE_BATCH, document.chunks.length); index += 1) {
+        const chunk = document.chunks[index] as Chunk;
         const embedding = document.embeddings?.[index];
         insertChunk.run(chunk.chunkId, document.documentId, document.collectionId, chunk.position, chunk.text, embedding ? asBlob(embedding) : null, embedding?.length ?? null);
-      });
-    })();
+      }
+    });
+    try {
+      for (let start = 0; start < document.chunks.length; start += WRITE_BATCH) {
+        if (start > 0) await yieldToEventLoop();
+        insertBatch(start);
+      }
+      this.db.transaction(() => {
+        // The collection may have been deleted meanwhile, and its chunks with it.
+        requireCollection();
+        const { count } = this.db.prepare("SELECT count(*) AS count FROM rag_chunks WHERE document_id = ?").get(document.documentId) as { count: number };
+        if (count !== document.chunks.length) throw new AppError(`The chunks of ${document.source} changed while it was stored; it was not kept`, { isRetryable: true });
+        this.db
+          .prepare("INSERT INTO rag_documents (document_id, collection_id, source, content_type, metadata, characters, chunk_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+          .run(document.documentId, document.collectionId, document.source, document.contentType, JSON.stringify(document.metadata), document.characters, document.chunks.length, this.#now());
+      })();
+    } catch (error) {
+      await this.#deleteChunksInBatches("document_id", document.documentId);
+      throw error;
+    }
     return (await this.getDocument(document.collectionId, document.documentId)) as StoredDocument;
+  }
+
+  /** Deletes the chunks of a document or collection whose row is gone, yielding between batches. */
+  async #deleteChunksInBatches(column: "document_id" | "collection_id", id: string): Promise<void> {
+    const deleteBatch = this.db.prepare(`DELETE FROM rag_chunks WHERE id IN (SELECT id FROM rag_chunks WHERE ${column} = ? LIMIT ${WRITE_BATCH})`);
+    while (deleteBatch.run(id).changes === WRITE_BATCH) await yieldToEventLoop();
   }
 
   async getDocument(collectionId: string, documentId: string): Promise<StoredDocument | null> {
@@ -173,12 +218,11 @@ export class SqliteDocumentStore implements DocumentStore {
     return rows.map(toStoredDocument);
   }
 
+  /** The document's row goes at once; its chunks, unseen from then on, in batches after. */
   async deleteDocument(collectionId: string, documentId: string): Promise<boolean> {
-    return this.db.transaction(() => {
-      const removed = this.db.prepare("DELETE FROM rag_documents WHERE collection_id = ? AND document_id = ?").run(collectionId, documentId).changes > 0;
-      if (removed) this.db.prepare("DELETE FROM rag_chunks WHERE document_id = ?").run(documentId);
-      return removed;
-    })();
+    const removed = this.db.prepare("DELETE FROM rag_documents WHERE collection_id = ? AND document_id = ?").run(collectionId, documentId).changes > 0;
+    if (removed) await this.#deleteChunksInBatches("document_id", documentId);
+    return removed;
   }
 
   async getChunks(chunkIds: readonly string[]): Promise<Array<Chunk & { source: string }>> {
@@ -199,7 +243,7 @@ export class SqliteDocumentStore implements DocumentStore {
     const match = terms.map((term) => `"${term}"`).join(" OR ");
     const rows = this.db
       .prepare(
-        `SELECT c.chunk_id FROM rag_chunks_fts f JOIN rag_chunks c ON c.id = f.rowid
+        `SELECT c.chunk_id FROM rag_chunks_fts f JOIN rag_chunks c ON c.id = f.rowid JOIN rag_documents d ON d.document_id = c.document_id
          WHERE rag_chunks_fts MATCH ? AND c.collection_id = ? ORDER BY bm25(rag_chunks_fts), c.id LIMIT ?`,
       )
       .all(match, collectionId, limit) as Array<{ chunk_id: string }>;
@@ -209,15 +253,20 @@ export class SqliteDocumentStore implements DocumentStore {
   async searchVector(collectionId: string, embedding: Float32Array, limit: number): Promise<RankedIds> {
     const rows = this.db
       .prepare(
-        `SELECT chunk_id FROM rag_chunks WHERE collection_id = ? AND dimensions = ?
-         ORDER BY vec_distance_cosine(embedding, ?), id LIMIT ?`,
+        `SELECT c.chunk_id FROM rag_chunks c JOIN rag_documents d ON d.document_id = c.document_id
+         WHERE c.collection_id = ? AND c.dimensions = ? ORDER BY vec_distance_cosine(c.embedding, ?), c.id LIMIT ?`,
       )
       .all(collectionId, embedding.length, asBlob(embedding), limit) as Array<{ chunk_id: string }>;
     return rows.map((row) => row.chunk_id);
   }
 
   async countOtherDimensions(collectionId: string, dimensions: number): Promise<number> {
-    const row = this.db.prepare("SELECT count(*) AS count FROM rag_chunks WHERE collection_id = ? AND dimensions IS NOT NULL AND dimensions <> ?").get(collectionId, dimensions) as { count: number };
+    const row = this.db
+      .prepare(
+        `SELECT count(*) AS count FROM rag_chunks c JOIN rag_documents d ON d.document_id = c.document_id
+         WHERE c.collection_id = ? AND c.dimensions IS NOT NULL AND c.dimensions <> ?`,
+      )
+      .get(collectionId, dimensions) as { count: number };
     return row.count;
   }
 

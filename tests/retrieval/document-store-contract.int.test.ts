@@ -7,7 +7,7 @@
 import Database from "better-sqlite3";
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate, setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DocumentStore, NewDocument } from "../../src/retrieval/document-store.js";
@@ -199,6 +199,29 @@ export function describeDocumentStore(name: string, create: () => Promise<Backen
       });
     });
 
+    describe("large documents", () => {
+      /** `count` chunks, each with `word` in it: more than one write batch on either store. */
+      const manyChunks = (count: number, word: string) => Array.from({ length: count }, (_, index) => `Part ${index} of the ${word} manual.`);
+
+      it("keeps nothing of a document whose collection is deleted while it is stored", async () => {
+        const { collectionId } = await newCollection();
+        const document = makeDocument(collectionId, manyChunks(1200, "windmill"));
+        const adding = store.addDocument(document).then(
+          () => "stored",
+          (error: unknown) => error,
+        );
+        await setImmediate();
+        expect(await store.deleteCollection(collectionId)).toBe(true);
+        const outcome = await adding;
+        // Either the document went in first and the delete took it (PostgreSQL: the collection's
+        // row is locked while its document is written), or the write found the collection gone.
+        if (outcome !== "stored") expect((outcome as Error).message).toMatch(/Collection .* not found/);
+        expect(await store.getChunks(document.chunks.map((chunk) => chunk.chunkId))).toEqual([]);
+        expect(await store.searchText(collectionId, "windmill", 10)).toEqual([]);
+        expect(await store.getDocument(collectionId, document.documentId)).toBeNull();
+      });
+    });
+
     describe("full-text search", () => {
       let collectionId: string;
       let otherCollectionId: string;
@@ -358,6 +381,52 @@ describeDocumentStore("SqliteDocumentStore", async () => {
       removeDir(dir);
     },
   };
+});
+
+describe("SqliteDocumentStore writing a large document", () => {
+  it("shows its chunks all at once, when it is stored, and not between its batches", async () => {
+    const db = new Database(":memory:");
+    const store = new SqliteDocumentStore(db);
+    await store.setup();
+    const { collectionId } = await store.createCollection(makeCollection());
+    const document = makeDocument(collectionId, Array.from({ length: 1200 }, (_, index) => `Part ${index} of the lighthouse manual.`));
+    const adding = store.addDocument(document);
+    // The first batch is written, and the store yields before the next.
+    await setImmediate();
+    expect((db.prepare("SELECT count(*) AS count FROM rag_chunks").get() as { count: number }).count).toBeGreaterThan(0);
+    expect(await store.searchText(collectionId, "lighthouse", 5)).toEqual([]);
+    expect(await store.listDocuments(collectionId, { limit: 10, offset: 0 })).toEqual([]);
+    expect((await store.getCollection(collectionId))?.chunkCount).toBe(0);
+    await adding;
+    expect(await store.searchText(collectionId, "lighthouse", 2000)).toHaveLength(1200);
+    expect((await store.getCollection(collectionId))?.chunkCount).toBe(1200);
+    db.close();
+  });
+});
+
+describe("SqliteDocumentStore after a crash while writing", () => {
+  it("does not search chunks left without their document, and removes them at setup", async () => {
+    const db = new Database(":memory:");
+    const store = new SqliteDocumentStore(db);
+    await store.setup();
+    const { collectionId } = await store.createCollection(makeCollection());
+    await store.addDocument(makeDocument(collectionId, ["The kept manual."], { embeddings: [[1, 0]] }));
+    // What a crash between two batches leaves: chunks whose document row was never written.
+    db.prepare("INSERT INTO rag_chunks (chunk_id, document_id, collection_id, position, text, embedding, dimensions) VALUES (?, ?, ?, 0, ?, ?, 2)").run(
+      "orphan-chunk",
+      "orphan-document",
+      collectionId,
+      "The orphaned manual.",
+      Buffer.from(Float32Array.from([1, 0]).buffer),
+    );
+    expect(await store.searchText(collectionId, "orphaned", 10)).toEqual([]);
+    expect(await store.searchVector(collectionId, Float32Array.from([1, 0]), 10)).toHaveLength(1);
+    expect(await store.countOtherDimensions(collectionId, 3)).toBe(1);
+    await new SqliteDocumentStore(db).setup();
+    expect(db.prepare("SELECT chunk_id FROM rag_chunks").all()).toEqual([{ chunk_id: expect.stringMatching(/chunk-0$/) }]);
+    expect(await store.searchText(collectionId, "manual", 10)).toHaveLength(1);
+    db.close();
+  });
 });
 
 if (await postgresReachable()) {

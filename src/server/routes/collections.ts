@@ -1,7 +1,6 @@
 import { type Response, Router } from "express";
 import { NotFoundError } from "../../errors.js";
 import type { DocumentContentType } from "../../retrieval/documents.js";
-import { extractText } from "../../retrieval/extract-text.js";
 import { ownerOf } from "../auth.js";
 import type { AppDeps } from "../create-app.js";
 import { CollectionCreate, CollectionList, CollectionPath, CollectionSearch, DocumentCreate, DocumentPath, parseInput } from "../schemas.js";
@@ -52,7 +51,7 @@ export function collectionsRouter(deps: Pick<AppDeps, "documents">): Router {
     const body = parseInput(DocumentCreate, request.body);
     await requireCollection(collection_id, response);
     const contentType = contentTypeOf(body);
-    const text = await extractText({ contentType, content: body.content, contentBase64: body.content_base64, source: body.source });
+    const text = await documents.extractText({ contentType, content: body.content, contentBase64: body.content_base64, source: body.source });
     const document = await documents.addDocument({ collectionId: collection_id, source: body.source, contentType, text, metadata: body.metadata });
     response.status(201).json(documentToWire(document));
   });
