@@ -126,6 +126,10 @@ export class DocumentIndex {
       );
     }
     if (input.text.trim() === "") throw new ValidationError(`The document ${JSON.stringify(input.source)} has no text`);
+    // As the HTTP edge does: PostgreSQL refuses NUL characters, and both backends must agree.
+    if (input.text.includes("\u0000") || input.source.includes("\u0000")) {
+      throw new ValidationError(`The document ${JSON.stringify(input.source)} contains NUL characters (\\u0000)`);
+    }
     const pieces = await this.#split(input.text, input.contentType, input.source);
     const documentId = randomUUID();
     const chunks = pieces.map((text, position) => ({ chunkId: randomUUID(), documentId, position, text }));

@@ -49,7 +49,9 @@ async function pdfText(bytes: Buffer, source: string, options: { workers: Docume
   }
   switch (outcome.kind) {
     case "text":
-      return outcome.text;
+      // pdf.js passes NUL characters through (a string's `\000`); PostgreSQL refuses them in text,
+      // SQLite keeps them, and no reader wants them: dropped, so both backends store the same.
+      return outcome.text.replaceAll("\u0000", "");
     case "unreadable":
       throw new ValidationError(`${source} cannot be read as a PDF: ${outcome.message}`);
     case "refused":

@@ -175,6 +175,14 @@ describe("DocumentIndex", () => {
     expect(await store.listDocuments(collectionId, { limit: 10, offset: 0 })).toEqual([]);
   });
 
+  it("refuses text or a source with NUL characters, which PostgreSQL could not store", async () => {
+    const { collectionId } = await index.createCollection({ name: "Nul" });
+    for (const input of [{ source: "nul.txt", text: "a\u0000b" }, { source: "nul\u0000.txt", text: "fine" }]) {
+      await expect(index.addDocument({ collectionId, contentType: "text/plain", ...input })).rejects.toThrow(/NUL characters/);
+    }
+    expect(await store.listDocuments(collectionId, { limit: 10, offset: 0 })).toEqual([]);
+  });
+
   it("stores nothing when the embeddings model fails on upload", async () => {
     const { collectionId } = await index.createCollection({ name: "Company" });
     // Fails on the second batch, after the first succeeded: still nothing may be kept.

@@ -114,6 +114,14 @@ describe.each(backends)("document limits (%s)", (backend: Backend) => {
     expect((await stored("descale")).found).toBeGreaterThan(0);
   });
 
+  it("stores a PDF whose text holds NUL characters the same on both backends, without them", async () => {
+    // `\000` in a PDF string is a NUL character, which pdf.js passes through and PostgreSQL refuses.
+    const page = Buffer.from("BT /F1 12 Tf 72 720 Td (Pelicans\\000 nest in spring) Tj ET", "latin1");
+    const added = await upload({ source: "pelicans.pdf", content_base64: base64(makePdf([page])) });
+    expect(added.status, JSON.stringify(added.body)).toBe(201);
+    const found = (await server.request(`/collections/${collectionId}/search`, { body: { query: "pelicans", k: 1 }, headers: as(ALICE) })).body as { results: Array<{ text: string }> };
+    expect(found.results[0]?.text).toMatch(/^Pelicans ?nest in spring$/);
+  });
 });
 
 describe("a big PDF being read", () => {
