@@ -3,9 +3,14 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts"],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    // Bounds for when something hangs, generous for a busy machine; files that start processes
+    // raise them further (PROCESS_TEST_TIMEOUTS in tests/support/spawn.ts).
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     // Tests start servers and child processes; two cores, so keep the workers modest.
     maxWorkers: 2,
+    // A folder per run for temporary files and running processes; the run fails if a test's process outlives it.
+    globalSetup: ["tests/support/global-setup.ts"],
+    setupFiles: ["tests/support/process-cleanup.ts"],
   },
 });

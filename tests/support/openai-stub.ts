@@ -75,7 +75,12 @@ export interface OpenAiStub {
   delayEveryReply(ms: number): void;
   /** Waits this long between streamed chunks, so a client can see a reply arrive piece by piece (until `reset`). */
   delayEveryChunk(ms: number): void;
-  /** Forgets requests, faults and custom responders. */
+  /**
+   * Holds the next reply (headers sent, no content) until the returned function is called or the
+   * stub is reset: a model that has not answered yet, with no clock to race.
+   */
+  holdNextReply(): () => void;
+  /** Forgets requests, faults and custom responders, and lets held replies go. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -152,6 +157,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   let failing: { matches: (request: ChatRequest) => boolean; status: number } | undefined;
   const embeddingRequests: Array<{ input: string | string[]; model: string }> = [];
   let embeddingFailure: number | undefined;
+  const held: Array<() => void> = [];
 
   const server: Server = createServer(async (request, response) => {
     if (request.method === "GET" && request.url === "/v1/models") {
@@ -288,7 +294,14 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     delayEveryChunk: (ms) => {
       chunkDelay = ms;
     },
+    holdNextReply: () => {
+      let release!: () => void;
+      faults.push({ kind: "pause", afterChunks: 0, resume: new Promise<void>((resolve) => (release = resolve)) });
+      held.push(release);
+      return release;
+    },
     reset: () => {
+      for (const release of held.splice(0)) release();
       requests.length = 0;
       faults = [];
       responder = memoryResponder;
@@ -300,6 +313,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       embeddingFailure = undefined;
     },
     close: async () => {
+      for (const release of held.splice(0)) release();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
