@@ -7,6 +7,8 @@ export default defineConfig({
     // raise them further (PROCESS_TEST_TIMEOUTS in tests/support/spawn.ts).
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // expect.poll gives up after 1 s by default: far too soon when the machine is busy.
+    expect: { poll: { timeout: 60_000 } },
     // Tests start servers and child processes; two cores, so keep the workers modest.
     maxWorkers: 2,
     // A folder per run for temporary files and running processes; the run fails if a test's process outlives it.

@@ -631,10 +631,10 @@ describe.each(await testBackends())("on %s", (backend) => {
         const thread = await client.threads.create();
         const run = await client.runs.create(thread.thread_id, "agent", {
           input: user("later"),
-          afterSeconds: 0.3,
+          // Long enough that the checks just after cannot miss the wait, even on a busy machine.
+          afterSeconds: 3,
           webhook: `http://127.0.0.1:${port}/hook`,
         });
-        await new Promise((resolve) => setTimeout(resolve, 100));
         expect(stub.requests).toHaveLength(0);
         expect((await client.runs.get(thread.thread_id, run.run_id)).status).toBe("pending");
         await until(() => received.length > 0);

@@ -34,6 +34,10 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** `performance.now()` when the request arrived. */
   receivedAt: number;
+  /** Streamed replies: how many chunks were sent so far, so a test can follow a reply as it goes. */
+  chunksSent: number;
+  /** Streamed replies: whether the whole reply was sent. */
+  complete: boolean;
 }
 
 /** One injected behaviour, used by the next request (first in, first out). */
@@ -192,7 +196,8 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     }
     const receivedAt = performance.now();
     const body = JSON.parse(await readBody(request)) as ChatRequest;
-    requests.push({ body, headers: request.headers, receivedAt });
+    const recorded: RecordedRequest = { body, headers: request.headers, receivedAt, chunksSent: 0, complete: false };
+    requests.push(recorded);
     if (everyDelay > 0) await sleep(everyDelay);
     let fault = faults.shift();
     while (fault?.kind === "delay") {
@@ -262,8 +267,10 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       if (fault?.kind === "pause" && index === fault.afterChunks) await fault.resume.catch(() => undefined);
       // Waiting for each write to flush makes a cut land after what was already sent.
       await new Promise<void>((resolve) => response.write(frame, () => resolve()));
+      recorded.chunksSent += 1;
     }
     response.end();
+    recorded.complete = true;
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
