@@ -1,13 +1,14 @@
 /**
  * Once per run of the suite: a folder of its own under the system's temp dir, holding every
- * temporary folder the tests make (TMPDIR, which the test workers inherit) and a file per running
- * process a test started. At the end the run FAILS, naming them, if any such process is still
+ * temporary folder the tests make (TMPDIR, which the test workers inherit), the code that tests
+ * run in processes of their own, compiled, and a file per running process a test started. At the end the run FAILS, naming them, if any such process is still
  * alive (they are killed first), or if a test wrote a file into the repository.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import type { TestProject } from "vitest/node";
+import { compileForProcesses } from "./compile-for-processes.js";
 import { REPO_ROOT, RUN_MARKER } from "./test-run.js";
 
 /** A process the tests left behind. */
@@ -23,7 +24,8 @@ export default function setup(project: TestProject): () => void {
   mkdirSync(pidDir);
   mkdirSync(tempDir);
   const id = basename(runDir);
-  project.provide("testRun", { id, pidDir });
+  const compiledRoot = compileForProcesses(join(runDir, "compiled"));
+  project.provide("testRun", { id, pidDir, compiledRoot });
   // Set before the workers start, so that os.tmpdir() is this folder in every test file.
   process.env.TMPDIR = tempDir;
   // In watch mode people edit files while tests run: only a single run checks the repository.

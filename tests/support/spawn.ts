@@ -6,7 +6,7 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { once } from "node:events";
-import { rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { expect, inject } from "vitest";
 import { REPO_ROOT, RUN_MARKER, type TestRun } from "./test-run.js";
@@ -69,12 +69,16 @@ export async function killStartedProcesses(which: Scope | "all" = "all"): Promis
 }
 
 /**
- * Runs a TypeScript file of this repo in a new Node process (node itself with tsx's loader, so
- * that there is no wrapper process whose child could outlive it), in `cwd` (a temp dir, so that
- * no developer's `.env` leaks in), with exactly `env` plus PATH and the run's marker.
+ * Runs a TypeScript file of this repo in a new Node process, in `cwd` (a temp dir, so that no
+ * developer's `.env` leaks in), with exactly `env` plus PATH and the run's marker. Node runs the
+ * file as compiled for this run (`compile-for-processes.ts`), or else with tsx's loader: node
+ * itself either way, so that there is no wrapper process whose child could outlive it.
  */
 export function spawnTs(file: string, env: Record<string, string>, cwd: string, args: string[] = []): ChildProcessWithoutNullStreams {
-  const child = spawn(process.execPath, ["--import", TSX_LOADER, new URL(file, `file://${REPO_ROOT}`).pathname, ...args], {
+  const compiledRoot = testRun()?.compiledRoot;
+  const compiled = compiledRoot ? join(compiledRoot, file.replace(/\.ts$/, ".js")) : undefined;
+  const entry = compiled && existsSync(compiled) ? [compiled] : ["--import", TSX_LOADER, join(REPO_ROOT, file)];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? "", ...runMarkerEnv(), ...env },
     stdio: "pipe",

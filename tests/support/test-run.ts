@@ -19,6 +19,8 @@ export interface TestRun {
   id: string;
   /** Where each running child has a file named after its pid. */
   pidDir: string;
+  /** The repository's code compiled to JavaScript, laid out as in the repository (see `compile-for-processes.ts`). */
+  compiledRoot: string;
 }
 
 declare module "vitest" {
