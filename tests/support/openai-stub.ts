@@ -162,6 +162,8 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   const embeddingRequests: Array<{ input: string | string[]; model: string }> = [];
   let embeddingFailure: number | undefined;
   const held: Array<() => void> = [];
+  /** Counts resets. */
+  let generation = 0;
 
   const server: Server = createServer(async (request, response) => {
     if (request.method === "GET" && request.url === "/v1/models") {
@@ -198,11 +200,15 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     const body = JSON.parse(await readBody(request)) as ChatRequest;
     const recorded: RecordedRequest = { body, headers: request.headers, receivedAt, chunksSent: 0, complete: false };
     requests.push(recorded);
+    // A request still waiting from before a reset (an earlier test's) must not take faults meant
+    // for the requests of the test that runs now.
+    const generationAtArrival = generation;
+    const nextFault = () => (generation === generationAtArrival ? faults.shift() : undefined);
     if (everyDelay > 0) await sleep(everyDelay);
-    let fault = faults.shift();
+    let fault = nextFault();
     while (fault?.kind === "delay") {
       await sleep(fault.ms);
-      fault = faults.shift();
+      fault = nextFault();
     }
     if (fault?.kind === "status") return sendError(response, fault);
     if (failing?.matches(body)) return sendError(response, { kind: "status", status: failing.status });
@@ -308,6 +314,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       return release;
     },
     reset: () => {
+      generation += 1;
       for (const release of held.splice(0)) release();
       requests.length = 0;
       faults = [];
