@@ -1,8 +1,9 @@
 /**
  * Once per run of the suite: a folder of its own under the system's temp dir, holding every
  * temporary folder the tests make (TMPDIR, which the test workers inherit), the code that tests
- * run in processes of their own, compiled, and a file per running process a test started. At the end the run FAILS, naming them, if any such process is still
- * alive (they are killed first), or if a test wrote a file into the repository.
+ * run in processes of their own, compiled, and a file per running process a test started. At the
+ * end the run FAILS, naming them, if any such process is still alive (they are killed first), or
+ * if a test wrote a file into the repository.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
