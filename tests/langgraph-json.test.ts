@@ -9,7 +9,7 @@ import { MemorySaver } from "@langchain/langgraph";
 import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { makeTempDir, removeDir } from "./support/fixtures.js";
 import { type OpenAiStub, startOpenAiStub } from "./support/openai-stub.js";
 import { REPO_ROOT } from "./support/spawn.js";
@@ -40,6 +40,8 @@ beforeAll(async () => {
   stub = await startOpenAiStub();
 });
 afterAll(async () => {
+  // Test files share a process (see vitest.config.ts): the next ones must not see this test's variables.
+  vi.unstubAllEnvs();
   await stub.close();
   removeDir(dataDir);
 });
@@ -73,7 +75,7 @@ describe("langgraph.json", () => {
     expect(existsSync(path)).toBe(true);
     // The module reads its config when imported, as it does under `langgraph dev`: the model is
     // the stub, and its database stays out of the repository.
-    Object.assign(process.env, { DATA_DIR: dataDir, OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "test-key", MODEL_MAX_RETRIES: "0" });
+    for (const [name, value] of Object.entries({ DATA_DIR: dataDir, OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "test-key", MODEL_MAX_RETRIES: "0" })) vi.stubEnv(name, value);
     const module = (await import(path)) as Record<string, unknown>;
     const graph = module[exportName ?? "default"];
     expect(isCompiledGraph(graph)).toBe(true);

@@ -6,13 +6,16 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { DATABASE_FILE } from "../../src/graph/checkpointer.js";
-import { killChats, runChat, startChat } from "../support/chat-process.js";
+import { runChat, startChat } from "../support/chat-process.js";
 import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
 import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 import { type TestServer, startServer } from "../support/server.js";
+import { PROCESS_TEST_TIMEOUTS, killStartedProcesses } from "../support/spawn.js";
+
+vi.setConfig(PROCESS_TEST_TIMEOUTS);
 
 let stub: OpenAiStub;
 let dataDir: string;
@@ -25,7 +28,8 @@ beforeEach(() => {
   dataDir = makeTempDir();
 });
 afterEach(async () => {
-  await killChats();
+  // Before its folder goes: a chat still running could write into it.
+  await killStartedProcesses("test");
   removeDir(dataDir);
 });
 

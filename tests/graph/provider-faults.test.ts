@@ -73,17 +73,19 @@ describe("retries", () => {
   });
 
   it("bounds a model that does not answer with MODEL_TIMEOUT_MS, then fails clearly", async () => {
-    const agent = open({ MODEL_MAX_RETRIES: "1", MODEL_TIMEOUT_MS: "150" });
-    stub.inject({ kind: "delay", ms: 1000 });
-    stub.inject({ kind: "delay", ms: 1000 });
+    const agent = open({ MODEL_MAX_RETRIES: "1", MODEL_TIMEOUT_MS: "1000" });
+    // Neither answer comes before the stub is reset, after this test.
+    stub.holdNextReply();
+    stub.holdNextReply();
     const failure = agent.invoke({ messages: [new HumanMessage("hello?")] }, threadConfig("slow"));
-    await expect(failure).rejects.toThrow(/did not finish answering within 150 ms \(MODEL_TIMEOUT_MS\).*after 2 attempts/);
+    await expect(failure).rejects.toThrow(/did not finish answering within 1000 ms \(MODEL_TIMEOUT_MS\).*after 2 attempts/);
     expect(stub.requests).toHaveLength(2);
     expect((await agent.getState(threadConfig("slow"))).values.messages).toBeUndefined();
   });
 
   it("times out a provider that stalls after its headers, and retries it", async () => {
-    const agent = open({ MODEL_MAX_RETRIES: "1", MODEL_TIMEOUT_MS: "200" });
+    // Long enough that the healthy second answer cannot run out of it, even on a busy machine.
+    const agent = open({ MODEL_MAX_RETRIES: "1", MODEL_TIMEOUT_MS: "1000" });
     stub.inject({ kind: "stall", afterChunks: 1 });
     const result = await agent.invoke({ messages: [new HumanMessage("hello?")] }, threadConfig("stalled"));
     expect(contents(result.messages)).toEqual(["hello?", "You said: hello?"]);

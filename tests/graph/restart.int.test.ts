@@ -1,7 +1,9 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { finished, spawnTs } from "../support/spawn.js";
+import { PROCESS_TEST_TIMEOUTS, finished, spawnTs } from "../support/spawn.js";
+
+vi.setConfig(PROCESS_TEST_TIMEOUTS);
 
 let stub: OpenAiStub;
 let dataDir: string;

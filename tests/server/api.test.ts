@@ -346,12 +346,15 @@ describe.each(await testBackends())("on %s", (backend) => {
   });
 
   describe("concurrency on one thread", () => {
-    /** Starts a slow run (the stub waits `ms` before answering) and waits until it is running. */
-    async function slowRun(threadId: string, text: string, ms = 400) {
-      stub.inject({ kind: "delay", ms });
+    /**
+     * Starts a slow run and waits until it is running: its model answers when the test calls
+     * `answer` (or after the test), so that nothing races the clock on a busy machine.
+     */
+    async function slowRun(threadId: string, text: string) {
+      const answer = stub.holdNextReply();
       const run = await client.runs.create(threadId, "agent", { input: user(text) });
       await until(() => stub.requests.length > 0);
-      return run;
+      return { ...run, answer };
     }
 
     it("reject: the second run gets 409 and changes nothing", async () => {
@@ -359,6 +362,7 @@ describe.each(await testBackends())("on %s", (backend) => {
       const first = await slowRun(thread.thread_id, "first");
       expect((await client.threads.get(thread.thread_id)).status).toBe("busy");
       await expect(client.runs.create(thread.thread_id, "agent", { input: user("second"), multitaskStrategy: "reject" })).rejects.toMatchObject({ status: 409 });
+      first.answer();
       await client.runs.join(thread.thread_id, first.run_id);
       expect(messagesOf((await client.threads.getState(thread.thread_id)).values).map(([, content]) => content)).toEqual(["first", "You said: first"]);
       expect(await client.runs.list(thread.thread_id)).toHaveLength(1);
@@ -370,6 +374,7 @@ describe.each(await testBackends())("on %s", (backend) => {
       const first = await slowRun(thread.thread_id, "first");
       const second = await client.runs.create(thread.thread_id, "agent", { input: user("second"), multitaskStrategy: "enqueue" });
       expect((await client.runs.get(thread.thread_id, second.run_id)).status).toBe("pending");
+      first.answer();
       const values = await client.runs.join(thread.thread_id, second.run_id);
       expect(messagesOf(values).map(([, content]) => content)).toEqual(["first", "You said: first", "second", "You said: second"]);
       expect((await client.runs.get(thread.thread_id, first.run_id)).status).toBe("success");
@@ -377,7 +382,7 @@ describe.each(await testBackends())("on %s", (backend) => {
 
     it("interrupt: the first run is stopped, its question stays unanswered, the second answers", async () => {
       const thread = await client.threads.create();
-      const first = await slowRun(thread.thread_id, "first", 2000);
+      const first = await slowRun(thread.thread_id, "first");
       const values = await client.runs.wait(thread.thread_id, "agent", { input: user("second"), multitaskStrategy: "interrupt" });
       expect(messagesOf(values).map(([, content]) => content)).toEqual(["first", "second", "You said: second"]);
       expect(stub.requests.at(-1)!.body.messages.map(wireText)).toEqual(["You are a helpful assistant.", "first", "second"]);
@@ -386,7 +391,7 @@ describe.each(await testBackends())("on %s", (backend) => {
 
     it("rollback: the first run is stopped and deleted", async () => {
       const thread = await client.threads.create();
-      const first = await slowRun(thread.thread_id, "first", 2000);
+      const first = await slowRun(thread.thread_id, "first");
       const values = await client.runs.wait(thread.thread_id, "agent", { input: user("second"), multitaskStrategy: "rollback" });
       expect(messagesOf(values).map(([, content]) => content)).toEqual(["second", "You said: second"]);
       await expect(client.runs.get(thread.thread_id, first.run_id)).rejects.toMatchObject({ status: 404 });
@@ -396,7 +401,7 @@ describe.each(await testBackends())("on %s", (backend) => {
       const thread = await client.threads.create();
       await say(thread.thread_id, "My name is Ada");
       stub.reset();
-      const run = await slowRun(thread.thread_id, "This will be cancelled", 3000);
+      const run = await slowRun(thread.thread_id, "This will be cancelled");
       await client.runs.cancel(thread.thread_id, run.run_id, true);
       expect((await client.runs.get(thread.thread_id, run.run_id)).status).toBe("interrupted");
       const afterStop = await client.threads.getState(thread.thread_id);
@@ -455,7 +460,7 @@ describe.each(await testBackends())("on %s", (backend) => {
 
     it("cancels the run when the streaming client disconnects with on_disconnect=cancel", async () => {
       const thread = await client.threads.create();
-      stub.inject({ kind: "delay", ms: 3000 });
+      stub.holdNextReply();
       const controller = new AbortController();
       let runId: string | undefined;
       const reading = (async () => {
@@ -530,11 +535,12 @@ describe.each(await testBackends())("on %s", (backend) => {
 
     it("refuses a state update while a run is in progress", async () => {
       const thread = await client.threads.create();
-      stub.inject({ kind: "delay", ms: 300 });
+      const answer = stub.holdNextReply();
       const run = await client.runs.create(thread.thread_id, "agent", { input: user("busy") });
       await expect(client.threads.updateState(thread.thread_id, { values: { messages: [{ type: "human", content: "sneaky" }] } })).rejects.toMatchObject({
         status: 409,
       });
+      answer();
       await client.runs.join(thread.thread_id, run.run_id);
       expect(messagesOf((await client.threads.getState(thread.thread_id)).values).map(([, content]) => content)).toEqual(["busy", "You said: busy"]);
     });
@@ -556,13 +562,14 @@ describe.each(await testBackends())("on %s", (backend) => {
 
     it("keeps the message of a queued run stopped with interrupt, in queue order", async () => {
       const thread = await client.threads.create();
-      stub.inject({ kind: "delay", ms: 400 });
+      const answer = stub.holdNextReply();
       const first = await client.runs.create(thread.thread_id, "agent", { input: user("first") });
       await until(() => stub.requests.length > 0);
       const second = await client.runs.create(thread.thread_id, "agent", { input: user("second"), multitaskStrategy: "enqueue" });
       const third = await client.runs.create(thread.thread_id, "agent", { input: user("third"), multitaskStrategy: "enqueue" });
       await client.runs.cancel(thread.thread_id, second.run_id, true);
       expect((await client.runs.get(thread.thread_id, second.run_id)).status).toBe("interrupted");
+      answer();
       await client.runs.join(thread.thread_id, first.run_id);
       const values = await client.runs.join(thread.thread_id, third.run_id);
       expect(messagesOf(values).map(([, content]) => content)).toEqual(["first", "You said: first", "second", "third", "You said: third"]);
@@ -572,9 +579,10 @@ describe.each(await testBackends())("on %s", (backend) => {
 
     it("refuses to copy a thread while a run writes to it, and to write on an unknown checkpoint", async () => {
       const thread = await client.threads.create();
-      stub.inject({ kind: "delay", ms: 300 });
+      const answer = stub.holdNextReply();
       const run = await client.runs.create(thread.thread_id, "agent", { input: user("busy") });
       await expect(client.threads.copy(thread.thread_id)).rejects.toMatchObject({ status: 409 });
+      answer();
       await client.runs.join(thread.thread_id, run.run_id);
       await expect(
         client.threads.updateState(thread.thread_id, { values: { messages: [{ type: "human", content: "x" }] }, checkpointId: crypto.randomUUID() }),
@@ -607,9 +615,10 @@ describe.each(await testBackends())("on %s", (backend) => {
     it("does not reveal another thread's running run", async () => {
       const busy = await client.threads.create();
       const mine = await client.threads.create();
-      stub.inject({ kind: "delay", ms: 300 });
+      const answer = stub.holdNextReply();
       const run = await client.runs.create(busy.thread_id, "agent", { input: user("running") });
       await expect(client.runs.delete(mine.thread_id, run.run_id)).rejects.toMatchObject({ status: 404 });
+      answer();
       await client.runs.join(busy.thread_id, run.run_id);
     });
   });
@@ -632,10 +641,10 @@ describe.each(await testBackends())("on %s", (backend) => {
         const thread = await client.threads.create();
         const run = await client.runs.create(thread.thread_id, "agent", {
           input: user("later"),
-          afterSeconds: 0.3,
+          // Long enough that the checks just after cannot miss the wait, even on a busy machine.
+          afterSeconds: 3,
           webhook: `http://127.0.0.1:${port}/hook`,
         });
-        await new Promise((resolve) => setTimeout(resolve, 100));
         expect(stub.requests).toHaveLength(0);
         expect((await client.runs.get(thread.thread_id, run.run_id)).status).toBe("pending");
         await until(() => received.length > 0);

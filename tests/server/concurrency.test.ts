@@ -44,10 +44,12 @@ describe.each(await testBackends())("on %s", (backend) => {
     it("20 parallel runs with reject: one wins, 19 get 409, and nothing else changes", async () => {
       const { client } = server;
       const thread = await client.threads.create();
-      stub.delayEveryReply(200);
+      // The winner's model answers only once every racer has had its answer: no race with the clock.
+      const answer = stub.holdNextReply();
       const outcomes = await Promise.allSettled(
         Array.from({ length: 20 }, (_, index) => client.runs.create(thread.thread_id, "agent", { input: user(`racer ${index}`), multitaskStrategy: "reject" })),
       );
+      answer();
       const won = outcomes.filter((outcome) => outcome.status === "fulfilled");
       const lost = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
       expect(won).toHaveLength(1);

@@ -2,21 +2,23 @@
  * kill -9 while runs stream, then start again on the same DATA_DIR: finished turns are intact,
  * nothing half-written shows, runs in flight are `error`, no thread is stuck `busy`, and new runs work.
  */
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
 import { until } from "../support/until.js";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { startServerProcess } from "../support/server-process.js";
+import { PROCESS_TEST_TIMEOUTS, killStartedProcesses } from "../support/spawn.js";
+
+vi.setConfig(PROCESS_TEST_TIMEOUTS);
 
 let stub: OpenAiStub;
 let dataDir: string;
-let servers: ServerProcess[] = [];
 beforeAll(async () => {
   stub = await startOpenAiStub();
   dataDir = makeTempDir();
 });
 afterAll(async () => {
-  for (const server of servers) server.child.kill("SIGKILL");
+  await killStartedProcesses();
   await stub.close();
   removeDir(dataDir);
 });
@@ -27,7 +29,6 @@ const contents = (values: unknown) => ((values as { messages?: Array<{ content: 
 it("survives kill -9 in the middle of streaming runs", async () => {
   const env = makeEnv(stub, dataDir, { LOG_LEVEL: "info" });
   const first = await startServerProcess(env, dataDir);
-  servers.push(first);
   const { client } = first;
 
   const kept = await client.threads.create({ metadata: { name: "kept" } });
@@ -38,7 +39,8 @@ it("survives kill -9 in the middle of streaming runs", async () => {
   const fresh = await client.threads.create();
 
   stub.reset();
-  stub.delayEveryReply(30_000);
+  // The model never answers these three (until the stub is reset, after the kill).
+  for (let index = 0; index < 3; index += 1) stub.holdNextReply();
   const streams = [
     { thread: kept.thread_id, durability: "exit" as const },
     { thread: stepwise.thread_id, durability: "async" as const },
@@ -57,7 +59,6 @@ it("survives kill -9 in the middle of streaming runs", async () => {
   stub.reset();
 
   const second = await startServerProcess(env, dataDir);
-  servers.push(second);
   const restarted = second.client;
   expect(second.logs.some((line) => line.msg === "settled runs left unfinished by a previous process" && line.failed === 3)).toBe(true);
 

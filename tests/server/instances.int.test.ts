@@ -3,26 +3,33 @@
  * killed (undone, marked error, thread freed), and leaves a live instance's runs alone.
  */
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
-import { type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { startServerProcess } from "../support/server-process.js";
+import { PROCESS_TEST_TIMEOUTS, killStartedProcesses } from "../support/spawn.js";
 import { until } from "../support/until.js";
+
+vi.setConfig(PROCESS_TEST_TIMEOUTS);
 
 const reachable = await postgresReachable();
 const schema = schemaName();
 const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
 let stub: OpenAiStub;
 let dataDir: string;
-const servers: ServerProcess[] = [];
+/**
+ * Heartbeats far enough apart that a busy machine does not make a live instance look dead (it is
+ * presumed dead after three missed beats).
+ */
+const HEARTBEAT_MS = 1000;
 
 beforeAll(async () => {
   stub = await startOpenAiStub();
   dataDir = makeTempDir();
 });
 afterAll(async () => {
-  for (const server of servers) server.child.kill("SIGKILL");
+  await killStartedProcesses();
   await stub.close();
   if (reachable) await dropSchema(pool, schema);
   await pool.end();
@@ -31,23 +38,24 @@ afterAll(async () => {
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
+const env = () => makeEnv(stub, dataDir, { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, INSTANCE_HEARTBEAT_MS: String(HEARTBEAT_MS) });
 
 describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
   it("holds one run per thread across instances: reject lets one win, enqueue keeps every message in order", async () => {
-    const env = makeEnv(stub, dataDir, { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, INSTANCE_HEARTBEAT_MS: "150" });
-    const first = await startServerProcess(env, dataDir);
-    const second = await startServerProcess(env, dataDir);
-    servers.push(first, second);
+    const first = await startServerProcess(env(), dataDir);
+    const second = await startServerProcess(env(), dataDir);
     const clients = [first.client, second.client];
     stub.reset();
 
     const contested = await first.client.threads.create();
-    stub.delayEveryReply(300);
+    // The winner's model answers only once every racer has had its answer: no race with the clock.
+    const release = stub.holdNextReply();
     const outcomes = await Promise.allSettled(
       Array.from({ length: 10 }, (_, index) =>
         clients[index % 2]!.runs.create(contested.thread_id, "agent", { input: user(`racer ${index}`), multitaskStrategy: "reject" }),
       ),
     );
+    release();
     const won = outcomes.filter((outcome) => outcome.status === "fulfilled");
     const lost = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
     expect(won).toHaveLength(1);
@@ -90,7 +98,7 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
     expect(resumed).toEqual(streamed.slice(3).map((part) => part.id));
     stub.reset();
     expect(contents(await second.client.runs.join(queued.thread_id, joined.run_id)).at(-1)).toBe("streamed across instances token by token");
-    stub.delayEveryReply(30_000);
+    stub.holdNextReply();
     const stopped = await first.client.runs.create(queued.thread_id, "agent", { input: user("stop me elsewhere") });
     await until(() => stub.requests.length === 1);
     await second.client.runs.cancel(queued.thread_id, stopped.run_id, true);
@@ -99,22 +107,25 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
 
     // interrupt from the other instance stops the running run there, then runs.
     stub.reset();
-    stub.delayEveryReply(30_000);
+    // Held until the end: only the run that takes over gets an answer.
+    stub.holdNextReply();
     const slow = await first.client.runs.create(queued.thread_id, "agent", { input: user("interrupted elsewhere") });
     await until(() => stub.requests.length === 1);
-    stub.delayEveryReply(0);
     const values = await second.client.runs.wait(queued.thread_id, "agent", { input: user("takes over"), multitaskStrategy: "interrupt" });
     expect(contents(values).slice(-3)).toEqual(["interrupted elsewhere", "takes over", "You said: takes over"]);
     expect((await second.client.runs.get(queued.thread_id, slow.run_id)).status).toBe("interrupted");
 
     // While A runs the thread, B refuses state writes; deleting it on B leaves no rows behind.
     stub.reset();
-    stub.delayEveryReply(500);
-    await first.client.runs.create(queued.thread_id, "agent", { input: user("deleted elsewhere") });
+    const answer = stub.holdNextReply();
+    const doomed = await first.client.runs.create(queued.thread_id, "agent", { input: user("deleted elsewhere") });
     await until(() => stub.requests.length === 1);
     await expect(second.client.threads.updateState(queued.thread_id, { values: { messages: [{ type: "human", content: "x" }] } })).rejects.toMatchObject({ status: 409 });
     await second.client.threads.delete(queued.thread_id);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // The run on A goes on to its end (the model answers now), and whatever it wrote after the
+    // delete must be gone by then.
+    answer();
+    await first.waitForLog((line) => line.msg === "run finished" && line.runId === doomed.run_id);
     for (const table of ["agent_checkpoints", "agent_messages", "runs", "threads"]) {
       const { rows } = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table} WHERE thread_id = $1`, [queued.thread_id]);
       expect([table, Number(rows[0]!.count)]).toEqual([table, 0]);
@@ -124,26 +135,28 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
     second.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
     expect(await second.exited).toBe(0);
-    servers.length = 0;
   });
 
   it("lets a survivor settle the runs of a killed instance, and only those", async () => {
     stub.reset();
-    const env = makeEnv(stub, dataDir, { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, INSTANCE_HEARTBEAT_MS: "150" });
-    const first = await startServerProcess(env, dataDir);
-    servers.push(first);
-    const second = await startServerProcess(env, dataDir);
-    servers.push(second);
+    const first = await startServerProcess(env(), dataDir);
+    const second = await startServerProcess(env(), dataDir);
 
     const thread = await first.client.threads.create();
     await first.client.runs.wait(thread.thread_id, "agent", { input: user("My name is Ada") });
     stub.reset();
-    stub.delayEveryReply(30_000);
+    stub.holdNextReply();
     const run = await first.client.runs.create(thread.thread_id, "agent", { input: user("This turn dies with its server"), durability: "async" });
     await until(() => stub.requests.length === 1);
 
-    // Several heartbeats later, the second instance still leaves the first one's live run alone.
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    // Several heartbeats later, the second instance still leaves the first one's live run alone:
+    // wait (on the database's clock) until both have beaten past the time after which a silent
+    // instance counts as dead, and once more, so that the check that follows that beat is done.
+    const now = (await pool.query<{ now: Date }>("SELECT now() AS now")).rows[0]!.now;
+    await until(async () => {
+      const { rows } = await pool.query<{ passed: boolean }>(`SELECT min(heartbeat_at) > $1::timestamptz + make_interval(secs => $2) AS passed FROM ${schema}.instances`, [now, (4 * HEARTBEAT_MS) / 1000]);
+      return rows[0]?.passed === true;
+    });
     expect((await second.client.runs.get(thread.thread_id, run.run_id)).status).toBe("running");
 
     first.child.kill("SIGKILL");

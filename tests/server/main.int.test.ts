@@ -1,43 +1,32 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { makeTempDir, removeDir } from "../support/fixtures.js";
-import { finished, spawnTs } from "../support/spawn.js";
+import { startServerProcess } from "../support/server-process.js";
+import { PROCESS_TEST_TIMEOUTS, finished, killStartedProcesses, spawnTs } from "../support/spawn.js";
+
+vi.setConfig(PROCESS_TEST_TIMEOUTS);
 
 let dataDir: string;
 beforeEach(() => {
   dataDir = makeTempDir();
 });
-afterEach(() => removeDir(dataDir));
+afterEach(async () => {
+  await killStartedProcesses("test");
+  removeDir(dataDir);
+});
 
 describe("src/main.ts", () => {
   it("starts without a model, says what to set, serves /ok and stops on SIGTERM", async () => {
-    const child = spawnTs("src/main.ts", { PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "info" }, dataDir);
-    const exit = finished(child);
-    const lines: Record<string, unknown>[] = [];
-    let buffered = "";
-    const listening = new Promise<number>((resolve) => {
-      child.stdout.on("data", (chunk: Buffer) => {
-        buffered += chunk.toString();
-        const parts = buffered.split("\n");
-        buffered = parts.pop() ?? "";
-        for (const line of parts) {
-          const entry = JSON.parse(line) as Record<string, unknown>;
-          lines.push(entry);
-          if (typeof entry.port === "number") resolve(entry.port);
-        }
-      });
-    });
-    const port = await listening;
-    expect(lines.some((line) => line.level === 40 && /OPENAI_API_KEY.*OPENAI_BASE_URL/.test(String(line.msg)))).toBe(true);
-    expect(lines.some((line) => /API_KEYS is not set: authentication is off, so the server listens on 127\.0\.0\.1 only/.test(String(line.msg)))).toBe(true);
+    const server = await startServerProcess({ DATA_DIR: dataDir }, dataDir);
+    expect(server.logs.some((line) => line.level === 40 && /OPENAI_API_KEY.*OPENAI_BASE_URL/.test(String(line.msg)))).toBe(true);
+    expect(server.logs.some((line) => /API_KEYS is not set: authentication is off, so the server listens on 127\.0\.0\.1 only/.test(String(line.msg)))).toBe(true);
 
-    const response = await fetch(`http://127.0.0.1:${port}/ok`);
+    const response = await fetch(`${server.baseUrl}/ok`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true });
 
-    child.kill("SIGTERM");
-    const { code } = await exit;
-    expect(code).toBe(0);
-    expect(lines.some((line) => line.msg === "shutting down")).toBe(true);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.logs.some((line) => line.msg === "shutting down")).toBe(true);
   });
 
   it("says clearly when the database cannot be reached, without the password", async () => {

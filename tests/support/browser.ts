@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { type Browser, chromium } from "playwright-core";
+import { runMarkerEnv } from "./spawn.js";
 
 export const CHROMIUM_PATH = "/usr/bin/chromium";
 
@@ -26,5 +27,9 @@ export function ensureChromium(): string | null {
   return existsSync(CHROMIUM_PATH) ? null : `apt-get installed no ${CHROMIUM_PATH}`;
 }
 
-/** Launches the headless browser. */
-export const launchChromium = (): Promise<Browser> => chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS, headless: true });
+/**
+ * Launches the headless browser, carrying the run's marker: should it outlive its tests, the
+ * global teardown finds it (and its helper processes) and fails the run.
+ */
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS, headless: true, env: { ...process.env, ...runMarkerEnv() } });

@@ -4,7 +4,7 @@
  */
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
-import { spawnTs } from "./spawn.js";
+import { PROCESS_WAIT_MS, spawnTs } from "./spawn.js";
 import { until } from "./until.js";
 
 /** A running chat. */
@@ -24,23 +24,19 @@ export interface ChatProcess {
   exited: Promise<number | string | null>;
 }
 
-/** Every chat started, so that teardown can kill what a failed test left running. */
-const started = new Set<ChildProcessWithoutNullStreams>();
-
 /** Starts the chat with `args`, exactly `env` (plus PATH), in `cwd` (a temp dir: no `.env` leaks in). */
 export function startChat(args: string[], env: Record<string, string>, cwd: string): ChatProcess {
   const child = spawnTs("src/cli/chat.ts", env, cwd, args);
-  started.add(child);
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  let closed = false;
+  child.once("close", () => (closed = true));
   // A chat that exited early would make writes fail with EPIPE; the exit code tells the story.
   child.stdin.on("error", () => undefined);
-  const exited = once(child, "exit").then(([code, signal]) => {
-    started.delete(child);
-    return (code as number | null) ?? (signal as string | null);
-  });
+  // "close", not "exit": by then everything it printed has been read.
+  const exited = once(child, "close").then(([code, signal]) => (code as number | null) ?? (signal as string | null));
   return {
     child,
     get stdout() {
@@ -51,18 +47,18 @@ export function startChat(args: string[], env: Record<string, string>, cwd: stri
     },
     write: (text) => void child.stdin.write(text),
     end: () => child.stdin.end(),
-    async waitForOutput(text, timeoutMs = 15_000) {
+    async waitForOutput(text, timeoutMs = PROCESS_WAIT_MS) {
       const seen = () => (typeof text === "string" ? stdout.includes(text) : text.test(stdout));
-      await until(seen, timeoutMs).catch(() => {
-        throw new Error(`chat never printed ${String(text)}\nstdout: ${stdout}\nstderr: ${stderr}`);
-      });
+      // A chat that ended (and closed its output) will print nothing more: no use waiting.
+      await until(() => seen() || closed, timeoutMs).catch(() => undefined);
+      if (!seen()) throw new Error(`chat never printed ${String(text)}${closed ? ` (it exited: ${child.exitCode ?? child.signalCode})` : ""}\nstdout: ${stdout}\nstderr: ${stderr}`);
     },
     exited,
   };
 }
 
 /** Runs a chat on `input` (all of it at once, then end of input) and returns how it ended. */
-export async function runChat(args: string[], env: Record<string, string>, cwd: string, input: string, timeoutMs = 20_000) {
+export async function runChat(args: string[], env: Record<string, string>, cwd: string, input: string, timeoutMs = PROCESS_WAIT_MS) {
   const chat = startChat(args, env, cwd);
   chat.write(input);
   chat.end();
@@ -70,11 +66,4 @@ export async function runChat(args: string[], env: Record<string, string>, cwd: 
   const code = await chat.exited;
   clearTimeout(timer);
   return { code, stdout: chat.stdout, stderr: chat.stderr };
-}
-
-/** Kills every chat still running (for `afterEach`). */
-export async function killChats(): Promise<void> {
-  const running = [...started];
-  for (const child of running) child.kill("SIGKILL");
-  await Promise.all(running.map((child) => (child.exitCode === null && child.signalCode === null ? once(child, "exit") : undefined)));
 }

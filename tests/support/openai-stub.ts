@@ -34,6 +34,10 @@ export interface RecordedRequest {
   headers: IncomingHttpHeaders;
   /** `performance.now()` when the request arrived. */
   receivedAt: number;
+  /** Streamed replies: how many chunks were sent so far, so a test can follow a reply as it goes. */
+  chunksSent: number;
+  /** Streamed replies: whether the whole reply was sent. */
+  complete: boolean;
 }
 
 /** One injected behaviour, used by the next request (first in, first out). */
@@ -75,7 +79,12 @@ export interface OpenAiStub {
   delayEveryReply(ms: number): void;
   /** Waits this long between streamed chunks, so a client can see a reply arrive piece by piece (until `reset`). */
   delayEveryChunk(ms: number): void;
-  /** Forgets requests, faults and custom responders. */
+  /**
+   * Holds the next reply (headers sent, no content) until the returned function is called or the
+   * stub is reset: a model that has not answered yet, with no clock to race.
+   */
+  holdNextReply(): () => void;
+  /** Forgets requests, faults and custom responders, and lets held replies go. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -152,6 +161,9 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   let failing: { matches: (request: ChatRequest) => boolean; status: number } | undefined;
   const embeddingRequests: Array<{ input: string | string[]; model: string }> = [];
   let embeddingFailure: number | undefined;
+  const held: Array<() => void> = [];
+  /** Counts resets. */
+  let generation = 0;
 
   const server: Server = createServer(async (request, response) => {
     if (request.method === "GET" && request.url === "/v1/models") {
@@ -186,12 +198,17 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     }
     const receivedAt = performance.now();
     const body = JSON.parse(await readBody(request)) as ChatRequest;
-    requests.push({ body, headers: request.headers, receivedAt });
+    const recorded: RecordedRequest = { body, headers: request.headers, receivedAt, chunksSent: 0, complete: false };
+    requests.push(recorded);
+    // A request still waiting from before a reset (an earlier test's) must not take faults meant
+    // for the requests of the test that runs now.
+    const generationAtArrival = generation;
+    const nextFault = () => (generation === generationAtArrival ? faults.shift() : undefined);
     if (everyDelay > 0) await sleep(everyDelay);
-    let fault = faults.shift();
+    let fault = nextFault();
     while (fault?.kind === "delay") {
       await sleep(fault.ms);
-      fault = faults.shift();
+      fault = nextFault();
     }
     if (fault?.kind === "status") return sendError(response, fault);
     if (failing?.matches(body)) return sendError(response, { kind: "status", status: failing.status });
@@ -256,8 +273,10 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       if (fault?.kind === "pause" && index === fault.afterChunks) await fault.resume.catch(() => undefined);
       // Waiting for each write to flush makes a cut land after what was already sent.
       await new Promise<void>((resolve) => response.write(frame, () => resolve()));
+      recorded.chunksSent += 1;
     }
     response.end();
+    recorded.complete = true;
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -288,7 +307,15 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     delayEveryChunk: (ms) => {
       chunkDelay = ms;
     },
+    holdNextReply: () => {
+      let release!: () => void;
+      faults.push({ kind: "pause", afterChunks: 0, resume: new Promise<void>((resolve) => (release = resolve)) });
+      held.push(release);
+      return release;
+    },
     reset: () => {
+      generation += 1;
+      for (const release of held.splice(0)) release();
       requests.length = 0;
       faults = [];
       responder = memoryResponder;
@@ -300,6 +327,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       embeddingFailure = undefined;
     },
     close: async () => {
+      for (const release of held.splice(0)) release();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -5,10 +5,14 @@
  * rename, delete, stop, and meet a failing provider.
  */
 import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { ensureChromium, launchChromium } from "../support/browser.js";
 import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
 import { type TestServer, startServer } from "../support/server.js";
+import { PROCESS_TEST_TIMEOUTS, PROCESS_WAIT_MS as BROWSER_WAIT_MS } from "../support/spawn.js";
+import { until } from "../support/until.js";
+
+vi.setConfig(PROCESS_TEST_TIMEOUTS);
 
 const unavailable = ensureChromium();
 if (unavailable) console.warn(`\n\n!!! SKIPPING THE BROWSER TESTS OF THE WEB CHAT: ${unavailable} !!!\n\n`);
@@ -37,6 +41,8 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
   /** A page on `server`, recording requests that leave it. */
   async function openPage(viewport = { width: 1100, height: 760 }): Promise<Page> {
     const context = await browser.newContext({ viewport });
+    // A bound for when the page is broken, generous for a busy machine.
+    context.setDefaultTimeout(BROWSER_WAIT_MS);
     const opened = await context.newPage();
     opened.on("request", (request) => {
       if (!request.url().startsWith(server.baseUrl) && !request.url().startsWith("data:")) foreign.push(request.url());
@@ -120,7 +126,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       await page.waitForSelector(".message.assistant.streaming");
       expect(await texts(".message.user")).toEqual(["Keep going"]);
       await page.waitForSelector("#stop:not([hidden])");
-      await page.waitForSelector(".message.assistant:not(.streaming)", { timeout: 15_000 });
+      await page.waitForSelector(".message.assistant:not(.streaming)");
       expect(await texts(".message.assistant")).toEqual(["this reply keeps coming after the reload"]);
       expect(await texts(".message.user")).toEqual(["Keep going"]);
     });
@@ -137,13 +143,16 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       const second = await currentThreadId();
       await page.click(`.thread[data-thread-id="${first}"] .thread-open`);
       await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada"]);
-      // While the other reply goes on, this chat shows only its own messages, and can be used.
-      await new Promise((resolve) => setTimeout(resolve, 600));
+      // While the other reply goes on (the model streams two more words of it), this chat shows
+      // only its own messages, and can be used.
+      const otherReply = stub.requests.at(-1)!;
+      const shownAt = otherReply.chunksSent;
+      await until(() => otherReply.chunksSent >= shownAt + 2 || otherReply.complete);
       expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Ada!"]);
       expect(await page.locator("#stop").isHidden()).toBe(true);
       await page.click(`.thread[data-thread-id="${second}"] .thread-open`);
-      await page.waitForSelector(".message.assistant:not(.streaming)", { timeout: 15_000 });
-      await expect.poll(() => texts(".message.assistant"), { timeout: 15_000 }).toEqual(["a slow reply that belongs to the second chat"]);
+      await page.waitForSelector(".message.assistant:not(.streaming)");
+      await expect.poll(() => texts(".message.assistant")).toEqual(["a slow reply that belongs to the second chat"]);
       expect(await texts(".message.user")).toEqual(["Second chat"]);
     });
 
@@ -158,7 +167,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
         (document.querySelector("#stop") as HTMLButtonElement).click();
       });
       await expect.poll(() => page.locator("#status").innerText()).toBe("Stopped");
-      await expect.poll(async () => (await server.client.runs.list(threadId!))[0]?.status, { timeout: 10_000 }).toBe("interrupted");
+      await expect.poll(async () => (await server.client.runs.list(threadId!))[0]?.status).toBe("interrupted");
       const state = await server.client.threads.getState<{ messages: Array<{ content: string }> }>(threadId!);
       expect(state.values.messages.map((message) => message.content)).toEqual(["My name is Ada", "Nice to meet you, Ada!", "Stop me at once"]);
       await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada", "Stop me at once"]);
