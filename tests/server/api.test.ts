@@ -476,9 +476,10 @@ describe.each(await testBackends())("on %s", (backend) => {
       controller.abort();
       await reading.catch(() => undefined);
       await until(async () => (await client.runs.get(thread.thread_id, runId!)).status === "interrupted");
+      // The run's record is written first, the thread's status just after it.
+      await until(async () => (await client.threads.get(thread.thread_id)).status === "idle");
       // Like Stop in a chat window: the question stays, no half answer is stored.
       expect(messagesOf((await client.threads.getState(thread.thread_id)).values)).toEqual([["human", "I will hang up"]]);
-      expect((await client.threads.get(thread.thread_id)).status).toBe("idle");
     });
 
     it("resumes a joined stream after Last-Event-ID", async () => {
@@ -668,8 +669,10 @@ describe.each(await testBackends())("on %s", (backend) => {
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ assistant_id: "agent", input: user("slow again") }),
       });
-      // No delay this time: a plain JSON answer without padding.
-      expect((await raw.text()).startsWith("{")).toBe(true);
+      // Padding, if a busy machine made this one slow too, is newlines only, before valid JSON.
+      const text = await raw.text();
+      expect(text).toMatch(/^\n*\{/);
+      expect(messagesOf(JSON.parse(text)).at(-1)).toEqual(["ai", "You said: slow again"]);
     });
 
     it("creates stateless runs in a batch and joins a stateless run's stream", async () => {
