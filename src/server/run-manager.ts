@@ -56,6 +56,8 @@ export class RunHandle {
   /** Why it was cancelled; sent as its streams' last event. */
   cancelReason: CancelReason | undefined;
   started = false;
+  /** The database has its record: until then it may not start (its admission may still fail). */
+  admitted = false;
   /** Set once the graph has finished: from then on a cancel changes nothing. */
   graphFinished = false;
   /** The state after the run's last step, as streamed by the graph. */
@@ -112,6 +114,8 @@ interface ThreadSlot {
   queue: RunHandle[];
   /** The run that ended last, which decides the thread's status once idle. */
   last: RunHandle | undefined;
+  /** A state write or copy holds the thread (`holdThread`): runs wait for it, or are refused. */
+  held: boolean;
 }
 
 /** Finished runs stay joinable this long, and at most this many: their event logs can be large. */
@@ -151,7 +155,29 @@ export class RunManager {
   /** True while the thread has a run running or queued. */
   isBusy(threadId: string): boolean {
     const slot = this.#slots.get(threadId);
-    return slot !== undefined && (slot.active !== undefined || slot.queue.length > 0);
+    return slot !== undefined && (slot.active !== undefined || slot.queue.length > 0 || slot.held);
+  }
+
+  /**
+   * Runs `work` (a state write, a copy) holding the thread as a run does, here and for other
+   * instances: ThreadBusyError while a run is queued or running; a run that arrives meanwhile
+   * is refused with `reject` and otherwise waits until `work` has ended.
+   */
+  async holdThread<T>(threadId: string, work: () => Promise<T>): Promise<T> {
+    if (this.#closing) throw new ShuttingDownError("The server is shutting down; try again shortly");
+    const slot = this.#slot(threadId);
+    if (this.isBusy(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress; update its state when the run ends`);
+    slot.held = true;
+    try {
+      const held = await this.#deps.store.holdThread(threadId, work);
+      if ("busyWith" in held) throw new ThreadBusyError(`Thread ${threadId} has a run in progress (${held.busyWith}); update its state when the run ends`);
+      return held.value;
+    } finally {
+      slot.held = false;
+      // Runs queued meanwhile start now; with none, the thread's status is the writer's to set.
+      if (slot.queue.length > 0) this.#pump(threadId);
+      else if (!slot.active) this.#slots.delete(threadId);
+    }
   }
 
   /** The handle of a run this process knows about (running, queued or recently finished). */
@@ -242,11 +268,11 @@ export class RunManager {
     const { threadId: id, body, assistantId, temporary, owner } = plan;
     // From the busy check to the reservation there is no await: two requests cannot both win.
     const slot = this.#slot(id);
-    const busy = slot.active !== undefined || slot.queue.length > 0;
+    const busy = slot.active !== undefined || slot.queue.length > 0 || slot.held;
     if (busy && body.multitask_strategy === "reject") {
       const current = slot.active ?? slot.queue[0];
       throw new ThreadBusyError(
-        `Thread ${id} is busy with run ${current?.run.runId}; wait for it, or set multitask_strategy to enqueue, interrupt or rollback`,
+        `Thread ${id} is busy with ${current ? `run ${current.run.runId}` : "a state update"}; wait for it, or set multitask_strategy to enqueue, interrupt or rollback`,
       );
     }
     // Taken now, in queue order, and strictly increasing: it orders the queue across instances.
@@ -281,6 +307,7 @@ export class RunManager {
         );
       }
       Object.assign(run, admitted.run);
+      handle.admitted = true;
       // interrupt / rollback also reach runs that other instances execute on this thread.
       if (body.multitask_strategy === "interrupt" || body.multitask_strategy === "rollback") {
         for (const other of admitted.others) if (!this.#handles.has(other)) await store.requestCancel(other, body.multitask_strategy);
@@ -290,7 +317,7 @@ export class RunManager {
       const stamped = thread.metadata.graph_id === GRAPH_ID && thread.metadata.assistant_id === assistantId;
       await store.updateThread(id, { status: "busy", metadata: stamped ? {} : { graph_id: GRAPH_ID, assistant_id: assistantId } });
     } catch (error) {
-      slot.queue.splice(slot.queue.indexOf(handle), 1);
+      if (slot.queue.includes(handle)) slot.queue.splice(slot.queue.indexOf(handle), 1);
       this.#handles.delete(run.runId);
       this.#pump(id);
       throw error;
@@ -354,7 +381,7 @@ export class RunManager {
   #slot(threadId: string): ThreadSlot {
     let slot = this.#slots.get(threadId);
     if (!slot) {
-      slot = { active: undefined, queue: [], last: undefined };
+      slot = { active: undefined, queue: [], last: undefined, held: false };
       this.#slots.set(threadId, slot);
     }
     return slot;
@@ -386,7 +413,8 @@ export class RunManager {
   /** Starts the next queued run of a thread; when none is left, settles the thread's status. */
   #pump(threadId: string): void {
     const slot = this.#slots.get(threadId);
-    if (!slot || slot.active) return;
+    // A run still being admitted starts when its admission ends (it pumps then).
+    if (!slot || slot.active || slot.held || (slot.queue[0] && !slot.queue[0].admitted)) return;
     const next = slot.queue.shift();
     if (!next) {
       this.#slots.delete(threadId);
