@@ -26,7 +26,10 @@ describe.each(await testBackends())("a run waiting for its claim (%s)", (backend
     await stub.close();
   });
 
-  /** A second manager on the same database whose thread is always held by "another instance". */
+  /**
+   * A second manager on the same database whose thread is always held by "another instance". It
+   * shares the server's heartbeating instance id, so the instance monitor leaves its runs alone.
+   */
   function heldElsewhere(onClaim: (calls: number) => void = () => undefined) {
     const counter = { calls: 0 };
     const store = new Proxy(server.deps.store, {
@@ -43,7 +46,7 @@ describe.each(await testBackends())("a run waiting for its claim (%s)", (backend
       },
     }) as ThreadStore;
     const { agent, checkpointer, logger } = server.deps;
-    return { counter, manager: new RunManager({ agent, checkpointer, store, logger, instanceId: "another" }) };
+    return { counter, manager: new RunManager({ agent, checkpointer, store, logger, instanceId: server.deps.monitor?.id }) };
   }
 
   /** Whether `handle` ends before its manager asks `more` more times for the thread. */

@@ -81,6 +81,8 @@ describe.each(await testBackends())("a state write holds its thread (%s)", (back
   it.runIf(backend === "postgres")("a run another instance admits during the write waits for it", async () => {
     const threadId = await threadWithATurn();
     // Another instance on the same database: its own run manager, counting its refused claims.
+    // It shares this server's instance id (which heartbeats): a silent id would look dead to the
+    // instance monitor, which would close its pending run on a busy machine.
     let refusedClaims = 0;
     const store = new Proxy(server.deps.store, {
       get(target, property, receiver) {
@@ -96,7 +98,7 @@ describe.each(await testBackends())("a state write holds its thread (%s)", (back
       },
     }) as ThreadStore;
     const { agent, checkpointer, logger } = server.deps;
-    const elsewhere = new RunManager({ agent, checkpointer, store, logger, instanceId: "another-instance" });
+    const elsewhere = new RunManager({ agent, checkpointer, store, logger, instanceId: server.deps.monitor?.id });
     const hold = holdStateWrites();
     try {
       const write = server.request(`/threads/${threadId}/state`, { body: { values: user("written") } });
