@@ -24,7 +24,7 @@ import type { RunCreate, StreamMode } from "./schemas.js";
 import { EventRelay } from "./event-relay.js";
 import { bindCollection, requestedCollection, resolveRunCollection } from "./run-collection.js";
 import { Webhooks } from "./webhooks.js";
-import { type Run, type RunStatus, type ThreadStatus, type ThreadStore, relaysRunEvents } from "./storage/thread-store.js";
+import { type Run, type RunStatus, type Thread, type ThreadStatus, type ThreadStore, relaysRunEvents } from "./storage/thread-store.js";
 import { errorToWire, runToWire, toWire } from "./wire.js";
 
 /** How a run ended: its status, and the thread's values or the error. */
@@ -56,6 +56,8 @@ export class RunHandle {
   /** Why it was cancelled; sent as its streams' last event. */
   cancelReason: CancelReason | undefined;
   started = false;
+  /** The database has its record: until then it may not start (its admission may still fail). */
+  admitted = false;
   /** Set once the graph has finished: from then on a cancel changes nothing. */
   graphFinished = false;
   /** The state after the run's last step, as streamed by the graph. */
@@ -95,11 +97,25 @@ export class RunHandle {
   }
 }
 
+/** A run request that passed `RunManager.check`: everything `start` needs, nothing written yet. */
+export interface RunPlan {
+  threadId: string;
+  /** The request, bound to the one collection that was checked. */
+  body: RunCreate;
+  assistantId: string;
+  /** The thread, or `null` when `start` creates it (a temporary thread, or `if_not_exists: create`). */
+  thread: Thread | null;
+  temporary: boolean;
+  owner: string | undefined;
+}
+
 interface ThreadSlot {
   active: RunHandle | undefined;
   queue: RunHandle[];
   /** The run that ended last, which decides the thread's status once idle. */
   last: RunHandle | undefined;
+  /** A state write or copy holds the thread (`holdThread`): runs wait for it, or are refused. */
+  held: boolean;
 }
 
 /** Finished runs stay joinable this long, and at most this many: their event logs can be large. */
@@ -139,7 +155,29 @@ export class RunManager {
   /** True while the thread has a run running or queued. */
   isBusy(threadId: string): boolean {
     const slot = this.#slots.get(threadId);
-    return slot !== undefined && (slot.active !== undefined || slot.queue.length > 0);
+    return slot !== undefined && (slot.active !== undefined || slot.queue.length > 0 || slot.held);
+  }
+
+  /**
+   * Runs `work` (a state write, a copy) holding the thread as a run does, here and for other
+   * instances: ThreadBusyError while a run is queued or running; a run that arrives meanwhile
+   * is refused with `reject` and otherwise waits until `work` has ended.
+   */
+  async holdThread<T>(threadId: string, work: () => Promise<T>): Promise<T> {
+    if (this.#closing) throw new ShuttingDownError("The server is shutting down; try again shortly");
+    const slot = this.#slot(threadId);
+    if (this.isBusy(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress; update its state when the run ends`);
+    slot.held = true;
+    try {
+      const held = await this.#deps.store.holdThread(threadId, work);
+      if ("busyWith" in held) throw new ThreadBusyError(`Thread ${threadId} has a run in progress (${held.busyWith}); update its state when the run ends`);
+      return held.value;
+    } finally {
+      slot.held = false;
+      // Runs queued meanwhile start now; with none, the thread's status is the writer's to set.
+      if (slot.queue.length > 0) this.#pump(threadId);
+      else if (!slot.active) this.#slots.delete(threadId);
+    }
   }
 
   /** The handle of a run this process knows about (running, queued or recently finished). */
@@ -163,58 +201,78 @@ export class RunManager {
   }
 
   /**
-   * `validate`, plus the checks that need I/O: the collection the request names belongs to
-   * `owner` (404 otherwise) and its webhook may be called (422 otherwise). A batch checks every
-   * run this way before creating any.
+   * Every check a run of `body` on `threadId` (a temporary thread when `undefined`) must pass,
+   * writing nothing: `validate`, the thread (404 unless it exists or `if_not_exists` is `create`),
+   * the checkpoint it forks from, its collection (404 unless `owner`'s) and its webhook (422).
+   * A batch checks every run before starting any, so a refused batch leaves nothing behind.
    */
-  async check(body: RunCreate, owner: string | undefined, threadId?: string): Promise<string> {
-    const assistantId = this.validate(body, threadId);
-    await this.#requireCollection(requestedCollection(body), owner);
-    if (body.webhook) await this.#webhooks.check(body.webhook);
-    return assistantId;
-  }
-
-  /**
-   * Creates a run on `threadId` (or on a temporary thread when `undefined`) and schedules it.
-   * Throws NotFoundError (unknown thread, assistant or collection), ValidationError (a bad request
-   * or webhook) or ThreadBusyError (`reject` on a busy thread); a refused run leaves nothing behind.
-   */
-  async create(threadId: string | undefined, body: RunCreate, owner?: string): Promise<RunHandle> {
+  async check(threadId: string | undefined, body: RunCreate, owner: string | undefined): Promise<RunPlan> {
     if (this.#closing) throw new ShuttingDownError("The server is shutting down; try again shortly");
     const { store, checkpointer } = this.#deps;
     const id = threadId ?? uuid7();
     const assistantId = this.validate(body, id);
     if (body.webhook) await this.#webhooks.check(body.webhook);
     const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
-    let thread = threadId === undefined ? null : await store.getThread(id, owner);
+    const thread = threadId === undefined ? null : await store.getThread(id, owner);
     if (!thread && threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
+    // Forking from a checkpoint that does not exist would silently start from an empty thread;
+    // a thread still to be created has none (leftovers of a deleted one do not count).
+    const checkpointId = body.checkpoint_id ?? body.checkpoint?.checkpoint_id ?? undefined;
+    if (checkpointId && !(thread && (await checkpointer.getTuple({ configurable: { thread_id: id, checkpoint_ns: "", checkpoint_id: checkpointId } })))) {
+      throw new NotFoundError(`Checkpoint ${checkpointId} not found on thread ${id}`);
+    }
     // The collection is decided once, here, from the request and the thread's metadata, and
     // checked before a thread is created for the run. The run carries exactly that collection
     // from now on: a later change of the thread's metadata does not reach a queued run.
     const collectionId = resolveRunCollection(body, thread?.metadata);
     await this.#requireCollection(collectionId, owner);
-    body = bindCollection(body, collectionId);
-    if (!thread) {
-      thread = await store.createThread({ threadId: id, metadata: { graph_id: GRAPH_ID, assistant_id: assistantId }, owner });
-      // The id is taken by a thread its caller may not see: to them it does not exist.
-      if (!thread) throw new NotFoundError(`Thread ${id} not found`);
-      // A deleted thread of the same id must not come back through leftover checkpoints.
-      await checkpointer.deleteThread(id);
-    }
+    return { threadId: id, body: bindCollection(body, collectionId), assistantId, thread, temporary, owner };
+  }
 
-    // Forking from a checkpoint that does not exist would silently start from an empty thread.
-    const checkpointId = body.checkpoint_id ?? body.checkpoint?.checkpoint_id ?? undefined;
-    if (checkpointId && !(await checkpointer.getTuple({ configurable: { thread_id: id, checkpoint_ns: "", checkpoint_id: checkpointId } }))) {
-      throw new NotFoundError(`Checkpoint ${checkpointId} not found on thread ${id}`);
-    }
+  /**
+   * Creates a run on `threadId` (or on a temporary thread when `undefined`) and schedules it.
+   * Throws NotFoundError (unknown thread, checkpoint, assistant or collection), ValidationError
+   * (a bad request or webhook) or ThreadBusyError (`reject` on a busy thread); a refused run
+   * leaves nothing behind.
+   */
+  async create(threadId: string | undefined, body: RunCreate, owner?: string): Promise<RunHandle> {
+    return this.start(await this.check(threadId, body, owner));
+  }
 
+  /**
+   * Starts a run `check` accepted: creates its thread if needed, then admits and schedules it.
+   * A thread created here is deleted again when the run is refused after all (a busy thread,
+   * another instance's run, a database error).
+   */
+  async start(plan: RunPlan): Promise<RunHandle> {
+    if (this.#closing) throw new ShuttingDownError("The server is shutting down; try again shortly");
+    const { store, checkpointer } = this.#deps;
+    let { thread } = plan;
+    if (thread) return this.#admit(plan, thread);
+    thread = await store.createThread({ threadId: plan.threadId, metadata: { graph_id: GRAPH_ID, assistant_id: plan.assistantId }, owner: plan.owner });
+    // The id is taken by a thread its caller may not see: to them it does not exist.
+    if (!thread) throw new NotFoundError(`Thread ${plan.threadId} not found`);
+    // A deleted thread of the same id must not come back through leftover checkpoints.
+    await checkpointer.deleteThread(plan.threadId);
+    try {
+      return await this.#admit(plan, thread);
+    } catch (error) {
+      await store.deleteThread(plan.threadId);
+      await checkpointer.deleteThread(plan.threadId);
+      throw error;
+    }
+  }
+
+  async #admit(plan: RunPlan, thread: Thread): Promise<RunHandle> {
+    const { store } = this.#deps;
+    const { threadId: id, body, assistantId, temporary, owner } = plan;
     // From the busy check to the reservation there is no await: two requests cannot both win.
     const slot = this.#slot(id);
-    const busy = slot.active !== undefined || slot.queue.length > 0;
+    const busy = slot.active !== undefined || slot.queue.length > 0 || slot.held;
     if (busy && body.multitask_strategy === "reject") {
       const current = slot.active ?? slot.queue[0];
       throw new ThreadBusyError(
-        `Thread ${id} is busy with run ${current?.run.runId}; wait for it, or set multitask_strategy to enqueue, interrupt or rollback`,
+        `Thread ${id} is busy with ${current ? `run ${current.run.runId}` : "a state update"}; wait for it, or set multitask_strategy to enqueue, interrupt or rollback`,
       );
     }
     // Taken now, in queue order, and strictly increasing: it orders the queue across instances.
@@ -249,6 +307,7 @@ export class RunManager {
         );
       }
       Object.assign(run, admitted.run);
+      handle.admitted = true;
       // interrupt / rollback also reach runs that other instances execute on this thread.
       if (body.multitask_strategy === "interrupt" || body.multitask_strategy === "rollback") {
         for (const other of admitted.others) if (!this.#handles.has(other)) await store.requestCancel(other, body.multitask_strategy);
@@ -258,7 +317,7 @@ export class RunManager {
       const stamped = thread.metadata.graph_id === GRAPH_ID && thread.metadata.assistant_id === assistantId;
       await store.updateThread(id, { status: "busy", metadata: stamped ? {} : { graph_id: GRAPH_ID, assistant_id: assistantId } });
     } catch (error) {
-      slot.queue.splice(slot.queue.indexOf(handle), 1);
+      if (slot.queue.includes(handle)) slot.queue.splice(slot.queue.indexOf(handle), 1);
       this.#handles.delete(run.runId);
       this.#pump(id);
       throw error;
@@ -322,7 +381,7 @@ export class RunManager {
   #slot(threadId: string): ThreadSlot {
     let slot = this.#slots.get(threadId);
     if (!slot) {
-      slot = { active: undefined, queue: [], last: undefined };
+      slot = { active: undefined, queue: [], last: undefined, held: false };
       this.#slots.set(threadId, slot);
     }
     return slot;
@@ -354,7 +413,8 @@ export class RunManager {
   /** Starts the next queued run of a thread; when none is left, settles the thread's status. */
   #pump(threadId: string): void {
     const slot = this.#slots.get(threadId);
-    if (!slot || slot.active) return;
+    // A run still being admitted starts when its admission ends (it pumps then).
+    if (!slot || slot.active || slot.held || (slot.queue[0] && !slot.queue[0].admitted)) return;
     const next = slot.queue.shift();
     if (!next) {
       this.#slots.delete(threadId);

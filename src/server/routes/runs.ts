@@ -109,10 +109,18 @@ export function runsRouter(deps: AppDeps): Router {
   router.post("/runs/wait", (request, response) => wait(request, response, true));
   router.post("/runs/batch", async (request, response) => {
     const bodies = parseInput(RunBatch, request.body);
-    // Every item is checked before any starts: a refused batch leaves nothing behind.
-    for (const body of bodies) await runs.check(body, ownerOf(response));
-    const handles = [];
-    for (const body of bodies) handles.push(await runs.create(undefined, body, ownerOf(response)));
+    // Every item passes every check before any starts: a refused batch leaves nothing behind.
+    const plans = [];
+    for (const body of bodies) plans.push(await runs.check(undefined, body, ownerOf(response)));
+    const handles: RunHandle[] = [];
+    try {
+      for (const plan of plans) handles.push(await runs.start(plan));
+    } catch (error) {
+      // Refused while starting after all (the server closing, a database error): undo the rest.
+      for (const handle of handles) await runs.cancel(handle.run.threadId, handle.run.runId, "rollback");
+      await Promise.all(handles.map((handle) => handle.done));
+      throw error;
+    }
     response.json(handles.map((handle) => runToWire(handle.run)));
   });
   router.get("/runs/:run_id/stream", async (request, response) => {

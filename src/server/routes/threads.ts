@@ -1,7 +1,7 @@
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { type Response, Router } from "express";
-import { AppError, NotFoundError, ThreadBusyError, ValidationError } from "../../errors.js";
+import { AppError, NotFoundError, ValidationError } from "../../errors.js";
 import { ownerOf } from "../auth.js";
 import type { AppDeps } from "../create-app.js";
 import {
@@ -43,14 +43,6 @@ export function threadsRouter(deps: AppDeps): Router {
       throw new ValidationError(`The state update cannot be applied: ${(error as Error).message}`, { cause: error });
     }
   };
-  /** State writes race with a running run (and its rollback), so they wait for an idle thread. */
-  const requireIdle = async (threadId: string) => {
-    // Another instance may be running the thread: the runs table knows.
-    if (runs.isBusy(threadId) || (await store.hasActiveRuns(threadId))) {
-      throw new ThreadBusyError(`Thread ${threadId} has a run in progress; update its state when the run ends`);
-    }
-  };
-
   router.post("/threads", async (request, response) => {
     const body = parseInput(ThreadCreate, request.body);
     const threadId = body.thread_id ?? uuid7();
@@ -138,12 +130,14 @@ export function threadsRouter(deps: AppDeps): Router {
   router.post("/threads/:thread_id/copy", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const source = await requireThread(thread_id, response);
-    // A run in progress may have written half a turn: copy a thread at rest.
-    await requireIdle(thread_id);
-    const copyId = uuid7();
-    const copy = await store.createThread({ threadId: copyId, metadata: source.metadata, owner: ownerOf(response) });
-    await checkpointer.copyThread(thread_id, copyId);
-    response.json(await toResponse(copy as Thread));
+    // A run in progress may have written half a turn: copy a thread at rest, held as a run holds it.
+    const copy = await runs.holdThread(thread_id, async () => {
+      const copyId = uuid7();
+      const created = await store.createThread({ threadId: copyId, metadata: source.metadata, owner: ownerOf(response) });
+      await checkpointer.copyThread(thread_id, copyId);
+      return created as Thread;
+    });
+    response.json(await toResponse(copy));
   });
 
   const stateAt = async (threadId: string, response: Response, checkpoint: Record<string, unknown> = {}) => {
@@ -175,18 +169,21 @@ export function threadsRouter(deps: AppDeps): Router {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const body = parseInput(ThreadStateUpdate, request.body);
     await requireThread(thread_id, response);
-    await requireIdle(thread_id);
     const checkpoint = { ...withoutEmpty(body.checkpoint ?? {}), ...(body.checkpoint_id ? { checkpoint_id: body.checkpoint_id } : {}) };
-    let config: RunnableConfig = { configurable: { thread_id, ...checkpoint } };
-    // Writing on top of a checkpoint that does not exist would silently start from nothing.
-    if (checkpoint.checkpoint_id && !(await checkpointer.getTuple(config))) {
-      throw new NotFoundError(`Checkpoint ${String(checkpoint.checkpoint_id)} not found on thread ${thread_id}`);
-    }
-    // Written as if the model node produced it: the thread then has nothing pending, and a run
-    // with new input continues from it (this is how a conversation is seeded from history).
-    for (const values of Array.isArray(body.values) ? body.values : [body.values ?? {}]) {
-      config = await applyUpdate(config, values, body.as_node ?? "model");
-    }
+    // Held as a run holds the thread, on every instance: a run and a state write never interleave.
+    const config = await runs.holdThread(thread_id, async () => {
+      let config: RunnableConfig = { configurable: { thread_id, ...checkpoint } };
+      // Writing on top of a checkpoint that does not exist would silently start from nothing.
+      if (checkpoint.checkpoint_id && !(await checkpointer.getTuple(config))) {
+        throw new NotFoundError(`Checkpoint ${String(checkpoint.checkpoint_id)} not found on thread ${thread_id}`);
+      }
+      // Written as if the model node produced it: the thread then has nothing pending, and a run
+      // with new input continues from it (this is how a conversation is seeded from history).
+      for (const values of Array.isArray(body.values) ? body.values : [body.values ?? {}]) {
+        config = await applyUpdate(config, values, body.as_node ?? "model");
+      }
+      return config;
+    });
     await store.updateThread(thread_id, {});
     response.json({ checkpoint: checkpointOf(config) });
   });

@@ -14,6 +14,9 @@ import type {
 } from "./thread-store.js";
 import { MonotonicClock } from "../../monotonic-clock.js";
 
+/** PostgreSQL's error code for a `NOWAIT` lock that another transaction holds. */
+const LOCK_NOT_AVAILABLE = "55P03";
+
 /** Numbered migrations, run under an advisory lock so instances starting together take turns. */
 const MIGRATIONS = (schema: string): string[] => [
   `CREATE TABLE ${schema}.threads (
@@ -112,6 +115,9 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   readonly #schema: string;
   /** Timestamps strictly increase within the process, so "newest first" is stable. */
   readonly #clock = new MonotonicClock();
+  /** `holdThread` calls under way, and those waiting for a turn. */
+  #holders = 0;
+  readonly #holderWaits: Array<() => void> = [];
 
   constructor(pool: Pool, options: { schema?: string } = {}) {
     this.#pool = pool;
@@ -211,8 +217,9 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
 
   async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
     return inTransaction(this.#pool, async (client) => {
-      // The thread's row lock orders every instance's decisions about this thread.
-      await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR UPDATE`, [run.threadId]);
+      // The thread's row lock orders every instance's decisions about this thread. Not FOR
+      // UPDATE: a run may be admitted while a state write holds the thread (`holdThread`).
+      await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR NO KEY UPDATE`, [run.threadId]);
       const { rows } = await client.query<{ run_id: string }>(
         `SELECT run_id FROM ${this.#schema}.runs WHERE thread_id = $1 AND status IN ('pending', 'running')`,
         [run.threadId],
@@ -231,7 +238,13 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   /** Older pending runs of the same instance do not count: its own queue orders them. */
   async claimRun(runId: string, threadId: string): Promise<boolean> {
     return inTransaction(this.#pool, async (client) => {
-      await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR UPDATE`, [threadId]);
+      // A locked thread (a state write holds it, another claim or admission is deciding): not yet.
+      try {
+        await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR UPDATE NOWAIT`, [threadId]);
+      } catch (error) {
+        if ((error as { code?: string }).code === LOCK_NOT_AVAILABLE) return false;
+        throw error;
+      }
       const { rowCount } = await client.query(
         `UPDATE ${this.#schema}.runs SET status = 'running', updated_at = $3 WHERE run_id = $1 AND status = 'pending' AND NOT EXISTS (
            SELECT 1 FROM ${this.#schema}.runs AS other, ${this.#schema}.runs AS mine WHERE mine.run_id = $1 AND other.thread_id = $2 AND other.run_id <> $1
@@ -241,6 +254,31 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
       );
       return (rowCount ?? 0) > 0;
     });
+  }
+
+  /**
+   * Holds a KEY SHARE lock on the thread's row while `work` runs: `claimRun` (FOR UPDATE NOWAIT)
+   * cannot take the thread meanwhile, on any instance, while admissions (FOR NO KEY UPDATE) and
+   * status updates go on without waiting, so no connection waits on a holder. `work` needs a
+   * second connection: at most half the pool is held at once, so holders cannot starve it.
+   */
+  async holdThread<T>(threadId: string, work: () => Promise<T>): Promise<{ value: T } | { busyWith: string }> {
+    while (this.#holders >= Math.max(1, Math.floor((this.#pool.options.max ?? 10) / 2))) await new Promise<void>((resolve) => this.#holderWaits.push(resolve));
+    this.#holders += 1;
+    try {
+      return await inTransaction(this.#pool, async (client) => {
+        await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR KEY SHARE`, [threadId]);
+        const { rows } = await client.query<{ run_id: string }>(
+          `SELECT run_id FROM ${this.#schema}.runs WHERE thread_id = $1 AND status IN ('pending', 'running') LIMIT 1`,
+          [threadId],
+        );
+        if (rows[0]) return { busyWith: rows[0].run_id };
+        return { value: await work() };
+      });
+    } finally {
+      this.#holders -= 1;
+      this.#holderWaits.shift()?.();
+    }
   }
 
   async hasActiveRuns(threadId: string): Promise<boolean> {

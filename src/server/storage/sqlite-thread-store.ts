@@ -232,6 +232,16 @@ export class SqliteThreadStore implements ThreadStore {
     return claimed.changes > 0;
   }
 
+  /**
+   * One server process owns the file: its RunManager's per-thread slot keeps its own runs out
+   * while `work` runs; this only refuses a run the database still shows as unfinished.
+   */
+  async holdThread<T>(threadId: string, work: () => Promise<T>): Promise<{ value: T } | { busyWith: string }> {
+    const active = this.#sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1").get(threadId) as { run_id: string } | undefined;
+    if (active) return { busyWith: active.run_id };
+    return { value: await work() };
+  }
+
   async hasActiveRuns(threadId: string): Promise<boolean> {
     return this.#sql("SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1").get(threadId) !== undefined;
   }

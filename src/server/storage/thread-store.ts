@@ -110,6 +110,12 @@ export interface ThreadStore {
    * run is older. Atomic across instances; false means wait and try again.
    */
   claimRun(runId: string, threadId: string): Promise<boolean>;
+  /**
+   * Runs `work` (a state write, a copy) holding the thread as a run does, on every instance:
+   * unless a pending or running run holds it (then returns that run's id and runs nothing),
+   * and no run is admitted or claimed on the thread until `work` ends.
+   */
+  holdThread<T>(threadId: string, work: () => Promise<T>): Promise<{ value: T } | { busyWith: string }>;
   /** Whether the thread has a pending or running run, on any instance. */
   hasActiveRuns(threadId: string): Promise<boolean>;
   /** Asks whichever instance runs `runId` to cancel it (seen on that instance's next heartbeat). */
