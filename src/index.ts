@@ -5,9 +5,9 @@
 export { type Config, loadConfig, loadDotEnv } from "./config.js";
 export * from "./errors.js";
 export { AGENT_DEFAULTS, type Agent, type AgentOptions, buildAgentGraph, createAgent } from "./graph/agent.js";
-export { DATABASE_FILE, isRevertible, openSqliteCheckpointer, type RevertibleCheckpointer } from "./graph/checkpointer.js";
+export { isRevertible, type RevertibleCheckpointer } from "./graph/checkpointer.js";
 export type { ThreadHead } from "./graph/message-log-saver.js";
-export { SqliteCheckpointer, type SqliteCheckpointerOptions } from "./graph/sqlite-checkpointer.js";
+export { DATABASE_FILE, openSqliteCheckpointer, SqliteCheckpointer, type SqliteCheckpointerOptions } from "./graph/sqlite-checkpointer.js";
 export { createChatModel } from "./graph/chat-model.js";
 export { renderTemplate, resolveSystemPrompt } from "./graph/configuration.js";
 export { type ConfiguredAgent, createAgentFromConfig } from "./graph/from-config.js";

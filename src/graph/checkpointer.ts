@@ -1,7 +1,4 @@
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { SqliteCheckpointer } from "./sqlite-checkpointer.js";
 
 /**
  * A checkpointer that can undo a run: delete every checkpoint a thread gained after `head`.
@@ -28,16 +25,4 @@ export function isRevertible(saver: unknown): saver is RevertibleCheckpointer {
     typeof (saver as RevertibleCheckpointer).headCheckpointId === "function" &&
     typeof (saver as RevertibleCheckpointer).revertThread === "function"
   );
-}
-
-/** Name of the SQLite file inside `DATA_DIR`. */
-export const DATABASE_FILE = "stateful-agent.sqlite";
-
-/**
- * Opens the service's checkpoint database in `dataDir`, creating the folder if needed.
- * `retention` keeps only the newest N checkpoints of each thread (messages are always kept).
- */
-export function openSqliteCheckpointer(dataDir: string, options: { retention?: number } = {}): SqliteCheckpointer {
-  mkdirSync(dataDir, { recursive: true });
-  return new SqliteCheckpointer(join(dataDir, DATABASE_FILE), options);
 }

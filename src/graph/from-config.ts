@@ -1,9 +1,8 @@
 import type { Config } from "../config.js";
 import { createAgent, type Agent } from "./agent.js";
 import pg from "pg";
-import { openSqliteCheckpointer } from "./checkpointer.js";
 import { PostgresCheckpointer } from "./postgres-checkpointer.js";
-import type { SqliteCheckpointer } from "./sqlite-checkpointer.js";
+import { openSqliteCheckpointer, type SqliteCheckpointer } from "./sqlite-checkpointer.js";
 import { createChatModel, createEmbeddings } from "./chat-model.js";
 import { DocumentIndex } from "../retrieval/document-index.js";
 import { documentStoreBeside } from "../retrieval/document-store-beside.js";

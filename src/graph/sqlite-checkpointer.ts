@@ -25,6 +25,8 @@ import type {
 } from "@langchain/langgraph-checkpoint";
 import { TASKS } from "@langchain/langgraph-checkpoint";
 import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "./message-log-saver.js";
 import type { MessageRow } from "./message-log.js";
 
@@ -316,4 +318,16 @@ export class SqliteCheckpointer extends MessageLogSaver {
         ).all(row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id, TASKS) as BlobRow[],
     );
   }
+}
+
+/** Name of the SQLite file inside `DATA_DIR`. */
+export const DATABASE_FILE = "stateful-agent.sqlite";
+
+/**
+ * Opens the service's checkpoint database in `dataDir`, creating the folder if needed.
+ * `retention` keeps only the newest N checkpoints of each thread (messages are always kept).
+ */
+export function openSqliteCheckpointer(dataDir: string, options: { retention?: number } = {}): SqliteCheckpointer {
+  mkdirSync(dataDir, { recursive: true });
+  return new SqliteCheckpointer(join(dataDir, DATABASE_FILE), options);
 }

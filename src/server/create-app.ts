@@ -3,9 +3,9 @@ import { randomUUID } from "node:crypto";
 import express, { type Express } from "express";
 import { type GenReqId, pinoHttp } from "pino-http";
 import type { Agent } from "../graph/agent.js";
-import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
 import type { LlmCache } from "../graph/llm-cache.js";
 import type { Logger } from "../logger.js";
+import type { AppDeps } from "./app-deps.js";
 import { type ApiKeys, authenticate } from "./auth.js";
 import { browserAccess } from "./cors.js";
 import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-handler.js";
@@ -14,9 +14,6 @@ import { sameSiteOnly } from "./same-site.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { RunManager } from "./run-manager.js";
 import { type WebhookOptions, Webhooks } from "./webhooks.js";
-
-/** Heartbeat interval when none is configured. */
-const DEFAULT_HEARTBEAT_MS = 2000;
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
 import { notOfferedRouter } from "./routes/not-offered.js";
@@ -28,36 +25,13 @@ import { DocumentIndex } from "../retrieval/document-index.js";
 import { documentStoreBeside } from "../retrieval/document-store-beside.js";
 import { PostgresCheckpointer } from "../graph/postgres-checkpointer.js";
 import type { SqliteCheckpointer } from "../graph/sqlite-checkpointer.js";
-import type { ThreadStore } from "./storage/thread-store.js";
 import { threadStoreBeside } from "./storage/thread-store-beside.js";
 
-/** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
-export interface AppDeps {
-  agent: Agent;
-  checkpointer: RevertibleCheckpointer;
-  store: ThreadStore;
-  runs: RunManager;
-  logger: Logger;
-  /** Browser origins allowed by CORS and Private Network Access (`["*"]` for any); none when empty. */
-  corsOrigins?: string[];
-  /** With keys, every request but `/ok` must authenticate and sees only its owner's threads. */
-  apiKeys?: ApiKeys;
-  /**
-   * Host names served besides IP addresses and `localhost` (`ALLOWED_HOSTS`, `["*"]` for any).
-   * Unset: checked against none when there are no API keys, not checked when there are.
-   */
-  allowedHosts?: string[];
-  /** Heartbeat and clean-up after dead instances; stop it before closing the database. */
-  monitor?: InstanceMonitor;
-  /** The model response cache, when `LLM_CACHE` is on; `/info` shows its counters. */
-  llmCache?: LlmCache;
-  /** Collections of documents (`/collections`), the same index the agent's search tool uses. */
-  documents: DocumentIndex;
-  /** Largest document upload body, in bytes (`DOCUMENT_MAX_BYTES`). */
-  documentMaxBytes?: number;
-  /** Most bytes one SSE stream may hold for a slow client (`STREAM_BUFFER_BYTES`). */
-  streamBufferBytes?: number;
-}
+/** `AppDeps` lives in its own module so that the routes, which take it, import no circle with this factory. */
+export type { AppDeps } from "./app-deps.js";
+
+/** Heartbeat interval when none is configured. */
+const DEFAULT_HEARTBEAT_MS = 2000;
 
 /**
  * The request's id: the caller's `x-request-id` when it is a sane token (so a proxy's id follows

@@ -1,6 +1,6 @@
 import { Router } from "express";
 import { AppError, NotFoundError } from "../../errors.js";
-import type { AppDeps } from "../create-app.js";
+import type { AppDeps } from "../app-deps.js";
 import { ASSISTANT_ID, GRAPH_ID, assistantToWire, graphSchemas, resolveAssistantId } from "../assistants.js";
 import { AssistantCount, AssistantLatestVersion, AssistantSearch, AssistantVersions, GraphQuery, SubgraphsQuery, parseInput } from "../schemas.js";
 

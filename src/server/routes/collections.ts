@@ -2,7 +2,7 @@ import { type Response, Router } from "express";
 import { NotFoundError } from "../../errors.js";
 import type { DocumentContentType } from "../../retrieval/documents.js";
 import { ownerOf } from "../auth.js";
-import type { AppDeps } from "../create-app.js";
+import type { AppDeps } from "../app-deps.js";
 import { CollectionCreate, CollectionList, CollectionPath, CollectionSearch, DocumentCreate, DocumentPath, parseInput } from "../schemas.js";
 import { collectionToWire, documentToWire, hitToWire } from "../wire.js";
 

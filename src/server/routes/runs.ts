@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { Router } from "express";
 import { ownerOf } from "../auth.js";
 import { NotFoundError } from "../../errors.js";
-import type { AppDeps } from "../create-app.js";
+import type { AppDeps } from "../app-deps.js";
 import type { RunHandle } from "../run-manager.js";
 import {
   JoinStreamQuery,

@@ -3,7 +3,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { type Response, Router } from "express";
 import { AppError, NotFoundError, ValidationError } from "../../errors.js";
 import { ownerOf } from "../auth.js";
-import type { AppDeps } from "../create-app.js";
+import type { AppDeps } from "../app-deps.js";
 import {
   CheckpointPath,
   ThreadCount,

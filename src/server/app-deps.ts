@@ -1,0 +1,41 @@
+/**
+ * What the HTTP app is built on, in a module of its own: `create-app.ts` imports every route and
+ * every route takes `AppDeps`, so keeping the type here lets both sides import it without a circle.
+ */
+import type { Agent } from "../graph/agent.js";
+import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
+import type { LlmCache } from "../graph/llm-cache.js";
+import type { Logger } from "../logger.js";
+import type { DocumentIndex } from "../retrieval/document-index.js";
+import type { ApiKeys } from "./auth.js";
+import type { InstanceMonitor } from "./instance-monitor.js";
+import type { RunManager } from "./run-manager.js";
+import type { ThreadStore } from "./storage/thread-store.js";
+
+/** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
+export interface AppDeps {
+  agent: Agent;
+  checkpointer: RevertibleCheckpointer;
+  store: ThreadStore;
+  runs: RunManager;
+  logger: Logger;
+  /** Browser origins allowed by CORS and Private Network Access (`["*"]` for any); none when empty. */
+  corsOrigins?: string[];
+  /** With keys, every request but `/ok` must authenticate and sees only its owner's threads. */
+  apiKeys?: ApiKeys;
+  /**
+   * Host names served besides IP addresses and `localhost` (`ALLOWED_HOSTS`, `["*"]` for any).
+   * Unset: checked against none when there are no API keys, not checked when there are.
+   */
+  allowedHosts?: string[];
+  /** Heartbeat and clean-up after dead instances; stop it before closing the database. */
+  monitor?: InstanceMonitor;
+  /** The model response cache, when `LLM_CACHE` is on; `/info` shows its counters. */
+  llmCache?: LlmCache;
+  /** Collections of documents (`/collections`), the same index the agent's search tool uses. */
+  documents: DocumentIndex;
+  /** Largest document upload body, in bytes (`DOCUMENT_MAX_BYTES`). */
+  documentMaxBytes?: number;
+  /** Most bytes one SSE stream may hold for a slow client (`STREAM_BUFFER_BYTES`). */
+  streamBufferBytes?: number;
+}
