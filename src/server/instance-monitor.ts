@@ -44,6 +44,8 @@ export class InstanceMonitor {
 
   /** Beats once, settles what dead instances left, then keeps beating in the background. */
   async start(): Promise<void> {
+    // Not inside the tick, whose errors are only logged: a refusal must stop the server.
+    await this.#deps.store.registerInstance(this.id, { pid: process.pid, staleMs: this.#staleMs });
     await this.#tick();
     this.#timer = setInterval(() => {
       // One beat at a time: a slow database must not pile them up.
@@ -59,11 +61,16 @@ export class InstanceMonitor {
     await this.#deps.store.removeInstance(this.id);
   }
 
+  /** How long an instance may stay silent before it is presumed dead. */
+  get #staleMs(): number {
+    return this.#deps.heartbeatMs * MISSED_BEATS;
+  }
+
   async #tick(): Promise<void> {
-    const { store, checkpointer, agent, logger, heartbeatMs } = this.#deps;
+    const { store, checkpointer, agent, logger } = this.#deps;
     try {
       await store.heartbeat(this.id);
-      await settleAbandonedRuns(store, checkpointer, agent, logger, { self: this.id, staleMs: heartbeatMs * MISSED_BEATS });
+      await settleAbandonedRuns(store, checkpointer, agent, logger, { self: this.id, staleMs: this.#staleMs });
       if (relaysRunEvents(store)) await store.pruneRunEvents(RELAYED_EVENTS_KEPT_MS);
       for (const request of this.cancels ? await store.cancelRequests(this.id) : []) {
         await this.cancels?.cancel(request.threadId, request.runId, request.action).catch(() => undefined);

@@ -300,6 +300,11 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
     return ((await this.#pool.query(`DELETE FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId])).rowCount ?? 0) > 0;
   }
 
+  /** Several instances share PostgreSQL: each one's heartbeat tells the others it is alive. */
+  async registerInstance(instanceId: string): Promise<void> {
+    await this.heartbeat(instanceId);
+  }
+
   async heartbeat(instanceId: string): Promise<void> {
     await this.#pool.query(
       `INSERT INTO ${this.#schema}.instances (instance_id, heartbeat_at) VALUES ($1, now())

@@ -123,6 +123,13 @@ export interface ThreadStore {
   /** Sets a run's status; a run that starts also records the thread's newest checkpoint then. */
   setRunStatus(runId: string, status: RunStatus, started?: { headCheckpointId: string | undefined }): Promise<void>;
   deleteRun(threadId: string, runId: string): Promise<boolean>;
+  /**
+   * Records a starting server instance as alive (its first heartbeat). Where one server process
+   * owns the database (SQLite), throws `DatabaseInUseError` instead when another instance's
+   * process is alive and beat within `staleMs`: two servers on one file would each take the
+   * other for dead and undo its runs.
+   */
+  registerInstance(instanceId: string, options: { pid: number; staleMs: number }): Promise<void>;
   /** Records that server instance `instanceId` is alive (call it every heartbeat interval). */
   heartbeat(instanceId: string): Promise<void>;
   /** Forgets an instance that stopped cleanly. */
