@@ -328,18 +328,21 @@ export class SqliteThreadStore implements ThreadStore {
     this.#sql("DELETE FROM instances WHERE instance_id = ?").run(instanceId);
   }
 
-  async abandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
-    // One server process per SQLite file (`registerInstance` sees to it): every other instance's runs are abandoned.
+  async takeAbandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
+    // One server process per SQLite file (`registerInstance` sees to it): every other instance's
+    // runs are abandoned. One statement, so atomic.
     const rows = this.#sql(
-      `SELECT run_id, thread_id, status, started, head_checkpoint_id FROM runs
-       WHERE status IN ('pending', 'running') AND (instance_id IS NULL OR instance_id <> ?) ORDER BY created_at`,
-    ).all(options.self) as Array<{ run_id: string; thread_id: string; status: "pending" | "running"; started: number; head_checkpoint_id: string | null }>;
-    return rows.map((row) => ({
-      runId: row.run_id,
-      threadId: row.thread_id,
-      status: row.status,
-      headCheckpointId: row.started ? row.head_checkpoint_id : undefined,
-    }));
+      `UPDATE runs SET instance_id = @self WHERE status IN ('pending', 'running') AND (instance_id IS NULL OR instance_id <> @self)
+       RETURNING run_id, thread_id, status, started, head_checkpoint_id, created_at`,
+    ).all({ self: options.self }) as Array<{ run_id: string; thread_id: string; status: "pending" | "running"; started: number; head_checkpoint_id: string | null; created_at: string }>;
+    return rows
+      .sort((left, right) => left.created_at.localeCompare(right.created_at))
+      .map((row) => ({
+        runId: row.run_id,
+        threadId: row.thread_id,
+        status: row.status,
+        headCheckpointId: row.started ? row.head_checkpoint_id : undefined,
+      }));
   }
 
   async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {

@@ -135,11 +135,14 @@ export interface ThreadStore {
   /** Forgets an instance that stopped cleanly. */
   removeInstance(instanceId: string): Promise<void>;
   /**
-   * Runs left `pending` or `running` by an instance that died, oldest first: on PostgreSQL, one
-   * whose last heartbeat is older than `staleMs`; on SQLite, where one server process owns the
-   * file, any instance but `self`.
+   * Takes the runs left `pending` or `running` by an instance that died, oldest first: on
+   * PostgreSQL, one whose last heartbeat is older than `staleMs`; on SQLite, where one server
+   * process owns the file, any instance but `self`. Atomically, each becomes `self`'s: of
+   * several survivors, exactly one settles it, and the run (still unfinished) holds its thread
+   * against queued runs until `closeAbandonedRuns`. Should `self` die first, the runs are
+   * abandoned again, for the next survivor.
    */
-  abandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]>;
+  takeAbandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]>;
   /** Marks abandoned runs with their final status, and frees threads no live run holds. */
   closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void>;
   close(): Promise<void>;
