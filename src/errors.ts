@@ -66,6 +66,9 @@ export class ShuttingDownError extends AppError {
   override readonly status = 503;
 }
 
+/** Another live server holds the database that only one server may use (SQLite in `DATA_DIR`); raised at start. */
+export class DatabaseInUseError extends AppError {}
+
 /** The thread already has an active run and the caller asked us not to wait. */
 export class ThreadBusyError extends AppError {
   override readonly status = 409;

@@ -4,6 +4,7 @@
  */
 import type { AddressInfo } from "node:net";
 import { loadConfigOrExit } from "./config.js";
+import { DatabaseInUseError } from "./errors.js";
 import { createAgentFromConfig } from "./graph/from-config.js";
 import { MODEL_NOT_CONFIGURED_MESSAGE } from "./graph/model-node.js";
 import { createLogger } from "./logger.js";
@@ -47,7 +48,9 @@ async function start(): Promise<void> {
     });
   } catch (error) {
     const where = config.DATABASE_URL ? `PostgreSQL at ${describeDatabase(config.DATABASE_URL)}` : `the SQLite database in ${config.DATA_DIR}`;
-    logger.fatal({ err: error }, `Cannot open ${where}: ${(error as Error).message}`);
+    // That message already names the folder and says what to do.
+    if (error instanceof DatabaseInUseError) logger.fatal(error.message);
+    else logger.fatal({ err: error }, `Cannot open ${where}: ${(error as Error).message}`);
     await checkpointer.close().catch(() => undefined);
     process.exit(1);
   }

@@ -44,6 +44,8 @@ export class InstanceMonitor {
 
   /** Beats once, settles what dead instances left, then keeps beating in the background. */
   async start(): Promise<void> {
+    // Not inside the tick, whose errors are only logged: a refusal must stop the server.
+    await this.#deps.store.registerInstance(this.id, { pid: process.pid, staleMs: this.#staleMs });
     await this.#tick();
     this.#timer = setInterval(() => {
       // One beat at a time: a slow database must not pile them up.
@@ -59,11 +61,16 @@ export class InstanceMonitor {
     await this.#deps.store.removeInstance(this.id);
   }
 
+  /** How long an instance may stay silent before it is presumed dead. */
+  get #staleMs(): number {
+    return this.#deps.heartbeatMs * MISSED_BEATS;
+  }
+
   async #tick(): Promise<void> {
-    const { store, checkpointer, agent, logger, heartbeatMs } = this.#deps;
+    const { store, checkpointer, agent, logger } = this.#deps;
     try {
       await store.heartbeat(this.id);
-      await settleAbandonedRuns(store, checkpointer, agent, logger, { self: this.id, staleMs: heartbeatMs * MISSED_BEATS });
+      await settleAbandonedRuns(store, checkpointer, agent, logger, { self: this.id, staleMs: this.#staleMs });
       if (relaysRunEvents(store)) await store.pruneRunEvents(RELAYED_EVENTS_KEPT_MS);
       for (const request of this.cancels ? await store.cancelRequests(this.id) : []) {
         await this.cancels?.cancel(request.threadId, request.runId, request.action).catch(() => undefined);
@@ -79,6 +86,9 @@ export class InstanceMonitor {
  * finished: it is marked `success`. Any other run that started is undone back to where its thread
  * was when it started, so no half-written turn remains, and marked `error`; runs that never
  * started are marked `error` too. Threads that no live run holds are freed.
+ *
+ * Each run is taken before its thread is undone, so only one survivor undoes it, and while that
+ * one does, the run still holds its thread: no queued run can start there and lose its turn.
  */
 export async function settleAbandonedRuns(
   store: ThreadStore,
@@ -87,22 +97,27 @@ export async function settleAbandonedRuns(
   logger: Logger,
   options: { self: string; staleMs: number },
 ): Promise<void> {
-  const abandoned = await store.abandonedRuns(options);
+  const abandoned = await store.takeAbandonedRuns(options);
   const outcomes: Array<{ runId: string; status: RunStatus }> = [];
-  for (const run of abandoned) {
-    if (run.headCheckpointId === undefined) {
-      outcomes.push({ runId: run.runId, status: "error" });
-      continue;
+  try {
+    for (const run of abandoned) {
+      if (run.headCheckpointId === undefined) {
+        outcomes.push({ runId: run.runId, status: "error" });
+        continue;
+      }
+      const head = run.headCheckpointId ?? undefined;
+      const newest = await checkpointer.headCheckpointId(run.threadId);
+      const wroteSomething = newest !== undefined && newest !== head;
+      const finished = wroteSomething && (await agent.getState({ configurable: { thread_id: run.threadId } })).next.length === 0;
+      if (wroteSomething && !finished) await checkpointer.revertThread(run.threadId, head);
+      outcomes.push({ runId: run.runId, status: finished ? "success" : "error" });
     }
-    const head = run.headCheckpointId ?? undefined;
-    const newest = await checkpointer.headCheckpointId(run.threadId);
-    const wroteSomething = newest !== undefined && newest !== head;
-    const finished = wroteSomething && (await agent.getState({ configurable: { thread_id: run.threadId } })).next.length === 0;
-    if (wroteSomething && !finished) await checkpointer.revertThread(run.threadId, head);
-    outcomes.push({ runId: run.runId, status: finished ? "success" : "error" });
+  } finally {
+    // Settled ones are closed even if a later one failed (that one stays this instance's, settled
+    // when it is abandoned again). Also frees threads left `busy` by a process that stopped
+    // between a run's end and its thread's update.
+    await store.closeAbandonedRuns(outcomes);
   }
-  // Also frees threads left `busy` by a process that stopped between a run's end and its thread's update.
-  await store.closeAbandonedRuns(outcomes);
   if (outcomes.length === 0) return;
   logger.warn(
     { runs: outcomes.length, failed: outcomes.filter((outcome) => outcome.status === "error").length },

@@ -1,5 +1,6 @@
 import type { Request, Response } from "express";
 import { Router } from "express";
+import { setTimeout as sleep } from "node:timers/promises";
 import { ownerOf } from "../auth.js";
 import { NotFoundError } from "../../errors.js";
 import type { AppDeps } from "../app-deps.js";
@@ -16,13 +17,20 @@ import {
   parseInput,
 } from "../schemas.js";
 import { type SseEvent, type SseStream, openSse } from "../sse.js";
-import { type RunEventStore, relaysRunEvents } from "../storage/thread-store.js";
+import { type Run, type RunEventStore, relaysRunEvents } from "../storage/thread-store.js";
 import { runToWire, toWire } from "../wire.js";
 
 /** How often a run held by another instance is checked on. */
 const REMOTE_POLL_MS = 100;
 /** Interval of the keep-alive newlines of `wait` and `join`. */
 const KEEP_ALIVE_MS = 1000;
+
+/** Fires when the response closes: the client left (or it was sent). */
+function responseClosed(response: Response): AbortSignal {
+  const closed = new AbortController();
+  response.once("close", () => closed.abort());
+  return closed.signal;
+}
 
 /** Runs on threads and stateless runs: create, stream, wait, list, get, cancel, join, delete. */
 export function runsRouter(deps: AppDeps): Router {
@@ -152,16 +160,20 @@ export function runsRouter(deps: AppDeps): Router {
     return run;
   };
 
-  /** Waits for a run held by another instance to end (or not to exist), polling its record. */
-  const finishedElsewhere = async (threadId: string, runId: string, response?: Response) => {
-    for (;;) {
+  /**
+   * Waits for a run held by another instance to end (or not to exist), polling its record;
+   * `undefined` when `signal` fires first: the client left, so nobody waits any more.
+   */
+  const finishedElsewhere = async (threadId: string, runId: string, signal: AbortSignal, response?: Response): Promise<Run | undefined> => {
+    while (!signal.aborted) {
       const run = response ? await requireRun(threadId, runId, response) : await store.getRun(threadId, runId);
       if (!run || (run.status !== "pending" && run.status !== "running")) {
         if (!run) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
         return run;
       }
-      await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));
+      await sleep(REMOTE_POLL_MS, undefined, { signal }).catch(() => undefined);
     }
+    return undefined;
   };
 
   /**
@@ -180,7 +192,7 @@ export function runsRouter(deps: AppDeps): Router {
       }
       // Events are stored before a run is marked ended: once ended, all were read above.
       if (ended) return;
-      await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));
+      await sleep(REMOTE_POLL_MS, undefined, { signal: sse.signal }).catch(() => undefined);
     }
   };
 
@@ -208,7 +220,7 @@ export function runsRouter(deps: AppDeps): Router {
     const handle = await runs.cancel(thread_id, run_id, query.action);
     if (query.wait) {
       if (handle) await handle.done;
-      else await finishedElsewhere(thread_id, run_id);
+      else await finishedElsewhere(thread_id, run_id, responseClosed(response));
     }
     response.status(query.wait ? 204 : 202).end();
   });
@@ -222,7 +234,8 @@ export function runsRouter(deps: AppDeps): Router {
       return;
     }
     // A run this instance does not hold (finished long ago, or running on another instance).
-    const run = await finishedElsewhere(thread_id, run_id, response);
+    const run = await finishedElsewhere(thread_id, run_id, responseClosed(response), response);
+    if (!run) return;
     if (run.status === "error") {
       response.json({ __error__: { error: "RunError", message: `Run ${run_id} failed; its events were on another instance` } });
       return;
@@ -244,9 +257,10 @@ export function runsRouter(deps: AppDeps): Router {
         await relayedEvents(store, thread_id, run_id, request.header("last-event-id"), sse);
       } else if (known.status === "pending" || known.status === "running") {
         await sse.send("metadata", { run_id, thread_id, attempt: 1 });
-        const run = await finishedElsewhere(thread_id, run_id);
-        if (run.status === "error") await sse.send("error", { error: "RunError", message: `Run ${run_id} failed` });
-        else await sse.send("values", toWire((await agent.getState({ configurable: { thread_id } })).values));
+        // No run: the client left, there is nothing more to send.
+        const run = await finishedElsewhere(thread_id, run_id, sse.signal);
+        if (run?.status === "error") await sse.send("error", { error: "RunError", message: `Run ${run_id} failed` });
+        else if (run) await sse.send("values", toWire((await agent.getState({ configurable: { thread_id } })).values));
       }
       sse.end();
       return;

@@ -338,6 +338,11 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
     return ((await this.#pool.query(`DELETE FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId])).rowCount ?? 0) > 0;
   }
 
+  /** Several instances share PostgreSQL: each one's heartbeat tells the others it is alive. */
+  async registerInstance(instanceId: string): Promise<void> {
+    await this.heartbeat(instanceId);
+  }
+
   async heartbeat(instanceId: string): Promise<void> {
     await this.#pool.query(
       `INSERT INTO ${this.#schema}.instances (instance_id, heartbeat_at) VALUES ($1, now())
@@ -350,22 +355,28 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
     await this.#pool.query(`DELETE FROM ${this.#schema}.instances WHERE instance_id = $1`, [instanceId]);
   }
 
-  async abandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
+  async takeAbandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
     // Other instances may be alive: only runs of instances that stopped beating are abandoned.
+    // `seen` is the run as this statement's snapshot found it; a survivor that took it meanwhile
+    // changed `runs.instance_id`, which PostgreSQL re-checks on the locked row, so it is skipped.
     const { rows } = await this.#pool.query<RunRow>(
-      `SELECT runs.* FROM ${this.#schema}.runs AS runs
-       LEFT JOIN ${this.#schema}.instances AS instances ON instances.instance_id = runs.instance_id
-       WHERE runs.status IN ('pending', 'running') AND (runs.instance_id IS NULL OR runs.instance_id <> $1)
+      `UPDATE ${this.#schema}.runs AS runs SET instance_id = $1
+       FROM ${this.#schema}.runs AS seen
+       LEFT JOIN ${this.#schema}.instances AS instances ON instances.instance_id = seen.instance_id
+       WHERE runs.run_id = seen.run_id AND runs.instance_id IS NOT DISTINCT FROM seen.instance_id AND runs.status IN ('pending', 'running')
+         AND seen.status IN ('pending', 'running') AND (seen.instance_id IS NULL OR seen.instance_id <> $1)
          AND (instances.instance_id IS NULL OR instances.heartbeat_at < now() - make_interval(secs => $2::double precision / 1000))
-       ORDER BY runs.created_at`,
+       RETURNING runs.*`,
       [options.self, options.staleMs],
     );
-    return rows.map((row) => ({
-      runId: row.run_id,
-      threadId: row.thread_id,
-      status: row.status as "pending" | "running",
-      headCheckpointId: row.started ? row.head_checkpoint_id : undefined,
-    }));
+    return rows
+      .sort((left, right) => left.created_at.getTime() - right.created_at.getTime())
+      .map((row) => ({
+        runId: row.run_id,
+        threadId: row.thread_id,
+        status: row.status as "pending" | "running",
+        headCheckpointId: row.started ? row.head_checkpoint_id : undefined,
+      }));
   }
 
   async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {

@@ -1,4 +1,7 @@
 import type { Database, Statement } from "better-sqlite3";
+import { dirname } from "node:path";
+import { DatabaseInUseError } from "../../errors.js";
+import { isProcessAlive } from "../../process-alive.js";
 import type { AbandonedRun, Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "./thread-store.js";
 import { MonotonicClock } from "../../monotonic-clock.js";
 
@@ -35,6 +38,8 @@ const MIGRATIONS: string[] = [
    CREATE TABLE instances (instance_id TEXT PRIMARY KEY, heartbeat_at TEXT NOT NULL);`,
   // A cancel asked on one instance for a run that another one executes.
   `ALTER TABLE runs ADD COLUMN cancel_requested TEXT;`,
+  // The process of each server instance, so a second server on the file can tell a live one from a crashed one.
+  `ALTER TABLE instances ADD COLUMN pid INTEGER;`,
 ];
 
 interface ThreadRow {
@@ -295,6 +300,33 @@ export class SqliteThreadStore implements ThreadStore {
     return this.#sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(runId, threadId).changes > 0;
   }
 
+  async registerInstance(instanceId: string, options: { pid: number; staleMs: number }): Promise<void> {
+    const now = Date.now();
+    // IMMEDIATE: two servers starting at once cannot both find the file free.
+    this.#db
+      .transaction(() => {
+        const others = this.#sql("SELECT instance_id, heartbeat_at, pid FROM instances WHERE instance_id <> ?").all(instanceId) as Array<{
+          instance_id: string;
+          heartbeat_at: string;
+          pid: number | null;
+        }>;
+        // A crashed server leaves its row: it is stale soon, and its process is gone at once.
+        // (No pid: a server of an earlier release, alive as long as it beats.)
+        const live = others.find((other) => Date.parse(other.heartbeat_at) > now - options.staleMs && (other.pid === null || isProcessAlive(other.pid)));
+        if (live) {
+          throw new DatabaseInUseError(
+            `Another server is using the database in ${dirname(this.#db.name)} (instance ${live.instance_id}, pid ${live.pid ?? "unknown"}); stop it or use another DATA_DIR`,
+          );
+        }
+        this.#sql("INSERT INTO instances (instance_id, heartbeat_at, pid) VALUES (?, ?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, pid = excluded.pid").run(
+          instanceId,
+          new Date(now).toISOString(),
+          options.pid,
+        );
+      })
+      .immediate();
+  }
+
   async heartbeat(instanceId: string): Promise<void> {
     this.#sql("INSERT INTO instances (instance_id, heartbeat_at) VALUES (?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at").run(
       instanceId,
@@ -306,18 +338,21 @@ export class SqliteThreadStore implements ThreadStore {
     this.#sql("DELETE FROM instances WHERE instance_id = ?").run(instanceId);
   }
 
-  async abandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
-    // One server process per SQLite file: every other instance's runs are abandoned.
+  async takeAbandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
+    // One server process per SQLite file (`registerInstance` sees to it): every other instance's
+    // runs are abandoned. One statement, so atomic.
     const rows = this.#sql(
-      `SELECT run_id, thread_id, status, started, head_checkpoint_id FROM runs
-       WHERE status IN ('pending', 'running') AND (instance_id IS NULL OR instance_id <> ?) ORDER BY created_at`,
-    ).all(options.self) as Array<{ run_id: string; thread_id: string; status: "pending" | "running"; started: number; head_checkpoint_id: string | null }>;
-    return rows.map((row) => ({
-      runId: row.run_id,
-      threadId: row.thread_id,
-      status: row.status,
-      headCheckpointId: row.started ? row.head_checkpoint_id : undefined,
-    }));
+      `UPDATE runs SET instance_id = @self WHERE status IN ('pending', 'running') AND (instance_id IS NULL OR instance_id <> @self)
+       RETURNING run_id, thread_id, status, started, head_checkpoint_id, created_at`,
+    ).all({ self: options.self }) as Array<{ run_id: string; thread_id: string; status: "pending" | "running"; started: number; head_checkpoint_id: string | null; created_at: string }>;
+    return rows
+      .sort((left, right) => left.created_at.localeCompare(right.created_at))
+      .map((row) => ({
+        runId: row.run_id,
+        threadId: row.thread_id,
+        status: row.status,
+        headCheckpointId: row.started ? row.head_checkpoint_id : undefined,
+      }));
   }
 
   async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {

@@ -129,16 +129,26 @@ export interface ThreadStore {
   /** Sets a run's status; a run that starts also records the thread's newest checkpoint then. */
   setRunStatus(runId: string, status: RunStatus, started?: { headCheckpointId: string | undefined }): Promise<void>;
   deleteRun(threadId: string, runId: string): Promise<boolean>;
+  /**
+   * Records a starting server instance as alive (its first heartbeat). Where one server process
+   * owns the database (SQLite), throws `DatabaseInUseError` instead when another instance's
+   * process is alive and beat within `staleMs`: two servers on one file would each take the
+   * other for dead and undo its runs.
+   */
+  registerInstance(instanceId: string, options: { pid: number; staleMs: number }): Promise<void>;
   /** Records that server instance `instanceId` is alive (call it every heartbeat interval). */
   heartbeat(instanceId: string): Promise<void>;
   /** Forgets an instance that stopped cleanly. */
   removeInstance(instanceId: string): Promise<void>;
   /**
-   * Runs left `pending` or `running` by an instance that died, oldest first: on PostgreSQL, one
-   * whose last heartbeat is older than `staleMs`; on SQLite, where one server process owns the
-   * file, any instance but `self`.
+   * Takes the runs left `pending` or `running` by an instance that died, oldest first: on
+   * PostgreSQL, one whose last heartbeat is older than `staleMs`; on SQLite, where one server
+   * process owns the file, any instance but `self`. Atomically, each becomes `self`'s: of
+   * several survivors, exactly one settles it, and the run (still unfinished) holds its thread
+   * against queued runs until `closeAbandonedRuns`. Should `self` die first, the runs are
+   * abandoned again, for the next survivor.
    */
-  abandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]>;
+  takeAbandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]>;
   /** Marks abandoned runs with their final status, and frees threads no live run holds. */
   closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void>;
   close(): Promise<void>;
