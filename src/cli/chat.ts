@@ -6,21 +6,27 @@
  */
 import { loadConfigOrExit } from "../config.js";
 import { UsageError } from "../errors.js";
-import { createAgentFromConfig } from "../graph/from-config.js";
-import { MODEL_NOT_CONFIGURED_MESSAGE } from "../graph/model-node.js";
 import { type ChatArguments, USAGE, parseChatArguments } from "./chat-arguments.js";
 import type { ChatBackend } from "./chat-backend.js";
-import { ChatSession, describeError } from "./chat-session.js";
-import { EmbeddedBackend } from "./embedded-backend.js";
-import { RemoteBackend } from "./remote-backend.js";
+// The agent, LangChain and the SDK are loaded only once the command line is known to be good:
+// `--help` and a usage error answer at once instead of after a second of imports.
 
 /** Exit code after an interrupt, as shells report a process ended by SIGINT. */
 const INTERRUPTED = 130;
 
 /** The backend the arguments ask for; exits 1 when the agent in this process cannot be set up. */
 async function openBackend(chatArguments: ChatArguments): Promise<ChatBackend> {
-  if (chatArguments.url !== undefined) return new RemoteBackend({ url: chatArguments.url, apiKey: chatArguments.apiKey });
+  if (chatArguments.url !== undefined) {
+    const { RemoteBackend } = await import("./remote-backend.js");
+    return new RemoteBackend({ url: chatArguments.url, apiKey: chatArguments.apiKey });
+  }
   const config = loadConfigOrExit();
+  const [{ createAgentFromConfig }, { MODEL_NOT_CONFIGURED_MESSAGE }, { EmbeddedBackend }, { describeError }] = await Promise.all([
+    import("../graph/from-config.js"),
+    import("../graph/model-node.js"),
+    import("./embedded-backend.js"),
+    import("./chat-session.js"),
+  ]);
   const configured = createAgentFromConfig(config);
   // The password of DATABASE_URL stays out of the greeting.
   const description = config.DATABASE_URL ? `PostgreSQL (DATABASE_URL, schema ${config.DATABASE_SCHEMA})` : `the SQLite database in ${config.DATA_DIR}`;
@@ -49,6 +55,7 @@ async function main(): Promise<void> {
     return;
   }
   const backend = await openBackend(chatArguments);
+  const { ChatSession } = await import("./chat-session.js");
   let interrupted = false;
   const interrupt = () => {
     // A second Ctrl-C does not wait for the database to close.
