@@ -116,7 +116,10 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
     });
 
     it("picks up a reply still streaming after a reload, and finishes it", async () => {
-      stub.delayEveryChunk(250);
+      // The reply stops after its first words until the test lets it go: no race with the clock,
+      // however long the reload takes on a busy machine.
+      let release!: () => void;
+      stub.inject({ kind: "pause", afterChunks: 3, resume: new Promise<void>((resolve) => (release = resolve)) });
       stub.respondWith(() => "this reply keeps coming after the reload");
       await page.fill("#prompt", "Keep going");
       await page.press("#prompt", "Enter");
@@ -126,6 +129,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       await page.waitForSelector(".message.assistant.streaming");
       expect(await texts(".message.user")).toEqual(["Keep going"]);
       await page.waitForSelector("#stop:not([hidden])");
+      release();
       await page.waitForSelector(".message.assistant:not(.streaming)");
       expect(await texts(".message.assistant")).toEqual(["this reply keeps coming after the reload"]);
       expect(await texts(".message.user")).toEqual(["Keep going"]);
