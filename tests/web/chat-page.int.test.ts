@@ -295,7 +295,8 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
     });
 
     it("stops a reply with the Stop button: the question stays, no half answer", async () => {
-      stub.delayEveryChunk(400);
+      // The reply stops after its first words and never goes on by itself: Stop cannot come too late.
+      stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<never>(() => undefined) });
       stub.respondWith(() => "a long answer that takes its time to arrive");
       await page.fill("#prompt", "Tell me everything");
       await page.press("#prompt", "Enter");
