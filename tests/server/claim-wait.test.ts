@@ -4,27 +4,18 @@
  * asks or while an ask is in flight, and its wait leaves no abort listeners piling up.
  */
 import { getEventListeners } from "node:events";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type RunHandle, RunManager } from "../../src/server/run-manager.js";
 import { RunCreate } from "../../src/server/schemas.js";
 import type { ThreadStore } from "../../src/server/storage/thread-store.js";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { type TestServer, startServer, testBackends } from "../support/server.js";
+import { testBackends } from "../support/server.js";
+import { useStubAndServer } from "../support/use-server.js";
 import { until } from "../support/until.js";
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 
 describe.each(await testBackends())("a run waiting for its claim (%s)", (backend) => {
-  let stub: OpenAiStub;
-  let server: TestServer;
-  beforeAll(async () => {
-    stub = await startOpenAiStub();
-    server = await startServer(stub, { backend });
-  });
-  afterAll(async () => {
-    await server.close();
-    await stub.close();
-  });
+  const fixture = useStubAndServer(backend);
 
   /**
    * A second manager on the same database whose thread is always held by "another instance". It
@@ -32,7 +23,7 @@ describe.each(await testBackends())("a run waiting for its claim (%s)", (backend
    */
   function heldElsewhere(onClaim: (calls: number) => void = () => undefined) {
     const counter = { calls: 0 };
-    const store = new Proxy(server.deps.store, {
+    const store = new Proxy(fixture.server.deps.store, {
       get(target, property, receiver) {
         if (property === "claimRun") {
           return async () => {
@@ -45,8 +36,8 @@ describe.each(await testBackends())("a run waiting for its claim (%s)", (backend
         return typeof value === "function" ? value.bind(target) : value;
       },
     }) as ThreadStore;
-    const { agent, checkpointer, logger } = server.deps;
-    return { counter, manager: new RunManager({ agent, checkpointer, store, logger, instanceId: server.deps.monitor?.id }) };
+    const { agent, checkpointer, logger } = fixture.server.deps;
+    return { counter, manager: new RunManager({ agent, checkpointer, store, logger, instanceId: fixture.server.deps.monitor?.id }) };
   }
 
   /** Whether `handle` ends before its manager asks `more` more times for the thread. */
@@ -60,7 +51,7 @@ describe.each(await testBackends())("a run waiting for its claim (%s)", (backend
 
   it("cancelled while it sleeps between two asks: stops asking, no listeners left behind", async () => {
     const { counter, manager } = heldElsewhere();
-    const thread = await server.client.threads.create();
+    const thread = await fixture.server.client.threads.create();
     const handle = await manager.create(thread.thread_id, RunCreate.parse({ assistant_id: "agent", input: user("waiting"), multitask_strategy: "enqueue" }));
     await until(() => counter.calls >= 6);
     // One sleep at a time: the listeners of the sleeps already over are gone.
@@ -71,7 +62,7 @@ describe.each(await testBackends())("a run waiting for its claim (%s)", (backend
     expect(counter.calls - asked).toBeLessThanOrEqual(1);
     expect((await handle.done).status).toBe("interrupted");
     expect(getEventListeners(handle.controller.signal, "abort")).toHaveLength(0);
-    expect(stub.requests).toHaveLength(0);
+    expect(fixture.stub.requests).toHaveLength(0);
     await manager.shutdown(0);
   });
 
@@ -80,14 +71,14 @@ describe.each(await testBackends())("a run waiting for its claim (%s)", (backend
     const { counter, manager } = heldElsewhere((calls) => {
       if (calls === 3) cancel();
     });
-    const thread = await server.client.threads.create();
+    const thread = await fixture.server.client.threads.create();
     const handle = await manager.create(thread.thread_id, RunCreate.parse({ assistant_id: "agent", input: user("waiting"), multitask_strategy: "enqueue" }));
     cancel = () => void manager.cancel(thread.thread_id, handle.run.runId, "rollback");
     expect(await endsBeforeAsking(handle, counter, 10)).toBe(true);
     expect(counter.calls).toBe(3);
     expect((await handle.done).status).toBe("interrupted");
     expect(getEventListeners(handle.controller.signal, "abort")).toHaveLength(0);
-    expect(stub.requests).toHaveLength(0);
+    expect(fixture.stub.requests).toHaveLength(0);
     await manager.shutdown(0);
   });
 });

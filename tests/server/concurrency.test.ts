@@ -1,27 +1,17 @@
 /** Many clients at once, through the SDK: one thread at a time is enforced, nothing lost or mixed. */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { type TestServer, startServer, testBackends } from "../support/server.js";
+import { describe, expect, it } from "vitest";
+import { testBackends } from "../support/server.js";
+import { useStubAndServer } from "../support/use-server.js";
 
 describe.each(await testBackends())("on %s", (backend) => {
-  let stub: OpenAiStub;
-  let server: TestServer;
-  beforeAll(async () => {
-    stub = await startOpenAiStub();
-    server = await startServer(stub, { backend });
-  });
-  afterAll(async () => {
-    await server.close();
-    await stub.close();
-  });
-  beforeEach(() => stub.reset());
+  const fixture = useStubAndServer(backend);
 
   const user = (content: string) => ({ messages: [{ role: "user", content }] });
   const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
 
   describe("concurrency", () => {
     it("20 parallel enqueued runs on one thread add exactly 40 messages, in the order the runs were queued", async () => {
-      const { client } = server;
+      const { client } = fixture.server;
       const thread = await client.threads.create();
       const runs = await Promise.all(
         Array.from({ length: 20 }, (_, index) => client.runs.create(thread.thread_id, "agent", { input: user(`message ${index}`), multitaskStrategy: "enqueue" })),
@@ -42,10 +32,10 @@ describe.each(await testBackends())("on %s", (backend) => {
     });
 
     it("20 parallel runs with reject: one wins, 19 get 409, and nothing else changes", async () => {
-      const { client } = server;
+      const { client } = fixture.server;
       const thread = await client.threads.create();
       // The winner's model answers only once every racer has had its answer: no race with the clock.
-      const answer = stub.holdNextReply();
+      const answer = fixture.stub.holdNextReply();
       const outcomes = await Promise.allSettled(
         Array.from({ length: 20 }, (_, index) => client.runs.create(thread.thread_id, "agent", { input: user(`racer ${index}`), multitaskStrategy: "reject" })),
       );
@@ -58,11 +48,11 @@ describe.each(await testBackends())("on %s", (backend) => {
       await client.runs.join(thread.thread_id, (won[0] as PromiseFulfilledResult<{ run_id: string }>).value.run_id);
       expect(contents((await client.threads.getState(thread.thread_id)).values)).toHaveLength(2);
       expect(await client.runs.list(thread.thread_id)).toHaveLength(1);
-      expect(stub.requests).toHaveLength(1);
+      expect(fixture.stub.requests).toHaveLength(1);
     });
 
     it("threads running in parallel never see each other's messages", async () => {
-      const { client } = server;
+      const { client } = fixture.server;
       const threads = await Promise.all(Array.from({ length: 12 }, () => client.threads.create()));
       await Promise.all(
         threads.map(async (thread, index) => {
@@ -75,7 +65,7 @@ describe.each(await testBackends())("on %s", (backend) => {
         expect(messages.every((message) => message.includes(`thread ${index} turn`))).toBe(true);
       }
       // And what reached the model for each request was that thread's conversation only.
-      for (const { body } of stub.requests) {
+      for (const { body } of fixture.stub.requests) {
         const texts = body.messages.filter((message) => message.role === "user").map((message) => String(message.content));
         const owner = /thread (\d+)/.exec(texts[0]!)![1];
         expect(texts.every((text) => text.startsWith(`thread ${owner} `))).toBe(true);

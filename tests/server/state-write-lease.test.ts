@@ -4,33 +4,23 @@
  * instance and on another one sharing the database, so the thread ends with every message once,
  * in order. The write is held inside `updateState` to make the interleaving certain.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { RunManager } from "../../src/server/run-manager.js";
 import { RunCreate } from "../../src/server/schemas.js";
 import type { ThreadStore } from "../../src/server/storage/thread-store.js";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { type TestServer, startServer, testBackends } from "../support/server.js";
+import { testBackends } from "../support/server.js";
+import { useStubAndServer } from "../support/use-server.js";
 import { until } from "../support/until.js";
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
 
 describe.each(await testBackends())("a state write holds its thread (%s)", (backend) => {
-  let stub: OpenAiStub;
-  let server: TestServer;
-  beforeAll(async () => {
-    stub = await startOpenAiStub();
-    server = await startServer(stub, { backend });
-  });
-  afterAll(async () => {
-    await server.close();
-    await stub.close();
-  });
-  beforeEach(() => stub.reset());
+  const fixture = useStubAndServer(backend);
 
   /** Makes the next state writes wait inside `updateState` until `release` is called. */
   function holdStateWrites() {
-    const { agent } = server.deps;
+    const { agent } = fixture.server.deps;
     const own = Object.getOwnPropertyDescriptor(agent, "updateState");
     const original = agent.updateState.bind(agent);
     let entered = () => undefined as void;
@@ -51,8 +41,8 @@ describe.each(await testBackends())("a state write holds its thread (%s)", (back
 
   /** A thread with one finished turn. */
   async function threadWithATurn() {
-    const thread = await server.client.threads.create();
-    await server.client.runs.wait(thread.thread_id, "agent", { input: user("first") });
+    const thread = await fixture.server.client.threads.create();
+    await fixture.server.client.runs.wait(thread.thread_id, "agent", { input: user("first") });
     return thread.thread_id;
   }
 
@@ -61,21 +51,21 @@ describe.each(await testBackends())("a state write holds its thread (%s)", (back
     const hold = holdStateWrites();
     let write: Promise<{ status: number }>;
     try {
-      write = server.request(`/threads/${threadId}/state`, { body: { values: user("written") } });
+      write = fixture.server.request(`/threads/${threadId}/state`, { body: { values: user("written") } });
       await hold.inside;
-      const rejected = await server.request(`/threads/${threadId}/runs`, { body: { assistant_id: "agent", input: user("rejected"), multitask_strategy: "reject" } });
+      const rejected = await fixture.server.request(`/threads/${threadId}/runs`, { body: { assistant_id: "agent", input: user("rejected"), multitask_strategy: "reject" } });
       expect(rejected.status).toBe(409);
-      const queued = await server.request(`/threads/${threadId}/runs`, { body: { assistant_id: "agent", input: user("queued"), multitask_strategy: "enqueue" } });
+      const queued = await fixture.server.request(`/threads/${threadId}/runs`, { body: { assistant_id: "agent", input: user("queued"), multitask_strategy: "enqueue" } });
       expect(queued.status).toBe(200);
       hold.release();
       expect((await write).status).toBe(200);
-      await server.client.runs.join(threadId, (queued.body as { run_id: string }).run_id);
+      await fixture.server.client.runs.join(threadId, (queued.body as { run_id: string }).run_id);
     } finally {
       hold.release();
       hold.restore();
     }
-    expect(contents((await server.client.threads.getState(threadId)).values)).toEqual(["first", "You said: first", "written", "queued", "You said: queued"]);
-    expect((await server.client.runs.list(threadId)).map((run) => run.status)).toEqual(["success", "success"]);
+    expect(contents((await fixture.server.client.threads.getState(threadId)).values)).toEqual(["first", "You said: first", "written", "queued", "You said: queued"]);
+    expect((await fixture.server.client.runs.list(threadId)).map((run) => run.status)).toEqual(["success", "success"]);
   });
 
   // Only PostgreSQL is shared by instances: on SQLite one server owns the file.
@@ -85,7 +75,7 @@ describe.each(await testBackends())("a state write holds its thread (%s)", (back
     // It shares this server's instance id (which heartbeats): a silent id would look dead to the
     // instance monitor, which would close its pending run on a busy machine.
     let refusedClaims = 0;
-    const store = new Proxy(server.deps.store, {
+    const store = new Proxy(fixture.server.deps.store, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver);
         if (property === "claimRun") {
@@ -98,11 +88,11 @@ describe.each(await testBackends())("a state write holds its thread (%s)", (back
         return typeof value === "function" ? value.bind(target) : value;
       },
     }) as ThreadStore;
-    const { agent, checkpointer, logger } = server.deps;
-    const elsewhere = new RunManager({ agent, checkpointer, store, logger, instanceId: server.deps.monitor?.id });
+    const { agent, checkpointer, logger } = fixture.server.deps;
+    const elsewhere = new RunManager({ agent, checkpointer, store, logger, instanceId: fixture.server.deps.monitor?.id });
     const hold = holdStateWrites();
     try {
-      const write = server.request(`/threads/${threadId}/state`, { body: { values: user("written") } });
+      const write = fixture.server.request(`/threads/${threadId}/state`, { body: { values: user("written") } });
       await hold.inside;
       const handle = await elsewhere.create(threadId, RunCreate.parse({ assistant_id: "agent", input: user("elsewhere"), multitask_strategy: "enqueue" }));
       let ended = false;
@@ -117,6 +107,6 @@ describe.each(await testBackends())("a state write holds its thread (%s)", (back
       hold.restore();
       await elsewhere.shutdown(0);
     }
-    expect(contents((await server.client.threads.getState(threadId)).values)).toEqual(["first", "You said: first", "written", "elsewhere", "You said: elsewhere"]);
+    expect(contents((await fixture.server.client.threads.getState(threadId)).values)).toEqual(["first", "You said: first", "written", "elsewhere", "You said: elsewhere"]);
   });
 });
