@@ -7,16 +7,25 @@ class UnsupportedMediaTypeError extends AppError {
   override readonly status = 415;
 }
 
+/** The request's media type (`content-type` without parameters), lowercased; "" when untyped. */
+export const mediaTypeOf = (request: IncomingMessage): string => (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+
+/** A JSON media type: `application/json` or any `+json`. */
+export const isJsonMediaType = (mediaType: string): boolean => mediaType === "application/json" || mediaType.endsWith("+json");
+
+/** Whether the request carries a body (a length above 0, or a chunked one). */
+export const hasRequestBody = (request: IncomingMessage): boolean =>
+  Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
+
 /** Bodies read as JSON: JSON types, text/plain and bodies sent without a content type. */
 export function isJsonLike(request: IncomingMessage): boolean {
-  const mediaType = (request.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  return mediaType === "" || mediaType === "application/json" || mediaType.endsWith("+json") || mediaType === "text/plain";
+  const mediaType = mediaTypeOf(request);
+  return mediaType === "" || isJsonMediaType(mediaType) || mediaType === "text/plain";
 }
 
 /** Refuses request bodies in other formats (forms, uploads), instead of silently reading them as `{}`. */
 export const requireJsonBody: RequestHandler = (request, _response, next) => {
-  const hasBody = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
-  if (hasBody && !isJsonLike(request)) {
+  if (hasRequestBody(request) && !isJsonLike(request)) {
     next(new UnsupportedMediaTypeError(`Request bodies must be JSON (content-type: application/json), not ${request.headers["content-type"] ?? "untyped"}`));
     return;
   }

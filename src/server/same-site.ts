@@ -15,6 +15,7 @@
 import type { RequestHandler } from "express";
 import { isIP } from "node:net";
 import { ForbiddenError } from "../errors.js";
+import { hasRequestBody, isJsonMediaType, mediaTypeOf } from "./error-handler.js";
 
 /** Names that always reach this machine's loopback, so no rebinding page can be served on them. */
 const LOOPBACK_NAMES = ["localhost"];
@@ -50,11 +51,6 @@ export function isAllowedHost(host: string | undefined, allowedHosts: readonly s
   return allowedHosts.some((allowed) => allowed.toLowerCase() === host);
 }
 
-const isJsonMediaType = (contentType: string | undefined) => {
-  const mediaType = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
-  return mediaType === "application/json" || mediaType.endsWith("+json");
-};
-
 /** Refuses, with a 403 that says which setting allows it, requests from foreign sites or for unknown hosts. */
 export function sameSiteOnly(options: SameSiteOptions): RequestHandler {
   const anyOrigin = options.allowedOrigins.includes("*");
@@ -81,8 +77,7 @@ export function sameSiteOnly(options: SameSiteOptions): RequestHandler {
       // stream (whose disconnect may cancel a run). Navigations carry no Origin and pass.
       return next(new ForbiddenError(`Cross-site request from ${origin} refused; add its origin to CORS_ORIGINS to allow it`));
     }
-    const hasBody = Number(request.headers["content-length"] ?? 0) > 0 || request.headers["transfer-encoding"] !== undefined;
-    if (hasBody && !isJsonMediaType(request.headers["content-type"])) {
+    if (hasRequestBody(request) && !isJsonMediaType(mediaTypeOf(request))) {
       return next(new ForbiddenError("A browser must send request bodies as JSON (content-type: application/json)"));
     }
     next();
