@@ -13,11 +13,12 @@ import { promisify } from "node:util";
 import { pino } from "pino";
 import { loadConfig } from "../src/config.js";
 import { createAgent } from "../src/graph/agent.js";
-import { createAgentFromConfig } from "../src/graph/from-config.js";
-import { SqliteCheckpointer } from "../src/graph/sqlite-checkpointer.js";
+import { createAgentFromConfig } from "../src/composition/agent-from-config.js";
 import { type AppDeps, createApp, createServerDeps } from "../src/server/create-app.js";
 import { startOpenAiStub } from "../tests/support/openai-stub.js";
 import { instantModel } from "./workloads.js";
+import { SqliteDatabase } from "../src/storage/sqlite/database.js";
+import { sqliteStorage } from "../src/storage/sqlite/storage.js";
 
 const run = promisify(execFile);
 const CLIENT = new URL("./http-client.ts", import.meta.url).pathname;
@@ -43,13 +44,13 @@ async function serve(deps: AppDeps): Promise<{ apiUrl: string; close: () => Prom
 }
 
 export async function httpBench(dir: string) {
-  const checkpointer = new SqliteCheckpointer(join(dir, "http.sqlite"));
-  const agent = createAgent({ model: instantModel(), checkpointer, contextTokens: 128_000 });
-  const { apiUrl, close } = await serve(await createServerDeps({ agent, checkpointer, logger: pino({ level: "silent" }) }));
+  const storage = sqliteStorage(new SqliteDatabase(join(dir, "http.sqlite")));
+  const agent = createAgent({ model: instantModel(), checkpointer: storage.checkpointer, contextTokens: 128_000 });
+  const { apiUrl, close } = await serve(await createServerDeps({ agent, storage, logger: pino({ level: "silent" }) }));
   const latency = await client<{ mean: number; p50: number; p95: number }>(apiUrl, "latency");
   const { turns_per_s: throughput } = await client<{ turns_per_s: number }>(apiUrl, "throughput");
   await close();
-  await checkpointer.close();
+  await storage.close();
   return { latency_1_thread_ms: latency, throughput_16_threads_turns_per_s: throughput };
 }
 
@@ -59,12 +60,12 @@ export async function firstTokenBench(dir: string) {
   const delayMs = 50;
   stub.respondWith(() => "Here is something worth knowing");
   const config = loadConfig({ OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "bench", DATA_DIR: join(dir, "first-token"), MODEL_MAX_RETRIES: "0", LOG_LEVEL: "silent" });
-  const { agent, checkpointer } = createAgentFromConfig(config);
-  const { apiUrl, close } = await serve(await createServerDeps({ agent, checkpointer, logger: pino({ level: "silent" }) }));
+  const { agent, storage } = createAgentFromConfig(config);
+  const { apiUrl, close } = await serve(await createServerDeps({ agent, storage, logger: pino({ level: "silent" }) }));
   stub.delayEveryReply(delayMs);
   const overhead = await client<{ mean: number; max: number }>(apiUrl, "first-token", String(delayMs));
   await close();
-  await checkpointer.close();
+  await storage.close();
   await stub.close();
   return { stub_delay_ms: delayMs, first_token_overhead_ms: overhead };
 }

@@ -9,7 +9,7 @@ import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { createAgent } from "../src/graph/agent.js";
-import { SqliteCheckpointer } from "../src/graph/sqlite-checkpointer.js";
+import { SqliteCheckpointer } from "../src/storage/sqlite/checkpointer.js";
 import { TEXT, inParallel, instantModel, mean, ms } from "./workloads.js";
 
 const agentOn = (checkpointer: BaseCheckpointSaver) =>

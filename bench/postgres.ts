@@ -3,9 +3,10 @@
  * (tables with their indexes and TOAST). Skipped, and said so, when no server answers.
  */
 import pg from "pg";
-import { PostgresCheckpointer } from "../src/graph/postgres-checkpointer.js";
+import { PostgresCheckpointer } from "../src/storage/postgres/checkpointer.js";
 import { around, conversation } from "./in-process.js";
 import { TEXT } from "./workloads.js";
+import { PostgresDatabase } from "../src/storage/postgres/database.js";
 
 export async function postgresBench(databaseUrl: string, turns: number) {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4, connectionTimeoutMillis: 3000 });
@@ -17,7 +18,7 @@ export async function postgresBench(databaseUrl: string, turns: number) {
     return { skipped: `PostgreSQL not reachable at ${new URL(databaseUrl).host}: ${(error as Error).message}` };
   }
   try {
-    const saver = new PostgresCheckpointer(pool, { schema });
+    const saver = new PostgresCheckpointer(new PostgresDatabase(pool, { schema }));
     await saver.setup();
     const perTurn = await conversation(saver, turns);
     const { rows } = await pool.query<{ bytes: string }>(

@@ -12,9 +12,9 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { DocumentIndex } from "../src/retrieval/document-index.js";
-import type { DocumentStore } from "../src/retrieval/document-store.js";
-import { PostgresDocumentStore } from "../src/retrieval/postgres-document-store.js";
-import { SqliteDocumentStore } from "../src/retrieval/sqlite-document-store.js";
+import type { DocumentStore } from "../src/storage/document-store.js";
+import { PostgresDocumentStore } from "../src/storage/postgres/document-store.js";
+import { SqliteDocumentStore } from "../src/storage/sqlite/document-store.js";
 import { STUB_EMBEDDING_DIMENSIONS, startOpenAiStub, stubEmbedding } from "../tests/support/openai-stub.js";
 import { mean, ms } from "./workloads.js";
 

@@ -3,7 +3,7 @@
  * ChatOpenAI and the stub model: model calls, prompt and completion tokens, and time.
  */
 import { HumanMessage } from "@langchain/core/messages";
-import { createAgentFromConfig } from "../src/graph/from-config.js";
+import { createAgentFromConfig } from "../src/composition/agent-from-config.js";
 import { SUMMARY_INSTRUCTIONS } from "../src/graph/summary.js";
 import { createTokenCounter } from "../src/graph/token-counter.js";
 import { countRequestTokens } from "../tests/support/count-tokens.js";

@@ -5,17 +5,11 @@
 import type { AddressInfo } from "node:net";
 import { loadConfigOrExit } from "./config.js";
 import { DatabaseInUseError } from "./errors.js";
-import { createAgentFromConfig } from "./graph/from-config.js";
+import { createAgentFromConfig } from "./composition/agent-from-config.js";
 import { MODEL_NOT_CONFIGURED_MESSAGE } from "./graph/model-node.js";
 import { createLogger } from "./logger.js";
 import { apiKeys } from "./server/auth.js";
 import { createApp, createServerDeps } from "./server/create-app.js";
-
-/** A database URL fit for a log line: host, port and database, never the password. */
-function describeDatabase(url: string): string {
-  const parsed = new URL(url);
-  return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname} (DATABASE_URL)`;
-}
 
 /** Whether `host` only accepts connections from this machine. */
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
@@ -23,7 +17,7 @@ const isLoopback = (host: string) => host === "localhost" || host === "::1" || h
 async function start(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config);
-  const { agent, checkpointer, hasModel, llmCache, documents } = createAgentFromConfig(config, { logger });
+  const { agent, storage, hasModel, llmCache, documents } = createAgentFromConfig(config, { logger });
   if (!hasModel) logger.warn(`${MODEL_NOT_CONFIGURED_MESSAGE}. The server runs, but runs will fail until then.`);
 
   const keys = config.apiKeys ? apiKeys(config.apiKeys) : undefined;
@@ -34,7 +28,7 @@ async function start(): Promise<void> {
   try {
     deps = await createServerDeps({
       agent,
-      checkpointer,
+      storage,
       logger,
       corsOrigins: config.CORS_ORIGINS,
       allowedHosts: config.ALLOWED_HOSTS,
@@ -47,11 +41,11 @@ async function start(): Promise<void> {
       webhooks: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
     });
   } catch (error) {
-    const where = config.DATABASE_URL ? `PostgreSQL at ${describeDatabase(config.DATABASE_URL)}` : `the SQLite database in ${config.DATA_DIR}`;
+    const where = config.DATABASE_URL ? storage.location : `the SQLite database in ${config.DATA_DIR}`;
     // That message already names the folder and says what to do.
     if (error instanceof DatabaseInUseError) logger.fatal(error.message);
     else logger.fatal({ err: error }, `Cannot open ${where}: ${(error as Error).message}`);
-    await checkpointer.close().catch(() => undefined);
+    await storage.close().catch(() => undefined);
     process.exit(1);
   }
   const server = createApp(deps).listen(config.PORT, config.HOST);
@@ -79,7 +73,7 @@ async function start(): Promise<void> {
         server.closeAllConnections();
         return deps.monitor?.stop();
       })
-      .then(() => checkpointer.close())
+      .then(() => storage.close())
       .catch((error: unknown) => logger.error({ err: error }, "shutdown did not complete cleanly"))
       .then(() => process.exit(0));
   };

@@ -22,7 +22,7 @@ async function openBackend(chatArguments: ChatArguments): Promise<ChatBackend> {
   }
   const config = loadConfigOrExit();
   const [{ createAgentFromConfig }, { MODEL_NOT_CONFIGURED_MESSAGE }, { EmbeddedBackend }, { describeError }] = await Promise.all([
-    import("../graph/from-config.js"),
+    import("../composition/agent-from-config.js"),
     import("../graph/model-node.js"),
     import("./embedded-backend.js"),
     import("./chat-session.js"),

@@ -5,11 +5,9 @@
 import { ThreadBusyError } from "../errors.js";
 import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { type Agent, assertHasModel, runsSettled } from "../graph/agent.js";
-import type { ConfiguredAgent } from "../graph/from-config.js";
-import { PostgresCheckpointer } from "../graph/postgres-checkpointer.js";
-import type { SqliteCheckpointer } from "../graph/sqlite-checkpointer.js";
-import type { ThreadStore } from "../server/storage/thread-store.js";
-import { threadStoreBeside } from "../server/storage/thread-store-beside.js";
+import type { ConfiguredAgent } from "../composition/agent-from-config.js";
+import type { ServiceCheckpointer } from "../storage/checkpointer.js";
+import type { ThreadStore } from "../storage/thread-store.js";
 import { type ChatBackend, type ChatMessage, ReplyTokens, type ThreadSummary, isServerThreadId, roleOf, textOf, titleOf } from "./chat-backend.js";
 
 const toChatMessage = (message: BaseMessage): ChatMessage => ({ role: roleOf(message.getType()), text: textOf(message.content) });
@@ -18,8 +16,9 @@ const toChatMessage = (message: BaseMessage): ChatMessage => ({ role: roleOf(mes
 export class EmbeddedBackend implements ChatBackend {
   readonly description: string;
   readonly #agent: Agent;
-  readonly #checkpointer: SqliteCheckpointer | PostgresCheckpointer;
+  readonly #checkpointer: ServiceCheckpointer;
   readonly #store: ThreadStore;
+  readonly #storage: ConfiguredAgent["storage"];
   /** Threads this chat ran turns on, whose runs `close` waits for. */
   readonly #used = new Set<string>();
 
@@ -27,6 +26,7 @@ export class EmbeddedBackend implements ChatBackend {
     this.#agent = configured.agent;
     this.#checkpointer = configured.checkpointer;
     this.#store = store;
+    this.#storage = configured.storage;
     this.description = description;
   }
 
@@ -35,10 +35,8 @@ export class EmbeddedBackend implements ChatBackend {
    * through the API) and returns the backend; rejects when the database cannot be opened.
    */
   static async open(configured: ConfiguredAgent, description: string): Promise<EmbeddedBackend> {
-    const store = threadStoreBeside(configured.checkpointer);
-    if (configured.checkpointer instanceof PostgresCheckpointer) await configured.checkpointer.setup();
-    await store.setup();
-    return new EmbeddedBackend(configured, store, description);
+    await configured.storage.setup();
+    return new EmbeddedBackend(configured, configured.storage.threads, description);
   }
 
   async send(threadId: string, text: string, onToken: (token: string) => void, options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -87,8 +85,7 @@ export class EmbeddedBackend implements ChatBackend {
 
   async close(): Promise<void> {
     await Promise.all([...this.#used].map((threadId) => runsSettled(this.#agent, threadId)));
-    await this.#store.close();
-    await this.#checkpointer.close();
+    await this.#storage.close();
   }
 
   /** The thread's current messages, read straight from its newest checkpoint. */

@@ -4,7 +4,7 @@
  * Importing this module opens the SQLite file in `DATA_DIR`.
  */
 import { loadConfig } from "../config.js";
-import { createAgentFromConfig } from "./from-config.js";
+import { createAgentFromConfig } from "../composition/agent-from-config.js";
 
 const config = loadConfig();
 

@@ -8,7 +8,7 @@ import type { StructuredToolInterface } from "@langchain/core/tools";
 import { resolveSystemPrompt } from "./configuration.js";
 import { collectionOf } from "./search-documents-tool.js";
 import { modelCallConfig } from "./model-call-config.js";
-import { isCachedReply, promptFingerprint } from "./llm-cache.js";
+import { isCachedReply, promptFingerprint } from "../storage/llm-cache.js";
 import { DEFAULT_RETRY, type RetryOptions, isRetryable, retryAfterMs, retryDelayMs, sleep } from "./model-retry.js";
 import type { AgentStateUpdate, AgentStateValue } from "./state.js";
 import { SUMMARY_HEADING } from "./summary.js";

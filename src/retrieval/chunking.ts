@@ -1,5 +1,5 @@
 import { MarkdownTextSplitter, RecursiveCharacterTextSplitter } from "@langchain/textsplitters";
-import type { DocumentContentType } from "./documents.js";
+import type { DocumentContentType } from "../storage/documents.js";
 
 /** How documents are cut into chunks. */
 export interface ChunkingOptions {

@@ -2,10 +2,10 @@ import type { EmbeddingsInterface } from "@langchain/core/embeddings";
 import { randomUUID } from "node:crypto";
 import { DocumentTooLargeError, ModelProviderError, NotFoundError, ValidationError } from "../errors.js";
 import { type ChunkingOptions, DEFAULT_CHUNKING, splitText } from "./chunking.js";
-import type { DocumentStore } from "./document-store.js";
+import type { DocumentStore } from "../storage/document-store.js";
 import { DocumentWorkers } from "./document-workers.js";
 import { extractText, workerFailure } from "./extract-text.js";
-import type { Collection, DocumentContentType, SearchHit, StoredDocument } from "./documents.js";
+import type { Collection, DocumentContentType, SearchHit, StoredDocument } from "../storage/documents.js";
 import { reciprocalRankFusion } from "./fusion.js";
 import { onceUntilFailure } from "../once.js";
 

@@ -1,6 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import type { DocumentContentType } from "./documents.js";
+import type { DocumentContentType } from "../storage/documents.js";
 
 /** The script the workers run: plain JavaScript beside this file, so no loader is needed. */
 const WORKER_SCRIPT = fileURLToPath(new URL("./document-worker.mjs", import.meta.url));

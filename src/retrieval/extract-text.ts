@@ -1,7 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { DocumentTooLargeError, ValidationError } from "../errors.js";
-import type { DocumentContentType } from "./documents.js";
+import type { DocumentContentType } from "../storage/documents.js";
 import { type DocumentWorkers, WorkerLimitError } from "./document-workers.js";
 
 const require = createRequire(import.meta.url);

@@ -3,14 +3,14 @@
  * every route takes `AppDeps`, so keeping the type here lets both sides import it without a circle.
  */
 import type { Agent } from "../graph/agent.js";
-import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
-import type { LlmCache } from "../graph/llm-cache.js";
+import type { RevertibleCheckpointer } from "../storage/checkpointer.js";
+import type { LlmCache } from "../storage/llm-cache.js";
 import type { Logger } from "../logger.js";
 import type { DocumentIndex } from "../retrieval/document-index.js";
 import type { ApiKeys } from "./auth.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import type { RunManager } from "./run-manager.js";
-import type { ThreadStore } from "./storage/thread-store.js";
+import type { ThreadStore } from "../storage/thread-store.js";
 
 /** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
 export interface AppDeps {

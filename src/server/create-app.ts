@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import express, { type Express } from "express";
 import { type GenReqId, pinoHttp } from "pino-http";
 import type { Agent } from "../graph/agent.js";
-import type { LlmCache } from "../graph/llm-cache.js";
+import type { LlmCache } from "../storage/llm-cache.js";
 import type { Logger } from "../logger.js";
 import type { AppDeps } from "./app-deps.js";
 import { type ApiKeys, authenticate } from "./auth.js";
@@ -22,10 +22,7 @@ import { threadsRouter } from "./routes/threads.js";
 import { webRouter } from "./routes/web.js";
 import { collectionsRouter } from "./routes/collections.js";
 import { DocumentIndex } from "../retrieval/document-index.js";
-import { documentStoreBeside } from "../retrieval/document-store-beside.js";
-import { PostgresCheckpointer } from "../graph/postgres-checkpointer.js";
-import type { SqliteCheckpointer } from "../graph/sqlite-checkpointer.js";
-import { threadStoreBeside } from "./storage/thread-store-beside.js";
+import type { Storage } from "../storage/storage.js";
 
 /** `AppDeps` lives in its own module so that the routes, which take it, import no circle with this factory. */
 export type { AppDeps } from "./app-deps.js";
@@ -89,7 +86,8 @@ export function createApp(deps: AppDeps): Express {
  */
 export async function createServerDeps(parts: {
   agent: Agent;
-  checkpointer: SqliteCheckpointer | PostgresCheckpointer;
+  /** Where threads, runs, checkpoints and documents live; set up here, closed by the caller. */
+  storage: Storage;
   logger: Logger;
   corsOrigins?: string[];
   apiKeys?: ApiKeys;
@@ -97,25 +95,23 @@ export async function createServerDeps(parts: {
   /** Interval of this instance's heartbeat (`INSTANCE_HEARTBEAT_MS`). */
   heartbeatMs?: number;
   llmCache?: LlmCache;
-  /** The agent's document index; without one, collections are kept beside the checkpoints and no run can search them. */
+  /** The agent's document index; without one, collections are kept in `storage` and no run can search them. */
   documents?: DocumentIndex;
   documentMaxBytes?: number;
   streamBufferBytes?: number;
   /** Which webhook targets runs may name (`WEBHOOK_ALLOW_PRIVATE`); public addresses only by default. */
   webhooks?: WebhookOptions;
 }): Promise<AppDeps> {
-  // Threads and runs live beside the checkpoints: the same SQLite file or PostgreSQL schema.
-  const { checkpointer } = parts;
-  const store = threadStoreBeside(checkpointer);
-  if (checkpointer instanceof PostgresCheckpointer) await checkpointer.setup();
-  await store.setup();
-  // Fail at start, not on the first turn (where a broken cache would only be logged).
+  // Fail at start, not on the first turn (where a broken database or cache would only be logged).
+  const { storage, ...rest } = parts;
+  await storage.setup();
   await parts.llmCache?.setup();
-  const documents = parts.documents ?? new DocumentIndex({ store: documentStoreBeside(checkpointer) });
+  const { checkpointer, threads: store } = storage;
+  const documents = parts.documents ?? new DocumentIndex({ store: storage.documents });
   await documents.setup();
   const monitor = new InstanceMonitor({ store, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
   const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks) });
   monitor.cancels = runs;
-  return { ...parts, store, runs, monitor, documents };
+  return { ...rest, checkpointer, store, runs, monitor, documents };
 }

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "../logger.js";
 import type { RunEvent } from "./run-stream.js";
-import type { RunEventStore, StoredRunEvent } from "./storage/thread-store.js";
+import type { RunEventStore, StoredRunEvent } from "../storage/thread-store.js";
 
 /** How long events wait to be written together: a bound on the extra delay for remote followers. */
 const FLUSH_MS = 50;

@@ -6,9 +6,9 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Agent } from "../graph/agent.js";
-import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
+import type { RevertibleCheckpointer } from "../storage/checkpointer.js";
 import type { Logger } from "../logger.js";
-import { type RunStatus, type ThreadStore, relaysRunEvents } from "./storage/thread-store.js";
+import { type RunStatus, type ThreadStore, relaysRunEvents } from "../storage/thread-store.js";
 
 /** Relayed run events are kept this long, for late joiners on other instances. */
 const RELAYED_EVENTS_KEPT_MS = 5 * 60_000;

@@ -16,7 +16,7 @@ import { AppError, NotFoundError, ShuttingDownError, ThreadBusyError } from "../
 import type { DocumentIndex } from "../retrieval/document-index.js";
 import { coerceMessageLikeToMessage } from "@langchain/core/messages";
 import { type Agent, assertHasModel, assertInputFits, runsSettled } from "../graph/agent.js";
-import type { RevertibleCheckpointer } from "../graph/checkpointer.js";
+import type { RevertibleCheckpointer } from "../storage/checkpointer.js";
 import type { Logger } from "../logger.js";
 import { ASSISTANT_ID, GRAPH_ID, resolveAssistantId } from "./assistants.js";
 import { RunEventLog, StreamTranslator, graphModesFor } from "./run-stream.js";
@@ -24,7 +24,7 @@ import type { RunCreate, StreamMode } from "./schemas.js";
 import { EventRelay } from "./event-relay.js";
 import { bindCollection, requestedCollection, resolveRunCollection } from "./run-collection.js";
 import { Webhooks } from "./webhooks.js";
-import { type Run, type RunStatus, type Thread, type ThreadStatus, type ThreadStore, relaysRunEvents } from "./storage/thread-store.js";
+import { type Run, type RunStatus, type Thread, type ThreadStatus, type ThreadStore, relaysRunEvents } from "../storage/thread-store.js";
 import { errorToWire, runToWire, toWire } from "./wire.js";
 
 /** How a run ended: its status, and the thread's values or the error. */

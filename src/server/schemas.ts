@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
-import { DOCUMENT_CONTENT_TYPES } from "../retrieval/documents.js";
+import { DOCUMENT_CONTENT_TYPES } from "../storage/documents.js";
 
 /** Parses `value` with `schema`, or throws `ValidationError` listing every problem by path. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {

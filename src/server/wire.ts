@@ -4,8 +4,8 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
-import type { Run, Thread } from "./storage/thread-store.js";
-import type { Collection, SearchHit, StoredDocument } from "../retrieval/documents.js";
+import type { Run, Thread } from "../storage/thread-store.js";
+import type { Collection, SearchHit, StoredDocument } from "../storage/documents.js";
 
 interface ToDict {
   toDict(): { type: string; data: Record<string, unknown> };

@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { DATABASE_FILE } from "../../src/graph/sqlite-checkpointer.js";
+import { DATABASE_FILE } from "../../src/storage/sqlite/checkpointer.js";
 import { runChat, startChat } from "../support/chat-process.js";
 import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
 import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";

@@ -2,7 +2,7 @@ import { AIMessage, type BaseMessage, HumanMessage, ToolMessage } from "@langcha
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ContextOverflowError, ModelNotConfiguredError, ModelProviderError, ValidationError } from "../../src/errors.js";
 import type { Agent } from "../../src/graph/agent.js";
-import type { ConfiguredAgent } from "../../src/graph/from-config.js";
+import type { ConfiguredAgent } from "../../src/composition/agent-from-config.js";
 import { countRequestTokens } from "../support/count-tokens.js";
 import { makeAgent, makeTempDir, removeDir, threadConfig } from "../support/fixtures.js";
 import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";

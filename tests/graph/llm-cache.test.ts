@@ -1,6 +1,6 @@
 import { AIMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
-import { cacheKey, promptFingerprint, temperatureOf } from "../../src/graph/llm-cache.js";
+import { cacheKey, promptFingerprint, temperatureOf } from "../../src/storage/llm-cache.js";
 
 describe("response cache keys", () => {
   it("reads the temperature from LangChain's llmString", () => {

@@ -5,7 +5,7 @@
 import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ModelProviderError } from "../../src/errors.js";
-import type { ConfiguredAgent } from "../../src/graph/from-config.js";
+import type { ConfiguredAgent } from "../../src/composition/agent-from-config.js";
 import { toModelError } from "../../src/graph/model-node.js";
 import { retryAfterMs, retryDelayMs } from "../../src/graph/model-retry.js";
 import { makeAgent, makeTempDir, removeDir, threadConfig } from "../support/fixtures.js";

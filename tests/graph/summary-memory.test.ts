@@ -6,7 +6,7 @@
 import { HumanMessage } from "@langchain/core/messages";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createAgentFromConfig, type ConfiguredAgent } from "../../src/graph/from-config.js";
+import { createAgentFromConfig, type ConfiguredAgent } from "../../src/composition/agent-from-config.js";
 import type { AgentStateValue } from "../../src/graph/state.js";
 import { SUMMARY_HEADING, SUMMARY_INSTRUCTIONS } from "../../src/graph/summary.js";
 import { countRequestTokens } from "../support/count-tokens.js";

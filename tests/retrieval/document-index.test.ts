@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ModelProviderError, NotFoundError, ValidationError } from "../../src/errors.js";
 import { splitText, type ChunkingOptions } from "../../src/retrieval/chunking.js";
 import { DocumentIndex } from "../../src/retrieval/document-index.js";
-import { SqliteDocumentStore } from "../../src/retrieval/sqlite-document-store.js";
+import { SqliteDocumentStore } from "../../src/storage/sqlite/document-store.js";
 import { RRF_K } from "../../src/retrieval/fusion.js";
 
 const DIMENSIONS = 64;

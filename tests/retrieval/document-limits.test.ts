@@ -10,7 +10,7 @@ import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ValidationError } from "../../src/errors.js";
 import { DocumentIndex } from "../../src/retrieval/document-index.js";
-import { SqliteDocumentStore } from "../../src/retrieval/sqlite-document-store.js";
+import { SqliteDocumentStore } from "../../src/storage/sqlite/document-store.js";
 import { makePdf, repeatedLinePage, textPage } from "../support/pdf.js";
 import { type Backend, type TestServer, startServer, testBackends } from "../support/server.js";
 

@@ -5,7 +5,7 @@
  */
 import { HumanMessage } from "@langchain/core/messages";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createAgentFromConfig } from "../../src/graph/from-config.js";
+import { createAgentFromConfig } from "../../src/composition/agent-from-config.js";
 import { makeConfig, makeTempDir, removeDir } from "../support/fixtures.js";
 import { RETRIEVAL_INSTRUCTIONS } from "../../src/graph/search-documents-tool.js";
 import { type ChatRequest, type OpenAiStub, type Responder, startOpenAiStub, wireText } from "../support/openai-stub.js";

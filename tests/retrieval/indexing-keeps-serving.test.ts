@@ -5,7 +5,7 @@
  * event loop running between them; the upload stays all or nothing. On SQLite and PostgreSQL.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { NewDocument } from "../../src/retrieval/document-store.js";
+import type { NewDocument } from "../../src/storage/document-store.js";
 import { type Backend, type TestServer, startServer, testBackends } from "../support/server.js";
 
 const backends = await testBackends();

@@ -7,11 +7,9 @@ import { HumanMessage } from "@langchain/core/messages";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type ConfiguredAgent, createAgentFromConfig } from "../../src/graph/from-config.js";
-import type { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
+import { type ConfiguredAgent, createAgentFromConfig } from "../../src/composition/agent-from-config.js";
 import { type AppDeps, createServerDeps } from "../../src/server/create-app.js";
 import { RunCreate } from "../../src/server/schemas.js";
-import { threadStoreBeside } from "../../src/server/storage/thread-store-beside.js";
 import { makeConfig, makeTempDir, removeDir } from "../support/fixtures.js";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
@@ -51,7 +49,7 @@ const openAgent = () => {
 /** A surviving instance: its monitor settles abandoned runs as it starts (no further beat in this test). */
 const startSurvivor = async (configured: ConfiguredAgent, settled: number[]) => {
   const logger = pino({ level: "warn" }, { write: (line: string) => void settled.push(...[JSON.parse(line) as { msg: string; runs?: number }].filter((entry) => entry.msg.startsWith("settled runs")).map((entry) => entry.runs ?? 0)) });
-  const deps = await createServerDeps({ agent: configured.agent, checkpointer: configured.checkpointer, logger, heartbeatMs: 600_000 });
+  const deps = await createServerDeps({ agent: configured.agent, storage: configured.storage, logger, heartbeatMs: 600_000 });
   started.push(deps);
   return deps;
 };
@@ -62,9 +60,8 @@ describe.skipIf(!reachable)("survivors of a dead instance", () => {
   it("settle its run once; a slow survivor does not undo the turn of a run queued behind it", async () => {
     // What the dead instance left: a finished turn, then a run that started and wrote half a turn.
     const dead = openAgent();
-    const store = threadStoreBeside(dead.checkpointer as PostgresCheckpointer);
-    await (dead.checkpointer as PostgresCheckpointer).setup();
-    await store.setup();
+    const store = dead.storage.threads;
+    await dead.storage.setup();
     const threadId = crypto.randomUUID();
     await store.createThread({ threadId, metadata: {} });
     const config = { configurable: { thread_id: threadId } };

@@ -7,7 +7,7 @@ import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import { type RunHandle, RunManager } from "../../src/server/run-manager.js";
 import { RunCreate } from "../../src/server/schemas.js";
-import type { ThreadStore } from "../../src/server/storage/thread-store.js";
+import type { ThreadStore } from "../../src/storage/thread-store.js";
 import { testBackends } from "../support/server.js";
 import { useStubAndServer } from "../support/use-server.js";
 import { until } from "../support/until.js";

@@ -6,7 +6,7 @@
  */
 import type { Client } from "@langchain/langgraph-sdk";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { SqliteCheckpointer } from "../../src/graph/sqlite-checkpointer.js";
+import type { SqliteCheckpointer } from "../../src/storage/sqlite/checkpointer.js";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
 import { type TestServer, startServer, testBackends } from "../support/server.js";
 
@@ -199,7 +199,7 @@ describe.each(await testBackends())("LLM_CACHE=database on %s", (backend) => {
     server = await startServer(stub, { backend, env: { LLM_CACHE: "database" }, captureLogs: true });
     await askFresh(server.client, "Hello there");
     if (backend === "sqlite") (server.deps.checkpointer as SqliteCheckpointer).db.exec("DROP TABLE agent_llm_cache");
-    else await (server.deps.checkpointer as unknown as { pool: import("pg").Pool; schema: string }).pool.query(`DROP TABLE ${schemaOf(server)}.agent_llm_cache`);
+    else await (server.deps.checkpointer as unknown as { database: { pool: import("pg").Pool } }).database.pool.query(`DROP TABLE ${schemaOf(server)}.agent_llm_cache`);
     const after = await askFresh(server.client, "Hello there");
     expect(after.reply?.content).toBe("You said: Hello there");
     expect(stub.requests).toHaveLength(2);

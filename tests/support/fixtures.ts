@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Config, loadConfig } from "../../src/config.js";
-import { type ConfiguredAgent, createAgentFromConfig } from "../../src/graph/from-config.js";
+import { type ConfiguredAgent, createAgentFromConfig } from "../../src/composition/agent-from-config.js";
 import type { OpenAiStub } from "./openai-stub.js";
 
 /** A fresh temporary folder; remove it with `removeDir`. */

@@ -4,7 +4,7 @@
  */
 import { HumanMessage } from "@langchain/core/messages";
 import { loadConfig } from "../../src/config.js";
-import { createAgentFromConfig } from "../../src/graph/from-config.js";
+import { createAgentFromConfig } from "../../src/composition/agent-from-config.js";
 
 const [threadId, text] = process.argv.slice(2);
 const { agent, checkpointer } = createAgentFromConfig(loadConfig());

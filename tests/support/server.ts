@@ -4,8 +4,8 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { type AppDeps, createApp, createServerDeps } from "../../src/server/create-app.js";
-import { createAgentFromConfig } from "../../src/graph/from-config.js";
-import type { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
+import { createAgentFromConfig } from "../../src/composition/agent-from-config.js";
+import type { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
 import { REDACTED_PATHS } from "../../src/logger.js";
 import { apiKeys } from "../../src/server/auth.js";
 import type { Resolver } from "../../src/server/webhooks.js";
@@ -54,10 +54,10 @@ export async function startServer(
   const config = makeConfig(stub, dataDir, { ...database, ...options.env });
   const logs: string[] = [];
   const logger = options.captureLogs ? pino({ level: "debug", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, { write: (line: string) => void logs.push(line) }) : pino({ level: "silent" });
-  const { agent, checkpointer, llmCache, documents } = createAgentFromConfig(config, { logger });
+  const { agent, storage, llmCache, documents } = createAgentFromConfig(config, { logger });
   const deps = await createServerDeps({
     agent,
-    checkpointer,
+    storage,
     logger,
     corsOrigins: config.CORS_ORIGINS,
     allowedHosts: config.ALLOWED_HOSTS,
@@ -100,8 +100,8 @@ export async function startServer(
       await deps.monitor?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (schema && !keepData) await dropSchema((checkpointer as PostgresCheckpointer).pool, schema);
-      await checkpointer.close();
+      if (schema && !keepData) await dropSchema((storage.checkpointer as PostgresCheckpointer).database.pool, schema);
+      await storage.close();
       if (!keepData) removeDir(dataDir);
     },
   };

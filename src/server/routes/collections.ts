@@ -1,6 +1,6 @@
 import { type Response, Router } from "express";
 import { NotFoundError } from "../../errors.js";
-import type { DocumentContentType } from "../../retrieval/documents.js";
+import type { DocumentContentType } from "../../storage/documents.js";
 import { ownerOf } from "../auth.js";
 import type { AppDeps } from "../app-deps.js";
 import { CollectionCreate, CollectionList, CollectionPath, CollectionSearch, DocumentCreate, DocumentPath, parseInput } from "../schemas.js";

@@ -1,6 +1,6 @@
 import { Router } from "express";
 import { createRequire } from "node:module";
-import type { LlmCache } from "../../graph/llm-cache.js";
+import type { LlmCache } from "../../storage/llm-cache.js";
 import { docsPage, openApiDocument } from "../openapi.js";
 
 const require = createRequire(import.meta.url);

@@ -17,7 +17,7 @@ import {
   parseInput,
 } from "../schemas.js";
 import { type SseEvent, type SseStream, openSse } from "../sse.js";
-import { type Run, type RunEventStore, relaysRunEvents } from "../storage/thread-store.js";
+import { type Run, type RunEventStore, relaysRunEvents } from "../../storage/thread-store.js";
 import { runToWire, toWire } from "../wire.js";
 
 /** How often a run held by another instance is checked on. */

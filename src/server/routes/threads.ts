@@ -17,7 +17,7 @@ import {
   ThreadStateUpdate,
   parseInput,
 } from "../schemas.js";
-import type { Thread } from "../storage/thread-store.js";
+import type { Thread } from "../../storage/thread-store.js";
 import { checkpointOf, stateToWire, threadToWire } from "../wire.js";
 
 /** Threads: CRUD, search, copy, state (read, update, at a checkpoint) and history. */

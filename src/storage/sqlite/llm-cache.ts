@@ -1,8 +1,16 @@
 import type Database from "better-sqlite3";
-import { type LlmCacheEntry, LlmCache, type LlmCacheOptions } from "./llm-cache.js";
+import type { MigrationSet } from "../migrations.js";
+import type { SqliteDatabase } from "./database.js";
+import { type LlmCacheEntry, LlmCache, type LlmCacheOptions } from "../llm-cache.js";
 
-/** The cache's table, beside the checkpoints in the service's SQLite file. */
-const SCHEMA = `
+/**
+ * The cache's table, beside the checkpoints in the service's SQLite file. Releases before the
+ * version table created it with `IF NOT EXISTS` on every start; version 1 is that same script.
+ */
+export const LLM_CACHE_MIGRATIONS: MigrationSet = {
+  table: "agent_llm_cache_migrations",
+  steps: [
+    `
   CREATE TABLE IF NOT EXISTS agent_llm_cache (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL,
@@ -10,11 +18,13 @@ const SCHEMA = `
     expires_at INTEGER
   );
   CREATE INDEX IF NOT EXISTS agent_llm_cache_used_at ON agent_llm_cache (used_at);
-`;
+`,
+  ],
+};
 
 /**
- * The response cache in the service's SQLite database (the checkpointer's connection, which it
- * does not close). Entries survive restarts; writes prune expired entries and the least recently
+ * The response cache in the service's SQLite database (shared with the rest of storage, whose
+ * owner closes it). Entries survive restarts; writes prune expired entries and the least recently
  * used beyond `maxEntries`, so the table never grows past the bound.
  */
 export class SqliteLlmCache extends LlmCache {
@@ -26,9 +36,11 @@ export class SqliteLlmCache extends LlmCache {
   readonly #count: Database.Statement<[number], { entries: number }>;
   readonly #writeAndPrune: (key: string, entry: LlmCacheEntry, now: number) => void;
 
-  constructor(db: Database.Database, options: LlmCacheOptions) {
+  constructor(database: SqliteDatabase, options: LlmCacheOptions) {
     super(options);
-    db.exec(SCHEMA);
+    // At once: the statements below are prepared against the table.
+    database.migrate(LLM_CACHE_MIGRATIONS);
+    const db = database.connection;
     // Reading marks the entry as used in the same statement, so LRU order needs no second query.
     this.#read = db.prepare(
       "UPDATE agent_llm_cache SET used_at = ? WHERE key = ? AND (expires_at IS NULL OR expires_at > ?) RETURNING value",

@@ -1,12 +1,15 @@
-import type { Database, Statement } from "better-sqlite3";
-import { dirname } from "node:path";
+import type { Statement } from "better-sqlite3";
+import type { MigrationSet } from "../migrations.js";
+import type { SqliteDatabase } from "./database.js";
 import { DatabaseInUseError } from "../../errors.js";
 import { isProcessAlive } from "../../process-alive.js";
-import type { AbandonedRun, Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "./thread-store.js";
+import type { AbandonedRun, Run, RunStatus, Thread, ThreadFilter, ThreadSearch, ThreadStatus, ThreadStore } from "../thread-store.js";
 import { MonotonicClock } from "../../monotonic-clock.js";
 
-/** Numbered migrations; `schema_migrations` records which ran, so `setup` is idempotent. */
-const MIGRATIONS: string[] = [
+/** Threads, runs and instances; numbered in `schema_migrations` since the first release. */
+export const THREAD_MIGRATIONS: MigrationSet = {
+  table: "schema_migrations",
+  steps: [
   `CREATE TABLE threads (
      thread_id TEXT PRIMARY KEY,
      metadata TEXT NOT NULL DEFAULT '{}',
@@ -40,7 +43,8 @@ const MIGRATIONS: string[] = [
   `ALTER TABLE runs ADD COLUMN cancel_requested TEXT;`,
   // The process of each server instance, so a second server on the file can tell a live one from a crashed one.
   `ALTER TABLE instances ADD COLUMN pid INTEGER;`,
-];
+  ],
+};
 
 interface ThreadRow {
   thread_id: string;
@@ -84,9 +88,6 @@ const toRun = (row: RunRow): Run => ({
   updatedAt: new Date(row.updated_at),
 });
 
-/** Distinct SQL texts kept prepared. */
-const STATEMENT_CACHE_LIMIT = 256;
-
 /** `$."key"`: a JSON path to one top-level key, whatever characters the key has. */
 const jsonPath = (key: string) => `$.${JSON.stringify(key)}`;
 
@@ -98,38 +99,20 @@ const SORT_COLUMNS = { thread_id: "thread_id", status: "status", created_at: "cr
  * synchronous, so each method is one or a few short statements.
  */
 export class SqliteThreadStore implements ThreadStore {
-  readonly #db: Database;
+  readonly #database: SqliteDatabase;
   /** Timestamps strictly increase so that "newest first" is stable within one millisecond. */
   readonly #clock = new MonotonicClock();
-  readonly #statements = new Map<string, Statement>();
 
-  constructor(db: Database) {
-    this.#db = db;
+  constructor(database: SqliteDatabase) {
+    this.#database = database;
   }
 
-  /** Prepares each SQL text once: preparing costs more than running these small statements. */
   #sql(source: string): Statement {
-    let statement = this.#statements.get(source);
-    if (!statement) {
-      // Searches build their SQL from the filters given; keep the cache from growing without end.
-      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
-      statement = this.#db.prepare(source);
-      this.#statements.set(source, statement);
-    }
-    return statement;
+    return this.#database.statement(source);
   }
 
   async setup(): Promise<void> {
-    this.#db.pragma("foreign_keys = ON");
-    this.#db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)");
-    // IMMEDIATE takes the write lock first, so two processes starting at once cannot both migrate.
-    this.#db.transaction(() => {
-      const row = this.#db.prepare("SELECT max(version) AS version FROM schema_migrations").get() as { version: number | null };
-      for (let version = (row.version ?? 0) + 1; version <= MIGRATIONS.length; version += 1) {
-        this.#db.exec(MIGRATIONS[version - 1] as string);
-        this.#db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)").run(version, new Date().toISOString());
-      }
-    }).immediate();
+    this.#database.migrate(THREAD_MIGRATIONS);
   }
 
   #now(): string {
@@ -153,7 +136,7 @@ export class SqliteThreadStore implements ThreadStore {
   }
 
   async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus }): Promise<Thread | null> {
-    const update = this.#db.transaction(() => {
+    const update = this.#database.connection.transaction(() => {
       const row = this.#sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
       if (!row) return null;
       const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
@@ -210,7 +193,7 @@ export class SqliteThreadStore implements ThreadStore {
   }
 
   async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
-    return this.#db
+    return this.#database.connection
       .transaction(() => {
         const others = (this.#sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running')").all(run.threadId) as Array<{ run_id: string }>).map(
           (row) => row.run_id,
@@ -303,7 +286,7 @@ export class SqliteThreadStore implements ThreadStore {
   async registerInstance(instanceId: string, options: { pid: number; staleMs: number }): Promise<void> {
     const now = Date.now();
     // IMMEDIATE: two servers starting at once cannot both find the file free.
-    this.#db
+    this.#database.connection
       .transaction(() => {
         const others = this.#sql("SELECT instance_id, heartbeat_at, pid FROM instances WHERE instance_id <> ?").all(instanceId) as Array<{
           instance_id: string;
@@ -315,7 +298,7 @@ export class SqliteThreadStore implements ThreadStore {
         const live = others.find((other) => Date.parse(other.heartbeat_at) > now - options.staleMs && (other.pid === null || isProcessAlive(other.pid)));
         if (live) {
           throw new DatabaseInUseError(
-            `Another server is using the database in ${dirname(this.#db.name)} (instance ${live.instance_id}, pid ${live.pid ?? "unknown"}); stop it or use another DATA_DIR`,
+            `Another server is using the database in ${this.#database.directory} (instance ${live.instance_id}, pid ${live.pid ?? "unknown"}); stop it or use another DATA_DIR`,
           );
         }
         this.#sql("INSERT INTO instances (instance_id, heartbeat_at, pid) VALUES (?, ?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, pid = excluded.pid").run(
@@ -356,7 +339,7 @@ export class SqliteThreadStore implements ThreadStore {
   }
 
   async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {
-    this.#db.transaction(() => {
+    this.#database.connection.transaction(() => {
       const now = this.#now();
       for (const { runId, status } of outcomes) this.#sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, now, runId);
       this.#sql(
@@ -366,7 +349,7 @@ export class SqliteThreadStore implements ThreadStore {
     })();
   }
 
+  /** The database is shared with every other part of storage; its owner closes it. */
   async close(): Promise<void> {
-    // The connection belongs to the checkpointer, which closes it.
   }
 }

@@ -1,16 +1,14 @@
 import type { Pool, PoolClient } from "pg";
-import { NotFoundError } from "../errors.js";
-import { inTransaction } from "../graph/postgres-transaction.js";
-import type { DocumentStore, NewDocument } from "./document-store.js";
-import { queryTerms } from "./document-store.js";
-import type { Chunk, Collection, DocumentContentType, RankedIds, StoredDocument } from "./documents.js";
-import { onceUntilFailure } from "../once.js";
-import { MonotonicClock } from "../monotonic-clock.js";
-
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
+import type { MigrationSet } from "../migrations.js";
+import { PostgresDatabase } from "./database.js";
+import { NotFoundError } from "../../errors.js";
+import type { DocumentStore, NewDocument } from "../document-store.js";
+import { queryTerms } from "../document-store.js";
+import type { Chunk, Collection, DocumentContentType, RankedIds, StoredDocument } from "../documents.js";
+import { MonotonicClock } from "../../monotonic-clock.js";
 
 /**
- * Numbered migrations, run under the service's migration lock. Documents and chunks hang off
+ * The retrieval tables, numbered in `rag_migrations`. Documents and chunks hang off
  * their collection by foreign keys with `ON DELETE CASCADE`, so a delete takes everything below
  * it in the same statement. `text_search` is generated from the text (English stemming) and
  * GIN-indexed for full-text search. Embeddings are float32 vectors in a `bytea` (4 bytes a
@@ -20,7 +18,9 @@ const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
  * rather than a counter so that a collection deleted and created again under the same id never
  * repeats an old revision.
  */
-const MIGRATIONS = (schema: string): string[] => [
+export const documentMigrations = (schema: string): MigrationSet => ({
+  table: "rag_migrations",
+  steps: [
   `CREATE SEQUENCE ${schema}.rag_revisions;
    CREATE TABLE ${schema}.rag_collections (
      collection_id TEXT COLLATE "C" PRIMARY KEY,
@@ -56,7 +56,8 @@ const MIGRATIONS = (schema: string): string[] => [
    CREATE INDEX rag_chunks_document ON ${schema}.rag_chunks (document_id, position);
    CREATE INDEX rag_chunks_collection ON ${schema}.rag_chunks (collection_id, dimensions);
    CREATE INDEX rag_chunks_text_search ON ${schema}.rag_chunks USING gin (text_search);`,
-];
+  ],
+});
 
 interface CollectionRow {
   collection_id: string;
@@ -120,55 +121,37 @@ interface CachedVectors {
 
 /** What `PostgresDocumentStore` is built with. */
 export interface PostgresDocumentStoreOptions {
-  /** The service's schema (the checkpointer's). */
-  schema: string;
+  /** The schema, when the store is given a pool rather than the service's `PostgresDatabase`. */
+  schema?: string;
   /** Collections whose embeddings are kept in memory, least recently searched dropped first. */
   cachedCollections?: number;
 }
 
 /**
- * The retrieval store on PostgreSQL, in the checkpointer's schema and on its pool (which it does
- * not end). Full-text search is PostgreSQL's own (`tsvector`, GIN, `ts_rank_cd`). Vector search is
+ * The retrieval store on PostgreSQL, in the service's schema, shared with the rest of storage. Full-text search is PostgreSQL's own (`tsvector`, GIN, `ts_rank_cd`). Vector search is
  * an exact cosine scan in Node: each collection's embeddings are read once, normalised, and kept
  * until its `revision` changes, which every write bumps in its own transaction, so a search sees
  * other instances' writes as soon as they commit and costs one small query while nothing changed.
  */
 export class PostgresDocumentStore implements DocumentStore {
-  readonly #pool: Pool;
+  readonly #database: PostgresDatabase;
   readonly #schema: string;
   readonly #cacheLimit: number;
   /** In least recently used order: a hit is moved to the end. */
   readonly #vectorCache = new Map<string, CachedVectors>();
   /** Timestamps strictly increase within the process, so "newest first" is stable. */
   readonly #clock = new MonotonicClock();
-  readonly #setupOnce = onceUntilFailure(() => this.#migrate());
 
-  constructor(pool: Pool, options: PostgresDocumentStoreOptions) {
-    this.#pool = pool;
-    this.#schema = options.schema;
-    if (!IDENTIFIER.test(this.#schema)) throw new Error(`Invalid schema name ${JSON.stringify(this.#schema)}`);
+  /** Give it the service's `PostgresDatabase`, or a pool of your own (which it does not end) and a schema. */
+  constructor(database: PostgresDatabase | Pool, options: PostgresDocumentStoreOptions = {}) {
+    this.#database = database instanceof PostgresDatabase ? database : new PostgresDatabase(database, { schema: options.schema });
+    this.#schema = this.#database.schema;
     this.#cacheLimit = Math.max(1, options.cachedCollections ?? 32);
   }
 
   /** Creates or migrates the tables; idempotent, and safe when several instances start at once. */
   setup(): Promise<void> {
-    return this.#setupOnce();
-  }
-
-  async #migrate(): Promise<void> {
-    await inTransaction(this.#pool, async (client) => {
-      // The checkpointer's migration lock: concurrent CREATE ... IF NOT EXISTS can still collide.
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('stateful-agent:migrations'))");
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
-      // Its own table: the thread store's `schema_migrations` in the same schema numbers other migrations.
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.#schema}.rag_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`);
-      const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${this.#schema}.rag_migrations`);
-      const migrations = MIGRATIONS(this.#schema);
-      for (let version = (rows[0]?.version ?? 0) + 1; version <= migrations.length; version += 1) {
-        await client.query(migrations[version - 1] as string);
-        await client.query(`INSERT INTO ${this.#schema}.rag_migrations (version, applied_at) VALUES ($1, now())`, [version]);
-      }
-    });
+    return this.#database.migrate(documentMigrations(this.#schema));
   }
 
   #now(): Date {
@@ -183,7 +166,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async createCollection(collection: { collectionId: string; name: string; metadata: Record<string, unknown>; owner: string | undefined }): Promise<Collection> {
     await this.setup();
-    const { rows } = await this.#pool.query<{ collection_id: string; name: string; metadata: Record<string, unknown>; owner: string | null; created_at: Date }>(
+    const { rows } = await this.#database.query<{ collection_id: string; name: string; metadata: Record<string, unknown>; owner: string | null; created_at: Date }>(
       `INSERT INTO ${this.#schema}.rag_collections (collection_id, name, metadata, owner, created_at) VALUES ($1, $2, $3, $4, $5)
        RETURNING collection_id, name, metadata, owner, created_at`,
       [collection.collectionId, collection.name, JSON.stringify(collection.metadata), collection.owner ?? null, this.#now()],
@@ -193,7 +176,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async getCollection(collectionId: string, owner?: string): Promise<Collection | null> {
     await this.setup();
-    const { rows } = await this.#pool.query<CollectionRow>(
+    const { rows } = await this.#database.query<CollectionRow>(
       `SELECT ${this.#collectionColumns} FROM ${this.#schema}.rag_collections c WHERE c.collection_id = $1 AND ($2::text IS NULL OR c.owner = $2)`,
       [collectionId, owner ?? null],
     );
@@ -202,7 +185,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async listCollections(options: { owner?: string; limit: number; offset: number }): Promise<Collection[]> {
     await this.setup();
-    const { rows } = await this.#pool.query<CollectionRow>(
+    const { rows } = await this.#database.query<CollectionRow>(
       `SELECT ${this.#collectionColumns} FROM ${this.#schema}.rag_collections c WHERE ($1::text IS NULL OR c.owner = $1)
        ORDER BY c.created_at DESC, c.collection_id LIMIT $2 OFFSET $3`,
       [options.owner ?? null, options.limit, options.offset],
@@ -213,7 +196,7 @@ export class PostgresDocumentStore implements DocumentStore {
   async deleteCollection(collectionId: string): Promise<boolean> {
     await this.setup();
     // The foreign keys cascade: documents and chunks go in this one statement.
-    const { rowCount } = await this.#pool.query(`DELETE FROM ${this.#schema}.rag_collections WHERE collection_id = $1`, [collectionId]);
+    const { rowCount } = await this.#database.query(`DELETE FROM ${this.#schema}.rag_collections WHERE collection_id = $1`, [collectionId]);
     this.#vectorCache.delete(collectionId);
     return (rowCount ?? 0) > 0;
   }
@@ -221,7 +204,7 @@ export class PostgresDocumentStore implements DocumentStore {
   /** A document for a collection that does not exist is a `NotFoundError`. */
   async addDocument(document: NewDocument): Promise<StoredDocument> {
     await this.setup();
-    return inTransaction(this.#pool, async (client) => {
+    return this.#database.transaction(async (client) => {
       // Bumping the revision first also locks the collection row, so a concurrent delete of the
       // collection waits for this document (or this waits for it and finds nothing).
       await this.#bumpRevision(client, document.collectionId, true);
@@ -270,7 +253,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async getDocument(collectionId: string, documentId: string): Promise<StoredDocument | null> {
     await this.setup();
-    const { rows } = await this.#pool.query<DocumentRow>(`SELECT * FROM ${this.#schema}.rag_documents WHERE collection_id = $1 AND document_id = $2`, [
+    const { rows } = await this.#database.query<DocumentRow>(`SELECT * FROM ${this.#schema}.rag_documents WHERE collection_id = $1 AND document_id = $2`, [
       collectionId,
       documentId,
     ]);
@@ -279,7 +262,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async listDocuments(collectionId: string, options: { limit: number; offset: number }): Promise<StoredDocument[]> {
     await this.setup();
-    const { rows } = await this.#pool.query<DocumentRow>(
+    const { rows } = await this.#database.query<DocumentRow>(
       `SELECT * FROM ${this.#schema}.rag_documents WHERE collection_id = $1 ORDER BY created_at DESC, document_id LIMIT $2 OFFSET $3`,
       [collectionId, options.limit, options.offset],
     );
@@ -288,7 +271,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async deleteDocument(collectionId: string, documentId: string): Promise<boolean> {
     await this.setup();
-    return inTransaction(this.#pool, async (client) => {
+    return this.#database.transaction(async (client) => {
       // The cascade takes the chunks (and with them their tsvector and embedding) in this statement.
       const { rowCount } = await client.query(`DELETE FROM ${this.#schema}.rag_documents WHERE collection_id = $1 AND document_id = $2`, [collectionId, documentId]);
       const removed = (rowCount ?? 0) > 0;
@@ -300,7 +283,7 @@ export class PostgresDocumentStore implements DocumentStore {
   async getChunks(chunkIds: readonly string[]): Promise<Array<Chunk & { source: string }>> {
     if (chunkIds.length === 0) return [];
     await this.setup();
-    const { rows } = await this.#pool.query<{ chunk_id: string; document_id: string; position: number; text: string; source: string }>(
+    const { rows } = await this.#database.query<{ chunk_id: string; document_id: string; position: number; text: string; source: string }>(
       `SELECT c.chunk_id, c.document_id, c.position, c.text, d.source FROM ${this.#schema}.rag_chunks c
        JOIN ${this.#schema}.rag_documents d ON d.document_id = c.document_id WHERE c.chunk_id = ANY($1::text[])`,
       [[...chunkIds]],
@@ -315,7 +298,7 @@ export class PostgresDocumentStore implements DocumentStore {
     // Any of the words. queryTerms keeps letters and digits only, and each is quoted, so
     // to_tsquery sees no operator; it stems them as to_tsvector stemmed the text.
     const tsquery = terms.map((term) => `'${term}'`).join(" | ");
-    const { rows } = await this.#pool.query<{ chunk_id: string }>(
+    const { rows } = await this.#database.query<{ chunk_id: string }>(
       `SELECT c.chunk_id FROM ${this.#schema}.rag_chunks c, to_tsquery('english'::regconfig, $2) AS query
        WHERE c.collection_id = $1 AND c.text_search @@ query ORDER BY ts_rank_cd(c.text_search, query) DESC, c.id LIMIT $3`,
       [collectionId, tsquery, limit],
@@ -334,7 +317,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   /** The collection's embeddings, read again only when its revision moved; null when it is gone. */
   async #vectors(collectionId: string): Promise<CachedVectors | null> {
-    const { rows } = await this.#pool.query<{ revision: string }>(`SELECT revision FROM ${this.#schema}.rag_collections WHERE collection_id = $1`, [collectionId]);
+    const { rows } = await this.#database.query<{ revision: string }>(`SELECT revision FROM ${this.#schema}.rag_collections WHERE collection_id = $1`, [collectionId]);
     const revision = rows[0]?.revision;
     const cached = this.#vectorCache.get(collectionId);
     this.#vectorCache.delete(collectionId);
@@ -351,7 +334,7 @@ export class PostgresDocumentStore implements DocumentStore {
   }
 
   async #loadVectors(collectionId: string): Promise<CachedVectors | null> {
-    return inTransaction(this.#pool, async (client) => {
+    return this.#database.transaction(async (client) => {
       // One snapshot for the revision and the rows, so what is cached is exactly that revision.
       await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY");
       const { rows: collections } = await client.query<{ revision: string }>(`SELECT revision FROM ${this.#schema}.rag_collections WHERE collection_id = $1`, [
@@ -370,7 +353,7 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async countOtherDimensions(collectionId: string, dimensions: number): Promise<number> {
     await this.setup();
-    const { rows } = await this.#pool.query<{ count: string }>(
+    const { rows } = await this.#database.query<{ count: string }>(
       `SELECT count(*) AS count FROM ${this.#schema}.rag_chunks WHERE collection_id = $1 AND dimensions IS NOT NULL AND dimensions <> $2`,
       [collectionId, dimensions],
     );

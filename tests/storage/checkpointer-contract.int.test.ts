@@ -9,12 +9,13 @@ import { FakeListChatModel } from "@langchain/core/utils/testing";
 import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Agent, createAgent } from "../../src/graph/agent.js";
-import type { RevertibleCheckpointer } from "../../src/graph/checkpointer.js";
-import type { MessageLogSaver } from "../../src/graph/message-log-saver.js";
-import { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
-import { SqliteCheckpointer } from "../../src/graph/sqlite-checkpointer.js";
+import type { RevertibleCheckpointer } from "../../src/storage/checkpointer.js";
+import type { MessageLogSaver } from "../../src/storage/message-log-saver.js";
+import { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
+import { SqliteCheckpointer } from "../../src/storage/sqlite/checkpointer.js";
 import { makeTempDir, removeDir } from "../support/fixtures.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
+import { PostgresDatabase } from "../../src/storage/postgres/database.js";
 
 /** A model whose provider is always down. */
 class FailingModel extends FakeListChatModel {
@@ -65,7 +66,7 @@ function postgresBackend(): Backend {
   const count = async (sql: string, ...parameters: unknown[]) => Number((await pool.query<{ value: string | null }>(sql, parameters)).rows[0]?.value ?? 0);
   return {
     async open(options = {}) {
-      const saver = new PostgresCheckpointer(pool, { schema, ...options });
+      const saver = new PostgresCheckpointer(new PostgresDatabase(pool, { schema }), options);
       await saver.setup();
       return saver;
     },

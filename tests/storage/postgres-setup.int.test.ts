@@ -1,9 +1,10 @@
 /** Schema setup on PostgreSQL is idempotent and safe when several instances start at once. */
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
-import { PostgresThreadStore } from "../../src/server/storage/postgres-thread-store.js";
+import { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
+import { PostgresThreadStore } from "../../src/storage/postgres/thread-store.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
+import { PostgresDatabase } from "../../src/storage/postgres/database.js";
 
 const reachable = await postgresReachable();
 const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 8 });
@@ -15,10 +16,12 @@ afterAll(async () => {
 
 describe.skipIf(!reachable)("PostgreSQL schema setup", () => {
   it("survives four instances setting up one new schema at the same moment, and a fifth later", async () => {
-    const setups = Array.from({ length: 4 }, () => [new PostgresCheckpointer(pool, { schema }).setup(), new PostgresThreadStore(pool, { schema }).setup()]).flat();
+    // Each instance has a database object of its own (and so its own memo of what it migrated).
+    const instance = () => new PostgresDatabase(pool, { schema });
+    const setups = Array.from({ length: 4 }, () => [new PostgresCheckpointer(instance()).setup(), new PostgresThreadStore(instance()).setup()]).flat();
     await expect(Promise.all(setups)).resolves.toBeDefined();
-    await new PostgresThreadStore(pool, { schema }).setup();
-    await new PostgresCheckpointer(pool, { schema }).setup();
+    await new PostgresThreadStore(instance()).setup();
+    await new PostgresCheckpointer(instance()).setup();
     const { rows } = await pool.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
       [schema],

@@ -19,7 +19,7 @@ import {
   maxChannelVersion,
   TASKS,
 } from "@langchain/langgraph-checkpoint";
-import type { RevertibleCheckpointer } from "./checkpointer.js";
+import type { RevertibleCheckpointer, ThreadHead } from "./checkpointer.js";
 import { deepEqual } from "./deep-equal.js";
 import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./message-log.js";
 import { VersionClock } from "./version-clock.js";
@@ -73,14 +73,7 @@ export interface ListQuery {
   limit: number | undefined;
 }
 
-/** A thread as the saver sees it: its id and its newest root checkpoint. */
-export interface ThreadHead {
-  threadId: string;
-  /** Id of the thread's newest root checkpoint. */
-  checkpointId: string;
-  /** When that checkpoint was written (its `ts`). */
-  updatedAt: Date;
-}
+export type { ThreadHead } from "./checkpointer.js";
 
 export abstract class MessageLogSaver extends BaseCheckpointSaver implements RevertibleCheckpointer {
   protected readonly messages = new MessageLogCache();
@@ -96,6 +89,7 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
   abstract pruneThread(threadId: string): Promise<void>;
   abstract copyThread(fromThreadId: string, toThreadId: string): Promise<void>;
   abstract close(): Promise<void>;
+  abstract setup(): Promise<void>;
   /**
    * Every thread that has a root checkpoint, the most recently written first, up to `limit`.
    * Reads no channel values, unlike `list({})`, which decodes every checkpoint of every thread.

@@ -15,14 +15,17 @@ import type {
   SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
 import { TASKS } from "@langchain/langgraph-checkpoint";
-import type { Pool, PoolClient } from "pg";
-import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "./message-log-saver.js";
-import type { MessageRow } from "./message-log.js";
-import { inTransaction } from "./postgres-transaction.js";
-import { onceUntilFailure } from "../once.js";
+import type { PoolClient } from "pg";
+import type { MigrationSet } from "../migrations.js";
+import type { PostgresDatabase } from "./database.js";
+import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "../message-log-saver.js";
+import type { MessageRow } from "../message-log.js";
 
 /** Numbered migrations, run under an advisory lock so instances starting together take turns. */
-const MIGRATIONS = (schema: string): string[] => [
+/** The checkpoints' tables; numbered in `agent_checkpoint_migrations` since the first release. */
+export const checkpointMigrations = (schema: string): MigrationSet => ({
+  table: "agent_checkpoint_migrations",
+  steps: [
   `CREATE TABLE ${schema}.agent_checkpoints (
      thread_id TEXT COLLATE "C" NOT NULL,
      checkpoint_ns TEXT COLLATE "C" NOT NULL,
@@ -67,20 +70,18 @@ const MIGRATIONS = (schema: string): string[] => [
      thread_id TEXT COLLATE "C" PRIMARY KEY,
      next_seq BIGINT NOT NULL
    );`,
-];
+  ],
+});
 
 /** Options of `PostgresCheckpointer`. */
 export interface PostgresCheckpointerOptions {
-  /** Schema of the tables (created if missing); `public` by default. */
-  schema?: string;
   /** Keep only the newest N root checkpoints of each thread (messages are always kept). */
   retention?: number;
   serde?: SerializerProtocol;
-  /** Whether `close()` ends the pool (when the checkpointer opened it). */
-  ownsPool?: boolean;
+  /** Whether `close()` closes the database (the service's storage asks for it). */
+  closesDatabase?: boolean;
 }
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 const bytes = (value: Uint8Array | string) => (typeof value === "string" ? Buffer.from(value) : Buffer.from(value.buffer, value.byteOffset, value.byteLength));
 
 /**
@@ -88,38 +89,22 @@ const bytes = (value: Uint8Array | string) => (typeof value === "string" ? Buffe
  * also tells a server at start whether the database is reachable).
  */
 export class PostgresCheckpointer extends MessageLogSaver {
-  readonly pool: Pool;
+  readonly database: PostgresDatabase;
   readonly schema: string;
   readonly #retention: number | undefined;
-  readonly #ownsPool: boolean;
-  readonly #setupOnce = onceUntilFailure(() => this.#migrate());
+  readonly #closesDatabase: boolean;
 
-  constructor(pool: Pool, options: PostgresCheckpointerOptions = {}) {
+  constructor(database: PostgresDatabase, options: PostgresCheckpointerOptions = {}) {
     super(options.serde);
-    this.pool = pool;
-    this.schema = options.schema ?? "public";
-    if (!IDENTIFIER.test(this.schema)) throw new Error(`Invalid schema name ${JSON.stringify(this.schema)}`);
+    this.database = database;
+    this.schema = database.schema;
     this.#retention = options.retention;
-    this.#ownsPool = options.ownsPool ?? false;
+    this.#closesDatabase = options.closesDatabase ?? false;
   }
 
   /** Creates or migrates the tables; idempotent and safe when several instances start at once. */
   setup(): Promise<void> {
-    return this.#setupOnce();
-  }
-
-  async #migrate(): Promise<void> {
-    await inTransaction(this.pool, async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('stateful-agent:migrations'))");
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.schema}.agent_checkpoint_migrations (version INTEGER PRIMARY KEY)`);
-      const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${this.schema}.agent_checkpoint_migrations`);
-      const migrations = MIGRATIONS(this.schema);
-      for (let version = (rows[0]?.version ?? 0) + 1; version <= migrations.length; version += 1) {
-        await client.query(migrations[version - 1] as string);
-        await client.query(`INSERT INTO ${this.schema}.agent_checkpoint_migrations (version) VALUES ($1)`, [version]);
-      }
-    });
+    return this.database.migrate(checkpointMigrations(this.schema));
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -127,11 +112,11 @@ export class PostgresCheckpointer extends MessageLogSaver {
     const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
     if (threadId === undefined) return undefined;
     const { rows } = checkpointId
-      ? await this.pool.query<CheckpointRow>(
+      ? await this.database.query<CheckpointRow>(
           `SELECT * FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`,
           [String(threadId), namespace, checkpointId],
         )
-      : await this.pool.query<CheckpointRow>(
+      : await this.database.query<CheckpointRow>(
           `SELECT * FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 ORDER BY checkpoint_id DESC LIMIT 1`,
           [String(threadId), namespace],
         );
@@ -151,7 +136,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
       parameters.push(query.limit);
       sql += ` LIMIT $${parameters.length}`;
     }
-    const { rows } = await this.pool.query<CheckpointRow>(sql, parameters);
+    const { rows } = await this.database.query<CheckpointRow>(sql, parameters);
     yield* this.tuplesOf(rows, options, (row) => this.#toTuple(row));
   }
 
@@ -160,7 +145,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
     const prepared = await this.preparePut(config, checkpoint, metadata, newVersions);
     const { threadId, namespace, checkpointId } = prepared;
     const schema = this.schema;
-    const firstSeq = await inTransaction(this.pool, async (client) => {
+    const firstSeq = await this.database.transaction(async (client) => {
       let first = 0;
       if (prepared.fresh.length > 0) {
         const { rows } = await client.query<{ next_seq: string }>(
@@ -212,7 +197,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
     if (writes.length === 0) return;
     const prepared = await this.prepareWrites(config, writes);
     const conflict = prepared.replace ? "DO UPDATE SET channel = excluded.channel, type = excluded.type, blob = excluded.blob, task_path = excluded.task_path" : "DO NOTHING";
-    await this.pool.query(
+    await this.database.query(
       `INSERT INTO ${this.schema}.agent_checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob)
        SELECT $1, $2, $3, $4, idx, $5, channel, type, blob FROM unnest($6::int[], $7::text[], $8::text[], $9::bytea[]) AS w(idx, channel, type, blob)
        ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) ${conflict}`,
@@ -232,7 +217,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
 
   async deleteThread(threadId: string): Promise<void> {
     await this.setup();
-    await inTransaction(this.pool, async (client) => {
+    await this.database.transaction(async (client) => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1`, [threadId]);
       }
@@ -242,7 +227,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
 
   async headCheckpointId(threadId: string): Promise<string | undefined> {
     await this.setup();
-    const { rows } = await this.pool.query<{ head: string | null }>(
+    const { rows } = await this.database.query<{ head: string | null }>(
       `SELECT max(checkpoint_id) AS head FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = ''`,
       [threadId],
     );
@@ -251,7 +236,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
 
   async revertThread(threadId: string, head: string | undefined): Promise<void> {
     await this.setup();
-    await inTransaction(this.pool, async (client) => {
+    await this.database.transaction(async (client) => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1 AND checkpoint_id > $2`, [threadId, head ?? ""]);
       }
@@ -262,7 +247,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
     await this.setup();
     const schema = this.schema;
-    await inTransaction(this.pool, async (client) => {
+    await this.database.transaction(async (client) => {
       await client.query(
         `INSERT INTO ${schema}.agent_checkpoints SELECT $2, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata
          FROM ${schema}.agent_checkpoints WHERE thread_id = $1`,
@@ -296,7 +281,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
     await this.setup();
     // The heads first (one per thread, by the primary key's order), then their times: only the
     // heads' JSON is parsed.
-    const { rows } = await this.pool.query<{ thread_id: string; checkpoint_id: string; updated_at: Date }>(
+    const { rows } = await this.database.query<{ thread_id: string; checkpoint_id: string; updated_at: Date }>(
       `SELECT thread_id, checkpoint_id, (checkpoint::json ->> 'ts')::timestamptz AS updated_at FROM (
          SELECT DISTINCT ON (thread_id) thread_id, checkpoint_id, checkpoint FROM ${this.schema}.agent_checkpoints
          WHERE checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC
@@ -306,9 +291,9 @@ export class PostgresCheckpointer extends MessageLogSaver {
     return rows.map((row) => ({ threadId: row.thread_id, checkpointId: row.checkpoint_id, updatedAt: row.updated_at }));
   }
 
-  /** Ends the pool if this checkpointer opened it; a caller's pool stays open. */
+  /** Closes the database when asked to (the service's storage does); else its owner does. */
   async close(): Promise<void> {
-    if (this.#ownsPool) await this.pool.end();
+    if (this.#closesDatabase) await this.database.close();
   }
 
   /** Applies the retention after a run succeeded (see `SqliteCheckpointer.pruneThread`). */
@@ -316,7 +301,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
     if (this.#retention === undefined) return;
     const keep = this.#retention;
     await this.setup();
-    await inTransaction(this.pool, (client) => this.#prune(client, threadId, keep));
+    await this.database.transaction((client) => this.#prune(client, threadId, keep));
   }
 
   async #prune(client: PoolClient, threadId: string, keep: number): Promise<void> {
@@ -350,12 +335,12 @@ export class PostgresCheckpointer extends MessageLogSaver {
     const [blobs, writes] = await Promise.all([
       versions.length === 0
         ? { rows: [] as BlobRow[] }
-        : this.pool.query<BlobRow>(
+        : this.database.query<BlobRow>(
             `SELECT channel, type, blob FROM ${schema}.agent_checkpoint_blobs
              WHERE thread_id = $1 AND checkpoint_ns = $2 AND (channel, version) IN (SELECT * FROM unnest($3::text[], $4::text[]))`,
             [row.thread_id, row.checkpoint_ns, versions.map(([channel]) => channel), versions.map(([, version]) => String(version))],
           ),
-      this.pool.query<WriteRow>(
+      this.database.query<WriteRow>(
         `SELECT task_id, channel, type, blob FROM ${schema}.agent_checkpoint_writes
          WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 ORDER BY task_path, task_id, idx`,
         [row.thread_id, row.checkpoint_ns, row.checkpoint_id],
@@ -367,7 +352,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
       writes.rows,
       async (start, end) =>
         (
-          await this.pool.query<MessageRow>(`SELECT seq::int AS seq, type, data FROM ${schema}.agent_messages WHERE thread_id = $1 AND seq >= $2 AND seq < $3`, [
+          await this.database.query<MessageRow>(`SELECT seq::int AS seq, type, data FROM ${schema}.agent_messages WHERE thread_id = $1 AND seq >= $2 AND seq < $3`, [
             row.thread_id,
             start,
             end,
@@ -375,7 +360,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
         ).rows,
       async () =>
         (
-          await this.pool.query<BlobRow>(
+          await this.database.query<BlobRow>(
             `SELECT channel, type, blob FROM ${schema}.agent_checkpoint_writes
              WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3 AND channel = $4 ORDER BY task_path, task_id, idx`,
             [row.thread_id, row.checkpoint_ns, row.parent_checkpoint_id, TASKS],

@@ -2,9 +2,10 @@
 import { validate } from "@langchain/langgraph-checkpoint-validation";
 import pg from "pg";
 import * as vitest from "vitest";
-import { PostgresCheckpointer } from "../../src/graph/postgres-checkpointer.js";
+import { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
 import { installJestGlobals } from "../support/jest-globals.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
+import { PostgresDatabase } from "../../src/storage/postgres/database.js";
 
 const reachable = await postgresReachable();
 
@@ -16,7 +17,7 @@ vitest.afterAll(() => pool.end());
 validate({
   checkpointerName: "PostgresCheckpointer",
   createCheckpointer: async () => {
-    const checkpointer = new PostgresCheckpointer(pool, { schema: schemaName() });
+    const checkpointer = new PostgresCheckpointer(new PostgresDatabase(pool, { schema: schemaName() }));
     await checkpointer.setup();
     return checkpointer;
   },

@@ -24,16 +24,16 @@ import type {
   SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
 import { TASKS } from "@langchain/langgraph-checkpoint";
-import Database from "better-sqlite3";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
-import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "./message-log-saver.js";
-import type { MessageRow } from "./message-log.js";
+import type BetterSqlite3 from "better-sqlite3";
+import type { MigrationSet } from "../migrations.js";
+import { DATABASE_FILE, SqliteDatabase, databaseFileIn } from "./database.js";
+import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "../message-log-saver.js";
+import type { MessageRow } from "../message-log.js";
 
-/** Distinct SQL texts kept prepared. */
-const STATEMENT_CACHE_LIMIT = 256;
-
-const MIGRATIONS: string[] = [
+/** The checkpoints' tables; `agent_checkpoint_migrations` has numbered them since the first release. */
+export const CHECKPOINT_MIGRATIONS: MigrationSet = {
+  table: "agent_checkpoint_migrations",
+  steps: [
   `CREATE TABLE agent_checkpoints (
      thread_id TEXT NOT NULL,
      checkpoint_ns TEXT NOT NULL,
@@ -80,57 +80,46 @@ const MIGRATIONS: string[] = [
      thread_id TEXT PRIMARY KEY,
      next_seq INTEGER NOT NULL
    ) WITHOUT ROWID;`,
-];
+  ],
+};
 
 /** Options of `SqliteCheckpointer`. */
 export interface SqliteCheckpointerOptions {
   /** Keep only the newest N root checkpoints of each thread (messages are always kept). */
   retention?: number;
   serde?: SerializerProtocol;
+  /** Whether `close()` closes the database it was given (the service's storage asks for it). */
+  closesDatabase?: boolean;
 }
 
-/** See the module comment. Pass `":memory:"` for a private in-memory database. */
+/**
+ * See the module comment. Give it the service's `SqliteDatabase` (which its owner closes), or a
+ * file path (`":memory:"` for a private in-memory database) to open one it closes itself.
+ */
 export class SqliteCheckpointer extends MessageLogSaver {
-  readonly db: Database.Database;
+  readonly database: SqliteDatabase;
   readonly #retention: number | undefined;
-  readonly #statements = new Map<string, Database.Statement>();
+  readonly #ownsDatabase: boolean;
 
-  constructor(path: string, options: SqliteCheckpointerOptions = {}) {
+  constructor(database: SqliteDatabase | string, options: SqliteCheckpointerOptions = {}) {
     super(options.serde);
     this.#retention = options.retention;
-    this.db = new Database(path);
-    this.db.pragma("journal_mode = WAL");
-    this.db.pragma("busy_timeout = 5000");
-    // In WAL mode NORMAL loses no committed transaction when the process dies; only a power cut
-    // can take back the last few, and it is much cheaper than FULL.
-    this.db.pragma("synchronous = NORMAL");
-    this.#migrate();
+    this.#ownsDatabase = typeof database === "string" || (options.closesDatabase ?? false);
+    this.database = typeof database === "string" ? new SqliteDatabase(database) : database;
+    // At once, not in setup(): a saver made with `new` is used straight away.
+    this.database.migrate(CHECKPOINT_MIGRATIONS);
   }
 
-  /** Prepares each SQL text once: preparing costs more than running these small statements. */
-  #sql(source: string): Database.Statement {
-    let statement = this.#statements.get(source);
-    if (!statement) {
-      // List queries build their SQL from the filters given; keep the cache from growing without end.
-      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
-      statement = this.db.prepare(source);
-      this.#statements.set(source, statement);
-    }
-    return statement;
+  /** The connection, for tools and tests that read the tables. */
+  get db(): BetterSqlite3.Database {
+    return this.database.connection;
   }
 
-  #migrate(): void {
-    this.db.exec("CREATE TABLE IF NOT EXISTS agent_checkpoint_migrations (version INTEGER PRIMARY KEY)");
-    // IMMEDIATE takes the write lock first, so two processes starting at once cannot both migrate.
-    this.db
-      .transaction(() => {
-        const row = this.db.prepare("SELECT max(version) AS version FROM agent_checkpoint_migrations").get() as { version: number | null };
-        for (let version = (row.version ?? 0) + 1; version <= MIGRATIONS.length; version += 1) {
-          this.db.exec(MIGRATIONS[version - 1] as string);
-          this.db.prepare("INSERT INTO agent_checkpoint_migrations (version) VALUES (?)").run(version);
-        }
-      })
-      .immediate();
+  /** The tables exist from the constructor on; kept so every part of storage has a `setup()`. */
+  async setup(): Promise<void> {}
+
+  #sql(source: string): BetterSqlite3.Statement {
+    return this.database.statement(source);
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
@@ -161,7 +150,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
     const prepared = await this.preparePut(config, checkpoint, metadata, newVersions);
     const { threadId, namespace, checkpointId } = prepared;
     let firstSeq = 0;
-    this.db
+    this.database.connection
       .transaction(() => {
         if (prepared.fresh.length > 0) {
           const counter = this.#sql(
@@ -193,7 +182,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
       `${prepared.replace ? "INSERT OR REPLACE" : "INSERT OR IGNORE"} INTO agent_checkpoint_writes
        (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.db.transaction(() => {
+    this.database.connection.transaction(() => {
       for (const { idx, channel, type, bytes } of prepared.rows) {
         insert.run(prepared.threadId, prepared.namespace, prepared.checkpointId, taskId, idx, taskPath, channel, type, bytes);
       }
@@ -201,7 +190,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    this.db.transaction(() => {
+    this.database.connection.transaction(() => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
       }
@@ -217,7 +206,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
 
   async revertThread(threadId: string, head: string | undefined): Promise<void> {
     const after = head ?? "";
-    this.db.transaction(() => {
+    this.database.connection.transaction(() => {
       for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
       }
@@ -226,7 +215,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
-    this.db.transaction(() => {
+    this.database.connection.transaction(() => {
       this.#sql(
           `INSERT INTO agent_checkpoints SELECT ?, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata
            FROM agent_checkpoints WHERE thread_id = ?`,
@@ -253,8 +242,9 @@ export class SqliteCheckpointer extends MessageLogSaver {
     this.messages.forget(toThreadId);
   }
 
+  /** Closes the database if this saver opened it or was asked to (the service's storage does). */
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.#ownsDatabase) this.database.close();
   }
 
   async listThreads(options: { limit?: number } = {}): Promise<ThreadHead[]> {
@@ -274,7 +264,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
   async pruneThread(threadId: string): Promise<void> {
     if (this.#retention === undefined) return;
     const keep = this.#retention;
-    this.db.transaction(() => this.#prune(threadId, keep)).immediate();
+    this.database.connection.transaction(() => this.#prune(threadId, keep)).immediate();
   }
 
   #prune(threadId: string, keep: number): void {
@@ -320,14 +310,13 @@ export class SqliteCheckpointer extends MessageLogSaver {
   }
 }
 
-/** Name of the SQLite file inside `DATA_DIR`. */
-export const DATABASE_FILE = "stateful-agent.sqlite";
+export { DATABASE_FILE };
 
 /**
- * Opens the service's checkpoint database in `dataDir`, creating the folder if needed.
- * `retention` keeps only the newest N checkpoints of each thread (messages are always kept).
+ * Opens the service's checkpoint database in `dataDir`, creating the folder if needed; closing
+ * the saver closes the database. `retention` keeps only the newest N checkpoints of each thread
+ * (messages are always kept).
  */
 export function openSqliteCheckpointer(dataDir: string, options: { retention?: number } = {}): SqliteCheckpointer {
-  mkdirSync(dataDir, { recursive: true });
-  return new SqliteCheckpointer(join(dataDir, DATABASE_FILE), options);
+  return new SqliteCheckpointer(databaseFileIn(dataDir), options);
 }

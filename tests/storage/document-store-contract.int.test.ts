@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { setImmediate, setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DocumentStore, NewDocument } from "../../src/retrieval/document-store.js";
-import { PostgresDocumentStore } from "../../src/retrieval/postgres-document-store.js";
-import { SqliteDocumentStore } from "../../src/retrieval/sqlite-document-store.js";
+import type { DocumentStore, NewDocument } from "../../src/storage/document-store.js";
+import { PostgresDocumentStore } from "../../src/storage/postgres/document-store.js";
+import { SqliteDocumentStore } from "../../src/storage/sqlite/document-store.js";
 import { makeTempDir, removeDir } from "../support/fixtures.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 

@@ -26,3 +26,20 @@ export function isRevertible(saver: unknown): saver is RevertibleCheckpointer {
     typeof (saver as RevertibleCheckpointer).revertThread === "function"
   );
 }
+
+/** A thread as the saver sees it: its id and its newest root checkpoint. */
+export interface ThreadHead {
+  threadId: string;
+  /** Id of the thread's newest root checkpoint. */
+  checkpointId: string;
+  /** When that checkpoint was written (its `ts`). */
+  updatedAt: Date;
+}
+
+/** The service's own checkpointer, whichever the backend: revertible, set up, and listing threads. */
+export interface ServiceCheckpointer extends RevertibleCheckpointer {
+  /** Creates or migrates its tables; idempotent. */
+  setup(): Promise<void>;
+  /** Threads with checkpoints, most recently updated first. */
+  listThreads(options?: { limit?: number }): Promise<ThreadHead[]>;
+}

@@ -1,23 +1,22 @@
 import type { Config } from "../config.js";
-import { createAgent, type Agent } from "./agent.js";
-import pg from "pg";
-import { PostgresCheckpointer } from "./postgres-checkpointer.js";
-import { openSqliteCheckpointer, type SqliteCheckpointer } from "./sqlite-checkpointer.js";
-import { createChatModel, createEmbeddings } from "./chat-model.js";
+import { createAgent, type Agent } from "../graph/agent.js";
+import { createChatModel, createEmbeddings } from "../graph/chat-model.js";
 import { DocumentIndex } from "../retrieval/document-index.js";
-import { documentStoreBeside } from "../retrieval/document-store-beside.js";
 import { type Logger, createLogger } from "../logger.js";
-import type { SummaryMemoryOptions } from "./agent.js";
-import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
-import { MemoryLlmCache } from "./memory-llm-cache.js";
-import { PostgresLlmCache } from "./postgres-llm-cache.js";
-import { SqliteLlmCache } from "./sqlite-llm-cache.js";
+import type { SummaryMemoryOptions } from "../graph/agent.js";
+import type { LlmCache, LlmCacheOptions } from "../storage/llm-cache.js";
+import { MemoryLlmCache } from "../storage/memory/llm-cache.js";
+import type { ServiceCheckpointer } from "../storage/checkpointer.js";
+import { openStorage } from "../storage/open-storage.js";
+import type { Storage } from "../storage/storage.js";
 
-/** An agent and the checkpointer it owns, so whoever built it can close the database. */
+/** An agent and the storage it owns, so whoever built it can close the database. */
 export interface ConfiguredAgent {
   agent: Agent;
-  /** SQLite in `DATA_DIR`, or PostgreSQL when `DATABASE_URL` is set. */
-  checkpointer: SqliteCheckpointer | PostgresCheckpointer;
+  /** Every part of storage: SQLite in `DATA_DIR`, or PostgreSQL when `DATABASE_URL` is set. Close it when done. */
+  storage: Storage;
+  /** The storage's checkpointer; closing it closes the database too, as in earlier releases. */
+  checkpointer: ServiceCheckpointer;
   /** False when no model provider is configured; runs then fail with a clear error. */
   hasModel: boolean;
   /** The user's documents, in the checkpointer's database: the API's collections and the agent's search tool. */
@@ -26,8 +25,8 @@ export interface ConfiguredAgent {
   llmCache?: LlmCache;
 }
 
-/** The response cache `LLM_CACHE` asks for, in the same database as `checkpointer`. */
-export function createLlmCache(config: Config, checkpointer: SqliteCheckpointer | PostgresCheckpointer, logger?: Logger): LlmCache | undefined {
+/** The response cache `LLM_CACHE` asks for, in memory or in the service's database. */
+export function createLlmCache(config: Config, storage: Storage, logger?: Logger): LlmCache | undefined {
   if (config.LLM_CACHE === "off") return undefined;
   const options: LlmCacheOptions = {
     ttlSeconds: config.LLM_CACHE_TTL,
@@ -37,26 +36,19 @@ export function createLlmCache(config: Config, checkpointer: SqliteCheckpointer 
   };
   if (config.LLM_CACHE === "memory") return new MemoryLlmCache(options);
   // "database", "sqlite" and "postgres" all mean the service's own database (config checks they match).
-  return checkpointer instanceof PostgresCheckpointer
-    ? new PostgresLlmCache(checkpointer.pool, { ...options, schema: checkpointer.schema })
-    : new SqliteLlmCache(checkpointer.db, options);
+  return storage.createLlmCache(options);
 }
 
 /**
- * Builds the agent the environment describes: ChatOpenAI, SQLite in `DATA_DIR`, the budgets, the
+ * Builds the agent the environment describes: ChatOpenAI, its storage (see `openStorage`), the budgets, the
  * response cache and the memory mode. `logger` receives the cache's hits, misses and failures, and
  * failed summary calls (the service's own logger by default).
  */
 export function createAgentFromConfig(config: Config, options: { logger?: Logger } = {}): ConfiguredAgent {
-  const checkpointer = config.DATABASE_URL
-    ? new PostgresCheckpointer(new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DATABASE_POOL_SIZE }), {
-        schema: config.DATABASE_SCHEMA,
-        retention: config.CHECKPOINT_RETENTION,
-        ownsPool: true,
-      })
-    : openSqliteCheckpointer(config.DATA_DIR, { retention: config.CHECKPOINT_RETENTION });
+  const storage = openStorage(config);
+  const { checkpointer } = storage;
   const logger = options.logger ?? createLogger(config);
-  const llmCache = createLlmCache(config, checkpointer, logger);
+  const llmCache = createLlmCache(config, storage, logger);
   const model = createChatModel(config, llmCache);
   const summary: SummaryMemoryOptions | undefined =
     config.MEMORY_MODE === "summary"
@@ -68,7 +60,7 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
         }
       : undefined;
   const documents = new DocumentIndex({
-    store: documentStoreBeside(checkpointer),
+    store: storage.documents,
     embeddings: createEmbeddings(config),
     chunking: { chunkSize: config.CHUNK_SIZE, chunkOverlap: config.CHUNK_OVERLAP },
     limits: {
@@ -96,5 +88,5 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
       attemptTimeoutMs: config.MODEL_TIMEOUT_MS,
     },
   });
-  return { agent, checkpointer, documents, hasModel: model !== undefined, ...(llmCache ? { llmCache } : {}) };
+  return { agent, storage, checkpointer, documents, hasModel: model !== undefined, ...(llmCache ? { llmCache } : {}) };
 }

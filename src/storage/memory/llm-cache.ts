@@ -1,4 +1,4 @@
-import { type LlmCacheEntry, LlmCache, type LlmCacheOptions } from "./llm-cache.js";
+import { type LlmCacheEntry, LlmCache, type LlmCacheOptions } from "../llm-cache.js";
 
 /**
  * The response cache in this process's memory: lost on restart and not shared between instances.

@@ -1,5 +1,5 @@
-import type { Pool } from "pg";
-import { inTransaction } from "../../graph/postgres-transaction.js";
+import type { MigrationSet } from "../migrations.js";
+import type { PostgresDatabase } from "./database.js";
 import type {
   AbandonedRun,
   Run,
@@ -11,14 +11,16 @@ import type {
   ThreadSearch,
   ThreadStatus,
   ThreadStore,
-} from "./thread-store.js";
+} from "../thread-store.js";
 import { MonotonicClock } from "../../monotonic-clock.js";
 
 /** PostgreSQL's error code for a `NOWAIT` lock that another transaction holds. */
 const LOCK_NOT_AVAILABLE = "55P03";
 
-/** Numbered migrations, run under an advisory lock so instances starting together take turns. */
-const MIGRATIONS = (schema: string): string[] => [
+/** Threads, runs, instances and run events; numbered in `schema_migrations` since the first release. */
+export const threadMigrations = (schema: string): MigrationSet => ({
+  table: "schema_migrations",
+  steps: [
   `CREATE TABLE ${schema}.threads (
      thread_id TEXT COLLATE "C" PRIMARY KEY,
      owner TEXT,
@@ -57,7 +59,8 @@ const MIGRATIONS = (schema: string): string[] => [
      PRIMARY KEY (run_id, seq)
    );
    CREATE INDEX run_events_created ON ${schema}.run_events (created_at);`,
-];
+  ],
+});
 
 interface ThreadRow {
   thread_id: string;
@@ -104,14 +107,13 @@ const toRun = (row: RunRow): Run => ({
 });
 
 const SORT_COLUMNS = { thread_id: "thread_id", status: "status", created_at: "created_at", updated_at: "updated_at" } as const;
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
  * Threads and runs on PostgreSQL, beside the checkpoints (same schema). Metadata is JSONB, so a
  * metadata filter compares JSON values as the SQLite store does.
  */
 export class PostgresThreadStore implements ThreadStore, RunEventStore {
-  readonly #pool: Pool;
+  readonly #database: PostgresDatabase;
   readonly #schema: string;
   /** Timestamps strictly increase within the process, so "newest first" is stable. */
   readonly #clock = new MonotonicClock();
@@ -119,24 +121,13 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   #holders = 0;
   readonly #holderWaits: Array<() => void> = [];
 
-  constructor(pool: Pool, options: { schema?: string } = {}) {
-    this.#pool = pool;
-    this.#schema = options.schema ?? "public";
-    if (!IDENTIFIER.test(this.#schema)) throw new Error(`Invalid schema name ${JSON.stringify(this.#schema)}`);
+  constructor(database: PostgresDatabase) {
+    this.#database = database;
+    this.#schema = database.schema;
   }
 
-  async setup(): Promise<void> {
-    await inTransaction(this.#pool, async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock(hashtext('stateful-agent:migrations'))");
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#schema}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${this.#schema}.schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`);
-      const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${this.#schema}.schema_migrations`);
-      const migrations = MIGRATIONS(this.#schema);
-      for (let version = (rows[0]?.version ?? 0) + 1; version <= migrations.length; version += 1) {
-        await client.query(migrations[version - 1] as string);
-        await client.query(`INSERT INTO ${this.#schema}.schema_migrations (version, applied_at) VALUES ($1, now())`, [version]);
-      }
-    });
+  setup(): Promise<void> {
+    return this.#database.migrate(threadMigrations(this.#schema));
   }
 
   #now(): Date {
@@ -145,7 +136,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
 
   async createThread(thread: { threadId: string; metadata: Record<string, unknown>; owner?: string }): Promise<Thread | null> {
     const now = this.#now();
-    const { rows } = await this.#pool.query<ThreadRow>(
+    const { rows } = await this.#database.query<ThreadRow>(
       `INSERT INTO ${this.#schema}.threads (thread_id, owner, metadata, status, created_at, updated_at) VALUES ($1, $2, $3, 'idle', $4, $4)
        ON CONFLICT (thread_id) DO NOTHING RETURNING *`,
       [thread.threadId, thread.owner ?? null, JSON.stringify(thread.metadata), now],
@@ -156,8 +147,8 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   async getThread(threadId: string, owner?: string): Promise<Thread | null> {
     const { rows } =
       owner === undefined
-        ? await this.#pool.query<ThreadRow>(`SELECT * FROM ${this.#schema}.threads WHERE thread_id = $1`, [threadId])
-        : await this.#pool.query<ThreadRow>(`SELECT * FROM ${this.#schema}.threads WHERE thread_id = $1 AND owner = $2`, [threadId, owner]);
+        ? await this.#database.query<ThreadRow>(`SELECT * FROM ${this.#schema}.threads WHERE thread_id = $1`, [threadId])
+        : await this.#database.query<ThreadRow>(`SELECT * FROM ${this.#schema}.threads WHERE thread_id = $1 AND owner = $2`, [threadId, owner]);
     return rows[0] ? toThread(rows[0]) : null;
   }
 
@@ -166,7 +157,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
     const set = Object.fromEntries(entries.filter(([, value]) => value !== null));
     const removed = entries.filter(([, value]) => value === null).map(([key]) => key);
     // One statement: merge the keys, drop the ones set to null, keep the status unless given.
-    const { rows } = await this.#pool.query<ThreadRow>(
+    const { rows } = await this.#database.query<ThreadRow>(
       `UPDATE ${this.#schema}.threads SET metadata = (metadata || $2::jsonb) - $3::text[], status = coalesce($4, status), updated_at = $5
        WHERE thread_id = $1 RETURNING *`,
       [threadId, JSON.stringify(set), removed, patch.status ?? null, this.#now()],
@@ -175,7 +166,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   async deleteThread(threadId: string): Promise<boolean> {
-    return ((await this.#pool.query(`DELETE FROM ${this.#schema}.threads WHERE thread_id = $1`, [threadId])).rowCount ?? 0) > 0;
+    return ((await this.#database.query(`DELETE FROM ${this.#schema}.threads WHERE thread_id = $1`, [threadId])).rowCount ?? 0) > 0;
   }
 
   #where(filter: ThreadFilter): { sql: string; parameters: unknown[] } {
@@ -201,7 +192,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   async searchThreads(search: ThreadSearch): Promise<Thread[]> {
     const { sql, parameters } = this.#where(search);
     const direction = search.sortOrder === "asc" ? "ASC" : "DESC";
-    const { rows } = await this.#pool.query<ThreadRow>(
+    const { rows } = await this.#database.query<ThreadRow>(
       `SELECT * FROM ${this.#schema}.threads ${sql} ORDER BY ${SORT_COLUMNS[search.sortBy]} ${direction}, thread_id ${direction}
        LIMIT $${parameters.length + 1} OFFSET $${parameters.length + 2}`,
       [...parameters, search.limit, search.offset],
@@ -211,12 +202,12 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
 
   async countThreads(filter: ThreadFilter): Promise<number> {
     const { sql, parameters } = this.#where(filter);
-    const { rows } = await this.#pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${this.#schema}.threads ${sql}`, parameters);
+    const { rows } = await this.#database.query<{ count: string }>(`SELECT count(*) AS count FROM ${this.#schema}.threads ${sql}`, parameters);
     return Number(rows[0]?.count ?? 0);
   }
 
   async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
-    return inTransaction(this.#pool, async (client) => {
+    return this.#database.transaction(async (client) => {
       // The thread's row lock orders every instance's decisions about this thread. Not FOR
       // UPDATE: a run may be admitted while a state write holds the thread (`holdThread`).
       await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR NO KEY UPDATE`, [run.threadId]);
@@ -237,7 +228,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
 
   /** Older pending runs of the same instance do not count: its own queue orders them. */
   async claimRun(runId: string, threadId: string): Promise<boolean> {
-    return inTransaction(this.#pool, async (client) => {
+    return this.#database.transaction(async (client) => {
       // A locked thread (a state write holds it, another claim or admission is deciding): not yet.
       try {
         await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR UPDATE NOWAIT`, [threadId]);
@@ -263,10 +254,10 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
    * second connection: at most half the pool is held at once, so holders cannot starve it.
    */
   async holdThread<T>(threadId: string, work: () => Promise<T>): Promise<{ value: T } | { busyWith: string }> {
-    while (this.#holders >= Math.max(1, Math.floor((this.#pool.options.max ?? 10) / 2))) await new Promise<void>((resolve) => this.#holderWaits.push(resolve));
+    while (this.#holders >= Math.max(1, Math.floor((this.#database.pool.options.max ?? 10) / 2))) await new Promise<void>((resolve) => this.#holderWaits.push(resolve));
     this.#holders += 1;
     try {
-      return await inTransaction(this.#pool, async (client) => {
+      return await this.#database.transaction(async (client) => {
         await client.query(`SELECT 1 FROM ${this.#schema}.threads WHERE thread_id = $1 FOR KEY SHARE`, [threadId]);
         const { rows } = await client.query<{ run_id: string }>(
           `SELECT run_id FROM ${this.#schema}.runs WHERE thread_id = $1 AND status IN ('pending', 'running') LIMIT 1`,
@@ -282,16 +273,16 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   async hasActiveRuns(threadId: string): Promise<boolean> {
-    const { rows } = await this.#pool.query(`SELECT 1 FROM ${this.#schema}.runs WHERE thread_id = $1 AND status IN ('pending', 'running') LIMIT 1`, [threadId]);
+    const { rows } = await this.#database.query(`SELECT 1 FROM ${this.#schema}.runs WHERE thread_id = $1 AND status IN ('pending', 'running') LIMIT 1`, [threadId]);
     return rows.length > 0;
   }
 
   async requestCancel(runId: string, action: "interrupt" | "rollback"): Promise<void> {
-    await this.#pool.query(`UPDATE ${this.#schema}.runs SET cancel_requested = $2 WHERE run_id = $1 AND status IN ('pending', 'running')`, [runId, action]);
+    await this.#database.query(`UPDATE ${this.#schema}.runs SET cancel_requested = $2 WHERE run_id = $1 AND status IN ('pending', 'running')`, [runId, action]);
   }
 
   async cancelRequests(instanceId: string): Promise<Array<{ runId: string; threadId: string; action: "interrupt" | "rollback" }>> {
-    const { rows } = await this.#pool.query<{ run_id: string; thread_id: string; cancel_requested: "interrupt" | "rollback" }>(
+    const { rows } = await this.#database.query<{ run_id: string; thread_id: string; cancel_requested: "interrupt" | "rollback" }>(
       `SELECT run_id, thread_id, cancel_requested FROM ${this.#schema}.runs
        WHERE instance_id = $1 AND cancel_requested IS NOT NULL AND status IN ('pending', 'running')`,
       [instanceId],
@@ -300,7 +291,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   async settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void> {
-    await this.#pool.query(
+    await this.#database.query(
       `UPDATE ${this.#schema}.threads AS threads SET status = $2, updated_at = $3 WHERE thread_id = $1
        AND NOT EXISTS (SELECT 1 FROM ${this.#schema}.runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
       [threadId, status, this.#now()],
@@ -308,12 +299,12 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   async getRun(threadId: string, runId: string): Promise<Run | null> {
-    const { rows } = await this.#pool.query<RunRow>(`SELECT * FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId]);
+    const { rows } = await this.#database.query<RunRow>(`SELECT * FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId]);
     return rows[0] ? toRun(rows[0]) : null;
   }
 
   async listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]> {
-    const { rows } = await this.#pool.query<RunRow>(
+    const { rows } = await this.#database.query<RunRow>(
       `SELECT * FROM ${this.#schema}.runs WHERE thread_id = $1 AND ($2::text IS NULL OR status = $2)
        ORDER BY created_at DESC, run_id DESC LIMIT $3 OFFSET $4`,
       [threadId, options.status ?? null, options.limit, options.offset],
@@ -323,19 +314,19 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
 
   async setRunStatus(runId: string, status: RunStatus, started?: { headCheckpointId: string | undefined }): Promise<void> {
     if (started) {
-      await this.#pool.query(`UPDATE ${this.#schema}.runs SET status = $2, updated_at = $3, started = true, head_checkpoint_id = $4 WHERE run_id = $1`, [
+      await this.#database.query(`UPDATE ${this.#schema}.runs SET status = $2, updated_at = $3, started = true, head_checkpoint_id = $4 WHERE run_id = $1`, [
         runId,
         status,
         this.#now(),
         started.headCheckpointId ?? null,
       ]);
     } else {
-      await this.#pool.query(`UPDATE ${this.#schema}.runs SET status = $2, updated_at = $3 WHERE run_id = $1`, [runId, status, this.#now()]);
+      await this.#database.query(`UPDATE ${this.#schema}.runs SET status = $2, updated_at = $3 WHERE run_id = $1`, [runId, status, this.#now()]);
     }
   }
 
   async deleteRun(threadId: string, runId: string): Promise<boolean> {
-    return ((await this.#pool.query(`DELETE FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId])).rowCount ?? 0) > 0;
+    return ((await this.#database.query(`DELETE FROM ${this.#schema}.runs WHERE run_id = $1 AND thread_id = $2`, [runId, threadId])).rowCount ?? 0) > 0;
   }
 
   /** Several instances share PostgreSQL: each one's heartbeat tells the others it is alive. */
@@ -344,7 +335,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   async heartbeat(instanceId: string): Promise<void> {
-    await this.#pool.query(
+    await this.#database.query(
       `INSERT INTO ${this.#schema}.instances (instance_id, heartbeat_at) VALUES ($1, now())
        ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = now()`,
       [instanceId],
@@ -352,14 +343,14 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   async removeInstance(instanceId: string): Promise<void> {
-    await this.#pool.query(`DELETE FROM ${this.#schema}.instances WHERE instance_id = $1`, [instanceId]);
+    await this.#database.query(`DELETE FROM ${this.#schema}.instances WHERE instance_id = $1`, [instanceId]);
   }
 
   async takeAbandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
     // Other instances may be alive: only runs of instances that stopped beating are abandoned.
     // `seen` is the run as this statement's snapshot found it; a survivor that took it meanwhile
     // changed `runs.instance_id`, which PostgreSQL re-checks on the locked row, so it is skipped.
-    const { rows } = await this.#pool.query<RunRow>(
+    const { rows } = await this.#database.query<RunRow>(
       `UPDATE ${this.#schema}.runs AS runs SET instance_id = $1
        FROM ${this.#schema}.runs AS seen
        LEFT JOIN ${this.#schema}.instances AS instances ON instances.instance_id = seen.instance_id
@@ -381,12 +372,12 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
 
   async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {
     const now = this.#now();
-    await this.#pool.query(
+    await this.#database.query(
       `UPDATE ${this.#schema}.runs AS runs SET status = outcome.status, updated_at = $3
        FROM unnest($1::text[], $2::text[]) AS outcome(run_id, status) WHERE runs.run_id = outcome.run_id`,
       [outcomes.map((outcome) => outcome.runId), outcomes.map((outcome) => outcome.status), now],
     );
-    await this.#pool.query(
+    await this.#database.query(
       `UPDATE ${this.#schema}.threads AS threads SET status = 'idle', updated_at = $1 WHERE status = 'busy'
        AND NOT EXISTS (SELECT 1 FROM ${this.#schema}.runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
       [now],
@@ -395,7 +386,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
 
   async appendRunEvents(runId: string, events: StoredRunEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.#pool.query(
+    await this.#database.query(
       `INSERT INTO ${this.#schema}.run_events (run_id, seq, event, data)
        SELECT $1, seq, event, data FROM unnest($2::int[], $3::text[], $4::text[]) AS e(seq, event, data) ON CONFLICT DO NOTHING`,
       [runId, events.map((event) => event.seq), events.map((event) => event.event), events.map((event) => event.data)],
@@ -403,7 +394,7 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   async runEventsAfter(runId: string, afterSeq: number): Promise<StoredRunEvent[]> {
-    const { rows } = await this.#pool.query<StoredRunEvent>(
+    const { rows } = await this.#database.query<StoredRunEvent>(
       `SELECT seq, event, data FROM ${this.#schema}.run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq`,
       [runId, afterSeq],
     );
@@ -411,9 +402,9 @@ export class PostgresThreadStore implements ThreadStore, RunEventStore {
   }
 
   async pruneRunEvents(olderThanMs: number): Promise<void> {
-    await this.#pool.query(`DELETE FROM ${this.#schema}.run_events WHERE created_at < now() - make_interval(secs => $1::double precision / 1000)`, [olderThanMs]);
+    await this.#database.query(`DELETE FROM ${this.#schema}.run_events WHERE created_at < now() - make_interval(secs => $1::double precision / 1000)`, [olderThanMs]);
   }
 
-  /** The pool belongs to whoever opened it. */
+  /** The database is shared with every other part of storage; its owner closes it. */
   async close(): Promise<void> {}
 }

@@ -5,16 +5,17 @@
  */
 import { AIMessage } from "@langchain/core/messages";
 import type { ChatGeneration, Generation } from "@langchain/core/outputs";
-import Database from "better-sqlite3";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import type { LlmCache, LlmCacheOptions } from "../../src/graph/llm-cache.js";
-import { MemoryLlmCache } from "../../src/graph/memory-llm-cache.js";
-import { PostgresLlmCache } from "../../src/graph/postgres-llm-cache.js";
-import { SqliteLlmCache } from "../../src/graph/sqlite-llm-cache.js";
+import type { LlmCache, LlmCacheOptions } from "../../src/storage/llm-cache.js";
+import { MemoryLlmCache } from "../../src/storage/memory/llm-cache.js";
+import { PostgresLlmCache } from "../../src/storage/postgres/llm-cache.js";
+import { SqliteLlmCache } from "../../src/storage/sqlite/llm-cache.js";
 import { makeTempDir, removeDir } from "../support/fixtures.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
+import { PostgresDatabase } from "../../src/storage/postgres/database.js";
+import { SqliteDatabase } from "../../src/storage/sqlite/database.js";
 
 /** LangChain's llmString for a call at temperature 0 (sorted `key:json` pairs). */
 const LLM = '_model:"base_chat_model",_type:"openai",max_tokens:100,model:"gpt-4o-mini",temperature:0';
@@ -61,19 +62,19 @@ function memoryBackend(): Backend {
 
 function sqliteBackend(): Backend {
   const dir = makeTempDir();
-  const databases: Database.Database[] = [];
+  const databases: SqliteDatabase[] = [];
   return {
     persistent: true,
     async open(options) {
-      const db = new Database(join(dir, "cache.sqlite"));
-      databases.push(db);
-      return new SqliteLlmCache(db, options);
+      const database = new SqliteDatabase(join(dir, "cache.sqlite"));
+      databases.push(database);
+      return new SqliteLlmCache(database, options);
     },
     async breakStore() {
-      for (const db of databases) db.close();
+      for (const database of databases) database.close();
     },
     async dispose() {
-      for (const db of databases) if (db.open) db.close();
+      for (const database of databases) database.close();
       removeDir(dir);
     },
   };
@@ -87,7 +88,7 @@ function postgresBackend(): Backend {
     async open(options) {
       const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 4 });
       pools.push(pool);
-      const cache = new PostgresLlmCache(pool, { ...options, schema });
+      const cache = new PostgresLlmCache(new PostgresDatabase(pool, { schema }), options);
       await cache.setup();
       return cache;
     },

@@ -1,11 +1,12 @@
-import type { Database } from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
+import type { MigrationSet } from "../migrations.js";
+import { SqliteDatabase, loadVectorSearch } from "./database.js";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { AppError, NotFoundError } from "../errors.js";
-import * as sqliteVec from "sqlite-vec";
-import type { DocumentStore, NewDocument } from "./document-store.js";
-import { queryTerms } from "./document-store.js";
-import type { Chunk, Collection, DocumentContentType, RankedIds, StoredDocument } from "./documents.js";
-import { MonotonicClock } from "../monotonic-clock.js";
+import { AppError, NotFoundError } from "../../errors.js";
+import type { DocumentStore, NewDocument } from "../document-store.js";
+import { queryTerms } from "../document-store.js";
+import type { Chunk, Collection, DocumentContentType, RankedIds, StoredDocument } from "../documents.js";
+import { MonotonicClock } from "../../monotonic-clock.js";
 
 /**
  * Tables of the retrieval store, in the service's SQLite file. `rag_chunks_fts` is an FTS5 index
@@ -18,7 +19,14 @@ import { MonotonicClock } from "../monotonic-clock.js";
  * them, and still appear (and vanish) at once: its row is written last and deleted first. Chunks
  * left without a row (by a crash in between) are removed at setup.
  */
-const SCHEMA = `
+/**
+ * The retrieval tables. Releases before the version table created them with `IF NOT EXISTS` on
+ * every start; version 1 is that same script, so it also adopts their files unchanged.
+ */
+export const DOCUMENT_MIGRATIONS: MigrationSet = {
+  table: "rag_migrations",
+  steps: [
+    `
   CREATE TABLE IF NOT EXISTS rag_collections (
     collection_id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
@@ -56,7 +64,9 @@ const SCHEMA = `
   CREATE TRIGGER IF NOT EXISTS rag_chunks_unindexed AFTER DELETE ON rag_chunks BEGIN
     INSERT INTO rag_chunks_fts (rag_chunks_fts, rowid, text) VALUES ('delete', old.id, old.text);
   END;
-`;
+`,
+  ],
+};
 
 interface CollectionRow {
   collection_id: string;
@@ -112,20 +122,33 @@ const asBlob = (vector: Float32Array) => Buffer.from(vector.buffer, vector.byteO
  */
 const WRITE_BATCH = 200;
 
-/** The retrieval store on the service's SQLite database (the checkpointer's connection). */
+/**
+ * The retrieval store on the service's SQLite database. Give it the service's `SqliteDatabase`,
+ * or a better-sqlite3 connection of your own (which needs the sqlite-vec extension loaded).
+ */
 export class SqliteDocumentStore implements DocumentStore {
   /** Strictly increasing creation times, so "newest first" holds within one millisecond too. */
   readonly #clock = new MonotonicClock();
 
-  constructor(readonly db: Database) {}
+  readonly database: SqliteDatabase | undefined;
+  readonly db: BetterSqlite3.Database;
+
+  constructor(database: SqliteDatabase | BetterSqlite3.Database) {
+    this.database = database instanceof SqliteDatabase ? database : undefined;
+    this.db = database instanceof SqliteDatabase ? database.connection : database;
+  }
 
   #now(): string {
     return this.#clock.now().toISOString();
   }
 
   async setup(): Promise<void> {
-    sqliteVec.load(this.db);
-    this.db.exec(SCHEMA);
+    if (this.database) this.database.migrate(DOCUMENT_MIGRATIONS);
+    else {
+      // A connection of the caller's: it may lack the extension, and has no version table to keep.
+      loadVectorSearch(this.db);
+      this.db.exec(DOCUMENT_MIGRATIONS.steps[0] as string);
+    }
     // What a crash left behind while a document was being written or deleted.
     this.db.prepare("DELETE FROM rag_chunks WHERE NOT EXISTS (SELECT 1 FROM rag_documents d WHERE d.document_id = rag_chunks.document_id)").run();
   }
@@ -270,6 +293,6 @@ export class SqliteDocumentStore implements DocumentStore {
     return row.count;
   }
 
-  /** The database belongs to the checkpointer, which closes it. */
+  /** The database is shared with every other part of storage; its owner closes it. */
   async close(): Promise<void> {}
 }

@@ -1,0 +1,130 @@
+/**
+ * The service's SQLite file: one connection shared by every storage part (checkpoints, threads,
+ * runs, instances, documents, the response cache), so one file holds everything and one backup
+ * copies it. Its settings, its statement cache, its transactions and its migrations live here.
+ */
+import BetterSqlite3 from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import * as sqliteVec from "sqlite-vec";
+import { type MigrationRequest, type MigrationSet, runMigrations } from "../migrations.js";
+
+/** The database file's name in `DATA_DIR`. */
+export const DATABASE_FILE = "stateful-agent.sqlite";
+
+/** The path of the database file in `dataDir`, creating the folder when missing. */
+export function databaseFileIn(dataDir: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  return join(dataDir, DATABASE_FILE);
+}
+
+/** Adds sqlite-vec's functions (cosine distance over embeddings, for the documents' vector search). */
+export function loadVectorSearch(connection: BetterSqlite3.Database): void {
+  sqliteVec.load(connection);
+}
+
+/** Distinct SQL texts kept prepared. */
+const STATEMENT_CACHE_LIMIT = 256;
+
+/** One SQLite database file and its single connection. Pass `":memory:"` for a private in-memory one. */
+export class SqliteDatabase {
+  readonly backend = "sqlite" as const;
+  /** The better-sqlite3 connection; parts use it through `statement` and `transaction`. */
+  readonly connection: BetterSqlite3.Database;
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+  /** Version tables already brought up to date by this connection. */
+  readonly #migrated = new Set<string>();
+
+  constructor(path: string) {
+    this.connection = new BetterSqlite3(path);
+    this.connection.pragma("journal_mode = WAL");
+    this.connection.pragma("busy_timeout = 5000");
+    // In WAL mode NORMAL loses no committed transaction when the process dies; only a power cut
+    // can take back the last few, and it is much cheaper than FULL.
+    this.connection.pragma("synchronous = NORMAL");
+    // Runs cascade with their thread.
+    this.connection.pragma("foreign_keys = ON");
+    loadVectorSearch(this.connection);
+  }
+
+  /** The database of `DATA_DIR` (the folder is created when missing). */
+  static inDirectory(dataDir: string): SqliteDatabase {
+    return new SqliteDatabase(databaseFileIn(dataDir));
+  }
+
+  /** The file's path (`:memory:` for an in-memory database). */
+  get path(): string {
+    return this.connection.name;
+  }
+
+  /** The folder of the file, as an operator names it (`DATA_DIR`). */
+  get directory(): string {
+    return dirname(this.connection.name);
+  }
+
+  get open(): boolean {
+    return this.connection.open;
+  }
+
+  /** Prepares each SQL text once: preparing costs more than running these small statements. */
+  statement(source: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(source);
+    if (!statement) {
+      // List queries build their SQL from the filters given; keep the cache from growing without end.
+      if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
+      statement = this.connection.prepare(source);
+      this.#statements.set(source, statement);
+    }
+    return statement;
+  }
+
+  /**
+   * Runs `work` in a transaction: committed when it returns, rolled back when it throws. `write`
+   * takes the write lock first (BEGIN IMMEDIATE), so a read-then-write cannot be overtaken by
+   * another process on the file. Nested calls become savepoints.
+   */
+  transaction<T>(work: () => T, options: { write?: boolean } = {}): T {
+    const transaction = this.connection.transaction(work);
+    return options.write ? transaction.immediate() : transaction();
+  }
+
+  /**
+   * Brings one part's tables up to date (see `runMigrations`) before it returns; idempotent. The
+   * write lock is held throughout, so two processes starting on one file cannot both migrate.
+   */
+  migrate(set: MigrationSet): void {
+    if (this.#migrated.has(set.table)) return;
+    this.transaction(() => {
+      const runner = runMigrations(set);
+      let answer: number | undefined;
+      for (let request = runner.next(); !request.done; request = runner.next(answer)) answer = this.#answer(request.value);
+    }, { write: true });
+    this.#migrated.add(set.table);
+  }
+
+  #answer(request: MigrationRequest): number | undefined {
+    switch (request.kind) {
+      case "create-version-table":
+        this.connection.exec(`CREATE TABLE IF NOT EXISTS ${request.table} (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`);
+        return undefined;
+      case "applied-version":
+        return (this.connection.prepare(`SELECT max(version) AS version FROM ${request.table}`).get() as { version: number | null }).version ?? 0;
+      case "run":
+        this.connection.exec(request.sql);
+        return undefined;
+      case "record": {
+        const columns = this.connection.prepare("SELECT name FROM pragma_table_info(?)").all(request.table) as Array<{ name: string }>;
+        if (columns.some((column) => column.name === "applied_at")) {
+          this.connection.prepare(`INSERT INTO ${request.table} (version, applied_at) VALUES (?, ?)`).run(request.version, new Date().toISOString());
+        } else this.connection.prepare(`INSERT INTO ${request.table} (version) VALUES (?)`).run(request.version);
+        return undefined;
+      }
+    }
+  }
+
+  /** Closes the connection; later calls do nothing. */
+  close(): void {
+    this.#statements.clear();
+    if (this.connection.open) this.connection.close();
+  }
+}

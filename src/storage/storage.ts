@@ -1,0 +1,28 @@
+/**
+ * Everything the service keeps, on one database: the parts share its connection (SQLite) or pool
+ * and schema (PostgreSQL), so one backup holds it all. `openStorage` (open-storage.ts) builds one
+ * from the configuration; nothing else names a backend.
+ */
+import type { ServiceCheckpointer } from "./checkpointer.js";
+import type { DocumentStore } from "./document-store.js";
+import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
+import type { ThreadStore } from "./thread-store.js";
+
+/** The storage of one database. */
+export interface Storage {
+  readonly backend: "sqlite" | "postgres";
+  /** Where the data is, fit for a log line: the SQLite file, or PostgreSQL's host, port, database and schema (never a password). */
+  readonly location: string;
+  /** Checkpoints: each thread's conversation and its history. */
+  readonly checkpointer: ServiceCheckpointer;
+  /** Threads, runs and instances of the service. */
+  readonly threads: ThreadStore;
+  /** Collections of documents and their chunks. */
+  readonly documents: DocumentStore;
+  /** A model response cache kept in this database. */
+  createLlmCache(options: LlmCacheOptions): LlmCache;
+  /** Creates or migrates every part's tables; idempotent, and safe when several instances start at once. */
+  setup(): Promise<void>;
+  /** Closes the database; later calls do nothing. */
+  close(): Promise<void>;
+}
