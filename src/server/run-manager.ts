@@ -26,6 +26,7 @@ import { Webhooks } from "./webhooks.js";
 export type { RunPlan } from "./runs/admission.js";
 export { type CancelAction, type CancelReason, RunCancelledError, RunHandle, type RunOutcome } from "./runs/run-handle.js";
 
+/** What the run manager is built from; `instanceId`, `documents` and `webhooks` are optional. */
 export interface RunManagerDeps {
   agent: Agent;
   checkpointer: RevertibleCheckpointer;
@@ -39,6 +40,7 @@ export interface RunManagerDeps {
   webhooks?: Webhooks;
 }
 
+/** Creates, schedules, cancels and shuts down runs (see the module comment for its parts). */
 export class RunManager {
   readonly #store: ThreadStore;
   readonly #registry = new RunRegistry();

@@ -32,6 +32,7 @@ export interface RunPlan {
   owner: string | undefined;
 }
 
+/** What admission needs: storage, the checks, and the queue and registry it puts runs in. */
 export interface RunAdmissionDeps {
   agent: Agent;
   checkpointer: RevertibleCheckpointer;
@@ -48,6 +49,7 @@ export interface RunAdmissionDeps {
 
 const BUSY_HINT = "wait for it, or set multitask_strategy to enqueue, interrupt or rollback";
 
+/** Checks run requests and admits them into their thread's queue (see the module comment). */
 export class RunAdmission {
   #lastQueuedAt = 0;
 

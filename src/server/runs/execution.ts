@@ -26,6 +26,7 @@ import { forkCheckpointId, graphInput, runConfig, toModes } from "./run-request.
 import { callRunWebhook } from "./run-webhook.js";
 import { type QueueWork, waitForClaim } from "./thread-queue.js";
 
+/** What execution needs: the agent and storage, and of the queue only whether other runs follow. */
 export interface RunExecutionDeps {
   agent: Agent;
   checkpointer: RevertibleCheckpointer;
@@ -47,6 +48,7 @@ interface GraphResult {
   pausedAtBreakpoint: boolean;
 }
 
+/** Executes runs when the thread queue gives them their turn, and records how each ended. */
 export class RunExecution implements QueueWork {
   constructor(private readonly deps: RunExecutionDeps) {}
 

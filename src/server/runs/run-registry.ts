@@ -8,6 +8,7 @@ import type { RunHandle } from "./run-handle.js";
 const FINISHED_RUN_TTL_MS = 60_000;
 const FINISHED_RUNS_KEPT = 50;
 
+/** Runs by id; finished ones are forgotten after FINISHED_RUN_TTL_MS, or sooner beyond FINISHED_RUNS_KEPT. */
 export class RunRegistry {
   readonly #handles = new Map<string, RunHandle>();
 

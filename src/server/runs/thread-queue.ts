@@ -38,6 +38,7 @@ interface ThreadSlot {
   held: boolean;
 }
 
+/** The runs of each busy thread of this process: the one running, the ones queued, a state write holding it. */
 export class ThreadQueue {
   readonly #slots = new Map<string, ThreadSlot>();
   /** Thread status updates still being written; shutdown waits for them. */
