@@ -13,6 +13,7 @@
  * collection that was checked.
  */
 import { ValidationError } from "../errors.js";
+import type { DocumentIndex } from "../retrieval/document-index.js";
 import type { RunCreate } from "./schemas.js";
 
 /** A collection id named in `record`, if any; throws ValidationError for a value that is not one. */
@@ -50,4 +51,13 @@ export function bindCollection(body: RunCreate, collectionId: string | undefined
     config: { ...body.config, configurable: { ...configurable, ...(collectionId === undefined ? {} : { collection_id: collectionId }) } },
     ...(body.context ? { context } : {}),
   };
+}
+
+/** Throws NotFoundError unless `collectionId` (when there is one) is `owner`'s; checks nothing without `documents`. */
+export async function requireCollection(
+  documents: Pick<DocumentIndex, "requireCollection"> | undefined,
+  collectionId: string | undefined,
+  owner: string | undefined,
+): Promise<void> {
+  if (collectionId !== undefined) await documents?.requireCollection(collectionId, owner);
 }

@@ -2,9 +2,9 @@
  * Copies a run's events into the database as they happen, in small batches, so that another
  * instance can stream them to a client that joined the run there.
  */
-import type { Logger } from "../logger.js";
-import type { RunEvent } from "./run-stream.js";
-import type { RunEventStore, StoredRunEvent } from "../storage/thread-store.js";
+import type { Logger } from "../../logger.js";
+import type { RunEvent } from "../run-stream.js";
+import type { RunEventStore, StoredRunEvent } from "../../storage/thread-store.js";
 
 /** How long events wait to be written together: a bound on the extra delay for remote followers. */
 const FLUSH_MS = 50;

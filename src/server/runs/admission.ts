@@ -1,0 +1,183 @@
+/**
+ * Admission: the checks a run must pass before anything is written (`check`), then its thread,
+ * its record and its place in the thread's queue (`start`). A second run on a busy thread is
+ * decided by its multitask strategy: `reject` (409), `enqueue` (runs after the current ones),
+ * `interrupt` or `rollback` (cancel the current ones, then run).
+ */
+import { coerceMessageLikeToMessage } from "@langchain/core/messages";
+import { v7 as uuid7 } from "@langchain/core/utils/uuid";
+import { NotFoundError, ThreadBusyError } from "../../errors.js";
+import { type Agent, assertHasModel, assertInputFits } from "../../graph/agent.js";
+import type { RevertibleCheckpointer } from "../../storage/checkpointer.js";
+import type { DocumentIndex } from "../../retrieval/document-index.js";
+import { GRAPH_ID, resolveAssistantId } from "../assistants.js";
+import { bindCollection, requireCollection, resolveRunCollection } from "../run-collection.js";
+import type { RunCreate } from "../schemas.js";
+import type { Run, Thread, ThreadStore } from "../../storage/thread-store.js";
+import type { Webhooks } from "../webhooks.js";
+import { type CancelAction, RunHandle } from "./run-handle.js";
+import type { RunRegistry } from "./run-registry.js";
+import { forkCheckpointId, runConfigurable, runKwargs } from "./run-request.js";
+import type { ThreadQueue } from "./thread-queue.js";
+
+/** A run request that passed `check`: everything `start` needs, nothing written yet. */
+export interface RunPlan {
+  threadId: string;
+  /** The request, bound to the one collection that was checked. */
+  body: RunCreate;
+  assistantId: string;
+  /** The thread, or `null` when `start` creates it (a temporary thread, or `if_not_exists: create`). */
+  thread: Thread | null;
+  temporary: boolean;
+  owner: string | undefined;
+}
+
+/** What admission needs: storage, the checks, and the queue and registry it puts runs in. */
+export interface RunAdmissionDeps {
+  agent: Agent;
+  checkpointer: RevertibleCheckpointer;
+  store: ThreadStore;
+  /** This server instance, stamped on its runs so survivors can tell whose runs died with it. */
+  instanceId?: string;
+  documents?: Pick<DocumentIndex, "requireCollection">;
+  webhooks: Webhooks;
+  queue: ThreadQueue;
+  registry: RunRegistry;
+  /** Cancels a run that a newer one replaces (`interrupt`, `rollback`); `why` ends its message. */
+  cancel(handle: RunHandle, action: CancelAction, why: string): void;
+}
+
+const BUSY_HINT = "wait for it, or set multitask_strategy to enqueue, interrupt or rollback";
+
+/** Checks run requests and admits them into their thread's queue (see the module comment). */
+export class RunAdmission {
+  #lastQueuedAt = 0;
+
+  constructor(private readonly deps: RunAdmissionDeps) {}
+
+  /**
+   * Throws what a run of `body` would fail with before doing anything (unknown assistant, a
+   * message too long for the context, a prompt variable with no value); returns its assistant.
+   */
+  validate(body: RunCreate, threadId = "validation"): string {
+    const assistantId = resolveAssistantId(body.assistant_id);
+    assertHasModel(this.deps.agent);
+    if (body.input?.messages?.length) {
+      const messages = body.input.messages.map((message) => coerceMessageLikeToMessage(message as never));
+      assertInputFits(this.deps.agent, messages, { configurable: runConfigurable(threadId, body) });
+    }
+    return assistantId;
+  }
+
+  /**
+   * Every check a run of `body` on `threadId` (a temporary thread when `undefined`) must pass,
+   * writing nothing: `validate`, the thread (404 unless it exists or `if_not_exists` is `create`),
+   * the checkpoint it forks from, its collection (404 unless `owner`'s) and its webhook (422).
+   */
+  async check(threadId: string | undefined, body: RunCreate, owner: string | undefined): Promise<RunPlan> {
+    const { store, checkpointer } = this.deps;
+    const id = threadId ?? uuid7();
+    const assistantId = this.validate(body, id);
+    if (body.webhook) await this.deps.webhooks.check(body.webhook);
+    const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
+    const thread = threadId === undefined ? null : await store.getThread(id, owner);
+    if (!thread && threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
+    // Forking from a checkpoint that does not exist would silently start from an empty thread;
+    // a thread still to be created has none (leftovers of a deleted one do not count).
+    const checkpointId = forkCheckpointId(body);
+    if (checkpointId && !(thread && (await checkpointer.getTuple({ configurable: { thread_id: id, checkpoint_ns: "", checkpoint_id: checkpointId } })))) {
+      throw new NotFoundError(`Checkpoint ${checkpointId} not found on thread ${id}`);
+    }
+    // The collection is decided once, here, from the request and the thread's metadata, and
+    // checked before a thread is created for the run. The run carries exactly that collection
+    // from now on: a later change of the thread's metadata does not reach a queued run.
+    const collectionId = resolveRunCollection(body, thread?.metadata);
+    await requireCollection(this.deps.documents, collectionId, owner);
+    return { threadId: id, body: bindCollection(body, collectionId), assistantId, thread, temporary, owner };
+  }
+
+  /**
+   * Starts a run `check` accepted: creates its thread if needed, then admits and queues it.
+   * A thread created here is deleted again when the run is refused after all (a busy thread,
+   * another instance's run, a database error).
+   */
+  async start(plan: RunPlan): Promise<RunHandle> {
+    const { store, checkpointer } = this.deps;
+    let { thread } = plan;
+    if (thread) return this.#admit(plan, thread);
+    thread = await store.createThread({ threadId: plan.threadId, metadata: { graph_id: GRAPH_ID, assistant_id: plan.assistantId }, owner: plan.owner });
+    // The id is taken by a thread its caller may not see: to them it does not exist.
+    if (!thread) throw new NotFoundError(`Thread ${plan.threadId} not found`);
+    // A deleted thread of the same id must not come back through leftover checkpoints.
+    await checkpointer.deleteThread(plan.threadId);
+    try {
+      return await this.#admit(plan, thread);
+    } catch (error) {
+      await store.deleteThread(plan.threadId);
+      await checkpointer.deleteThread(plan.threadId);
+      throw error;
+    }
+  }
+
+  async #admit(plan: RunPlan, thread: Thread): Promise<RunHandle> {
+    const { store, queue, registry } = this.deps;
+    const { threadId: id, body, assistantId, temporary, owner } = plan;
+    const strategy = body.multitask_strategy;
+    // From the busy check to the reservation there is no await: two requests cannot both win.
+    const busy = queue.isBusy(id);
+    if (busy && strategy === "reject") {
+      const current = queue.current(id);
+      throw new ThreadBusyError(`Thread ${id} is busy with ${current ? `run ${current.run.runId}` : "a state update"}; ${BUSY_HINT}`);
+    }
+    const run = this.#newRun(id, assistantId, body);
+    const handle = new RunHandle(run, body, temporary, owner);
+    if (busy && (strategy === "interrupt" || strategy === "rollback")) {
+      const why = `run ${run.runId} was started on the thread with multitask_strategy ${strategy}`;
+      for (const other of queue.runsOn(id)) this.deps.cancel(other, strategy, why);
+    }
+    queue.enqueue(handle);
+    registry.add(handle);
+
+    try {
+      // The database decides for every instance: another one may hold this thread right now.
+      const admitted = await store.admitRun(run, { exclusive: strategy === "reject" });
+      if ("busyWith" in admitted) throw new ThreadBusyError(`Thread ${id} is busy with run ${admitted.busyWith}; ${BUSY_HINT}`);
+      Object.assign(run, admitted.run);
+      handle.admitted();
+      // interrupt / rollback also reach runs that other instances execute on this thread.
+      if (strategy === "interrupt" || strategy === "rollback") {
+        for (const other of admitted.others) if (!registry.has(other)) await store.requestCancel(other, strategy);
+      }
+      // Like the official server, every run stamps its graph and assistant on the thread, so lists
+      // filtered by either (Studio's) show threads created with other metadata or none.
+      const stamped = thread.metadata.graph_id === GRAPH_ID && thread.metadata.assistant_id === assistantId;
+      await store.updateThread(id, { status: "busy", metadata: stamped ? {} : { graph_id: GRAPH_ID, assistant_id: assistantId } });
+    } catch (error) {
+      queue.withdraw(handle);
+      registry.delete(run.runId);
+      queue.pump(id);
+      throw error;
+    }
+    queue.pump(id);
+    return handle;
+  }
+
+  /** A pending run's record. */
+  #newRun(threadId: string, assistantId: string, body: RunCreate): Run {
+    // Taken now, in queue order, and strictly increasing: it orders the queue across instances.
+    this.#lastQueuedAt = Math.max(Date.now(), this.#lastQueuedAt + 1);
+    const now = new Date(this.#lastQueuedAt);
+    return {
+      runId: uuid7(),
+      threadId,
+      instanceId: this.deps.instanceId,
+      assistantId,
+      status: "pending",
+      metadata: body.metadata ?? {},
+      kwargs: runKwargs(body),
+      multitaskStrategy: body.multitask_strategy,
+      createdAt: now,
+      updatedAt: now,
+    };
+  }
+}

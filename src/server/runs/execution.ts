@@ -1,0 +1,226 @@
+/**
+ * Executes a run whose turn came: waits for its claim, runs the graph, turns the graph's output
+ * into the run's events, and records how it ended.
+ *
+ * What a run leaves behind: on success, its checkpoints; on failure, nothing (the agent's runs
+ * are atomic); when cancelled with `interrupt` (a user pressing Stop), the input messages it was
+ * given, so the user's words stay in the thread; when cancelled with `rollback`, nothing, and its
+ * record is deleted too.
+ */
+import type { RunnableConfig } from "@langchain/core/runnables";
+import type { StreamMode as GraphStreamMode } from "@langchain/langgraph";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AppError, NotFoundError } from "../../errors.js";
+import { type Agent, runsSettled } from "../../graph/agent.js";
+import type { RevertibleCheckpointer } from "../../storage/checkpointer.js";
+import type { Logger } from "../../logger.js";
+import type { DocumentIndex } from "../../retrieval/document-index.js";
+import { requestedCollection, requireCollection } from "../run-collection.js";
+import { StreamTranslator, graphModesFor } from "../run-stream.js";
+import { type ThreadStore, relaysRunEvents } from "../../storage/thread-store.js";
+import type { Webhooks } from "../webhooks.js";
+import { errorToWire } from "../wire.js";
+import { EventRelay } from "./event-relay.js";
+import type { RunHandle, RunOutcome } from "./run-handle.js";
+import { forkCheckpointId, graphInput, runConfig, toModes } from "./run-request.js";
+import { callRunWebhook } from "./run-webhook.js";
+import { type QueueWork, waitForClaim } from "./thread-queue.js";
+
+/** What execution needs: the agent and storage, and of the queue only whether other runs follow. */
+export interface RunExecutionDeps {
+  agent: Agent;
+  checkpointer: RevertibleCheckpointer;
+  store: ThreadStore;
+  logger: Logger;
+  documents?: Pick<DocumentIndex, "requireCollection">;
+  webhooks: Webhooks;
+  /** True while the thread has runs other than `except` running or queued (they own its status). */
+  othersOn(threadId: string, except: RunHandle | undefined): boolean;
+  /** Called as each run ends, after its outcome is out. */
+  onEnded(handle: RunHandle): void;
+}
+
+/** What the graph's own stream said about the run's end. */
+interface GraphResult {
+  /** The state after the run's last step. */
+  finalValues: Record<string, unknown> | undefined;
+  /** The run stopped at a breakpoint (`interrupt_before`/`interrupt_after` or `interrupt()`). */
+  pausedAtBreakpoint: boolean;
+}
+
+/** Executes runs when the thread queue gives them their turn, and records how each ended. */
+export class RunExecution implements QueueWork {
+  constructor(private readonly deps: RunExecutionDeps) {}
+
+  async execute(handle: RunHandle): Promise<void> {
+    const { store, checkpointer, agent, logger } = this.deps;
+    const { run, body } = handle;
+    handle.began();
+    const startedAt = performance.now();
+    // With several instances, the events also go to the database for followers elsewhere.
+    const relay = relaysRunEvents(store) ? new EventRelay(store, run.runId, logger) : undefined;
+    if (relay) handle.log.onEvent((event) => relay.add(event));
+    let outcome: RunOutcome;
+    try {
+      const { signal } = handle.controller;
+      if (body.after_seconds) await sleep(body.after_seconds * 1000, undefined, { signal });
+      // The thread may have been deleted while the run waited in the queue.
+      if (!handle.temporary && !(await store.getThread(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
+      // Checked again when used: the collection may have been deleted while the run waited.
+      await requireCollection(this.deps.documents, requestedCollection(body), handle.owner);
+      // Another instance may be running this thread: wait for the database to give us our turn.
+      await waitForClaim(store, run, signal);
+      run.status = "running";
+      // Recorded so that, should the process die mid-run, the next start can undo what it wrote.
+      const headCheckpointId = await checkpointer.headCheckpointId(run.threadId);
+      await store.setRunStatus(run.runId, "running", { headCheckpointId });
+      handle.log.push("metadata", { run_id: run.runId, thread_id: run.threadId, attempt: 1 });
+      let result: GraphResult;
+      try {
+        result = await this.#stream(handle);
+      } finally {
+        await runsSettled(agent, run.threadId);
+      }
+      handle.graphFinished();
+      // Deleted meanwhile (perhaps through another instance): leave nothing of it behind.
+      if (!handle.temporary && !(await store.getThread(run.threadId))) {
+        await checkpointer.deleteThread(run.threadId);
+        throw new NotFoundError(`Thread ${run.threadId} was deleted while the run was going`);
+      }
+      const values = result.finalValues ?? ((await agent.getState({ configurable: { thread_id: run.threadId } })).values as Record<string, unknown>);
+      handle.threadStatusAfter = result.pausedAtBreakpoint ? "interrupted" : "idle";
+      outcome = { status: "success", values, error: null };
+    } catch (error) {
+      if (handle.cancel) {
+        outcome = { status: "interrupted", values: lastValues(handle), error: null };
+        // Its streams end saying why, rather than just stopping.
+        handle.log.push("error", handle.cancel.reason);
+        if (handle.cancel.action === "interrupt") await this.keepInput(handle);
+      } else {
+        const payload = errorToWire(error);
+        handle.log.push("error", payload);
+        outcome = { status: "error", values: null, error: payload };
+        handle.threadStatusAfter = "error";
+        const level = error instanceof AppError && error.status < 500 ? "warn" : "error";
+        logger[level]({ err: error, runId: run.runId, threadId: run.threadId }, "run failed");
+      }
+    }
+    logger.info(
+      { runId: run.runId, threadId: run.threadId, status: outcome.status, durationMs: Math.round(performance.now() - startedAt) },
+      "run finished",
+    );
+    // Every event is stored before the run is recorded as ended: a remote follower that sees the
+    // end has all its events.
+    await relay?.close();
+    await this.finish(handle, outcome);
+  }
+
+  /** Runs the graph and turns its output into the run's events. */
+  async #stream(handle: RunHandle): Promise<GraphResult> {
+    const { agent } = this.deps;
+    const { run, body } = handle;
+    const result: GraphResult = { finalValues: undefined, pausedAtBreakpoint: false };
+    const requested = toModes(body.stream_mode);
+    const translator = new StreamTranslator(requested);
+    // "values" always: the last one is the run's result, which spares reading the state back;
+    // "updates" always: an `__interrupt__` update says the run paused at a breakpoint.
+    const options = {
+      ...runConfig(run, body),
+      streamMode: [...new Set<GraphStreamMode>([...graphModesFor(requested), "values", "updates"])],
+      signal: handle.controller.signal,
+    };
+    const input = graphInput(body) as Parameters<Agent["stream"]>[0];
+    const publish = (mode: GraphStreamMode, payload: unknown) => {
+      const interrupted = payload !== null && typeof payload === "object" && "__interrupt__" in payload;
+      if (interrupted && (mode === "values" || mode === "updates")) result.pausedAtBreakpoint = true;
+      else if (mode === "values") result.finalValues = payload as Record<string, unknown>;
+      for (const [event, data] of translator.translate(mode, payload)) handle.log.push(event, data);
+    };
+    if (!requested.includes("events")) {
+      const stream = await agent.stream(input, options);
+      for await (const [mode, payload] of stream as AsyncIterable<[GraphStreamMode, unknown]>) publish(mode, payload);
+      return result;
+    }
+    // "events" needs every LangChain callback event; the graph's own chunks come through as
+    // on_chain_stream events of the run itself.
+    for await (const event of agent.streamEvents(input, { ...options, version: "v2", runId: run.runId })) {
+      if (event.event === "on_chain_stream" && event.run_id === run.runId) {
+        const [mode, payload] = event.data.chunk as [GraphStreamMode, unknown];
+        publish(mode, payload);
+      } else {
+        handle.log.push("events", event);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * After a Stop (`interrupt`), the run was undone; the user's own messages are written back so
+   * they stay in the thread (on the branch the run was on), as a finished turn with no reply.
+   */
+  async keepInput(handle: RunHandle): Promise<void> {
+    const messages = handle.body.input?.messages;
+    if (!messages?.length || handle.temporary) return;
+    const { agent, store, logger } = this.deps;
+    try {
+      if (!(await store.getThread(handle.run.threadId))) return;
+      const checkpointId = forkCheckpointId(handle.body);
+      const config: RunnableConfig = { configurable: { thread_id: handle.run.threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) } };
+      await agent.updateState(config, { messages }, "model");
+    } catch (error) {
+      logger.error({ err: error, runId: handle.run.runId }, "could not keep the input of a cancelled run");
+    }
+  }
+
+  /**
+   * Records how a run ended (a run cancelled with `rollback` is deleted), frees a temporary
+   * thread or settles the thread's status when no other run holds it, then resolves `done` and
+   * calls the run's webhook.
+   */
+  async finish(handle: RunHandle, outcome: RunOutcome): Promise<void> {
+    const { store, checkpointer, logger } = this.deps;
+    const { run } = handle;
+    run.status = outcome.status;
+    try {
+      if (handle.cancel?.action === "rollback" && outcome.status === "interrupted") await store.deleteRun(run.threadId, run.runId);
+      else await store.setRunStatus(run.runId, outcome.status);
+      if (handle.temporary) {
+        await store.deleteThread(run.threadId);
+        await checkpointer.deleteThread(run.threadId);
+      } else if (!this.deps.othersOn(run.threadId, handle)) {
+        // Before `done` resolves: whoever awaited the run reads the thread's final status.
+        await this.settleThreadStatus(run.threadId, handle);
+        handle.statusSettled = true;
+      }
+    } catch (error) {
+      logger.error({ err: error, runId: run.runId }, "could not record the end of a run");
+    } finally {
+      handle.settle(outcome);
+      this.deps.onEnded(handle);
+    }
+    if (handle.body.webhook) void callRunWebhook(this.deps.webhooks, logger, handle.body.webhook, handle, outcome);
+  }
+
+  /** An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`. */
+  async settleThreadStatus(threadId: string, last: RunHandle | undefined): Promise<void> {
+    const { agent, store, logger } = this.deps;
+    try {
+      if (last?.temporary) return;
+      let status = last?.threadStatusAfter;
+      if (status === undefined) {
+        // After a cancel the state is what the revert left: read it.
+        if (!(await store.getThread(threadId))) return;
+        status = (await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
+      }
+      // A run may have been queued meanwhile; it owns the status now.
+      if (!this.deps.othersOn(threadId, last)) await store.settleThreadStatus(threadId, status);
+    } catch (error) {
+      logger.error({ err: error, threadId }, "could not update the thread's status");
+    }
+  }
+}
+
+/** The values of the last `values` event a run published, if any. */
+function lastValues(handle: RunHandle): Record<string, unknown> | null {
+  return (handle.log.lastRaw("values") as Record<string, unknown> | undefined) ?? null;
+}
