@@ -7,41 +7,26 @@
  * never a backend. Type-only imports count (tsPreCompilationDeps), so a circle through a type is a
  * circle too: move the type to a module of its own (see src/server/app-deps.ts).
  *
- * Storage still lives in three folders (src/graph, src/retrieval, src/server/storage), so the
- * layers below are named file by file. Waiting for the move to src/storage (issue 17):
- * - server and cli name no backend (today create-app.ts, cli/embedded-backend.ts and
- *   graph/from-config.ts do); one `openStorage(config)` in composition does;
- * - graph and retrieval import storage types from src/storage only, and src/storage imports
- *   neither graph, retrieval nor server;
- * - no `*-beside.ts` modules.
- * When storage moves, replace the file lists with folders and add those rules.
+ * A new module lands in its folder's layer; a new top-level file of src/ is lib until named here.
  */
 
-/** Helpers that import nothing else from src/; a new top-level module lands here until named below. */
-const LIB = ["^src/(?!(config|errors|logger|index|main)\\.ts$)[^/]+$", "^src/graph/(deep-equal|version-clock)\\.ts$"];
+/** Helpers that import nothing else from src/. */
+const LIB = ["^src/(?!(config|errors|logger|index|main)\\.ts$)[^/]+$"];
 /** Settings, the one error family, the logger. */
 const CONFIG = ["^src/(config|errors|logger)\\.ts$"];
-/** What storage offers, as interfaces and records; no backend behind them. */
-const STORAGE_TYPES = [
-  "^src/graph/(checkpointer|llm-cache)\\.ts$",
-  "^src/retrieval/(document-store|documents)\\.ts$",
-  "^src/server/storage/thread-store\\.ts$",
-];
-/** SQLite, PostgreSQL and in-memory implementations, and the helpers only they use. */
-const STORAGE_BACKENDS = [
-  "^src/graph/(sqlite|postgres|memory)-[^/]+$",
-  "^src/graph/message-log(-saver)?\\.ts$",
-  "^src/retrieval/(sqlite|postgres)-[^/]+$",
-  "^src/[^/]+/[^/]*-beside\\.ts$",
-  "^src/server/storage/(?!thread-store\\.ts$)[^/]+$",
-];
-/** Picks backends and builds the agent from config; src/index.ts is the public face of the library. */
-const COMPOSITION = ["^src/graph/(from-config|graph)\\.ts$", "^src/index\\.ts$"];
-/** The agent and retrieval logic: everything else in src/graph and src/retrieval. */
+/** What storage offers, as interfaces, records and the migration runner: the files directly in src/storage/, but open-storage.ts. */
+const STORAGE_TYPES = ["^src/storage/(?!open-storage\\.ts$)[^/]+$"];
+/** SQLite, PostgreSQL and in-memory implementations, and the message log both checkpointers share. */
+const STORAGE_BACKENDS = ["^src/storage/(sqlite|postgres|memory|message-log)/"];
+/**
+ * Picks backends and builds the agent from config: openStorage, the agent from the environment,
+ * the graph langgraph.json names (src/graph/graph.ts) and src/index.ts, the library's public face.
+ */
+const COMPOSITION = ["^src/composition/", "^src/storage/open-storage\\.ts$", "^src/graph/graph\\.ts$", "^src/index\\.ts$"];
+/** The agent and retrieval logic. */
 const DOMAIN = ["^src/(graph|retrieval)/"];
-const DOMAIN_NOT = [...LIB, ...STORAGE_TYPES, ...STORAGE_BACKENDS, ...COMPOSITION];
-/** The HTTP service, without its storage (which is a storage layer above). */
-const SERVER = ["^src/server/(?!storage/)"];
+const DOMAIN_NOT = COMPOSITION;
+const SERVER = ["^src/server/"];
 const CLI = ["^src/cli/"];
 const MAIN = ["^src/main\\.ts$"];
 
@@ -100,14 +85,14 @@ module.exports = {
     {
       name: "domain-not-to-backends-or-above",
       severity: "error",
-      comment: "Graph and retrieval logic use storage through its types; only composition (graph/from-config.ts) picks a backend.",
+      comment: "Graph and retrieval logic use storage through its types; only composition (storage/open-storage.ts) picks a backend.",
       from: { path: DOMAIN, pathNot: DOMAIN_NOT },
       to: { path: [...STORAGE_BACKENDS, ...COMPOSITION, ...SERVER, ...CLI, ...MAIN] },
     },
     {
       name: "composition-not-to-server-cli",
       severity: "error",
-      comment: "Composition (graph/from-config.ts, graph/graph.ts, index.ts) builds what the server and the CLI use; it must not import them.",
+      comment: "Composition (src/composition, storage/open-storage.ts, graph/graph.ts, index.ts) builds what the server and the CLI use; it must not import them.",
       from: { path: COMPOSITION },
       to: { path: [...SERVER, ...CLI, ...MAIN] },
     },
@@ -121,9 +106,23 @@ module.exports = {
     {
       name: "cli-not-to-server",
       severity: "error",
-      comment: "The server and the CLI are siblings: the CLI may use storage (src/server/storage), not the HTTP service.",
+      comment: "The server and the CLI are siblings: the CLI may use storage, not the HTTP service.",
       from: { path: CLI },
       to: { path: SERVER },
+    },
+    {
+      name: "server-cli-name-no-backend",
+      severity: "error",
+      comment: "The server and the CLI take storage through its types (Storage, ThreadStore, ...); only openStorage names a backend.",
+      from: { path: [...SERVER, ...CLI, ...MAIN] },
+      to: { path: STORAGE_BACKENDS },
+    },
+    {
+      name: "backends-not-each-other",
+      severity: "error",
+      comment: "SQLite and PostgreSQL code stay apart: what both need belongs in src/storage (types, the runner) or src/storage/message-log.",
+      from: { path: "^src/storage/(sqlite|postgres)/" },
+      to: { path: "^src/storage/(sqlite|postgres)/", pathNot: "^src/storage/$1/" },
     },
   ],
   options: {

@@ -6,7 +6,7 @@ export { type Config, loadConfig, loadDotEnv } from "./config.js";
 export * from "./errors.js";
 export { AGENT_DEFAULTS, type Agent, type AgentOptions, buildAgentGraph, createAgent } from "./graph/agent.js";
 export { isRevertible, type RevertibleCheckpointer } from "./storage/checkpointer.js";
-export type { ThreadHead } from "./storage/message-log-saver.js";
+export type { ThreadHead } from "./storage/message-log/saver.js";
 export { DATABASE_FILE, openSqliteCheckpointer, SqliteCheckpointer, type SqliteCheckpointerOptions } from "./storage/sqlite/checkpointer.js";
 export { createChatModel } from "./graph/chat-model.js";
 export { renderTemplate, resolveSystemPrompt } from "./graph/configuration.js";

@@ -57,9 +57,13 @@ describe("import rules", () => {
     // A route takes AppDeps from create-app again, type-only: the circle issue 17 removed.
     edit(broken, "src/server/routes/threads.ts", 'from "../app-deps.js"', 'from "../create-app.js"');
     // Graph logic naming a backend, a type from the server, and main.
-    prepend(broken, "src/graph/trim-node.ts", 'import type { SqliteCheckpointer } from "./sqlite-checkpointer.js";');
+    prepend(broken, "src/graph/trim-node.ts", 'import type { SqliteCheckpointer } from "../storage/sqlite/checkpointer.js";');
     prepend(broken, "src/graph/state.ts", 'import type { AppDeps } from "../server/app-deps.js";');
     prepend(broken, "src/server/auth.ts", 'import "../main.js";');
+    // The server naming a backend, one backend reaching into the other, and a storage type reaching up.
+    prepend(broken, "src/server/cors.ts", 'import type { PostgresDatabase } from "../storage/postgres/database.js";');
+    prepend(broken, "src/storage/postgres/llm-cache.ts", 'import type { SqliteDatabase } from "../sqlite/database.js";');
+    prepend(broken, "src/storage/threads.ts", 'import type { SqliteDatabase } from "./sqlite/database.js";');
   });
   afterAll(() => {
     removeDir(clean);
@@ -75,7 +79,10 @@ describe("import rules", () => {
     expect(found).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ rule: "no-circular", to: expect.stringMatching(/^src\/server\/(create-app|routes\/threads)\.ts$/) }),
-        { rule: "domain-not-to-backends-or-above", from: "src/graph/trim-node.ts", to: "src/graph/sqlite-checkpointer.ts" },
+        { rule: "domain-not-to-backends-or-above", from: "src/graph/trim-node.ts", to: "src/storage/sqlite/checkpointer.ts" },
+        { rule: "server-cli-name-no-backend", from: "src/server/cors.ts", to: "src/storage/postgres/database.ts" },
+        { rule: "backends-not-each-other", from: "src/storage/postgres/llm-cache.ts", to: "src/storage/sqlite/database.ts" },
+        { rule: "storage-types-import-no-implementation", from: "src/storage/threads.ts", to: "src/storage/sqlite/database.ts" },
         { rule: "graph-retrieval-not-to-server-cli", from: "src/graph/state.ts", to: "src/server/app-deps.ts" },
         { rule: "no-import-of-main", from: "src/server/auth.ts", to: "src/main.ts" },
       ]),

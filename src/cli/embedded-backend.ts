@@ -7,7 +7,7 @@ import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { type Agent, assertHasModel, runsSettled } from "../graph/agent.js";
 import type { ConfiguredAgent } from "../composition/agent-from-config.js";
 import type { ServiceCheckpointer } from "../storage/checkpointer.js";
-import type { ThreadStore } from "../storage/thread-store.js";
+import type { Storage } from "../storage/storage.js";
 import { type ChatBackend, type ChatMessage, ReplyTokens, type ThreadSummary, isServerThreadId, roleOf, textOf, titleOf } from "./chat-backend.js";
 
 const toChatMessage = (message: BaseMessage): ChatMessage => ({ role: roleOf(message.getType()), text: textOf(message.content) });
@@ -17,16 +17,14 @@ export class EmbeddedBackend implements ChatBackend {
   readonly description: string;
   readonly #agent: Agent;
   readonly #checkpointer: ServiceCheckpointer;
-  readonly #store: ThreadStore;
-  readonly #storage: ConfiguredAgent["storage"];
+  readonly #storage: Storage;
   /** Threads this chat ran turns on, whose runs `close` waits for. */
   readonly #used = new Set<string>();
 
-  private constructor(configured: ConfiguredAgent, store: ThreadStore, description: string) {
+  private constructor(configured: ConfiguredAgent, storage: Storage, description: string) {
     this.#agent = configured.agent;
     this.#checkpointer = configured.checkpointer;
-    this.#store = store;
-    this.#storage = configured.storage;
+    this.#storage = storage;
     this.description = description;
   }
 
@@ -36,7 +34,7 @@ export class EmbeddedBackend implements ChatBackend {
    */
   static async open(configured: ConfiguredAgent, description: string): Promise<EmbeddedBackend> {
     await configured.storage.setup();
-    return new EmbeddedBackend(configured, configured.storage.threads, description);
+    return new EmbeddedBackend(configured, configured.storage, description);
   }
 
   async send(threadId: string, text: string, onToken: (token: string) => void, options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -47,10 +45,10 @@ export class EmbeddedBackend implements ChatBackend {
     // Without a row in the server's table the server would answer 404 for this thread (and it
     // takes UUIDs only: threads named otherwise stay the graph's).
     if (isServerThreadId(threadId)) {
-      await this.#store.createThread({ threadId, metadata: {} });
+      await this.#storage.threads.createThread({ threadId, metadata: {} });
       // The server's one-run-per-thread rule does not cover runs made here; at least never start
       // a turn while the server (on this database) is running one, or one of the two would be lost.
-      if (await this.#store.hasActiveRuns(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress on the server; send again when it has finished`);
+      if (await this.#storage.runs.hasActiveRuns(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress on the server; send again when it has finished`);
     }
     const config = { configurable: { thread_id: threadId } };
     const stream = await this.#agent.stream({ messages: [new HumanMessage(text)] }, { ...config, streamMode: "messages", signal: options.signal });
@@ -61,14 +59,14 @@ export class EmbeddedBackend implements ChatBackend {
       if (token !== "") onToken(token);
     }
     // The server sorts its threads by this time; a turn here counts as activity too.
-    if (isServerThreadId(threadId)) await this.#store.updateThread(threadId, {});
+    if (isServerThreadId(threadId)) await this.#storage.threads.updateThread(threadId, {});
   }
 
   async threads(options: { limit: number }): Promise<ThreadSummary[]> {
     // The checkpoints know every thread, including those made by code that never saw the server.
     const heads = await this.#checkpointer.listThreads({ limit: options.limit });
     const ids = heads.map((head) => head.threadId).filter((threadId) => isServerThreadId(threadId));
-    const records = ids.length === 0 ? [] : await this.#store.searchThreads({ ids, limit: ids.length, offset: 0, sortBy: "updated_at", sortOrder: "desc" });
+    const records = ids.length === 0 ? [] : await this.#storage.threads.searchThreads({ ids, limit: ids.length, offset: 0, sortBy: "updated_at", sortOrder: "desc" });
     const metadataOf = new Map(records.map((record) => [record.threadId, record.metadata]));
     return Promise.all(
       heads.map(async (head) => ({

@@ -10,13 +10,13 @@ import type { DocumentIndex } from "../retrieval/document-index.js";
 import type { ApiKeys } from "./auth.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import type { RunManager } from "./run-manager.js";
-import type { ThreadStore } from "../storage/thread-store.js";
+import type { Storage } from "../storage/storage.js";
 
 /** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
 export interface AppDeps {
   agent: Agent;
   checkpointer: RevertibleCheckpointer;
-  store: ThreadStore;
+  storage: Storage;
   runs: RunManager;
   logger: Logger;
   /** Browser origins allowed by CORS and Private Network Access (`["*"]` for any); none when empty. */

@@ -81,7 +81,7 @@ export function createApp(deps: AppDeps): Express {
 }
 
 /**
- * Builds the server's services on an agent and its SQLite checkpointer: the thread store (same
+ * Builds the server's services on an agent and its SQLite checkpointer: the thread storage (same
  * database file), with runs a previous process left behind marked failed, and the run manager.
  */
 export async function createServerDeps(parts: {
@@ -103,15 +103,15 @@ export async function createServerDeps(parts: {
   webhooks?: WebhookOptions;
 }): Promise<AppDeps> {
   // Fail at start, not on the first turn (where a broken database or cache would only be logged).
-  const { storage, ...rest } = parts;
+  const { storage } = parts;
   await storage.setup();
   await parts.llmCache?.setup();
-  const { checkpointer, threads: store } = storage;
+  const { checkpointer } = storage;
   const documents = parts.documents ?? new DocumentIndex({ store: storage.documents });
   await documents.setup();
-  const monitor = new InstanceMonitor({ store, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
+  const monitor = new InstanceMonitor({ storage, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
-  const runs = new RunManager({ agent: parts.agent, checkpointer, store, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks) });
+  const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks) });
   monitor.cancels = runs;
-  return { ...rest, checkpointer, store, runs, monitor, documents };
+  return { ...parts, checkpointer, runs, monitor, documents };
 }

@@ -1,5 +1,5 @@
 /**
- * Each server instance beats a heartbeat into the store and, on the same beat, settles the runs
+ * Each server instance beats a heartbeat into the storage and, on the same beat, settles the runs
  * of instances that stopped beating (crashed or killed): their half-written turns are undone,
  * the runs marked `error`, the threads freed. With one instance this is start-up recovery; with
  * several on one PostgreSQL, the survivors clean up after the dead.
@@ -8,7 +8,8 @@ import { randomUUID } from "node:crypto";
 import type { Agent } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../storage/checkpointer.js";
 import type { Logger } from "../logger.js";
-import { type RunStatus, type ThreadStore, relaysRunEvents } from "../storage/thread-store.js";
+import type { RunStatus } from "../storage/runs.js";
+import type { Storage } from "../storage/storage.js";
 
 /** Relayed run events are kept this long, for late joiners on other instances. */
 const RELAYED_EVENTS_KEPT_MS = 5 * 60_000;
@@ -16,7 +17,7 @@ const RELAYED_EVENTS_KEPT_MS = 5 * 60_000;
 const MISSED_BEATS = 3;
 
 export interface InstanceMonitorDeps {
-  store: ThreadStore;
+  storage: Storage;
   checkpointer: RevertibleCheckpointer;
   agent: Agent;
   logger: Logger;
@@ -45,7 +46,7 @@ export class InstanceMonitor {
   /** Beats once, settles what dead instances left, then keeps beating in the background. */
   async start(): Promise<void> {
     // Not inside the tick, whose errors are only logged: a refusal must stop the server.
-    await this.#deps.store.registerInstance(this.id, { pid: process.pid, staleMs: this.#staleMs });
+    await this.#deps.storage.instances.registerInstance(this.id, { pid: process.pid, staleMs: this.#staleMs });
     await this.#tick();
     this.#timer = setInterval(() => {
       // One beat at a time: a slow database must not pile them up.
@@ -58,7 +59,7 @@ export class InstanceMonitor {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#beat;
-    await this.#deps.store.removeInstance(this.id);
+    await this.#deps.storage.instances.removeInstance(this.id);
   }
 
   /** How long an instance may stay silent before it is presumed dead. */
@@ -67,12 +68,12 @@ export class InstanceMonitor {
   }
 
   async #tick(): Promise<void> {
-    const { store, checkpointer, agent, logger } = this.#deps;
+    const { storage, checkpointer, agent, logger } = this.#deps;
     try {
-      await store.heartbeat(this.id);
-      await settleAbandonedRuns(store, checkpointer, agent, logger, { self: this.id, staleMs: this.#staleMs });
-      if (relaysRunEvents(store)) await store.pruneRunEvents(RELAYED_EVENTS_KEPT_MS);
-      for (const request of this.cancels ? await store.cancelRequests(this.id) : []) {
+      await storage.instances.heartbeat(this.id);
+      await settleAbandonedRuns(storage, checkpointer, agent, logger, { self: this.id, staleMs: this.#staleMs });
+      await storage.runEvents?.pruneRunEvents(RELAYED_EVENTS_KEPT_MS);
+      for (const request of this.cancels ? await storage.runs.cancelRequests(this.id) : []) {
         await this.cancels?.cancel(request.threadId, request.runId, request.action).catch(() => undefined);
       }
     } catch (error) {
@@ -91,13 +92,13 @@ export class InstanceMonitor {
  * one does, the run still holds its thread: no queued run can start there and lose its turn.
  */
 export async function settleAbandonedRuns(
-  store: ThreadStore,
+  storage: Storage,
   checkpointer: RevertibleCheckpointer,
   agent: Agent,
   logger: Logger,
   options: { self: string; staleMs: number },
 ): Promise<void> {
-  const abandoned = await store.takeAbandonedRuns(options);
+  const abandoned = await storage.runs.takeAbandonedRuns(options);
   const outcomes: Array<{ runId: string; status: RunStatus }> = [];
   try {
     for (const run of abandoned) {
@@ -116,7 +117,7 @@ export async function settleAbandonedRuns(
     // Settled ones are closed even if a later one failed (that one stays this instance's, settled
     // when it is abandoned again). Also frees threads left `busy` by a process that stopped
     // between a run's end and its thread's update.
-    await store.closeAbandonedRuns(outcomes);
+    await storage.runs.closeAbandonedRuns(outcomes);
   }
   if (outcomes.length === 0) return;
   logger.warn(

@@ -20,7 +20,7 @@ import type { CancelAction, CancelReason, RunHandle } from "./runs/run-handle.js
 import { RunRegistry } from "./runs/run-registry.js";
 import { ThreadQueue } from "./runs/thread-queue.js";
 import type { RunCreate } from "./schemas.js";
-import type { ThreadStore } from "../storage/thread-store.js";
+import type { Storage } from "../storage/storage.js";
 import { Webhooks } from "./webhooks.js";
 
 export type { RunPlan } from "./runs/admission.js";
@@ -30,7 +30,7 @@ export { type CancelAction, type CancelReason, RunCancelledError, RunHandle, typ
 export interface RunManagerDeps {
   agent: Agent;
   checkpointer: RevertibleCheckpointer;
-  store: ThreadStore;
+  storage: Storage;
   logger: Logger;
   /** This server instance, stamped on its runs so survivors can tell whose runs died with it. */
   instanceId?: string;
@@ -42,7 +42,7 @@ export interface RunManagerDeps {
 
 /** Creates, schedules, cancels and shuts down runs (see the module comment for its parts). */
 export class RunManager {
-  readonly #store: ThreadStore;
+  readonly #storage: Storage;
   readonly #registry = new RunRegistry();
   readonly #queue: ThreadQueue;
   readonly #execution: RunExecution;
@@ -50,7 +50,7 @@ export class RunManager {
   #closing = false;
 
   constructor(deps: RunManagerDeps) {
-    this.#store = deps.store;
+    this.#storage = deps.storage;
     const webhooks = deps.webhooks ?? new Webhooks();
     this.#execution = new RunExecution({
       ...deps,
@@ -58,7 +58,7 @@ export class RunManager {
       othersOn: (threadId, except) => this.#queue.othersOn(threadId, except),
       onEnded: () => this.#registry.forgetOldRuns(),
     });
-    this.#queue = new ThreadQueue(deps.store, this.#execution);
+    this.#queue = new ThreadQueue(deps.storage, this.#execution);
     this.#admission = new RunAdmission({
       ...deps,
       webhooks,
@@ -136,10 +136,10 @@ export class RunManager {
       this.#abort(handle, action);
       return handle;
     }
-    const run = await this.#store.getRun(threadId, runId);
+    const run = await this.#storage.runs.getRun(threadId, runId);
     if (!run) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
     // Running on another instance: it sees the request on its next heartbeat.
-    if (run.status === "pending" || run.status === "running") await this.#store.requestCancel(runId, action);
+    if (run.status === "pending" || run.status === "running") await this.#storage.runs.requestCancel(runId, action);
     return undefined;
   }
 

@@ -4,7 +4,8 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
-import type { Run, Thread } from "../storage/thread-store.js";
+import type { Run } from "../storage/runs.js";
+import type { Thread } from "../storage/threads.js";
 import type { Collection, SearchHit, StoredDocument } from "../storage/documents.js";
 
 interface ToDict {

@@ -11,6 +11,18 @@ export interface MigrationSet {
   readonly table: string;
   /** SQL of each version, oldest first. */
   readonly steps: readonly string[];
+  /**
+   * SQL that creates the newest schema at once, for a database that has none of it: a new
+   * install then never runs steps written for names or shapes it never had. The contract
+   * suites check it gives what the steps give.
+   */
+  readonly baseline?: string;
+  /**
+   * A query answering `version`: how far the tables of a release that kept no version table
+   * here (or kept it under another name) already are, read from the tables themselves; 0 when
+   * there are none. Asked only while this version table is empty.
+   */
+  readonly adopt?: string;
 }
 
 /**
@@ -23,6 +35,8 @@ export type MigrationRequest =
   | { kind: "create-version-table"; table: string }
   /** Answer the highest version recorded, 0 for none. */
   | { kind: "applied-version"; table: string }
+  /** Run a query and answer the `version` of its first row, 0 for none. */
+  | { kind: "query-version"; sql: string }
   /** Run one step's SQL (several statements allowed); answer nothing. */
   | { kind: "run"; sql: string }
   /** Record a version as applied (version tables of earlier releases may lack `applied_at`); answer nothing. */
@@ -42,8 +56,19 @@ export class NewerSchemaError extends Error {
  */
 export function* runMigrations(set: MigrationSet): Generator<MigrationRequest, number, number | undefined> {
   yield { kind: "create-version-table", table: set.table };
-  const applied = (yield { kind: "applied-version", table: set.table }) ?? 0;
+  let applied = (yield { kind: "applied-version", table: set.table }) ?? 0;
   if (applied > set.steps.length) throw new NewerSchemaError(set.table, applied, set.steps.length);
+  if (applied === 0 && set.adopt !== undefined) {
+    // Tables an earlier release made: record how far they are, and go on from there.
+    const adopted = (yield { kind: "query-version", sql: set.adopt }) ?? 0;
+    for (let version = 1; version <= adopted; version += 1) yield { kind: "record", table: set.table, version };
+    applied = adopted;
+  }
+  if (applied === 0 && set.baseline !== undefined) {
+    yield { kind: "run", sql: set.baseline };
+    for (let version = 1; version <= set.steps.length; version += 1) yield { kind: "record", table: set.table, version };
+    return set.steps.length;
+  }
   for (let version = applied + 1; version <= set.steps.length; version += 1) {
     yield { kind: "run", sql: set.steps[version - 1] as string };
     yield { kind: "record", table: set.table, version };

@@ -6,7 +6,10 @@
 import type { ServiceCheckpointer } from "./checkpointer.js";
 import type { DocumentStore } from "./document-store.js";
 import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
-import type { ThreadStore } from "./thread-store.js";
+import type { InstanceRepository } from "./instances.js";
+import type { RunEventStore } from "./run-events.js";
+import type { RunRepository } from "./runs.js";
+import type { ThreadRepository } from "./threads.js";
 
 /** The storage of one database. */
 export interface Storage {
@@ -15,8 +18,17 @@ export interface Storage {
   readonly location: string;
   /** Checkpoints: each thread's conversation and its history. */
   readonly checkpointer: ServiceCheckpointer;
-  /** Threads, runs and instances of the service. */
-  readonly threads: ThreadStore;
+  /** The service's threads (their messages are the checkpointer's). */
+  readonly threads: ThreadRepository;
+  /** Runs, and the lease that gives each thread one run at a time. */
+  readonly runs: RunRepository;
+  /** Server instances on this database, by heartbeat. */
+  readonly instances: InstanceRepository;
+  /**
+   * Run events relayed to instances that stream a run another one executes: on a database
+   * several instances share (PostgreSQL); none where one process owns the file (SQLite).
+   */
+  readonly runEvents?: RunEventStore;
   /** Collections of documents and their chunks. */
   readonly documents: DocumentStore;
   /** A model response cache kept in this database. */

@@ -60,21 +60,21 @@ describe.skipIf(!reachable)("survivors of a dead instance", () => {
   it("settle its run once; a slow survivor does not undo the turn of a run queued behind it", async () => {
     // What the dead instance left: a finished turn, then a run that started and wrote half a turn.
     const dead = openAgent();
-    const store = dead.storage.threads;
+    const { threads, runs } = dead.storage;
     await dead.storage.setup();
     const threadId = crypto.randomUUID();
-    await store.createThread({ threadId, metadata: {} });
+    await threads.createThread({ threadId, metadata: {} });
     const config = { configurable: { thread_id: threadId } };
     await dead.agent.invoke({ messages: [new HumanMessage("My name is Ada")] }, config);
     const head = await dead.checkpointer.headCheckpointId(threadId);
     const deadRunId = crypto.randomUUID();
-    await store.admitRun(
+    await runs.admitRun(
       { runId: deadRunId, threadId, assistantId: "agent", status: "pending", metadata: {}, kwargs: {}, multitaskStrategy: "reject", createdAt: new Date(), instanceId: "dead-instance" },
       { exclusive: true },
     );
-    expect(await store.claimRun(deadRunId, threadId)).toBe(true);
-    await store.setRunStatus(deadRunId, "running", { headCheckpointId: head });
-    await store.updateThread(threadId, { status: "busy" });
+    expect(await runs.claimRun(deadRunId, threadId)).toBe(true);
+    await runs.setRunStatus(deadRunId, "running", { headCheckpointId: head });
+    await threads.updateThread(threadId, { status: "busy" });
     await dead.agent.updateState(config, { messages: [new HumanMessage("This turn dies with its server")] }, "trim");
     expect((await dead.agent.getState(config)).next).not.toEqual([]);
 
@@ -105,7 +105,7 @@ describe.skipIf(!reachable)("survivors of a dead instance", () => {
     );
     // The slow survivor goes on once the queued run is half way through its turn, or at once if
     // the slow survivor holds the dead run (the queued run then waits for it).
-    await until(async () => stub.requests.length === 1 || (await store.getRun(threadId, deadRunId))?.status === "running");
+    await until(async () => stub.requests.length === 1 || (await runs.getRun(threadId, deadRunId))?.status === "running");
     goOn();
     await slowStarted;
     answer();
@@ -114,8 +114,8 @@ describe.skipIf(!reachable)("survivors of a dead instance", () => {
     // The queued run's turn is whole: the slow survivor undid nothing of it.
     expect(contents((await fast.agent.getState(config)).values)).toEqual(["My name is Ada", "Nice to meet you, Ada!", "What is my name?", "Your name is Ada."]);
     expect([...settledBySlow, ...settledByFast]).toEqual([1]);
-    expect((await store.getRun(threadId, deadRunId))?.status).toBe("error");
-    expect((await store.getRun(threadId, queued.run.runId))?.status).toBe("success");
-    expect((await store.getThread(threadId))?.status).toBe("idle");
+    expect((await runs.getRun(threadId, deadRunId))?.status).toBe("error");
+    expect((await runs.getRun(threadId, queued.run.runId))?.status).toBe("success");
+    expect((await threads.getThread(threadId))?.status).toBe("idle");
   });
 });

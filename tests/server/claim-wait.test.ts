@@ -7,7 +7,7 @@ import { getEventListeners } from "node:events";
 import { describe, expect, it } from "vitest";
 import { type RunHandle, RunManager } from "../../src/server/run-manager.js";
 import { RunCreate } from "../../src/server/schemas.js";
-import type { ThreadStore } from "../../src/storage/thread-store.js";
+import type { RunRepository } from "../../src/storage/runs.js";
 import { testBackends } from "../support/server.js";
 import { useStubAndServer } from "../support/use-server.js";
 import { until } from "../support/until.js";
@@ -23,7 +23,7 @@ describe.each(await testBackends())("a run waiting for its claim (%s)", (backend
    */
   function heldElsewhere(onClaim: (calls: number) => void = () => undefined) {
     const counter = { calls: 0 };
-    const store = new Proxy(fixture.server.deps.store, {
+    const runs = new Proxy(fixture.server.deps.storage.runs, {
       get(target, property, receiver) {
         if (property === "claimRun") {
           return async () => {
@@ -35,9 +35,9 @@ describe.each(await testBackends())("a run waiting for its claim (%s)", (backend
         const value = Reflect.get(target, property, receiver);
         return typeof value === "function" ? value.bind(target) : value;
       },
-    }) as ThreadStore;
-    const { agent, checkpointer, logger } = fixture.server.deps;
-    return { counter, manager: new RunManager({ agent, checkpointer, store, logger, instanceId: fixture.server.deps.monitor?.id }) };
+    }) as RunRepository;
+    const { agent, checkpointer, logger, storage } = fixture.server.deps;
+    return { counter, manager: new RunManager({ agent, checkpointer, storage: { ...storage, runs }, logger, instanceId: fixture.server.deps.monitor?.id }) };
   }
 
   /** Whether `handle` ends before its manager asks `more` more times for the thread. */

@@ -39,8 +39,8 @@ describe.skipIf(!reachable)("joining a run held by another instance", () => {
     // B's reads of each run's record, and how many are under way.
     const polls = new Map<string, number>();
     let inFlight = 0;
-    const getRun = b.deps.store.getRun.bind(b.deps.store);
-    b.deps.store.getRun = async (threadId, runId) => {
+    const getRun = b.deps.storage.runs.getRun.bind(b.deps.storage.runs);
+    b.deps.storage.runs.getRun = async (threadId, runId) => {
       polls.set(runId, (polls.get(runId) ?? 0) + 1);
       inFlight += 1;
       try {

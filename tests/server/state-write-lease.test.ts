@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { RunManager } from "../../src/server/run-manager.js";
 import { RunCreate } from "../../src/server/schemas.js";
-import type { ThreadStore } from "../../src/storage/thread-store.js";
+import type { RunRepository } from "../../src/storage/runs.js";
 import { testBackends } from "../support/server.js";
 import { useStubAndServer } from "../support/use-server.js";
 import { until } from "../support/until.js";
@@ -75,7 +75,7 @@ describe.each(await testBackends())("a state write holds its thread (%s)", (back
     // It shares this server's instance id (which heartbeats): a silent id would look dead to the
     // instance monitor, which would close its pending run on a busy machine.
     let refusedClaims = 0;
-    const store = new Proxy(fixture.server.deps.store, {
+    const runs = new Proxy(fixture.server.deps.storage.runs, {
       get(target, property, receiver) {
         const value = Reflect.get(target, property, receiver);
         if (property === "claimRun") {
@@ -87,9 +87,9 @@ describe.each(await testBackends())("a state write holds its thread (%s)", (back
         }
         return typeof value === "function" ? value.bind(target) : value;
       },
-    }) as ThreadStore;
-    const { agent, checkpointer, logger } = fixture.server.deps;
-    const elsewhere = new RunManager({ agent, checkpointer, store, logger, instanceId: fixture.server.deps.monitor?.id });
+    }) as RunRepository;
+    const { agent, checkpointer, logger, storage } = fixture.server.deps;
+    const elsewhere = new RunManager({ agent, checkpointer, storage: { ...storage, runs }, logger, instanceId: fixture.server.deps.monitor?.id });
     const hold = holdStateWrites();
     try {
       const write = fixture.server.request(`/threads/${threadId}/state`, { body: { values: user("written") } });

@@ -10,7 +10,7 @@ import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Agent, createAgent } from "../../src/graph/agent.js";
 import type { RevertibleCheckpointer } from "../../src/storage/checkpointer.js";
-import type { MessageLogSaver } from "../../src/storage/message-log-saver.js";
+import type { MessageLogSaver } from "../../src/storage/message-log/saver.js";
 import { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
 import { SqliteCheckpointer } from "../../src/storage/sqlite/checkpointer.js";
 import { makeTempDir, removeDir } from "../support/fixtures.js";

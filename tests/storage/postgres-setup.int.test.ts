@@ -2,7 +2,7 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
-import { PostgresThreadStore } from "../../src/storage/postgres/thread-store.js";
+import { PostgresThreads } from "../../src/storage/postgres/threads.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 import { PostgresDatabase } from "../../src/storage/postgres/database.js";
 
@@ -18,9 +18,9 @@ describe.skipIf(!reachable)("PostgreSQL schema setup", () => {
   it("survives four instances setting up one new schema at the same moment, and a fifth later", async () => {
     // Each instance has a database object of its own (and so its own memo of what it migrated).
     const instance = () => new PostgresDatabase(pool, { schema });
-    const setups = Array.from({ length: 4 }, () => [new PostgresCheckpointer(instance()).setup(), new PostgresThreadStore(instance()).setup()]).flat();
+    const setups = Array.from({ length: 4 }, () => [new PostgresCheckpointer(instance()).setup(), new PostgresThreads(instance()).setup()]).flat();
     await expect(Promise.all(setups)).resolves.toBeDefined();
-    await new PostgresThreadStore(instance()).setup();
+    await new PostgresThreads(instance()).setup();
     await new PostgresCheckpointer(instance()).setup();
     const { rows } = await pool.query<{ table_name: string }>(
       "SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name",
@@ -31,15 +31,15 @@ describe.skipIf(!reachable)("PostgreSQL schema setup", () => {
       "agent_checkpoint_migrations",
       "agent_checkpoint_writes",
       "agent_checkpoints",
+      "agent_instances",
       "agent_message_counters",
       "agent_messages",
-      "instances",
-      "run_events",
-      "runs",
-      "schema_migrations",
-      "threads",
+      "agent_run_events",
+      "agent_runs",
+      "agent_thread_migrations",
+      "agent_threads",
     ]);
-    const migrations = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.schema_migrations`);
-    expect(Number(migrations.rows[0]!.count)).toBe(4);
+    const migrations = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.agent_thread_migrations`);
+    expect(Number(migrations.rows[0]!.count)).toBe(5);
   });
 });

@@ -22,7 +22,7 @@ import { runToWire } from "../wire.js";
 
 /** Runs on threads and stateless runs: create, stream, wait, list, get, cancel, join, delete. */
 export function runsRouter(deps: AppDeps): Router {
-  const { store, runs, agent } = deps;
+  const { storage, runs, agent } = deps;
   const router = Router();
 
   const location = (handle: RunHandle, stateless: boolean) =>
@@ -91,46 +91,46 @@ export function runsRouter(deps: AppDeps): Router {
   router.get("/threads/:thread_id/runs", async (request, response) => {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const query = parseInput(RunListQuery, request.query, "query");
-    await requireThread(store, thread_id, ownerOf(response));
-    response.json((await store.listRuns(thread_id, query)).map(runToWire));
+    await requireThread(storage, thread_id, ownerOf(response));
+    response.json((await storage.runs.listRuns(thread_id, query)).map(runToWire));
   });
 
   router.get("/threads/:thread_id/runs/:run_id", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
-    response.json(runToWire(await requireRun(store, thread_id, run_id, ownerOf(response))));
+    response.json(runToWire(await requireRun(storage, thread_id, run_id, ownerOf(response))));
   });
 
   router.delete("/threads/:thread_id/runs/:run_id", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
-    await requireThread(store, thread_id, ownerOf(response));
+    await requireThread(storage, thread_id, ownerOf(response));
     const handle = runs.handle(run_id);
     if (handle && handle.run.threadId === thread_id && !handle.finished) {
       response.status(409).json({ detail: `Run ${run_id} is ${handle.run.status}; cancel it before deleting it` });
       return;
     }
-    if (!(await store.deleteRun(thread_id, run_id))) throw new NotFoundError(`Run ${run_id} not found on thread ${thread_id}`);
+    if (!(await storage.runs.deleteRun(thread_id, run_id))) throw new NotFoundError(`Run ${run_id} not found on thread ${thread_id}`);
     response.status(204).end();
   });
 
   router.post("/threads/:thread_id/runs/:run_id/cancel", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     const query = parseInput(RunCancelQuery, request.query, "query");
-    await requireThread(store, thread_id, ownerOf(response));
+    await requireThread(storage, thread_id, ownerOf(response));
     const handle = await runs.cancel(thread_id, run_id, query.action);
-    if (query.wait) await awaitCancelled(store, handle, thread_id, run_id, response);
+    if (query.wait) await awaitCancelled(storage, handle, thread_id, run_id, response);
     response.status(query.wait ? 204 : 202).end();
   });
 
   router.get("/threads/:thread_id/runs/:run_id/join", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
-    await requireThread(store, thread_id, ownerOf(response));
+    await requireThread(storage, thread_id, ownerOf(response));
     await joinRun(deps, thread_id, run_id, ownerOf(response), response);
   });
 
   router.get("/threads/:thread_id/runs/:run_id/stream", async (request, response) => {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     const query = parseInput(JoinStreamQuery, request.query, "query");
-    await requireThread(store, thread_id, ownerOf(response));
+    await requireThread(storage, thread_id, ownerOf(response));
     await joinRunStream(deps, thread_id, run_id, ownerOf(response), response, {
       cancelOnDisconnect: query.cancel_on_disconnect,
       lastEventId: request.header("last-event-id"),

@@ -17,17 +17,17 @@ import {
   ThreadStateUpdate,
   parseInput,
 } from "../schemas.js";
-import type { Thread } from "../../storage/thread-store.js";
+import type { Thread } from "../../storage/threads.js";
 import { checkpointOf, stateToWire, threadToWire } from "../wire.js";
 
 /** Threads: CRUD, search, copy, state (read, update, at a checkpoint) and history. */
 export function threadsRouter(deps: AppDeps): Router {
-  const { agent, checkpointer, store, runs } = deps;
+  const { agent, checkpointer, storage, runs } = deps;
   const router = Router();
 
   /** The thread, if it exists and the caller may see it; otherwise 404 (never 403: no hints). */
   const requireThread = async (threadId: string, response: Response): Promise<Thread> => {
-    const thread = await store.getThread(threadId, ownerOf(response));
+    const thread = await storage.threads.getThread(threadId, ownerOf(response));
     if (!thread) throw new NotFoundError(`Thread ${threadId} not found`);
     return thread;
   };
@@ -46,7 +46,7 @@ export function threadsRouter(deps: AppDeps): Router {
   router.post("/threads", async (request, response) => {
     const body = parseInput(ThreadCreate, request.body);
     const threadId = body.thread_id ?? uuid7();
-    let thread = await store.createThread({ threadId, metadata: body.metadata ?? {}, owner: ownerOf(response) });
+    let thread = await storage.threads.createThread({ threadId, metadata: body.metadata ?? {}, owner: ownerOf(response) });
     if (!thread) {
       if (body.if_exists === "do_nothing") {
         response.json(await toResponse(await requireThread(threadId, response)));
@@ -65,7 +65,7 @@ export function threadsRouter(deps: AppDeps): Router {
       }
     } catch (error) {
       // All or nothing: a thread whose seeding failed is not created.
-      await store.deleteThread(threadId);
+      await storage.threads.deleteThread(threadId);
       await checkpointer.deleteThread(threadId);
       throw error;
     }
@@ -75,7 +75,7 @@ export function threadsRouter(deps: AppDeps): Router {
 
   router.post("/threads/search", async (request, response) => {
     const body = parseInput(ThreadSearch, request.body);
-    const threads = await store.searchThreads({
+    const threads = await storage.threads.searchThreads({
       owner: ownerOf(response),
       metadata: body.metadata,
       status: body.status,
@@ -100,7 +100,7 @@ export function threadsRouter(deps: AppDeps): Router {
 
   router.post("/threads/count", async (request, response) => {
     const body = parseInput(ThreadCount, request.body);
-    response.json(await store.countThreads({ owner: ownerOf(response), metadata: body.metadata, status: body.status }));
+    response.json(await storage.threads.countThreads({ owner: ownerOf(response), metadata: body.metadata, status: body.status }));
   });
 
   router.get("/threads/:thread_id", async (request, response) => {
@@ -112,7 +112,7 @@ export function threadsRouter(deps: AppDeps): Router {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const body = parseInput(ThreadPatch, request.body);
     await requireThread(thread_id, response);
-    const thread = await store.updateThread(thread_id, { metadata: body.metadata });
+    const thread = await storage.threads.updateThread(thread_id, { metadata: body.metadata });
     if (!thread) throw new NotFoundError(`Thread ${thread_id} not found`);
     response.json(await toResponse(thread));
   });
@@ -121,7 +121,7 @@ export function threadsRouter(deps: AppDeps): Router {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     await requireThread(thread_id, response);
     // The row goes first, so that no new run can start on the thread while its runs are cancelled.
-    await store.deleteThread(thread_id);
+    await storage.threads.deleteThread(thread_id);
     await runs.cancelThread(thread_id);
     await checkpointer.deleteThread(thread_id);
     response.status(204).end();
@@ -133,7 +133,7 @@ export function threadsRouter(deps: AppDeps): Router {
     // A run in progress may have written half a turn: copy a thread at rest, held as a run holds it.
     const copy = await runs.holdThread(thread_id, async () => {
       const copyId = uuid7();
-      const created = await store.createThread({ threadId: copyId, metadata: source.metadata, owner: ownerOf(response) });
+      const created = await storage.threads.createThread({ threadId: copyId, metadata: source.metadata, owner: ownerOf(response) });
       await checkpointer.copyThread(thread_id, copyId);
       return created as Thread;
     });
@@ -184,7 +184,7 @@ export function threadsRouter(deps: AppDeps): Router {
       }
       return config;
     });
-    await store.updateThread(thread_id, {});
+    await storage.threads.updateThread(thread_id, {});
     response.json({ checkpoint: checkpointOf(config) });
   });
 

@@ -13,7 +13,9 @@ import type { DocumentIndex } from "../../retrieval/document-index.js";
 import { GRAPH_ID, resolveAssistantId } from "../assistants.js";
 import { bindCollection, requireCollection, resolveRunCollection } from "../run-collection.js";
 import type { RunCreate } from "../schemas.js";
-import type { Run, Thread, ThreadStore } from "../../storage/thread-store.js";
+import type { Run } from "../../storage/runs.js";
+import type { Storage } from "../../storage/storage.js";
+import type { Thread } from "../../storage/threads.js";
 import type { Webhooks } from "../webhooks.js";
 import { type CancelAction, RunHandle } from "./run-handle.js";
 import type { RunRegistry } from "./run-registry.js";
@@ -36,7 +38,7 @@ export interface RunPlan {
 export interface RunAdmissionDeps {
   agent: Agent;
   checkpointer: RevertibleCheckpointer;
-  store: ThreadStore;
+  storage: Storage;
   /** This server instance, stamped on its runs so survivors can tell whose runs died with it. */
   instanceId?: string;
   documents?: Pick<DocumentIndex, "requireCollection">;
@@ -75,12 +77,12 @@ export class RunAdmission {
    * the checkpoint it forks from, its collection (404 unless `owner`'s) and its webhook (422).
    */
   async check(threadId: string | undefined, body: RunCreate, owner: string | undefined): Promise<RunPlan> {
-    const { store, checkpointer } = this.deps;
+    const { storage, checkpointer } = this.deps;
     const id = threadId ?? uuid7();
     const assistantId = this.validate(body, id);
     if (body.webhook) await this.deps.webhooks.check(body.webhook);
     const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
-    const thread = threadId === undefined ? null : await store.getThread(id, owner);
+    const thread = threadId === undefined ? null : await storage.threads.getThread(id, owner);
     if (!thread && threadId !== undefined && body.if_not_exists !== "create") throw new NotFoundError(`Thread ${id} not found`);
     // Forking from a checkpoint that does not exist would silently start from an empty thread;
     // a thread still to be created has none (leftovers of a deleted one do not count).
@@ -102,10 +104,10 @@ export class RunAdmission {
    * another instance's run, a database error).
    */
   async start(plan: RunPlan): Promise<RunHandle> {
-    const { store, checkpointer } = this.deps;
+    const { storage, checkpointer } = this.deps;
     let { thread } = plan;
     if (thread) return this.#admit(plan, thread);
-    thread = await store.createThread({ threadId: plan.threadId, metadata: { graph_id: GRAPH_ID, assistant_id: plan.assistantId }, owner: plan.owner });
+    thread = await storage.threads.createThread({ threadId: plan.threadId, metadata: { graph_id: GRAPH_ID, assistant_id: plan.assistantId }, owner: plan.owner });
     // The id is taken by a thread its caller may not see: to them it does not exist.
     if (!thread) throw new NotFoundError(`Thread ${plan.threadId} not found`);
     // A deleted thread of the same id must not come back through leftover checkpoints.
@@ -113,14 +115,14 @@ export class RunAdmission {
     try {
       return await this.#admit(plan, thread);
     } catch (error) {
-      await store.deleteThread(plan.threadId);
+      await storage.threads.deleteThread(plan.threadId);
       await checkpointer.deleteThread(plan.threadId);
       throw error;
     }
   }
 
   async #admit(plan: RunPlan, thread: Thread): Promise<RunHandle> {
-    const { store, queue, registry } = this.deps;
+    const { storage, queue, registry } = this.deps;
     const { threadId: id, body, assistantId, temporary, owner } = plan;
     const strategy = body.multitask_strategy;
     // From the busy check to the reservation there is no await: two requests cannot both win.
@@ -140,18 +142,18 @@ export class RunAdmission {
 
     try {
       // The database decides for every instance: another one may hold this thread right now.
-      const admitted = await store.admitRun(run, { exclusive: strategy === "reject" });
+      const admitted = await storage.runs.admitRun(run, { exclusive: strategy === "reject" });
       if ("busyWith" in admitted) throw new ThreadBusyError(`Thread ${id} is busy with run ${admitted.busyWith}; ${BUSY_HINT}`);
       Object.assign(run, admitted.run);
       handle.admitted();
       // interrupt / rollback also reach runs that other instances execute on this thread.
       if (strategy === "interrupt" || strategy === "rollback") {
-        for (const other of admitted.others) if (!registry.has(other)) await store.requestCancel(other, strategy);
+        for (const other of admitted.others) if (!registry.has(other)) await storage.runs.requestCancel(other, strategy);
       }
       // Like the official server, every run stamps its graph and assistant on the thread, so lists
       // filtered by either (Studio's) show threads created with other metadata or none.
       const stamped = thread.metadata.graph_id === GRAPH_ID && thread.metadata.assistant_id === assistantId;
-      await store.updateThread(id, { status: "busy", metadata: stamped ? {} : { graph_id: GRAPH_ID, assistant_id: assistantId } });
+      await storage.threads.updateThread(id, { status: "busy", metadata: stamped ? {} : { graph_id: GRAPH_ID, assistant_id: assistantId } });
     } catch (error) {
       queue.withdraw(handle);
       registry.delete(run.runId);

@@ -4,7 +4,7 @@
  */
 import type { Logger } from "../../logger.js";
 import type { RunEvent } from "../run-stream.js";
-import type { RunEventStore, StoredRunEvent } from "../../storage/thread-store.js";
+import type { RunEventStore, StoredRunEvent } from "../../storage/run-events.js";
 
 /** How long events wait to be written together: a bound on the extra delay for remote followers. */
 const FLUSH_MS = 50;
@@ -15,7 +15,7 @@ export class EventRelay {
   #writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly store: RunEventStore,
+    private readonly storage: RunEventStore,
     private readonly runId: string,
     private readonly logger: Logger,
   ) {}
@@ -38,7 +38,7 @@ export class EventRelay {
     const batch = this.#buffer.splice(0);
     if (batch.length === 0) return;
     this.#writing = this.#writing
-      .then(() => this.store.appendRunEvents(this.runId, batch))
+      .then(() => this.storage.appendRunEvents(this.runId, batch))
       .catch((error: unknown) => this.logger.warn({ err: error, runId: this.runId }, "could not relay run events"));
   }
 }

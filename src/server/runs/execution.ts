@@ -17,7 +17,7 @@ import type { Logger } from "../../logger.js";
 import type { DocumentIndex } from "../../retrieval/document-index.js";
 import { requestedCollection, requireCollection } from "../run-collection.js";
 import { StreamTranslator, graphModesFor } from "../run-stream.js";
-import { type ThreadStore, relaysRunEvents } from "../../storage/thread-store.js";
+import type { Storage } from "../../storage/storage.js";
 import type { Webhooks } from "../webhooks.js";
 import { errorToWire } from "../wire.js";
 import { EventRelay } from "./event-relay.js";
@@ -30,7 +30,7 @@ import { type QueueWork, waitForClaim } from "./thread-queue.js";
 export interface RunExecutionDeps {
   agent: Agent;
   checkpointer: RevertibleCheckpointer;
-  store: ThreadStore;
+  storage: Storage;
   logger: Logger;
   documents?: Pick<DocumentIndex, "requireCollection">;
   webhooks: Webhooks;
@@ -53,27 +53,27 @@ export class RunExecution implements QueueWork {
   constructor(private readonly deps: RunExecutionDeps) {}
 
   async execute(handle: RunHandle): Promise<void> {
-    const { store, checkpointer, agent, logger } = this.deps;
+    const { storage, checkpointer, agent, logger } = this.deps;
     const { run, body } = handle;
     handle.began();
     const startedAt = performance.now();
     // With several instances, the events also go to the database for followers elsewhere.
-    const relay = relaysRunEvents(store) ? new EventRelay(store, run.runId, logger) : undefined;
+    const relay = storage.runEvents ? new EventRelay(storage.runEvents, run.runId, logger) : undefined;
     if (relay) handle.log.onEvent((event) => relay.add(event));
     let outcome: RunOutcome;
     try {
       const { signal } = handle.controller;
       if (body.after_seconds) await sleep(body.after_seconds * 1000, undefined, { signal });
       // The thread may have been deleted while the run waited in the queue.
-      if (!handle.temporary && !(await store.getThread(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
+      if (!handle.temporary && !(await storage.threads.getThread(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
       // Checked again when used: the collection may have been deleted while the run waited.
       await requireCollection(this.deps.documents, requestedCollection(body), handle.owner);
       // Another instance may be running this thread: wait for the database to give us our turn.
-      await waitForClaim(store, run, signal);
+      await waitForClaim(storage, run, signal);
       run.status = "running";
       // Recorded so that, should the process die mid-run, the next start can undo what it wrote.
       const headCheckpointId = await checkpointer.headCheckpointId(run.threadId);
-      await store.setRunStatus(run.runId, "running", { headCheckpointId });
+      await storage.runs.setRunStatus(run.runId, "running", { headCheckpointId });
       handle.log.push("metadata", { run_id: run.runId, thread_id: run.threadId, attempt: 1 });
       let result: GraphResult;
       try {
@@ -83,7 +83,7 @@ export class RunExecution implements QueueWork {
       }
       handle.graphFinished();
       // Deleted meanwhile (perhaps through another instance): leave nothing of it behind.
-      if (!handle.temporary && !(await store.getThread(run.threadId))) {
+      if (!handle.temporary && !(await storage.threads.getThread(run.threadId))) {
         await checkpointer.deleteThread(run.threadId);
         throw new NotFoundError(`Thread ${run.threadId} was deleted while the run was going`);
       }
@@ -161,9 +161,9 @@ export class RunExecution implements QueueWork {
   async keepInput(handle: RunHandle): Promise<void> {
     const messages = handle.body.input?.messages;
     if (!messages?.length || handle.temporary) return;
-    const { agent, store, logger } = this.deps;
+    const { agent, storage, logger } = this.deps;
     try {
-      if (!(await store.getThread(handle.run.threadId))) return;
+      if (!(await storage.threads.getThread(handle.run.threadId))) return;
       const checkpointId = forkCheckpointId(handle.body);
       const config: RunnableConfig = { configurable: { thread_id: handle.run.threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) } };
       await agent.updateState(config, { messages }, "model");
@@ -178,14 +178,14 @@ export class RunExecution implements QueueWork {
    * calls the run's webhook.
    */
   async finish(handle: RunHandle, outcome: RunOutcome): Promise<void> {
-    const { store, checkpointer, logger } = this.deps;
+    const { storage, checkpointer, logger } = this.deps;
     const { run } = handle;
     run.status = outcome.status;
     try {
-      if (handle.cancel?.action === "rollback" && outcome.status === "interrupted") await store.deleteRun(run.threadId, run.runId);
-      else await store.setRunStatus(run.runId, outcome.status);
+      if (handle.cancel?.action === "rollback" && outcome.status === "interrupted") await storage.runs.deleteRun(run.threadId, run.runId);
+      else await storage.runs.setRunStatus(run.runId, outcome.status);
       if (handle.temporary) {
-        await store.deleteThread(run.threadId);
+        await storage.threads.deleteThread(run.threadId);
         await checkpointer.deleteThread(run.threadId);
       } else if (!this.deps.othersOn(run.threadId, handle)) {
         // Before `done` resolves: whoever awaited the run reads the thread's final status.
@@ -203,17 +203,17 @@ export class RunExecution implements QueueWork {
 
   /** An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`. */
   async settleThreadStatus(threadId: string, last: RunHandle | undefined): Promise<void> {
-    const { agent, store, logger } = this.deps;
+    const { agent, storage, logger } = this.deps;
     try {
       if (last?.temporary) return;
       let status = last?.threadStatusAfter;
       if (status === undefined) {
         // After a cancel the state is what the revert left: read it.
-        if (!(await store.getThread(threadId))) return;
+        if (!(await storage.threads.getThread(threadId))) return;
         status = (await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
       }
       // A run may have been queued meanwhile; it owns the status now.
-      if (!this.deps.othersOn(threadId, last)) await store.settleThreadStatus(threadId, status);
+      if (!this.deps.othersOn(threadId, last)) await storage.runs.settleThreadStatus(threadId, status);
     } catch (error) {
       logger.error({ err: error, threadId }, "could not update the thread's status");
     }

@@ -1,7 +1,7 @@
 /**
  * Joining a run: waiting for its end or streaming its events, whether this instance holds it
  * (its handle: every event, from memory) or not (finished long ago, or running on another
- * instance: its events relayed through the database where the store relays them, else only its
+ * instance: its events relayed through the database where the storage relays them, else only its
  * end and what the thread holds then). Whoever polls the database stops when the client leaves.
  */
 import type { Response } from "express";
@@ -9,7 +9,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { NotFoundError } from "../../errors.js";
 import type { AppDeps } from "../app-deps.js";
 import { type SseEvent, type SseStream, openSse } from "../sse.js";
-import { type Run, type RunEventStore, type ThreadStore, relaysRunEvents } from "../../storage/thread-store.js";
+import type { RunEventStore } from "../../storage/run-events.js";
+import type { Run, RunRepository } from "../../storage/runs.js";
+import type { Storage } from "../../storage/storage.js";
 import { toWire } from "../wire.js";
 import { requireRun } from "./lookup.js";
 import { outcomeBody, respondWhenDone, streamHandle } from "./respond.js";
@@ -19,7 +21,7 @@ import type { RunHandle } from "./run-handle.js";
 const REMOTE_POLL_MS = 100;
 
 /** What joining needs of the app. */
-export type JoinDeps = Pick<AppDeps, "runs" | "store" | "agent" | "streamBufferBytes">;
+export type JoinDeps = Pick<AppDeps, "runs" | "storage" | "agent" | "streamBufferBytes">;
 
 /** How a client joins a run's stream. */
 export interface JoinStreamOptions {
@@ -54,9 +56,9 @@ async function endedElsewhere(lookup: () => Promise<Run | null>, threadId: strin
  * Resolves once a cancelled run has ended: `handle` when this instance holds it, else by its
  * record (NotFoundError when it has none), or when the client leaves first.
  */
-export async function awaitCancelled(store: ThreadStore, handle: RunHandle | undefined, threadId: string, runId: string, response: Response): Promise<void> {
+export async function awaitCancelled(storage: Storage, handle: RunHandle | undefined, threadId: string, runId: string, response: Response): Promise<void> {
   if (handle) await handle.done;
-  else await endedElsewhere(() => store.getRun(threadId, runId), threadId, runId, responseClosed(response));
+  else await endedElsewhere(() => storage.runs.getRun(threadId, runId), threadId, runId, responseClosed(response));
 }
 
 /**
@@ -70,7 +72,7 @@ export async function joinRun(deps: JoinDeps, threadId: string, runId: string, o
     return;
   }
   // A run this instance does not hold (finished long ago, or running on another instance).
-  const run = await endedElsewhere(() => requireRun(deps.store, threadId, runId, owner), threadId, runId, responseClosed(response));
+  const run = await endedElsewhere(() => requireRun(deps.storage, threadId, runId, owner), threadId, runId, responseClosed(response));
   if (!run) return;
   if (run.status === "error") {
     response.json({ __error__: { error: "RunError", message: `Run ${runId} failed; its events were on another instance` } });
@@ -102,14 +104,14 @@ export async function joinRunStream(
   }
   // Not held here: finished long ago, or running on another instance. Its token events are
   // there; here the stream says when it ends and what the thread holds then.
-  const known = await requireRun(deps.store, threadId, runId, owner);
+  const known = await requireRun(deps.storage, threadId, runId, owner);
   const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes });
-  if (relaysRunEvents(deps.store)) {
-    await relayedEvents(deps.store, threadId, runId, options.lastEventId, sse);
+  if (deps.storage.runEvents) {
+    await relayedEvents(deps.storage.runs, deps.storage.runEvents, threadId, runId, options.lastEventId, sse);
   } else if (known.status === "pending" || known.status === "running") {
     await sse.send("metadata", { run_id: runId, thread_id: threadId, attempt: 1 });
     // No run: the client left, there is nothing more to send.
-    const run = await endedElsewhere(() => deps.store.getRun(threadId, runId), threadId, runId, sse.signal);
+    const run = await endedElsewhere(() => deps.storage.runs.getRun(threadId, runId), threadId, runId, sse.signal);
     if (run?.status === "error") await sse.send("error", { error: "RunError", message: `Run ${runId} failed` });
     else if (run) await sse.send("values", toWire((await deps.agent.getState({ configurable: { thread_id: threadId } })).values));
   }
@@ -120,13 +122,13 @@ export async function joinRunStream(
  * Streams the events another instance relayed for a run: what is stored after `lastEventId`,
  * then new ones as they arrive, until the run has ended and every event was sent.
  */
-async function relayedEvents(store: ThreadStore & RunEventStore, threadId: string, runId: string, lastEventId: string | undefined, sse: SseStream): Promise<void> {
+async function relayedEvents(runs: RunRepository, runEvents: RunEventStore, threadId: string, runId: string, lastEventId: string | undefined, sse: SseStream): Promise<void> {
   let after = lastEventId === undefined ? -1 : Number.parseInt(lastEventId, 10);
   if (Number.isNaN(after)) after = -1;
   while (!sse.signal.aborted) {
-    const run = await store.getRun(threadId, runId);
+    const run = await runs.getRun(threadId, runId);
     const ended = !run || (run.status !== "pending" && run.status !== "running");
-    for (const stored of await store.runEventsAfter(runId, after)) {
+    for (const stored of await runEvents.runEventsAfter(runId, after)) {
       await sse.send(stored.event as SseEvent, JSON.parse(stored.data), String(stored.seq));
       after = stored.seq;
     }

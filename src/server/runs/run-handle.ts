@@ -5,7 +5,8 @@
 import { AppError } from "../../errors.js";
 import { RunEventLog } from "../run-stream.js";
 import type { RunCreate } from "../schemas.js";
-import type { Run, RunStatus, ThreadStatus } from "../../storage/thread-store.js";
+import type { Run, RunStatus } from "../../storage/runs.js";
+import type { ThreadStatus } from "../../storage/threads.js";
 
 /** How a run ended: its status, and the thread's values or the error. */
 export interface RunOutcome {

@@ -6,7 +6,7 @@ import { Command } from "@langchain/langgraph";
 import { ASSISTANT_ID, GRAPH_ID } from "../assistants.js";
 import { requestedCollection } from "../run-collection.js";
 import type { RunCreate, StreamMode } from "../schemas.js";
-import type { Run } from "../../storage/thread-store.js";
+import type { Run } from "../../storage/runs.js";
 
 /** The checkpoint a run forks from, named by `checkpoint_id` or `checkpoint`. */
 export function forkCheckpointId(body: RunCreate): string | undefined {

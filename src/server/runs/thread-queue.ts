@@ -5,7 +5,8 @@
  */
 import { setImmediate, setTimeout as sleep } from "node:timers/promises";
 import { ThreadBusyError } from "../../errors.js";
-import type { Run, ThreadStore } from "../../storage/thread-store.js";
+import type { Run } from "../../storage/runs.js";
+import type { Storage } from "../../storage/storage.js";
 import type { RunHandle } from "./run-handle.js";
 
 /** How often a run waiting for another instance to free its thread asks again. */
@@ -15,8 +16,8 @@ const CLAIM_POLL_MS = 50;
  * Waits until the database gives `run` its thread (no other instance runs it, no older run waits
  * there); rejects with `signal`'s reason once it fires, asking no more.
  */
-export async function waitForClaim(store: ThreadStore, run: Run, signal: AbortSignal): Promise<void> {
-  while (!(await store.claimRun(run.runId, run.threadId))) await sleep(CLAIM_POLL_MS, undefined, { signal });
+export async function waitForClaim(storage: Storage, run: Run, signal: AbortSignal): Promise<void> {
+  while (!(await storage.runs.claimRun(run.runId, run.threadId))) await sleep(CLAIM_POLL_MS, undefined, { signal });
 }
 
 /** What the queue has done when a thread's turn comes or its queue empties. */
@@ -45,7 +46,7 @@ export class ThreadQueue {
   readonly #settling = new Set<Promise<void>>();
 
   constructor(
-    private readonly store: ThreadStore,
+    private readonly storage: Storage,
     private readonly work: QueueWork,
   ) {}
 
@@ -101,7 +102,7 @@ export class ThreadQueue {
     if (this.isBusy(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress; update its state when the run ends`);
     slot.held = true;
     try {
-      const held = await this.store.holdThread(threadId, work);
+      const held = await this.storage.runs.holdThread(threadId, work);
       if ("busyWith" in held) throw new ThreadBusyError(`Thread ${threadId} has a run in progress (${held.busyWith}); update its state when the run ends`);
       return held.value;
     } finally {

@@ -18,8 +18,8 @@ import { TASKS } from "@langchain/langgraph-checkpoint";
 import type { PoolClient } from "pg";
 import type { MigrationSet } from "../migrations.js";
 import type { PostgresDatabase } from "./database.js";
-import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "../message-log-saver.js";
-import type { MessageRow } from "../message-log.js";
+import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "../message-log/saver.js";
+import type { MessageRow } from "../message-log/log.js";
 
 /** Numbered migrations, run under an advisory lock so instances starting together take turns. */
 /** The checkpoints' tables; numbered in `agent_checkpoint_migrations` since the first release. */

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import pg, { type Pool, type PoolClient, type QueryResultRow } from "pg";
+import { MonotonicClock } from "../../monotonic-clock.js";
 import { type MigrationRequest, type MigrationSet, runMigrations } from "../migrations.js";
 import { onceUntilFailure } from "../../once.js";
 
@@ -34,6 +35,8 @@ export class PostgresDatabase {
   /** Validated, so parts may write it into SQL as `${schema}.table`. */
   readonly schema: string;
   readonly #ownsPool: boolean;
+  /** Strictly increasing timestamps for this process's rows, so "newest first" is stable within one millisecond. */
+  readonly clock = new MonotonicClock();
   readonly #statementNames = new Map<string, string>();
   readonly #migrations = new Map<string, () => Promise<void>>();
   #closed = false;
@@ -128,17 +131,21 @@ export class PostgresDatabase {
     const table = `${this.schema}.${"table" in request ? request.table : ""}`;
     switch (request.kind) {
       case "create-version-table":
-        await client.query(`CREATE TABLE IF NOT EXISTS ${table} (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${table} (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)`);
         return undefined;
       case "applied-version": {
         const { rows } = await client.query<{ version: number | null }>(`SELECT max(version) AS version FROM ${table}`);
+        return rows[0]?.version ?? 0;
+      }
+      case "query-version": {
+        const { rows } = await client.query<{ version: number | null }>(request.sql);
         return rows[0]?.version ?? 0;
       }
       case "run":
         await client.query(request.sql);
         return undefined;
       case "record": {
-        // Version tables of earlier releases have `applied_at` without a default, or none.
+        // Version tables of earlier releases may have no `applied_at`.
         const { rows } = await client.query(
           "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 AND column_name = 'applied_at'",
           [this.schema, request.table],

@@ -4,7 +4,10 @@ import { PostgresCheckpointer } from "./checkpointer.js";
 import type { PostgresDatabase } from "./database.js";
 import { PostgresDocumentStore } from "./document-store.js";
 import { PostgresLlmCache } from "./llm-cache.js";
-import { PostgresThreadStore } from "./thread-store.js";
+import { PostgresInstances } from "./instances.js";
+import { PostgresRunEvents } from "./run-events.js";
+import { PostgresRuns } from "./runs.js";
+import { PostgresThreads } from "./threads.js";
 
 /**
  * Every part of storage in one PostgreSQL schema; closing the storage (or its checkpointer) ends
@@ -12,17 +15,24 @@ import { PostgresThreadStore } from "./thread-store.js";
  */
 export function postgresStorage(database: PostgresDatabase, options: { retention?: number; location?: string } = {}): Storage {
   const checkpointer = new PostgresCheckpointer(database, { retention: options.retention, closesDatabase: true });
-  const threads = new PostgresThreadStore(database);
+  const threads = new PostgresThreads(database);
+  const runs = new PostgresRuns(database);
+  const instances = new PostgresInstances(database);
+  const runEvents = new PostgresRunEvents(database);
   const documents = new PostgresDocumentStore(database);
   return {
     backend: "postgres",
     location: options.location ?? `PostgreSQL (schema ${database.schema})`,
     checkpointer,
     threads,
+    runs,
+    instances,
+    runEvents,
     documents,
     createLlmCache: (cacheOptions: LlmCacheOptions) => new PostgresLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
+      // One version table for threads, runs, instances (and run events): one setup migrates them all.
       await threads.setup();
       await documents.setup();
     },

@@ -27,8 +27,8 @@ import { TASKS } from "@langchain/langgraph-checkpoint";
 import type BetterSqlite3 from "better-sqlite3";
 import type { MigrationSet } from "../migrations.js";
 import { DATABASE_FILE, SqliteDatabase, databaseFileIn } from "./database.js";
-import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "../message-log-saver.js";
-import type { MessageRow } from "../message-log.js";
+import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "../message-log/saver.js";
+import type { MessageRow } from "../message-log/log.js";
 
 /** The checkpoints' tables; `agent_checkpoint_migrations` has numbered them since the first release. */
 export const CHECKPOINT_MIGRATIONS: MigrationSet = {

@@ -7,6 +7,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import * as sqliteVec from "sqlite-vec";
+import { MonotonicClock } from "../../monotonic-clock.js";
 import { type MigrationRequest, type MigrationSet, runMigrations } from "../migrations.js";
 
 /** The database file's name in `DATA_DIR`. */
@@ -31,6 +32,8 @@ export class SqliteDatabase {
   readonly backend = "sqlite" as const;
   /** The better-sqlite3 connection; parts use it through `statement` and `transaction`. */
   readonly connection: BetterSqlite3.Database;
+  /** Strictly increasing timestamps for every part's rows, so "newest first" is stable within one millisecond. */
+  readonly clock = new MonotonicClock();
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
   /** Version tables already brought up to date by this connection. */
   readonly #migrated = new Set<string>();
@@ -109,6 +112,8 @@ export class SqliteDatabase {
         return undefined;
       case "applied-version":
         return (this.connection.prepare(`SELECT max(version) AS version FROM ${request.table}`).get() as { version: number | null }).version ?? 0;
+      case "query-version":
+        return (this.connection.prepare(request.sql).get() as { version: number | null } | undefined)?.version ?? 0;
       case "run":
         this.connection.exec(request.sql);
         return undefined;

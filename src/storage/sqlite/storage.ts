@@ -4,22 +4,29 @@ import { SqliteCheckpointer } from "./checkpointer.js";
 import type { SqliteDatabase } from "./database.js";
 import { SqliteDocumentStore } from "./document-store.js";
 import { SqliteLlmCache } from "./llm-cache.js";
-import { SqliteThreadStore } from "./thread-store.js";
+import { SqliteInstances } from "./instances.js";
+import { SqliteRuns } from "./runs.js";
+import { SqliteThreads } from "./threads.js";
 
 /** Every part of storage on one SQLite file; closing the storage (or its checkpointer) closes the file. */
 export function sqliteStorage(database: SqliteDatabase, options: { retention?: number } = {}): Storage {
   const checkpointer = new SqliteCheckpointer(database, { retention: options.retention, closesDatabase: true });
-  const threads = new SqliteThreadStore(database);
+  const threads = new SqliteThreads(database);
+  const runs = new SqliteRuns(database);
+  const instances = new SqliteInstances(database);
   const documents = new SqliteDocumentStore(database);
   return {
     backend: "sqlite",
     location: database.path,
     checkpointer,
     threads,
+    runs,
+    instances,
     documents,
     createLlmCache: (cacheOptions: LlmCacheOptions) => new SqliteLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
+      // One version table for threads, runs, instances (and run events): one setup migrates them all.
       await threads.setup();
       await documents.setup();
     },

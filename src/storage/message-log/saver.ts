@@ -19,9 +19,9 @@ import {
   maxChannelVersion,
   TASKS,
 } from "@langchain/langgraph-checkpoint";
-import type { RevertibleCheckpointer, ThreadHead } from "./checkpointer.js";
+import type { RevertibleCheckpointer, ThreadHead } from "../checkpointer.js";
 import { deepEqual } from "./deep-equal.js";
-import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./message-log.js";
+import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./log.js";
 import { VersionClock } from "./version-clock.js";
 
 /** Blob type of a channel that was cleared. */
@@ -73,7 +73,7 @@ export interface ListQuery {
   limit: number | undefined;
 }
 
-export type { ThreadHead } from "./checkpointer.js";
+export type { ThreadHead } from "../checkpointer.js";
 
 export abstract class MessageLogSaver extends BaseCheckpointSaver implements RevertibleCheckpointer {
   protected readonly messages = new MessageLogCache();

@@ -1,0 +1,168 @@
+import type { MigrationSet } from "../migrations.js";
+import type { Run, RunStatus } from "../runs.js";
+import type { Thread, ThreadStatus } from "../threads.js";
+
+/** PostgreSQL's error code for a `NOWAIT` lock that another transaction holds. */
+export const LOCK_NOT_AVAILABLE = "55P03";
+
+/** SQL that is true when `schema.table` has `column`. */
+const hasColumn = (schema: string, table: string, column: string) =>
+  `EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = '${schema}' AND table_name = '${table}' AND column_name = '${column}')`;
+
+/**
+ * Threads, runs, instances and run events. Releases before version 5 named these tables without
+ * the service's prefix and numbered them in `schema_migrations`, a name other tools use too: in
+ * a shared schema, another tool's `schema_migrations` made setup skip migrations. They are
+ * numbered in `agent_thread_migrations` now; tables of an earlier release are recognised by their
+ * columns (never by `schema_migrations`, which stays as it was), and version 5 gives them the
+ * prefix. A new install creates the newest tables at once (`baseline`).
+ */
+export const threadMigrations = (schema: string): MigrationSet => ({
+  table: "agent_thread_migrations",
+  adopt: `SELECT CASE
+      WHEN ${hasColumn(schema, "runs", "multitask_strategy")} AND ${hasColumn(schema, "threads", "owner")} THEN
+        CASE
+          WHEN ${hasColumn(schema, "run_events", "seq")} THEN 4
+          WHEN ${hasColumn(schema, "runs", "cancel_requested")} THEN 3
+          WHEN ${hasColumn(schema, "runs", "instance_id")} THEN 2
+          ELSE 1
+        END
+      ELSE 0
+    END AS version`,
+  baseline: `CREATE TABLE ${schema}.agent_threads (
+     thread_id TEXT COLLATE "C" PRIMARY KEY,
+     owner TEXT,
+     metadata JSONB NOT NULL DEFAULT '{}',
+     status TEXT NOT NULL DEFAULT 'idle',
+     created_at TIMESTAMPTZ NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL
+   );
+   CREATE INDEX agent_threads_owner_created ON ${schema}.agent_threads (owner, created_at);
+   CREATE TABLE ${schema}.agent_runs (
+     run_id TEXT COLLATE "C" PRIMARY KEY,
+     thread_id TEXT COLLATE "C" NOT NULL REFERENCES ${schema}.agent_threads (thread_id) ON DELETE CASCADE,
+     assistant_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     metadata JSONB NOT NULL DEFAULT '{}',
+     kwargs JSONB NOT NULL DEFAULT '{}',
+     multitask_strategy TEXT NOT NULL,
+     started BOOLEAN NOT NULL DEFAULT false,
+     head_checkpoint_id TEXT COLLATE "C",
+     created_at TIMESTAMPTZ NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL,
+     instance_id TEXT,
+     cancel_requested TEXT
+   );
+   CREATE INDEX agent_runs_thread_created ON ${schema}.agent_runs (thread_id, created_at);
+   CREATE TABLE ${schema}.agent_instances (instance_id TEXT PRIMARY KEY, heartbeat_at TIMESTAMPTZ NOT NULL);
+   CREATE TABLE ${schema}.agent_run_events (
+     run_id TEXT COLLATE "C" NOT NULL,
+     seq INTEGER NOT NULL,
+     event TEXT NOT NULL,
+     data TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (run_id, seq)
+   );
+   CREATE INDEX agent_run_events_created ON ${schema}.agent_run_events (created_at);`,
+  steps: [
+  `CREATE TABLE ${schema}.threads (
+     thread_id TEXT COLLATE "C" PRIMARY KEY,
+     owner TEXT,
+     metadata JSONB NOT NULL DEFAULT '{}',
+     status TEXT NOT NULL DEFAULT 'idle',
+     created_at TIMESTAMPTZ NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL
+   );
+   CREATE INDEX threads_owner_created ON ${schema}.threads (owner, created_at);
+   CREATE TABLE ${schema}.runs (
+     run_id TEXT COLLATE "C" PRIMARY KEY,
+     thread_id TEXT COLLATE "C" NOT NULL REFERENCES ${schema}.threads (thread_id) ON DELETE CASCADE,
+     assistant_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     metadata JSONB NOT NULL DEFAULT '{}',
+     kwargs JSONB NOT NULL DEFAULT '{}',
+     multitask_strategy TEXT NOT NULL,
+     started BOOLEAN NOT NULL DEFAULT false,
+     head_checkpoint_id TEXT COLLATE "C",
+     created_at TIMESTAMPTZ NOT NULL,
+     updated_at TIMESTAMPTZ NOT NULL
+   );
+   CREATE INDEX runs_thread_created ON ${schema}.runs (thread_id, created_at);`,
+  // Which server instance runs a run, and when each instance last said it was alive.
+  `ALTER TABLE ${schema}.runs ADD COLUMN instance_id TEXT;
+   CREATE TABLE ${schema}.instances (instance_id TEXT PRIMARY KEY, heartbeat_at TIMESTAMPTZ NOT NULL);`,
+  // A cancel asked on one instance for a run that another one executes.
+  `ALTER TABLE ${schema}.runs ADD COLUMN cancel_requested TEXT;`,
+  // Run events relayed to instances that join a run's stream without executing it.
+  `CREATE TABLE ${schema}.run_events (
+     run_id TEXT COLLATE "C" NOT NULL,
+     seq INTEGER NOT NULL,
+     event TEXT NOT NULL,
+     data TEXT NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+     PRIMARY KEY (run_id, seq)
+   );
+   CREATE INDEX run_events_created ON ${schema}.run_events (created_at);`,
+  // The service's prefix on every table, index and constraint.
+  `ALTER TABLE ${schema}.threads RENAME TO agent_threads;
+   ALTER INDEX ${schema}.threads_pkey RENAME TO agent_threads_pkey;
+   ALTER INDEX ${schema}.threads_owner_created RENAME TO agent_threads_owner_created;
+   ALTER TABLE ${schema}.runs RENAME TO agent_runs;
+   ALTER INDEX ${schema}.runs_pkey RENAME TO agent_runs_pkey;
+   ALTER INDEX ${schema}.runs_thread_created RENAME TO agent_runs_thread_created;
+   ALTER TABLE ${schema}.agent_runs RENAME CONSTRAINT runs_thread_id_fkey TO agent_runs_thread_id_fkey;
+   ALTER TABLE ${schema}.instances RENAME TO agent_instances;
+   ALTER INDEX ${schema}.instances_pkey RENAME TO agent_instances_pkey;
+   ALTER TABLE ${schema}.run_events RENAME TO agent_run_events;
+   ALTER INDEX ${schema}.run_events_pkey RENAME TO agent_run_events_pkey;
+   ALTER INDEX ${schema}.run_events_created RENAME TO agent_run_events_created;`,
+  ],
+});
+
+
+export interface ThreadRow {
+  thread_id: string;
+  owner: string | null;
+  metadata: Record<string, unknown>;
+  status: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface RunRow {
+  run_id: string;
+  thread_id: string;
+  assistant_id: string;
+  status: string;
+  metadata: Record<string, unknown>;
+  kwargs: Record<string, unknown>;
+  multitask_strategy: string;
+  started: boolean;
+  head_checkpoint_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const toThread = (row: ThreadRow): Thread => ({
+  threadId: row.thread_id,
+  owner: row.owner,
+  metadata: row.metadata,
+  status: row.status as ThreadStatus,
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export const toRun = (row: RunRow): Run => ({
+  runId: row.run_id,
+  threadId: row.thread_id,
+  assistantId: row.assistant_id,
+  status: row.status as RunStatus,
+  metadata: row.metadata,
+  kwargs: row.kwargs,
+  multitaskStrategy: row.multitask_strategy as Run["multitaskStrategy"],
+  createdAt: row.created_at,
+  updatedAt: row.updated_at,
+});
+
+export const SORT_COLUMNS = { thread_id: "thread_id", status: "status", created_at: "created_at", updated_at: "updated_at" } as const;
+

@@ -1,0 +1,91 @@
+import type { MigrationSet } from "../migrations.js";
+import type { Run, RunStatus } from "../runs.js";
+import type { Thread, ThreadStatus } from "../threads.js";
+
+/** Threads, runs and instances; numbered in `schema_migrations` since the first release. */
+export const THREAD_MIGRATIONS: MigrationSet = {
+  table: "schema_migrations",
+  steps: [
+  `CREATE TABLE threads (
+     thread_id TEXT PRIMARY KEY,
+     metadata TEXT NOT NULL DEFAULT '{}',
+     status TEXT NOT NULL DEFAULT 'idle',
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE INDEX threads_created_at ON threads (created_at);
+   CREATE TABLE runs (
+     run_id TEXT PRIMARY KEY,
+     thread_id TEXT NOT NULL REFERENCES threads (thread_id) ON DELETE CASCADE,
+     assistant_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     metadata TEXT NOT NULL DEFAULT '{}',
+     kwargs TEXT NOT NULL DEFAULT '{}',
+     multitask_strategy TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE INDEX runs_thread ON runs (thread_id, created_at);`,
+  // Where the thread was when a run started, so a run cut off by a crash can be undone.
+  `ALTER TABLE runs ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE runs ADD COLUMN head_checkpoint_id TEXT;`,
+  // Who owns a thread, when API keys are on.
+  `ALTER TABLE threads ADD COLUMN owner TEXT;
+   CREATE INDEX threads_owner ON threads (owner, created_at);`,
+  // Which server instance runs a run, and when each instance last said it was alive.
+  `ALTER TABLE runs ADD COLUMN instance_id TEXT;
+   CREATE TABLE instances (instance_id TEXT PRIMARY KEY, heartbeat_at TEXT NOT NULL);`,
+  // A cancel asked on one instance for a run that another one executes.
+  `ALTER TABLE runs ADD COLUMN cancel_requested TEXT;`,
+  // The process of each server instance, so a second server on the file can tell a live one from a crashed one.
+  `ALTER TABLE instances ADD COLUMN pid INTEGER;`,
+  ],
+};
+
+export interface ThreadRow {
+  thread_id: string;
+  owner: string | null;
+  metadata: string;
+  status: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RunRow {
+  run_id: string;
+  thread_id: string;
+  assistant_id: string;
+  status: string;
+  metadata: string;
+  kwargs: string;
+  multitask_strategy: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export const toThread = (row: ThreadRow): Thread => ({
+  threadId: row.thread_id,
+  owner: row.owner,
+  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  status: row.status as ThreadStatus,
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+export const toRun = (row: RunRow): Run => ({
+  runId: row.run_id,
+  threadId: row.thread_id,
+  assistantId: row.assistant_id,
+  status: row.status as RunStatus,
+  metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  kwargs: JSON.parse(row.kwargs) as Record<string, unknown>,
+  multitaskStrategy: row.multitask_strategy as Run["multitaskStrategy"],
+  createdAt: new Date(row.created_at),
+  updatedAt: new Date(row.updated_at),
+});
+
+/** `$."key"`: a JSON path to one top-level key, whatever characters the key has. */
+export const jsonPath = (key: string) => `$.${JSON.stringify(key)}`;
+
+export const SORT_COLUMNS = { thread_id: "thread_id", status: "status", created_at: "created_at", updated_at: "updated_at" } as const;
+
