@@ -36,7 +36,7 @@ async function openBackend(chatArguments: ChatArguments): Promise<ChatBackend> {
     return backend;
   } catch (error) {
     console.error(`Cannot open ${description}: ${describeError(error)}`);
-    await configured.checkpointer.close().catch(() => undefined);
+    await configured.storage.close().catch(() => undefined);
     process.exit(1);
   }
 }

@@ -39,7 +39,6 @@ export interface DocumentStore {
   searchVector(collectionId: string, embedding: Float32Array, limit: number): Promise<RankedIds>;
   /** How many chunks have embeddings of another dimension than `dimensions` (a changed model). */
   countOtherDimensions(collectionId: string, dimensions: number): Promise<number>;
-  close(): Promise<void>;
 }
 
 /** Words of a query for full-text search: letters and digits only, so no query is a syntax error. */

@@ -59,7 +59,6 @@ export function describeDocumentStore(name: string, create: () => Promise<Backen
       await store.setup();
     });
     afterAll(async () => {
-      await store?.close();
       await backend?.dispose();
     });
 
@@ -70,7 +69,6 @@ export function describeDocumentStore(name: string, create: () => Promise<Backen
       await store.setup();
       const others = await Promise.all([backend.open(), backend.open()]);
       await Promise.all(others.map((other) => other.setup()));
-      await Promise.all(others.map((other) => other.close()));
     });
 
     describe("collections", () => {
@@ -335,32 +333,28 @@ export function describeDocumentStore(name: string, create: () => Promise<Backen
 
         const reopened = await backend.open();
         await reopened.setup();
-        try {
-          expect(await reopened.getCollection(collectionId)).toEqual({ ...collection, documentCount: 1, chunkCount: 1 });
-          expect(await reopened.getDocument(collectionId, document.documentId)).toEqual(stored);
-          expect(await reopened.searchText(collectionId, "password rotation", 10)).toEqual([`${document.documentId}-chunk-0`]);
-          expect(await reopened.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual([`${document.documentId}-chunk-0`]);
+        expect(await reopened.getCollection(collectionId)).toEqual({ ...collection, documentCount: 1, chunkCount: 1 });
+        expect(await reopened.getDocument(collectionId, document.documentId)).toEqual(stored);
+        expect(await reopened.searchText(collectionId, "password rotation", 10)).toEqual([`${document.documentId}-chunk-0`]);
+        expect(await reopened.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual([`${document.documentId}-chunk-0`]);
 
-          // Both have searched; a write through one must reach the other's next search.
-          expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual([`${document.documentId}-chunk-0`]);
-          const added = makeDocument(collectionId, ["Badges are renewed yearly."], { embeddings: [[0, 1, 0.1, 0]] });
-          await reopened.addDocument(added);
-          expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0.1, 0]), 10)).toEqual([`${added.documentId}-chunk-0`, `${document.documentId}-chunk-0`]);
-          await reopened.deleteDocument(collectionId, document.documentId);
-          expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual([`${added.documentId}-chunk-0`]);
-          // Deleted and created again under the same id, with as many writes as before (a counter
-          // per collection would be back where it was): it must not be mistaken for what was cached.
-          await reopened.deleteCollection(collectionId);
-          expect(await store.getCollection(collectionId)).toBeNull();
-          await reopened.createCollection(makeCollection({ collectionId }));
-          const again = [0, 1, 2].map((position) => makeDocument(collectionId, [`Fresh start ${position}.`], { embeddings: [[position, 1, 0, 0]] }));
-          for (const document of again) await reopened.addDocument(document);
-          expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual(again.map((document) => `${document.documentId}-chunk-0`));
-          await reopened.deleteCollection(collectionId);
-          expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual([]);
-        } finally {
-          await reopened.close();
-        }
+        // Both have searched; a write through one must reach the other's next search.
+        expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual([`${document.documentId}-chunk-0`]);
+        const added = makeDocument(collectionId, ["Badges are renewed yearly."], { embeddings: [[0, 1, 0.1, 0]] });
+        await reopened.addDocument(added);
+        expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0.1, 0]), 10)).toEqual([`${added.documentId}-chunk-0`, `${document.documentId}-chunk-0`]);
+        await reopened.deleteDocument(collectionId, document.documentId);
+        expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual([`${added.documentId}-chunk-0`]);
+        // Deleted and created again under the same id, with as many writes as before (a counter
+        // per collection would be back where it was): it must not be mistaken for what was cached.
+        await reopened.deleteCollection(collectionId);
+        expect(await store.getCollection(collectionId)).toBeNull();
+        await reopened.createCollection(makeCollection({ collectionId }));
+        const again = [0, 1, 2].map((position) => makeDocument(collectionId, [`Fresh start ${position}.`], { embeddings: [[position, 1, 0, 0]] }));
+        for (const document of again) await reopened.addDocument(document);
+        expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual(again.map((document) => `${document.documentId}-chunk-0`));
+        await reopened.deleteCollection(collectionId);
+        expect(await store.searchVector(collectionId, Float32Array.from([0, 1, 0, 0]), 10)).toEqual([]);
       });
     });
   });

@@ -359,11 +359,6 @@ export class PostgresDocumentStore implements DocumentStore {
     );
     return Number(rows[0]?.count ?? 0);
   }
-
-  /** The pool belongs to the checkpointer, which ends it. */
-  async close(): Promise<void> {
-    this.#vectorCache.clear();
-  }
 }
 
 /** `vector` scaled to length 1; a zero vector stays zero (it is then at distance 1 from everything). */

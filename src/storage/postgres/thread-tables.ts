@@ -1,4 +1,5 @@
 import type { MigrationSet } from "../migrations.js";
+import type { PostgresDatabase } from "./database.js";
 import type { Run, RunStatus } from "../runs.js";
 import type { Thread, ThreadStatus } from "../threads.js";
 
@@ -166,3 +167,22 @@ export const toRun = (row: RunRow): Run => ({
 
 export const SORT_COLUMNS = { thread_id: "thread_id", status: "status", created_at: "created_at", updated_at: "updated_at" } as const;
 
+/** What the repositories of threads, runs, instances and run events share: the database, their migrations, the clock. */
+export abstract class PostgresThreadTables {
+  /** Validated by the database, so it may be written into SQL. */
+  protected readonly schema: string;
+
+  constructor(protected readonly database: PostgresDatabase) {
+    this.schema = database.schema;
+  }
+
+  /** Creates or migrates the tables of threads, runs, instances and run events (one version table for them); idempotent. */
+  setup(): Promise<void> {
+    return this.database.migrate(threadMigrations(this.schema));
+  }
+
+  /** Timestamps strictly increase within the process, so "newest first" is stable. */
+  protected now(): Date {
+    return this.database.clock.now();
+  }
+}

@@ -1,31 +1,13 @@
 import type { Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
-import type { PostgresDatabase } from "./database.js";
-import { SORT_COLUMNS, type ThreadRow, threadMigrations, toThread } from "./thread-tables.js";
+import { SORT_COLUMNS, type ThreadRow, PostgresThreadTables, toThread } from "./thread-tables.js";
 
 /** Threads on PostgreSQL: their records, search and count; their messages are the checkpointer's. */
-export class PostgresThreads implements ThreadRepository {
-  readonly #database: PostgresDatabase;
-  readonly #schema: string;
-
-  constructor(database: PostgresDatabase) {
-    this.#database = database;
-    this.#schema = database.schema;
-  }
-
-  /** Creates or migrates the tables of threads, runs, instances and run events (one version table for them); idempotent. */
-  setup(): Promise<void> {
-    return this.#database.migrate(threadMigrations(this.#schema));
-  }
-
-  /** Timestamps strictly increase across the database's parts, so "newest first" is stable. */
-  #now(): Date {
-    return this.#database.clock.now();
-  }
+export class PostgresThreads extends PostgresThreadTables implements ThreadRepository {
 
   async createThread(thread: { threadId: string; metadata: Record<string, unknown>; owner?: string }): Promise<Thread | null> {
-    const now = this.#now();
-    const { rows } = await this.#database.query<ThreadRow>(
-      `INSERT INTO ${this.#schema}.agent_threads (thread_id, owner, metadata, status, created_at, updated_at) VALUES ($1, $2, $3, 'idle', $4, $4)
+    const now = this.now();
+    const { rows } = await this.database.query<ThreadRow>(
+      `INSERT INTO ${this.schema}.agent_threads (thread_id, owner, metadata, status, created_at, updated_at) VALUES ($1, $2, $3, 'idle', $4, $4)
        ON CONFLICT (thread_id) DO NOTHING RETURNING *`,
       [thread.threadId, thread.owner ?? null, JSON.stringify(thread.metadata), now],
     );
@@ -36,8 +18,8 @@ export class PostgresThreads implements ThreadRepository {
   async getThread(threadId: string, owner?: string): Promise<Thread | null> {
     const { rows } =
       owner === undefined
-        ? await this.#database.query<ThreadRow>(`SELECT * FROM ${this.#schema}.agent_threads WHERE thread_id = $1`, [threadId])
-        : await this.#database.query<ThreadRow>(`SELECT * FROM ${this.#schema}.agent_threads WHERE thread_id = $1 AND owner = $2`, [threadId, owner]);
+        ? await this.database.query<ThreadRow>(`SELECT * FROM ${this.schema}.agent_threads WHERE thread_id = $1`, [threadId])
+        : await this.database.query<ThreadRow>(`SELECT * FROM ${this.schema}.agent_threads WHERE thread_id = $1 AND owner = $2`, [threadId, owner]);
     return rows[0] ? toThread(rows[0]) : null;
   }
 
@@ -47,17 +29,17 @@ export class PostgresThreads implements ThreadRepository {
     const set = Object.fromEntries(entries.filter(([, value]) => value !== null));
     const removed = entries.filter(([, value]) => value === null).map(([key]) => key);
     // One statement: merge the keys, drop the ones set to null, keep the status unless given.
-    const { rows } = await this.#database.query<ThreadRow>(
-      `UPDATE ${this.#schema}.agent_threads SET metadata = (metadata || $2::jsonb) - $3::text[], status = coalesce($4, status), updated_at = $5
+    const { rows } = await this.database.query<ThreadRow>(
+      `UPDATE ${this.schema}.agent_threads SET metadata = (metadata || $2::jsonb) - $3::text[], status = coalesce($4, status), updated_at = $5
        WHERE thread_id = $1 RETURNING *`,
-      [threadId, JSON.stringify(set), removed, patch.status ?? null, this.#now()],
+      [threadId, JSON.stringify(set), removed, patch.status ?? null, this.now()],
     );
     return rows[0] ? toThread(rows[0]) : null;
   }
 
 
   async deleteThread(threadId: string): Promise<boolean> {
-    return ((await this.#database.query(`DELETE FROM ${this.#schema}.agent_threads WHERE thread_id = $1`, [threadId])).rowCount ?? 0) > 0;
+    return ((await this.database.query(`DELETE FROM ${this.schema}.agent_threads WHERE thread_id = $1`, [threadId])).rowCount ?? 0) > 0;
   }
 
 
@@ -85,8 +67,8 @@ export class PostgresThreads implements ThreadRepository {
   async searchThreads(search: ThreadSearch): Promise<Thread[]> {
     const { sql, parameters } = this.#where(search);
     const direction = search.sortOrder === "asc" ? "ASC" : "DESC";
-    const { rows } = await this.#database.query<ThreadRow>(
-      `SELECT * FROM ${this.#schema}.agent_threads ${sql} ORDER BY ${SORT_COLUMNS[search.sortBy]} ${direction}, thread_id ${direction}
+    const { rows } = await this.database.query<ThreadRow>(
+      `SELECT * FROM ${this.schema}.agent_threads ${sql} ORDER BY ${SORT_COLUMNS[search.sortBy]} ${direction}, thread_id ${direction}
        LIMIT $${parameters.length + 1} OFFSET $${parameters.length + 2}`,
       [...parameters, search.limit, search.offset],
     );
@@ -96,7 +78,7 @@ export class PostgresThreads implements ThreadRepository {
 
   async countThreads(filter: ThreadFilter): Promise<number> {
     const { sql, parameters } = this.#where(filter);
-    const { rows } = await this.#database.query<{ count: string }>(`SELECT count(*) AS count FROM ${this.#schema}.agent_threads ${sql}`, parameters);
+    const { rows } = await this.database.query<{ count: string }>(`SELECT count(*) AS count FROM ${this.schema}.agent_threads ${sql}`, parameters);
     return Number(rows[0]?.count ?? 0);
   }
 

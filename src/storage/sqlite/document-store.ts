@@ -292,7 +292,4 @@ export class SqliteDocumentStore implements DocumentStore {
       .get(collectionId, dimensions) as { count: number };
     return row.count;
   }
-
-  /** The database is shared with every other part of storage; its owner closes it. */
-  async close(): Promise<void> {}
 }

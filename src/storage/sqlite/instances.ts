@@ -1,34 +1,17 @@
-import type { Statement } from "better-sqlite3";
 import { DatabaseInUseError } from "../../errors.js";
 import { isProcessAlive } from "../../process-alive.js";
 import type { InstanceRepository } from "../instances.js";
-import type { SqliteDatabase } from "./database.js";
-import { THREAD_MIGRATIONS } from "./thread-tables.js";
+import { SqliteThreadTables } from "./thread-tables.js";
 
 /** Server instances in SQLite: who is alive, by heartbeat. */
-export class SqliteInstances implements InstanceRepository {
-  readonly #database: SqliteDatabase;
-
-  constructor(database: SqliteDatabase) {
-    this.#database = database;
-  }
-
-  #sql(source: string): Statement {
-    return this.#database.statement(source);
-  }
-
-  /** Creates or migrates the tables of threads, runs and instances (one version table for the three); idempotent. */
-  async setup(): Promise<void> {
-    this.#database.migrate(THREAD_MIGRATIONS);
-  }
-
+export class SqliteInstances extends SqliteThreadTables implements InstanceRepository {
 
   async registerInstance(instanceId: string, options: { pid: number; staleMs: number }): Promise<void> {
     const now = Date.now();
     // IMMEDIATE: two servers starting at once cannot both find the file free.
-    this.#database.connection
+    this.database.connection
       .transaction(() => {
-        const others = this.#sql("SELECT instance_id, heartbeat_at, pid FROM instances WHERE instance_id <> ?").all(instanceId) as Array<{
+        const others = this.sql("SELECT instance_id, heartbeat_at, pid FROM instances WHERE instance_id <> ?").all(instanceId) as Array<{
           instance_id: string;
           heartbeat_at: string;
           pid: number | null;
@@ -38,10 +21,10 @@ export class SqliteInstances implements InstanceRepository {
         const live = others.find((other) => Date.parse(other.heartbeat_at) > now - options.staleMs && (other.pid === null || isProcessAlive(other.pid)));
         if (live) {
           throw new DatabaseInUseError(
-            `Another server is using the database in ${this.#database.directory} (instance ${live.instance_id}, pid ${live.pid ?? "unknown"}); stop it or use another DATA_DIR`,
+            `Another server is using the database in ${this.database.directory} (instance ${live.instance_id}, pid ${live.pid ?? "unknown"}); stop it or use another DATA_DIR`,
           );
         }
-        this.#sql("INSERT INTO instances (instance_id, heartbeat_at, pid) VALUES (?, ?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, pid = excluded.pid").run(
+        this.sql("INSERT INTO instances (instance_id, heartbeat_at, pid) VALUES (?, ?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, pid = excluded.pid").run(
           instanceId,
           new Date(now).toISOString(),
           options.pid,
@@ -52,7 +35,7 @@ export class SqliteInstances implements InstanceRepository {
 
 
   async heartbeat(instanceId: string): Promise<void> {
-    this.#sql("INSERT INTO instances (instance_id, heartbeat_at) VALUES (?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at").run(
+    this.sql("INSERT INTO instances (instance_id, heartbeat_at) VALUES (?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at").run(
       instanceId,
       new Date().toISOString(),
     );
@@ -60,7 +43,7 @@ export class SqliteInstances implements InstanceRepository {
 
 
   async removeInstance(instanceId: string): Promise<void> {
-    this.#sql("DELETE FROM instances WHERE instance_id = ?").run(instanceId);
+    this.sql("DELETE FROM instances WHERE instance_id = ?").run(instanceId);
   }
 
 }

@@ -1,40 +1,18 @@
-import type { Statement } from "better-sqlite3";
 import type { AbandonedRun, Run, RunRepository, RunStatus } from "../runs.js";
 import type { ThreadStatus } from "../threads.js";
-import type { SqliteDatabase } from "./database.js";
-import { type RunRow, THREAD_MIGRATIONS, toRun } from "./thread-tables.js";
+import { type RunRow, SqliteThreadTables, toRun } from "./thread-tables.js";
 
 /** Runs in SQLite: admission, the per-thread queue, cancels, settling, and runs a dead instance left. */
-export class SqliteRuns implements RunRepository {
-  readonly #database: SqliteDatabase;
-
-  constructor(database: SqliteDatabase) {
-    this.#database = database;
-  }
-
-  #sql(source: string): Statement {
-    return this.#database.statement(source);
-  }
-
-  /** Creates or migrates the tables of threads, runs and instances (one version table for the three); idempotent. */
-  async setup(): Promise<void> {
-    this.#database.migrate(THREAD_MIGRATIONS);
-  }
-
-  /** Timestamps strictly increase across the database's parts, so "newest first" is stable within one millisecond. */
-  #now(): string {
-    return this.#database.clock.now().toISOString();
-  }
-
+export class SqliteRuns extends SqliteThreadTables implements RunRepository {
   async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
-    return this.#database.connection
+    return this.database.connection
       .transaction(() => {
-        const others = (this.#sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running')").all(run.threadId) as Array<{ run_id: string }>).map(
+        const others = (this.sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running')").all(run.threadId) as Array<{ run_id: string }>).map(
           (row) => row.run_id,
         );
         if (options.exclusive && others[0]) return { busyWith: others[0] };
         const created = run.createdAt.toISOString();
-        this.#sql(
+        this.sql(
           `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
@@ -45,12 +23,12 @@ export class SqliteRuns implements RunRepository {
 
 
   async claimRun(runId: string, threadId: string): Promise<boolean> {
-    const claimed = this.#sql(
+    const claimed = this.sql(
       `UPDATE runs SET status = 'running', updated_at = @now WHERE run_id = @run AND status = 'pending' AND NOT EXISTS (
          SELECT 1 FROM runs AS other, runs AS mine WHERE mine.run_id = @run AND other.thread_id = @thread AND other.run_id <> @run
            AND (other.status = 'running' OR (other.status = 'pending' AND other.created_at < mine.created_at
                 AND other.instance_id IS NOT mine.instance_id)))`,
-    ).run({ now: this.#now(), run: runId, thread: threadId });
+    ).run({ now: this.now(), run: runId, thread: threadId });
     return claimed.changes > 0;
   }
 
@@ -60,24 +38,24 @@ export class SqliteRuns implements RunRepository {
    * while `work` runs; this only refuses a run the database still shows as unfinished.
    */
   async holdThread<T>(threadId: string, work: () => Promise<T>): Promise<{ value: T } | { busyWith: string }> {
-    const active = this.#sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1").get(threadId) as { run_id: string } | undefined;
+    const active = this.sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1").get(threadId) as { run_id: string } | undefined;
     if (active) return { busyWith: active.run_id };
     return { value: await work() };
   }
 
 
   async hasActiveRuns(threadId: string): Promise<boolean> {
-    return this.#sql("SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1").get(threadId) !== undefined;
+    return this.sql("SELECT 1 FROM runs WHERE thread_id = ? AND status IN ('pending', 'running') LIMIT 1").get(threadId) !== undefined;
   }
 
 
   async requestCancel(runId: string, action: "interrupt" | "rollback"): Promise<void> {
-    this.#sql("UPDATE runs SET cancel_requested = ? WHERE run_id = ? AND status IN ('pending', 'running')").run(action, runId);
+    this.sql("UPDATE runs SET cancel_requested = ? WHERE run_id = ? AND status IN ('pending', 'running')").run(action, runId);
   }
 
 
   async cancelRequests(instanceId: string): Promise<Array<{ runId: string; threadId: string; action: "interrupt" | "rollback" }>> {
-    const rows = this.#sql(
+    const rows = this.sql(
       "SELECT run_id, thread_id, cancel_requested FROM runs WHERE instance_id = ? AND cancel_requested IS NOT NULL AND status IN ('pending', 'running')",
     ).all(instanceId) as Array<{ run_id: string; thread_id: string; cancel_requested: "interrupt" | "rollback" }>;
     return rows.map((row) => ({ runId: row.run_id, threadId: row.thread_id, action: row.cancel_requested }));
@@ -85,21 +63,21 @@ export class SqliteRuns implements RunRepository {
 
 
   async settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void> {
-    this.#sql(
+    this.sql(
       `UPDATE threads SET status = ?, updated_at = ? WHERE thread_id = ?
        AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
-    ).run(status, this.#now(), threadId);
+    ).run(status, this.now(), threadId);
   }
 
 
   async getRun(threadId: string, runId: string): Promise<Run | null> {
-    const row = this.#sql("SELECT * FROM runs WHERE run_id = ? AND thread_id = ?").get(runId, threadId) as RunRow | undefined;
+    const row = this.sql("SELECT * FROM runs WHERE run_id = ? AND thread_id = ?").get(runId, threadId) as RunRow | undefined;
     return row ? toRun(row) : null;
   }
 
 
   async listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]> {
-    const rows = this.#sql(
+    const rows = this.sql(
         `SELECT * FROM runs WHERE thread_id = ? ${options.status ? "AND status = ?" : ""}
          ORDER BY created_at DESC, run_id DESC LIMIT ? OFFSET ?`,
       )
@@ -110,27 +88,27 @@ export class SqliteRuns implements RunRepository {
 
   async setRunStatus(runId: string, status: RunStatus, started?: { headCheckpointId: string | undefined }): Promise<void> {
     if (started) {
-      this.#sql("UPDATE runs SET status = ?, updated_at = ?, started = 1, head_checkpoint_id = ? WHERE run_id = ?").run(
+      this.sql("UPDATE runs SET status = ?, updated_at = ?, started = 1, head_checkpoint_id = ? WHERE run_id = ?").run(
         status,
-        this.#now(),
+        this.now(),
         started.headCheckpointId ?? null,
         runId,
       );
     } else {
-      this.#sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, this.#now(), runId);
+      this.sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, this.now(), runId);
     }
   }
 
 
   async deleteRun(threadId: string, runId: string): Promise<boolean> {
-    return this.#sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(runId, threadId).changes > 0;
+    return this.sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(runId, threadId).changes > 0;
   }
 
 
   async takeAbandonedRuns(options: { self: string; staleMs: number }): Promise<AbandonedRun[]> {
     // One server process per SQLite file (`registerInstance` sees to it): every other instance's
     // runs are abandoned. One statement, so atomic.
-    const rows = this.#sql(
+    const rows = this.sql(
       `UPDATE runs SET instance_id = @self WHERE status IN ('pending', 'running') AND (instance_id IS NULL OR instance_id <> @self)
        RETURNING run_id, thread_id, status, started, head_checkpoint_id, created_at`,
     ).all({ self: options.self }) as Array<{ run_id: string; thread_id: string; status: "pending" | "running"; started: number; head_checkpoint_id: string | null; created_at: string }>;
@@ -146,10 +124,10 @@ export class SqliteRuns implements RunRepository {
 
 
   async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {
-    this.#database.connection.transaction(() => {
-      const now = this.#now();
-      for (const { runId, status } of outcomes) this.#sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, now, runId);
-      this.#sql(
+    this.database.connection.transaction(() => {
+      const now = this.now();
+      for (const { runId, status } of outcomes) this.sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, now, runId);
+      this.sql(
         `UPDATE threads SET status = 'idle', updated_at = ? WHERE status = 'busy'
          AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
       ).run(now);

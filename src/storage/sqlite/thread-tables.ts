@@ -1,4 +1,6 @@
+import type { Statement } from "better-sqlite3";
 import type { MigrationSet } from "../migrations.js";
+import type { SqliteDatabase } from "./database.js";
 import type { Run, RunStatus } from "../runs.js";
 import type { Thread, ThreadStatus } from "../threads.js";
 
@@ -89,3 +91,22 @@ export const jsonPath = (key: string) => `$.${JSON.stringify(key)}`;
 
 export const SORT_COLUMNS = { thread_id: "thread_id", status: "status", created_at: "created_at", updated_at: "updated_at" } as const;
 
+/** What the repositories of threads, runs and instances share: the database, their migrations, the clock. */
+export abstract class SqliteThreadTables {
+  constructor(protected readonly database: SqliteDatabase) {}
+
+  /** A prepared statement from the database's cache. */
+  protected sql(source: string): Statement {
+    return this.database.statement(source);
+  }
+
+  /** Creates or migrates the tables of threads, runs and instances (one version table for the three); idempotent. */
+  async setup(): Promise<void> {
+    this.database.migrate(THREAD_MIGRATIONS);
+  }
+
+  /** Timestamps strictly increase across the database's parts, so "newest first" is stable within one millisecond. */
+  protected now(): string {
+    return this.database.clock.now().toISOString();
+  }
+}

@@ -1,33 +1,11 @@
-import type { Statement } from "better-sqlite3";
 import type { Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
-import type { SqliteDatabase } from "./database.js";
-import { SORT_COLUMNS, THREAD_MIGRATIONS, type ThreadRow, jsonPath, toThread } from "./thread-tables.js";
+import { SORT_COLUMNS, SqliteThreadTables, type ThreadRow, jsonPath, toThread } from "./thread-tables.js";
 
 /** Threads in SQLite: their records, search and count; their messages are the checkpointer's. */
-export class SqliteThreads implements ThreadRepository {
-  readonly #database: SqliteDatabase;
-
-  constructor(database: SqliteDatabase) {
-    this.#database = database;
-  }
-
-  #sql(source: string): Statement {
-    return this.#database.statement(source);
-  }
-
-  /** Creates or migrates the tables of threads, runs and instances (one version table for the three); idempotent. */
-  async setup(): Promise<void> {
-    this.#database.migrate(THREAD_MIGRATIONS);
-  }
-
-  /** Timestamps strictly increase across the database's parts, so "newest first" is stable within one millisecond. */
-  #now(): string {
-    return this.#database.clock.now().toISOString();
-  }
-
+export class SqliteThreads extends SqliteThreadTables implements ThreadRepository {
   async createThread(thread: { threadId: string; metadata: Record<string, unknown>; owner?: string }): Promise<Thread | null> {
-    const now = this.#now();
-    const result = this.#sql("INSERT OR IGNORE INTO threads (thread_id, owner, metadata, status, created_at, updated_at) VALUES (?, ?, ?, 'idle', ?, ?)")
+    const now = this.now();
+    const result = this.sql("INSERT OR IGNORE INTO threads (thread_id, owner, metadata, status, created_at, updated_at) VALUES (?, ?, ?, 'idle', ?, ?)")
       .run(thread.threadId, thread.owner ?? null, JSON.stringify(thread.metadata), now, now);
     return result.changes === 0 ? null : this.getThread(thread.threadId);
   }
@@ -36,25 +14,25 @@ export class SqliteThreads implements ThreadRepository {
   async getThread(threadId: string, owner?: string): Promise<Thread | null> {
     const row = (
       owner === undefined
-        ? this.#sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId)
-        : this.#sql("SELECT * FROM threads WHERE thread_id = ? AND owner = ?").get(threadId, owner)
+        ? this.sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId)
+        : this.sql("SELECT * FROM threads WHERE thread_id = ? AND owner = ?").get(threadId, owner)
     ) as ThreadRow | undefined;
     return row ? toThread(row) : null;
   }
 
 
   async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus }): Promise<Thread | null> {
-    const update = this.#database.connection.transaction(() => {
-      const row = this.#sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
+    const update = this.database.connection.transaction(() => {
+      const row = this.sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
       if (!row) return null;
       const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
       for (const [key, value] of Object.entries(patch.metadata ?? {})) {
         if (value === null) delete metadata[key];
         else metadata[key] = value;
       }
-      this.#sql("UPDATE threads SET metadata = ?, status = ?, updated_at = ? WHERE thread_id = ?")
-        .run(JSON.stringify(metadata), patch.status ?? row.status, this.#now(), threadId);
-      return this.#sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow;
+      this.sql("UPDATE threads SET metadata = ?, status = ?, updated_at = ? WHERE thread_id = ?")
+        .run(JSON.stringify(metadata), patch.status ?? row.status, this.now(), threadId);
+      return this.sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow;
     });
     const row = update();
     return row ? toThread(row) : null;
@@ -62,7 +40,7 @@ export class SqliteThreads implements ThreadRepository {
 
 
   async deleteThread(threadId: string): Promise<boolean> {
-    return this.#sql("DELETE FROM threads WHERE thread_id = ?").run(threadId).changes > 0;
+    return this.sql("DELETE FROM threads WHERE thread_id = ?").run(threadId).changes > 0;
   }
 
 
@@ -93,7 +71,7 @@ export class SqliteThreads implements ThreadRepository {
   async searchThreads(search: ThreadSearch): Promise<Thread[]> {
     const { sql, parameters } = this.#where(search);
     const direction = search.sortOrder === "asc" ? "ASC" : "DESC";
-    const rows = this.#sql(`SELECT * FROM threads ${sql} ORDER BY ${SORT_COLUMNS[search.sortBy]} ${direction}, thread_id ${direction} LIMIT ? OFFSET ?`)
+    const rows = this.sql(`SELECT * FROM threads ${sql} ORDER BY ${SORT_COLUMNS[search.sortBy]} ${direction}, thread_id ${direction} LIMIT ? OFFSET ?`)
       .all(...parameters, search.limit, search.offset) as ThreadRow[];
     return rows.map(toThread);
   }
@@ -101,7 +79,7 @@ export class SqliteThreads implements ThreadRepository {
 
   async countThreads(filter: ThreadFilter): Promise<number> {
     const { sql, parameters } = this.#where(filter);
-    return (this.#sql(`SELECT count(*) AS count FROM threads ${sql}`).get(...parameters) as { count: number }).count;
+    return (this.sql(`SELECT count(*) AS count FROM threads ${sql}`).get(...parameters) as { count: number }).count;
   }
 
 }
