@@ -115,8 +115,10 @@ export class SqliteCheckpointer extends MessageLogSaver {
     return this.database.connection;
   }
 
-  /** The tables exist from the constructor on; kept so every part of storage has a `setup()`. */
-  async setup(): Promise<void> {}
+  /** Creates or migrates the tables; idempotent (the constructor already did, so a saver made with `new` works at once). */
+  async setup(): Promise<void> {
+    this.database.migrate(CHECKPOINT_MIGRATIONS);
+  }
 
   #sql(source: string): BetterSqlite3.Statement {
     return this.database.statement(source);
