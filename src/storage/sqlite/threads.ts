@@ -1,5 +1,6 @@
 import type { Statement } from "better-sqlite3";
 import type { Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
+import { canonicalJson } from "./canonical-json.js";
 import type { SqliteDatabase } from "./database.js";
 import { SORT_COLUMNS, THREAD_MIGRATIONS, type ThreadRow, jsonPath, toThread } from "./thread-tables.js";
 
@@ -74,9 +75,11 @@ export class SqliteThreads implements ThreadRepository {
       parameters.push(filter.owner);
     }
     for (const [key, value] of Object.entries(filter.metadata ?? {})) {
-      // Both sides go through json_extract, so true/1, objects and strings compare alike.
-      clauses.push("json_extract(metadata, ?) IS json_extract(?, '$')");
-      parameters.push(jsonPath(key), JSON.stringify(value));
+      // As JSON values, as PostgreSQL's jsonb compares them: json_extract would make true and 1
+      // one SQL value, and a string holding JSON text the same as that JSON. `->` keeps the JSON
+      // text; canonical texts ignore key order. A missing key matches null, as on PostgreSQL.
+      clauses.push("json_canonical(coalesce(metadata -> ?, 'null')) = ?");
+      parameters.push(jsonPath(key), canonicalJson(value));
     }
     if (filter.status) {
       clauses.push("status = ?");
