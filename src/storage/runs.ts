@@ -45,13 +45,14 @@ export interface RunRepository {
   admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }>;
   /**
    * Marks a pending run `running` if it is its thread's turn: no run is running and no pending
-   * run is older. Atomic across instances; false means wait and try again.
+   * run of another instance is older (an instance's own queue orders its runs). Atomic across
+   * instances; false means wait and try again.
    */
   claimRun(runId: string, threadId: string): Promise<boolean>;
   /**
    * Runs `work` (a state write, a copy) holding the thread as a run does, on every instance:
    * unless a pending or running run holds it (then returns that run's id and runs nothing),
-   * and no run is admitted or claimed on the thread until `work` ends.
+   * and no run is claimed on the thread until `work` ends (one admitted meanwhile waits).
    */
   holdThread<T>(threadId: string, work: () => Promise<T>): Promise<{ value: T } | { busyWith: string }>;
   /** Whether the thread has a pending or running run, on any instance. */

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import * as sqliteVec from "sqlite-vec";
 import { MonotonicClock } from "../../monotonic-clock.js";
 import { type MigrationRequest, type MigrationSet, runMigrations } from "../migrations.js";
+import { canonicalJson } from "./canonical-json.js";
 
 /** The database file's name in `DATA_DIR`. */
 export const DATABASE_FILE = "stateful-agent.sqlite";
@@ -48,6 +49,8 @@ export class SqliteDatabase {
     // Runs cascade with their thread.
     this.connection.pragma("foreign_keys = ON");
     loadVectorSearch(this.connection);
+    // `json_canonical(text)`: JSON values compare as JSON (thread search by metadata), not as the SQL values json_extract makes of them.
+    this.connection.function("json_canonical", { deterministic: true }, (text: unknown) => (typeof text === "string" ? canonicalJson(JSON.parse(text)) : null));
   }
 
   /** The database of `DATA_DIR` (the folder is created when missing). */

@@ -1,4 +1,5 @@
 import type { Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
+import { canonicalJson } from "./canonical-json.js";
 import { SORT_COLUMNS, SqliteThreadTables, type ThreadRow, jsonPath, toThread } from "./thread-tables.js";
 
 /** Threads in SQLite: their records, search and count; their messages are the checkpointer's. */
@@ -52,9 +53,11 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
       parameters.push(filter.owner);
     }
     for (const [key, value] of Object.entries(filter.metadata ?? {})) {
-      // Both sides go through json_extract, so true/1, objects and strings compare alike.
-      clauses.push("json_extract(metadata, ?) IS json_extract(?, '$')");
-      parameters.push(jsonPath(key), JSON.stringify(value));
+      // As JSON values, as PostgreSQL's jsonb compares them: json_extract would make true and 1
+      // one SQL value, and a string holding JSON text the same as that JSON. `->` keeps the JSON
+      // text; canonical texts ignore key order. A missing key matches null, as on PostgreSQL.
+      clauses.push("json_canonical(coalesce(metadata -> ?, 'null')) = ?");
+      parameters.push(jsonPath(key), canonicalJson(value));
     }
     if (filter.status) {
       clauses.push("status = ?");
