@@ -9,51 +9,36 @@ import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_FILE } from "../../src/graph/sqlite-checkpointer.js";
 import { type Chat, runChat, runChatInProcess, startChat, startChatInProcess } from "../support/chat-process.js";
-import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
-import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
+import { makeEnv } from "../support/fixtures.js";
+import { wireText } from "../support/openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 import { type TestServer, startServer } from "../support/server.js";
-import { PROCESS_TEST_TIMEOUTS, killStartedProcesses } from "../support/spawn.js";
+import { useProcessFixture } from "../support/use-process-fixture.js";
 
-vi.setConfig(PROCESS_TEST_TIMEOUTS);
+// A fresh DATA_DIR for each test.
+const fixture = useProcessFixture({ dataDir: "test" });
 
-let stub: OpenAiStub;
-let dataDir: string;
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-});
-afterAll(() => stub.close());
-beforeEach(() => {
-  stub.reset();
-  dataDir = makeTempDir();
-});
-afterEach(async () => {
-  // Before its folder goes: a chat still running could write into it.
-  await killStartedProcesses("test");
-  removeDir(dataDir);
-});
-
-/** The environment of a chat on the agent in its own process: the stub, SQLite in `dataDir`. */
-const env = (overrides: Record<string, string> = {}) => makeEnv(stub, dataDir, overrides);
+/** The environment of a chat on the agent in its own process: the stub, SQLite in the test's DATA_DIR. */
+const env = fixture.env;
 /** User texts of the newest request the model received. */
-const lastUserTexts = () => (stub.requests.at(-1)?.body.messages ?? []).filter((message) => message.role === "user").map(wireText);
+const lastUserTexts = () => (fixture.stub.requests.at(-1)?.body.messages ?? []).filter((message) => message.role === "user").map(wireText);
 const newThreadIn = (stdout: string) => /New thread ([0-9a-f-]{36})/.exec(stdout)?.[1];
-const walLeft = () => existsSync(join(dataDir, `${DATABASE_FILE}-wal`));
+const walLeft = () => existsSync(join(fixture.dataDir, `${DATABASE_FILE}-wal`));
 
 describe("terminal chat on the agent in its own process", () => {
   it("remembers a thread across runs: the second run's model is sent the first run's messages", async () => {
     const threadId = randomUUID();
     // All lines at once, as a pipe delivers them: each is handled after the previous turn, and nothing after /exit.
-    const first = await runChat(["--thread", threadId], env(), dataDir, "My name is Ada\n/exit\nnot sent\n");
+    const first = await runChat(["--thread", threadId], env(), fixture.dataDir, "My name is Ada\n/exit\nnot sent\n");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("Nice to meet you, Ada!");
-    expect(stub.requests).toHaveLength(1);
+    expect(fixture.stub.requests).toHaveLength(1);
     expect(walLeft()).toBe(false);
 
-    const second = await runChat(["--thread", threadId], env(), dataDir, "What is my name?\n");
+    const second = await runChat(["--thread", threadId], env(), fixture.dataDir, "What is my name?\n");
     expect(second.code).toBe(0);
     expect(second.stdout).toContain(`Thread ${threadId}`);
     expect(second.stdout).toContain("Your name is Ada.");
@@ -93,7 +78,7 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("lists threads made through the server, with their metadata title, and ends at the end of its input", async () => {
-    const server = await startServer(stub, { dataDir });
+    const server = await startServer(fixture.stub, { dataDir: fixture.dataDir });
     const thread = await server.client.threads.create({ metadata: { title: "Trip planning" } });
     await server.client.runs.wait(thread.thread_id, "agent", { input: { messages: [{ role: "user", content: "Where should I go?" }] } });
     await server.close({ keepData: true });
@@ -109,7 +94,7 @@ describe("terminal chat on the agent in its own process", () => {
   it("threads it starts are visible to the server on the same database", async () => {
     const threadId = randomUUID();
     await runChatInProcess(["--thread", threadId], env(), "My name is Ada\n");
-    const server = await startServer(stub, { dataDir });
+    const server = await startServer(fixture.stub, { dataDir: fixture.dataDir });
     try {
       const state = await server.client.threads.getState<{ messages: Array<{ content: string }> }>(threadId);
       expect(state.values.messages.map((message) => message.content)).toEqual(["My name is Ada", "Nice to meet you, Ada!"]);
@@ -119,7 +104,7 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("a provider error prints one error line, leaves the thread as it was, and the chat goes on", async () => {
-    stub.inject({ kind: "status", status: 400, message: "Bad request, says the provider" });
+    fixture.stub.inject({ kind: "status", status: 400, message: "Bad request, says the provider" });
     const { code, stdout, stderr } = await runChatInProcess([], env(), "My name is Ada\nMy name is Bob\nWhat is my name?\n");
     expect(code).toBe(0);
     expect(stderr.trim().split("\n")).toHaveLength(1);
@@ -131,14 +116,14 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("prints each reply once when the provider reuses reply ids", async () => {
-    stub.useReplyId("chatcmpl-always-the-same");
+    fixture.stub.useReplyId("chatcmpl-always-the-same");
     const { stdout } = await runChatInProcess([], env(), "My name is Ada\nWhat is my name?\n");
     expect(stdout.match(/Nice to meet you, Ada!/g)).toHaveLength(1);
     expect(stdout.match(/Your name is Ada\./g)).toHaveLength(1);
   });
 
   it("without a model says what to set, at start and for each message, and goes on", async () => {
-    const { code, stdout, stderr } = await runChatInProcess([], makeEnv(undefined, dataDir), "hello\n/history\n");
+    const { code, stdout, stderr } = await runChatInProcess([], makeEnv(undefined, fixture.dataDir), "hello\n/history\n");
     expect(code).toBe(0);
     expect(stderr).toMatch(/^warning: No model provider is configured: set OPENAI_API_KEY .* or OPENAI_BASE_URL/);
     expect(stderr).toMatch(/\nerror: No model provider is configured/);
@@ -146,7 +131,7 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("on SIGINT stops, closes the database (no WAL left) and exits 130", async () => {
-    const chat = startChat([], env(), dataDir);
+    const chat = startChat([], env(), fixture.dataDir);
     chat.write("hello\n");
     await chat.waitForOutput("You said: hello\n");
     expect(walLeft()).toBe(true);
@@ -157,10 +142,10 @@ describe("terminal chat on the agent in its own process", () => {
 
   it("on SIGINT in the middle of a reply stops it, undoes the turn and closes the database", async () => {
     let resume!: () => void;
-    stub.respondWith(() => "one two three four five");
-    stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
+    fixture.stub.respondWith(() => "one two three four five");
+    fixture.stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
     const threadId = randomUUID();
-    const chat = startChat(["--thread", threadId], env(), dataDir);
+    const chat = startChat(["--thread", threadId], env(), fixture.dataDir);
     try {
       chat.write("count to five\n");
       await chat.waitForOutput("one");
@@ -178,7 +163,7 @@ describe("terminal chat on the agent in its own process", () => {
     // The first in a process (the exit code is the process's), every one in this process.
     const inProcess = (args: string[]) => runChatInProcess(args, env(), "");
     const cases: Array<[string[], typeof inProcess]> = [
-      [["--bogus"], (args) => runChat(args, env(), dataDir, "")],
+      [["--bogus"], (args) => runChat(args, env(), fixture.dataDir, "")],
       ...[["--bogus"], ["stray"], ["--api-key", "k"], ["--url", "ftp://example.com"], ["--url", "http://127.0.0.1:1", "--thread", "not-a-uuid"]].map((args): [string[], typeof inProcess] => [args, inProcess]),
     ];
     for (const [args, run] of cases) {
@@ -187,8 +172,8 @@ describe("terminal chat on the agent in its own process", () => {
       expect(stderr, args.join(" ")).toContain("Usage: npm run chat --");
       expect(stdout).toBe("");
     }
-    expect(stub.requests).toHaveLength(0);
-    for (const help of [await runChat(["--help"], env(), dataDir, ""), await runChatInProcess(["--help"], env(), "")]) {
+    expect(fixture.stub.requests).toHaveLength(0);
+    for (const help of [await runChat(["--help"], env(), fixture.dataDir, ""), await runChatInProcess(["--help"], env(), "")]) {
       expect(help.code).toBe(0);
       expect(help.stdout).toContain("Usage: npm run chat --");
     }
@@ -216,7 +201,7 @@ const pgReachable = await postgresReachable();
     expect(second.stdout).toMatch(new RegExp(`^\\* ${threadId}  .+  My name is Ada$`, "m"));
     expect(lastUserTexts()).toEqual(["My name is Ada", "What is my name?"]);
     // Nothing was written to SQLite.
-    expect(existsSync(join(dataDir, DATABASE_FILE))).toBe(false);
+    expect(existsSync(join(fixture.dataDir, DATABASE_FILE))).toBe(false);
   });
 });
 
@@ -224,21 +209,21 @@ describe("terminal chat against a server (--url)", () => {
   // One server for the block: each test has threads of its own.
   let server: TestServer;
   beforeAll(async () => {
-    server = await startServer(stub);
+    server = await startServer(fixture.stub);
   });
   afterAll(() => server.close());
 
   it("remembers a thread across runs, and the thread is the server's", async () => {
     const threadId = randomUUID();
     // The thread does not exist on the server until its first message.
-    const first = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, dataDir, "/history\n/threads\nMy name is Ada\n");
+    const first = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, fixture.dataDir, "/history\n/threads\nMy name is Ada\n");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("(no messages yet)");
     expect(first.stdout).toContain(`* ${threadId}                    (new, no messages yet)`);
     expect(first.stdout).toContain("Nice to meet you, Ada!");
     expect(first.stderr).toBe("");
 
-    const second = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, dataDir, "What is my name?\n/threads\n/history\n");
+    const second = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, fixture.dataDir, "What is my name?\n/threads\n/history\n");
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("Your name is Ada.");
     expect(lastUserTexts()).toEqual(["My name is Ada", "What is my name?"]);
@@ -260,7 +245,7 @@ describe("terminal chat against a server (--url)", () => {
   });
 
   it("a failed run prints one error line and the next message still works", async () => {
-    stub.inject({ kind: "status", status: 400 });
+    fixture.stub.inject({ kind: "status", status: 400 });
     const { code, stdout, stderr } = await runChatInProcess(["--url", server.baseUrl], {}, "My name is Ada\nMy name is Bob\nWhat is my name?\n");
     expect(code).toBe(0);
     expect(stderr.trim().split("\n")).toHaveLength(1);
@@ -271,7 +256,7 @@ describe("terminal chat against a server (--url)", () => {
 
   it("says when the server refuses the key, and works with the right one", async () => {
     const key = "ada-key-0123456789abcdef";
-    const guarded = await startServer(stub, { env: { API_KEYS: `ada:${key}` } });
+    const guarded = await startServer(fixture.stub, { env: { API_KEYS: `ada:${key}` } });
     try {
       const refused = await runChatInProcess(["--url", guarded.baseUrl, "--api-key", "wrong-key-0123456789abcdef"], {}, "hello\n/threads\n");
       expect(refused.code).toBe(0);
@@ -285,7 +270,7 @@ describe("terminal chat against a server (--url)", () => {
   });
 
   it("says when the server cannot be reached, and goes on", async () => {
-    const stopped = await startServer(stub);
+    const stopped = await startServer(fixture.stub);
     const url = stopped.baseUrl;
     await stopped.close();
     const { code, stdout, stderr } = await runChatInProcess(["--url", url], {}, "hello\n/threads\n/help\n");
@@ -298,7 +283,7 @@ describe("terminal chat against a server (--url)", () => {
   });
 
   it("prints each reply once when the provider reuses reply ids", async () => {
-    stub.useReplyId("chatcmpl-always-the-same");
+    fixture.stub.useReplyId("chatcmpl-always-the-same");
     const { stdout } = await runChatInProcess(["--url", server.baseUrl], {}, "My name is Ada\nWhat is my name?\n");
     expect(stdout.match(/Nice to meet you, Ada!/g)).toHaveLength(1);
     expect(stdout.match(/Your name is Ada\./g)).toHaveLength(1);
@@ -312,9 +297,9 @@ describe("terminal chat against a server (--url)", () => {
  */
 async function expectFirstWordsBeforeTheEnd(chat: Chat) {
   let resume!: () => void;
-  stub.respondWith(() => "one two three four five");
+  fixture.stub.respondWith(() => "one two three four five");
   // The stub sends the role chunk and "one", then holds the rest until the test lets it go.
-  stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
+  fixture.stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
   chat.write("count to five\n");
   await chat.waitForOutput("one");
   expect(chat.stdout).not.toContain("five");
