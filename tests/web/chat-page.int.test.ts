@@ -153,9 +153,17 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       await send("My name is Ada");
       const first = await currentThreadId();
       await page.click("#new-thread");
-      // The second chat's reply stops after its first words until this chat is shown again.
-      let release!: () => void;
-      stub.inject({ kind: "pause", afterChunks: 3, resume: new Promise<void>((resolve) => (release = resolve)) });
+      // The second chat's reply is held twice: after its first words until the page has left that
+      // chat, and after two more until the page is back on it, so that it is still running then.
+      let leftSecond!: () => void;
+      let backOnSecond!: () => void;
+      stub.inject({
+        kind: "pauses",
+        stops: [
+          { afterChunks: 3, resume: new Promise<void>((resolve) => (leftSecond = resolve)) },
+          { afterChunks: 5, resume: new Promise<void>((resolve) => (backOnSecond = resolve)) },
+        ],
+      });
       stub.respondWith(() => "a slow reply that belongs to the second chat");
       await page.fill("#prompt", "Second chat");
       await page.press("#prompt", "Enter");
@@ -163,15 +171,18 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       const second = await currentThreadId();
       await page.click(`.thread[data-thread-id="${first}"] .thread-open`);
       await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada"]);
-      // While the other reply goes on (the model streams the rest of it), this chat shows only
-      // its own messages, and can be used.
+      // While the other reply goes on (the model streams two more words of it), this chat shows
+      // only its own messages, and can be used.
       const otherReply = stub.requests.at(-1)!;
       const shownAt = otherReply.chunksSent;
-      release();
+      leftSecond();
       await until(() => otherReply.chunksSent >= shownAt + 2 || otherReply.complete);
       expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Ada!"]);
       expect(await page.locator("#stop").isHidden()).toBe(true);
+      // Back on the second chat, the page rejoins its run, still under way, and shows it end whole.
       await page.click(`.thread[data-thread-id="${second}"] .thread-open`);
+      await page.waitForSelector(".message.assistant.streaming");
+      backOnSecond();
       await page.waitForSelector(".message.assistant:not(.streaming)");
       await expect.poll(() => texts(".message.assistant")).toEqual(["a slow reply that belongs to the second chat"]);
       expect(await texts(".message.user")).toEqual(["Second chat"]);
