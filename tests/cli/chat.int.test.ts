@@ -1,56 +1,44 @@
 /**
- * The terminal chat as a user meets it: the real CLI in a child process, piped stdin, the stub
- * model; on the agent in its own process (SQLite in a temp DATA_DIR) and against a server.
+ * The terminal chat as a user meets it: piped stdin, the stub model; on the agent in its own
+ * process (SQLite in a temp DATA_DIR) and against a server. What only a process can show (memory
+ * across processes, signals, exit codes, a process against a server) runs the real CLI in a child
+ * process; the rest runs the same command in this process (`runChatInProcess`), which saves the
+ * second or two each process takes to load the agent.
  */
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_FILE } from "../../src/storage/sqlite/checkpointer.js";
-import { runChat, startChat } from "../support/chat-process.js";
-import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
-import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
+import { type Chat, runChat, runChatInProcess, startChat, startChatInProcess } from "../support/chat-process.js";
+import { makeEnv } from "../support/fixtures.js";
+import { wireText } from "../support/openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 import { type TestServer, startServer } from "../support/server.js";
-import { PROCESS_TEST_TIMEOUTS, killStartedProcesses } from "../support/spawn.js";
+import { useProcessFixture } from "../support/use-process-fixture.js";
 
-vi.setConfig(PROCESS_TEST_TIMEOUTS);
+// A fresh DATA_DIR for each test.
+const fixture = useProcessFixture({ dataDir: "test" });
 
-let stub: OpenAiStub;
-let dataDir: string;
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-});
-afterAll(() => stub.close());
-beforeEach(() => {
-  stub.reset();
-  dataDir = makeTempDir();
-});
-afterEach(async () => {
-  // Before its folder goes: a chat still running could write into it.
-  await killStartedProcesses("test");
-  removeDir(dataDir);
-});
-
-/** The environment of a chat on the agent in its own process: the stub, SQLite in `dataDir`. */
-const env = (overrides: Record<string, string> = {}) => makeEnv(stub, dataDir, overrides);
+/** The environment of a chat on the agent in its own process: the stub, SQLite in the test's DATA_DIR. */
+const env = fixture.env;
 /** User texts of the newest request the model received. */
-const lastUserTexts = () => (stub.requests.at(-1)?.body.messages ?? []).filter((message) => message.role === "user").map(wireText);
+const lastUserTexts = () => (fixture.stub.requests.at(-1)?.body.messages ?? []).filter((message) => message.role === "user").map(wireText);
 const newThreadIn = (stdout: string) => /New thread ([0-9a-f-]{36})/.exec(stdout)?.[1];
-const walLeft = () => existsSync(join(dataDir, `${DATABASE_FILE}-wal`));
+const walLeft = () => existsSync(join(fixture.dataDir, `${DATABASE_FILE}-wal`));
 
 describe("terminal chat on the agent in its own process", () => {
   it("remembers a thread across runs: the second run's model is sent the first run's messages", async () => {
     const threadId = randomUUID();
     // All lines at once, as a pipe delivers them: each is handled after the previous turn, and nothing after /exit.
-    const first = await runChat(["--thread", threadId], env(), dataDir, "My name is Ada\n/exit\nnot sent\n");
+    const first = await runChat(["--thread", threadId], env(), fixture.dataDir, "My name is Ada\n/exit\nnot sent\n");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("Nice to meet you, Ada!");
-    expect(stub.requests).toHaveLength(1);
+    expect(fixture.stub.requests).toHaveLength(1);
     expect(walLeft()).toBe(false);
 
-    const second = await runChat(["--thread", threadId], env(), dataDir, "What is my name?\n");
+    const second = await runChat(["--thread", threadId], env(), fixture.dataDir, "What is my name?\n");
     expect(second.code).toBe(0);
     expect(second.stdout).toContain(`Thread ${threadId}`);
     expect(second.stdout).toContain("Your name is Ada.");
@@ -59,12 +47,12 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("streams the reply: its first words are printed while the model is still answering", async () => {
-    await expectFirstWordsBeforeTheEnd([], env());
+    await expectFirstWordsBeforeTheEnd(startChatInProcess([], env()));
   });
 
   it("/history, /new, /threads and /switch: new threads first, the current one marked, titles from first messages", async () => {
     const input = ["My name is Ada", "/history", "/new", "/threads", "hello", "/threads", "/history"].join("\n");
-    const chat = startChat([], env(), dataDir);
+    const chat = startChatInProcess([], env());
     chat.write(`${input}\n`);
     await chat.waitForOutput(/you: hello\nassistant: You said: hello\n/);
     const first = newThreadIn(chat.stdout)!;
@@ -90,12 +78,12 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("lists threads made through the server, with their metadata title, and ends at the end of its input", async () => {
-    const server = await startServer(stub, { dataDir });
+    const server = await startServer(fixture.stub, { dataDir: fixture.dataDir });
     const thread = await server.client.threads.create({ metadata: { title: "Trip planning" } });
     await server.client.runs.wait(thread.thread_id, "agent", { input: { messages: [{ role: "user", content: "Where should I go?" }] } });
     await server.close({ keepData: true });
 
-    const { code, stdout, stderr } = await runChat(["--thread", thread.thread_id], env(), dataDir, "/threads\n/history\n/help\n");
+    const { code, stdout, stderr } = await runChatInProcess(["--thread", thread.thread_id], env(), "/threads\n/history\n/help\n");
     expect(code).toBe(0);
     expect(stdout).toMatch(new RegExp(`^\\* ${thread.thread_id}  .+  Trip planning$`, "m"));
     expect(stdout).toContain("you: Where should I go?\nassistant: You said: Where should I go?\n");
@@ -105,8 +93,8 @@ describe("terminal chat on the agent in its own process", () => {
 
   it("threads it starts are visible to the server on the same database", async () => {
     const threadId = randomUUID();
-    await runChat(["--thread", threadId], env(), dataDir, "My name is Ada\n");
-    const server = await startServer(stub, { dataDir });
+    await runChatInProcess(["--thread", threadId], env(), "My name is Ada\n");
+    const server = await startServer(fixture.stub, { dataDir: fixture.dataDir });
     try {
       const state = await server.client.threads.getState<{ messages: Array<{ content: string }> }>(threadId);
       expect(state.values.messages.map((message) => message.content)).toEqual(["My name is Ada", "Nice to meet you, Ada!"]);
@@ -116,8 +104,8 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("a provider error prints one error line, leaves the thread as it was, and the chat goes on", async () => {
-    stub.inject({ kind: "status", status: 400, message: "Bad request, says the provider" });
-    const { code, stdout, stderr } = await runChat([], env(), dataDir, "My name is Ada\nMy name is Bob\nWhat is my name?\n");
+    fixture.stub.inject({ kind: "status", status: 400, message: "Bad request, says the provider" });
+    const { code, stdout, stderr } = await runChatInProcess([], env(), "My name is Ada\nMy name is Bob\nWhat is my name?\n");
     expect(code).toBe(0);
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).toMatch(/^error: .*HTTP 400.*Bad request, says the provider/);
@@ -128,14 +116,14 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("prints each reply once when the provider reuses reply ids", async () => {
-    stub.useReplyId("chatcmpl-always-the-same");
-    const { stdout } = await runChat([], env(), dataDir, "My name is Ada\nWhat is my name?\n");
+    fixture.stub.useReplyId("chatcmpl-always-the-same");
+    const { stdout } = await runChatInProcess([], env(), "My name is Ada\nWhat is my name?\n");
     expect(stdout.match(/Nice to meet you, Ada!/g)).toHaveLength(1);
     expect(stdout.match(/Your name is Ada\./g)).toHaveLength(1);
   });
 
   it("without a model says what to set, at start and for each message, and goes on", async () => {
-    const { code, stdout, stderr } = await runChat([], makeEnv(undefined, dataDir), dataDir, "hello\n/history\n");
+    const { code, stdout, stderr } = await runChatInProcess([], makeEnv(undefined, fixture.dataDir), "hello\n/history\n");
     expect(code).toBe(0);
     expect(stderr).toMatch(/^warning: No model provider is configured: set OPENAI_API_KEY .* or OPENAI_BASE_URL/);
     expect(stderr).toMatch(/\nerror: No model provider is configured/);
@@ -143,7 +131,7 @@ describe("terminal chat on the agent in its own process", () => {
   });
 
   it("on SIGINT stops, closes the database (no WAL left) and exits 130", async () => {
-    const chat = startChat([], env(), dataDir);
+    const chat = startChat([], env(), fixture.dataDir);
     chat.write("hello\n");
     await chat.waitForOutput("You said: hello\n");
     expect(walLeft()).toBe(true);
@@ -154,10 +142,10 @@ describe("terminal chat on the agent in its own process", () => {
 
   it("on SIGINT in the middle of a reply stops it, undoes the turn and closes the database", async () => {
     let resume!: () => void;
-    stub.respondWith(() => "one two three four five");
-    stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
+    fixture.stub.respondWith(() => "one two three four five");
+    fixture.stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
     const threadId = randomUUID();
-    const chat = startChat(["--thread", threadId], env(), dataDir);
+    const chat = startChat(["--thread", threadId], env(), fixture.dataDir);
     try {
       chat.write("count to five\n");
       await chat.waitForOutput("one");
@@ -167,21 +155,28 @@ describe("terminal chat on the agent in its own process", () => {
       resume();
     }
     expect(walLeft()).toBe(false);
-    const after = await runChat(["--thread", threadId], env(), dataDir, "/history\n");
+    const after = await runChatInProcess(["--thread", threadId], env(), "/history\n");
     expect(after.stdout).toContain("(no messages yet)");
   });
 
   it("rejects bad command lines with the usage and exit code 2", async () => {
-    for (const args of [["--bogus"], ["stray"], ["--api-key", "k"], ["--url", "ftp://example.com"], ["--url", "http://127.0.0.1:1", "--thread", "not-a-uuid"]]) {
-      const { code, stdout, stderr } = await runChat(args, env(), dataDir, "");
+    // The first in a process (the exit code is the process's), every one in this process.
+    const inProcess = (args: string[]) => runChatInProcess(args, env(), "");
+    const cases: Array<[string[], typeof inProcess]> = [
+      [["--bogus"], (args) => runChat(args, env(), fixture.dataDir, "")],
+      ...[["--bogus"], ["stray"], ["--api-key", "k"], ["--url", "ftp://example.com"], ["--url", "http://127.0.0.1:1", "--thread", "not-a-uuid"]].map((args): [string[], typeof inProcess] => [args, inProcess]),
+    ];
+    for (const [args, run] of cases) {
+      const { code, stdout, stderr } = await run(args);
       expect(code, args.join(" ")).toBe(2);
       expect(stderr, args.join(" ")).toContain("Usage: npm run chat --");
       expect(stdout).toBe("");
     }
-    expect(stub.requests).toHaveLength(0);
-    const help = await runChat(["--help"], env(), dataDir, "");
-    expect(help.code).toBe(0);
-    expect(help.stdout).toContain("Usage: npm run chat --");
+    expect(fixture.stub.requests).toHaveLength(0);
+    for (const help of [await runChat(["--help"], env(), fixture.dataDir, ""), await runChatInProcess(["--help"], env(), "")]) {
+      expect(help.code).toBe(0);
+      expect(help.stdout).toContain("Usage: npm run chat --");
+    }
   });
 });
 
@@ -198,37 +193,37 @@ const pgReachable = await postgresReachable();
   it("remembers a thread across runs and lists it", async () => {
     const database = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema };
     const threadId = randomUUID();
-    const first = await runChat(["--thread", threadId], env(database), dataDir, "My name is Ada\n");
+    const first = await runChatInProcess(["--thread", threadId], env(database), "My name is Ada\n");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("on PostgreSQL (DATABASE_URL, schema");
-    const second = await runChat(["--thread", threadId], env(database), dataDir, "What is my name?\n/threads\n");
+    const second = await runChatInProcess(["--thread", threadId], env(database), "What is my name?\n/threads\n");
     expect(second.stdout).toContain("Your name is Ada.");
     expect(second.stdout).toMatch(new RegExp(`^\\* ${threadId}  .+  My name is Ada$`, "m"));
     expect(lastUserTexts()).toEqual(["My name is Ada", "What is my name?"]);
     // Nothing was written to SQLite.
-    expect(existsSync(join(dataDir, DATABASE_FILE))).toBe(false);
+    expect(existsSync(join(fixture.dataDir, DATABASE_FILE))).toBe(false);
   });
 });
 
 describe("terminal chat against a server (--url)", () => {
-  let server: TestServer | undefined;
-  afterEach(async () => {
-    await server?.close();
-    server = undefined;
+  // One server for the block: each test has threads of its own.
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startServer(fixture.stub);
   });
+  afterAll(() => server.close());
 
   it("remembers a thread across runs, and the thread is the server's", async () => {
-    server = await startServer(stub);
     const threadId = randomUUID();
     // The thread does not exist on the server until its first message.
-    const first = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, dataDir, "/history\n/threads\nMy name is Ada\n");
+    const first = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, fixture.dataDir, "/history\n/threads\nMy name is Ada\n");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("(no messages yet)");
     expect(first.stdout).toContain(`* ${threadId}                    (new, no messages yet)`);
     expect(first.stdout).toContain("Nice to meet you, Ada!");
     expect(first.stderr).toBe("");
 
-    const second = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, dataDir, "What is my name?\n/threads\n/history\n");
+    const second = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, fixture.dataDir, "What is my name?\n/threads\n/history\n");
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("Your name is Ada.");
     expect(lastUserTexts()).toEqual(["My name is Ada", "What is my name?"]);
@@ -246,14 +241,12 @@ describe("terminal chat against a server (--url)", () => {
   });
 
   it("streams the reply token by token through the server", async () => {
-    server = await startServer(stub);
-    await expectFirstWordsBeforeTheEnd(["--url", server.baseUrl], {});
+    await expectFirstWordsBeforeTheEnd(startChatInProcess(["--url", server.baseUrl], {}));
   });
 
   it("a failed run prints one error line and the next message still works", async () => {
-    server = await startServer(stub);
-    stub.inject({ kind: "status", status: 400 });
-    const { code, stdout, stderr } = await runChat(["--url", server.baseUrl], {}, dataDir, "My name is Ada\nMy name is Bob\nWhat is my name?\n");
+    fixture.stub.inject({ kind: "status", status: 400 });
+    const { code, stdout, stderr } = await runChatInProcess(["--url", server.baseUrl], {}, "My name is Ada\nMy name is Bob\nWhat is my name?\n");
     expect(code).toBe(0);
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).toMatch(/^error: The run failed: .*400/);
@@ -263,20 +256,24 @@ describe("terminal chat against a server (--url)", () => {
 
   it("says when the server refuses the key, and works with the right one", async () => {
     const key = "ada-key-0123456789abcdef";
-    server = await startServer(stub, { env: { API_KEYS: `ada:${key}` } });
-    const refused = await runChat(["--url", server.baseUrl, "--api-key", "wrong-key-0123456789abcdef"], {}, dataDir, "hello\n/threads\n");
-    expect(refused.code).toBe(0);
-    expect(refused.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: The server answered HTTP 401: /), expect.stringMatching(/^error: The server answered HTTP 401: /)]);
-    const accepted = await runChat(["--url", server.baseUrl, "--api-key", key], {}, dataDir, "hello\n");
-    expect(accepted.stdout).toContain("You said: hello");
-    expect(accepted.stderr).toBe("");
+    const guarded = await startServer(fixture.stub, { env: { API_KEYS: `ada:${key}` } });
+    try {
+      const refused = await runChatInProcess(["--url", guarded.baseUrl, "--api-key", "wrong-key-0123456789abcdef"], {}, "hello\n/threads\n");
+      expect(refused.code).toBe(0);
+      expect(refused.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: The server answered HTTP 401: /), expect.stringMatching(/^error: The server answered HTTP 401: /)]);
+      const accepted = await runChatInProcess(["--url", guarded.baseUrl, "--api-key", key], {}, "hello\n");
+      expect(accepted.stdout).toContain("You said: hello");
+      expect(accepted.stderr).toBe("");
+    } finally {
+      await guarded.close();
+    }
   });
 
   it("says when the server cannot be reached, and goes on", async () => {
-    const stopped = await startServer(stub);
+    const stopped = await startServer(fixture.stub);
     const url = stopped.baseUrl;
     await stopped.close();
-    const { code, stdout, stderr } = await runChat(["--url", url], {}, dataDir, "hello\n/threads\n/help\n");
+    const { code, stdout, stderr } = await runChatInProcess(["--url", url], {}, "hello\n/threads\n/help\n");
     expect(code).toBe(0);
     expect(stderr.trim().split("\n")).toEqual([
       `error: Cannot reach the server at ${url}: is it running? (fetch failed)`,
@@ -286,24 +283,23 @@ describe("terminal chat against a server (--url)", () => {
   });
 
   it("prints each reply once when the provider reuses reply ids", async () => {
-    server = await startServer(stub);
-    stub.useReplyId("chatcmpl-always-the-same");
-    const { stdout } = await runChat(["--url", server.baseUrl], {}, dataDir, "My name is Ada\nWhat is my name?\n");
+    fixture.stub.useReplyId("chatcmpl-always-the-same");
+    const { stdout } = await runChatInProcess(["--url", server.baseUrl], {}, "My name is Ada\nWhat is my name?\n");
     expect(stdout.match(/Nice to meet you, Ada!/g)).toHaveLength(1);
     expect(stdout.match(/Your name is Ada\./g)).toHaveLength(1);
   });
 });
 
 /**
- * Runs the chat with `args`, has the stub hold its reply after the first word, and checks that
- * the word is printed before the rest exists: the reply is streamed, not printed at the end.
+ * Has the stub hold its reply after the first word, sends a message to `chat` (just started),
+ * and checks that the word is printed before the rest exists: the reply is streamed, not printed
+ * at the end.
  */
-async function expectFirstWordsBeforeTheEnd(args: string[], chatEnv: Record<string, string>) {
+async function expectFirstWordsBeforeTheEnd(chat: Chat) {
   let resume!: () => void;
-  stub.respondWith(() => "one two three four five");
+  fixture.stub.respondWith(() => "one two three four five");
   // The stub sends the role chunk and "one", then holds the rest until the test lets it go.
-  stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
-  const chat = startChat(args, chatEnv, dataDir);
+  fixture.stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
   chat.write("count to five\n");
   await chat.waitForOutput("one");
   expect(chat.stdout).not.toContain("five");

@@ -1,26 +1,13 @@
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { PROCESS_TEST_TIMEOUTS, finished, spawnTs } from "../support/spawn.js";
+import { expect, it } from "vitest";
+import { finished, spawnTs } from "../support/spawn.js";
+import { useProcessFixture } from "../support/use-process-fixture.js";
 
-vi.setConfig(PROCESS_TEST_TIMEOUTS);
-
-let stub: OpenAiStub;
-let dataDir: string;
-
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-  dataDir = makeTempDir();
-});
-afterAll(async () => {
-  await stub.close();
-  removeDir(dataDir);
-});
+const fixture = useProcessFixture();
 
 it("continues a thread in a new process on the same SQLite file", async () => {
-  const env = makeEnv(stub, dataDir);
+  const env = fixture.env();
   const turn = async (thread: string, text: string) => {
-    const { code, stdout, stderr } = await finished(spawnTs("tests/support/run-turn.ts", env, dataDir, [thread, text]));
+    const { code, stdout, stderr } = await finished(spawnTs("tests/support/run-turn.ts", env, fixture.dataDir, [thread, text]));
     expect(stderr).toBe("");
     expect(code).toBe(0);
     return JSON.parse(stdout) as { reply: string; messages: number };

@@ -2,32 +2,17 @@
  * kill -9 while runs stream, then start again on the same DATA_DIR: finished turns are intact,
  * nothing half-written shows, runs in flight are `error`, no thread is stuck `busy`, and new runs work.
  */
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
-import { until } from "../support/until.js";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
+import { expect, it } from "vitest";
+import { messageContents as contents, userInput as user } from "../support/fixtures.js";
 import { startServerProcess } from "../support/server-process.js";
-import { PROCESS_TEST_TIMEOUTS, killStartedProcesses } from "../support/spawn.js";
+import { until } from "../support/until.js";
+import { useProcessFixture } from "../support/use-process-fixture.js";
 
-vi.setConfig(PROCESS_TEST_TIMEOUTS);
-
-let stub: OpenAiStub;
-let dataDir: string;
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-  dataDir = makeTempDir();
-});
-afterAll(async () => {
-  await killStartedProcesses();
-  await stub.close();
-  removeDir(dataDir);
-});
-
-const user = (content: string) => ({ messages: [{ role: "user", content }] });
-const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
+const fixture = useProcessFixture();
 
 it("survives kill -9 in the middle of streaming runs", async () => {
-  const env = makeEnv(stub, dataDir, { LOG_LEVEL: "info" });
+  const { stub, dataDir } = fixture;
+  const env = fixture.env({ LOG_LEVEL: "info" });
   const first = await startServerProcess(env, dataDir);
   const { client } = first;
 

@@ -3,49 +3,45 @@
  * killed (undone, marked error, thread freed), and leaves a live instance's runs alone.
  */
 import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { messageContents as contents, userInput as user } from "../support/fixtures.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
-import { startServerProcess } from "../support/server-process.js";
-import { PROCESS_TEST_TIMEOUTS, killStartedProcesses } from "../support/spawn.js";
+import { type ServerProcess, startServerProcess } from "../support/server-process.js";
+import { killStartedProcesses } from "../support/spawn.js";
 import { until } from "../support/until.js";
+import { useProcessFixture } from "../support/use-process-fixture.js";
 
-vi.setConfig(PROCESS_TEST_TIMEOUTS);
-
+const fixture = useProcessFixture();
 const reachable = await postgresReachable();
 const schema = schemaName();
 const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 2 });
-let stub: OpenAiStub;
-let dataDir: string;
 /**
  * Heartbeats far enough apart that a busy machine does not make a live instance look dead (it is
  * presumed dead after three missed beats).
  */
 const HEARTBEAT_MS = 1000;
 
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-  dataDir = makeTempDir();
-});
 afterAll(async () => {
+  // The servers go before their schema does.
   await killStartedProcesses();
-  await stub.close();
   if (reachable) await dropSchema(pool, schema);
   await pool.end();
-  removeDir(dataDir);
 });
 
-const user = (content: string) => ({ messages: [{ role: "user", content }] });
-const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
-const env = () => makeEnv(stub, dataDir, { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, INSTANCE_HEARTBEAT_MS: String(HEARTBEAT_MS) });
+const start = () => startServerProcess(fixture.env({ DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, INSTANCE_HEARTBEAT_MS: String(HEARTBEAT_MS) }), fixture.dataDir);
 
 describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
+  // Two instances, started together, for the first test; the second test needs a survivor, not a
+  // fresh one, so it keeps `second` (and stops it) and starts only the instance it kills.
+  let first: ServerProcess;
+  let second: ServerProcess;
+  beforeAll(async () => {
+    [first, second] = await Promise.all([start(), start()]);
+  });
+
   it("holds one run per thread across instances: reject lets one win, enqueue keeps every message in order", async () => {
-    const first = await startServerProcess(env(), dataDir);
-    const second = await startServerProcess(env(), dataDir);
+    const { stub } = fixture;
     const clients = [first.client, second.client];
-    stub.reset();
 
     const contested = await first.client.threads.create();
     // The winner's model answers only once every racer has had its answer: no race with the clock.
@@ -131,25 +127,23 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
       expect([table, Number(rows[0]!.count)]).toEqual([table, 0]);
     }
 
+    // `second` stops at the end of the next test.
     first.child.kill("SIGTERM");
-    second.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
-    expect(await second.exited).toBe(0);
   });
 
   it("lets a survivor settle the runs of a killed instance, and only those", async () => {
-    stub.reset();
-    const first = await startServerProcess(env(), dataDir);
-    const second = await startServerProcess(env(), dataDir);
+    const { stub } = fixture;
+    const killed = await start();
 
-    const thread = await first.client.threads.create();
-    await first.client.runs.wait(thread.thread_id, "agent", { input: user("My name is Ada") });
+    const thread = await killed.client.threads.create();
+    await killed.client.runs.wait(thread.thread_id, "agent", { input: user("My name is Ada") });
     stub.reset();
     stub.holdNextReply();
-    const run = await first.client.runs.create(thread.thread_id, "agent", { input: user("This turn dies with its server"), durability: "async" });
+    const run = await killed.client.runs.create(thread.thread_id, "agent", { input: user("This turn dies with its server"), durability: "async" });
     await until(() => stub.requests.length === 1);
 
-    // Several heartbeats later, the second instance still leaves the first one's live run alone:
+    // Several heartbeats later, the survivor still leaves the other instance's live run alone:
     // wait (on the database's clock) until both have beaten past the time after which a silent
     // instance counts as dead, and once more, so that the check that follows that beat is done.
     const now = (await pool.query<{ now: Date }>("SELECT now() AS now")).rows[0]!.now;
@@ -159,8 +153,8 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
     });
     expect((await second.client.runs.get(thread.thread_id, run.run_id)).status).toBe("running");
 
-    first.child.kill("SIGKILL");
-    expect(await first.exited).toBe("SIGKILL");
+    killed.child.kill("SIGKILL");
+    expect(await killed.exited).toBe("SIGKILL");
     await until(async () => (await second.client.runs.get(thread.thread_id, run.run_id)).status === "error");
     expect((await second.client.threads.get(thread.thread_id)).status).toBe("idle");
     expect(contents((await second.client.threads.getState(thread.thread_id)).values)).toEqual(["My name is Ada", "Nice to meet you, Ada!"]);

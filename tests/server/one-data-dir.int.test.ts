@@ -2,33 +2,18 @@
  * Two servers on one DATA_DIR (SQLite): the second would take the first for dead and undo its
  * runs, so it refuses to start, naming the folder; the first keeps serving, its runs untouched.
  */
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
-import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
+import { expect, it } from "vitest";
+import { messageContents as contents, userInput as user } from "../support/fixtures.js";
 import { startServerProcess } from "../support/server-process.js";
-import { PROCESS_TEST_TIMEOUTS, killStartedProcesses } from "../support/spawn.js";
 import { until } from "../support/until.js";
+import { useProcessFixture } from "../support/use-process-fixture.js";
 
-vi.setConfig(PROCESS_TEST_TIMEOUTS);
-
-let stub: OpenAiStub;
-let dataDir: string;
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-  dataDir = makeTempDir();
-});
-afterAll(async () => {
-  await killStartedProcesses();
-  await stub.close();
-  removeDir(dataDir);
-});
-
-const user = (content: string) => ({ messages: [{ role: "user", content }] });
-const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
+const fixture = useProcessFixture();
 
 it("refuses a second server on the same DATA_DIR while the first runs, and leaves the first's runs alone", async () => {
   // Beats far apart: on a busy machine the first must not look silent while the second starts.
-  const env = makeEnv(stub, dataDir, { INSTANCE_HEARTBEAT_MS: "5000" });
+  const { stub, dataDir } = fixture;
+  const env = fixture.env({ INSTANCE_HEARTBEAT_MS: "5000" });
   const first = await startServerProcess(env, dataDir);
   const thread = await first.client.threads.create();
   await first.client.runs.wait(thread.thread_id, "agent", { input: user("My name is Ada") });

@@ -1,35 +1,16 @@
 /** SIGTERM: stop accepting, let running runs finish within the grace period, cancel the rest, close. */
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
-import { makeEnv, makeTempDir, removeDir } from "../support/fixtures.js";
+import { expect, it } from "vitest";
+import { messageContents as contents, userInput as user } from "../support/fixtures.js";
 import { until } from "../support/until.js";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
 import { type ServerProcess, startServerProcess } from "../support/server-process.js";
-import { PROCESS_TEST_TIMEOUTS, killStartedProcesses } from "../support/spawn.js";
+import { useProcessFixture } from "../support/use-process-fixture.js";
 
-vi.setConfig(PROCESS_TEST_TIMEOUTS);
+const fixture = useProcessFixture({ dataDir: "test" });
 
-let stub: OpenAiStub;
-let dataDir: string;
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-});
-afterAll(() => stub.close());
-beforeEach(() => {
-  stub.reset();
-  dataDir = makeTempDir();
-});
-afterEach(async () => {
-  stub.reset();
-  await killStartedProcesses("test");
-  removeDir(dataDir);
-});
-
-const user = (content: string) => ({ messages: [{ role: "user", content }] });
-const contents = (values: unknown) => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
-
-const start = (grace: string): Promise<ServerProcess> => startServerProcess(makeEnv(stub, dataDir, { SHUTDOWN_GRACE_MS: grace }), dataDir);
+const start = (grace: string): Promise<ServerProcess> => startServerProcess(fixture.env({ SHUTDOWN_GRACE_MS: grace }), fixture.dataDir);
 
 it("lets a running run finish within the grace period, refusing new connections meanwhile", async () => {
+  const { stub } = fixture;
   // A grace period longer than anything here waits: the run finishes within it however slow the machine.
   const server = await start("200000");
   const thread = await server.client.threads.create();
@@ -53,6 +34,7 @@ it("lets a running run finish within the grace period, refusing new connections 
 });
 
 it("cancels what is still running after the grace period, keeping the user's message, and exits cleanly", async () => {
+  const { stub } = fixture;
   const server = await start("300");
   const thread = await server.client.threads.create();
   const release = stub.holdNextReply();

@@ -34,3 +34,9 @@ export const makeAgent = (stub: OpenAiStub | undefined, dataDir: string, overrid
 export const threadConfig = (threadId: string, extra: Record<string, unknown> = {}) => ({
   configurable: { thread_id: threadId, ...extra },
 });
+
+/** A run's `input` of one user message. */
+export const userInput = (content: string) => ({ messages: [{ role: "user", content }] });
+
+/** The `content` of each message of a thread's or a run's `values`, oldest first. */
+export const messageContents = (values: unknown): string[] => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);

@@ -18,14 +18,14 @@ interface Leftover {
   description: string;
 }
 
-export default function setup(project: TestProject): () => void {
+export default async function setup(project: TestProject): Promise<() => void> {
   const runDir = mkdtempSync(join(tmpdir(), "stateful-agent-run-"));
   const pidDir = join(runDir, "pids");
   const tempDir = join(runDir, "tmp");
   mkdirSync(pidDir);
   mkdirSync(tempDir);
   const id = basename(runDir);
-  const compiledRoot = compileForProcesses(join(runDir, "compiled"));
+  const compiledRoot = await compileForProcesses(join(runDir, "compiled"));
   project.provide("testRun", { id, pidDir, compiledRoot });
   // Set before the workers start, so that os.tmpdir() is this folder in every test file.
   process.env.TMPDIR = tempDir;

@@ -48,7 +48,9 @@ export type Fault =
   /** Sends the headers and this many chunks, then nothing more, keeping the connection open. */
   | { kind: "stall"; afterChunks: number }
   /** Sends the headers and this many chunks, then the rest once `resume` settles: a reply caught mid-way. */
-  | { kind: "pause"; afterChunks: number; resume: Promise<unknown> };
+  | { kind: "pause"; afterChunks: number; resume: Promise<unknown> }
+  /** As `pause`, at each of `stops` in turn: a reply held more than once on its way. */
+  | { kind: "pauses"; stops: Array<{ afterChunks: number; resume: Promise<unknown> }> };
 
 /** A reply that calls tools instead of (or besides) answering in text. */
 export interface ToolCallReply {
@@ -230,6 +232,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
         return;
       }
       if (fault?.kind === "pause") await fault.resume.catch(() => undefined);
+      if (fault?.kind === "pauses") for (const stop of fault.stops) await stop.resume.catch(() => undefined);
       response.end(
         JSON.stringify({
           id,
@@ -271,6 +274,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       if (fault?.kind === "stall" && index === fault.afterChunks) return;
       if (chunkDelay > 0 && index > 0) await sleep(chunkDelay);
       if (fault?.kind === "pause" && index === fault.afterChunks) await fault.resume.catch(() => undefined);
+      if (fault?.kind === "pauses") for (const stop of fault.stops) if (index === stop.afterChunks) await stop.resume.catch(() => undefined);
       // Waiting for each write to flush makes a cut land after what was already sent.
       await new Promise<void>((resolve) => response.write(frame, () => resolve()));
       recorded.chunksSent += 1;

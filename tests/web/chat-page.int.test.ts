@@ -23,7 +23,9 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
   let browser: Browser;
   let stub: OpenAiStub;
   let server: TestServer;
+  /** One tab for the whole file, opened on each test's server in turn. */
   let page: Page;
+  const DESKTOP = { width: 1100, height: 760 };
   /** Requests the page made to anything but our server: there must be none (no CDN). */
   let foreign: string[];
   /** Errors thrown in the page. */
@@ -32,29 +34,38 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
   beforeAll(async () => {
     browser = await launchChromium();
     stub = await startOpenAiStub();
+    // A new tab costs a renderer's start; each test's server has a port, so an origin, of its
+    // own, and the tab leaves each test's page (and storage) behind before the next one.
+    const context = await browser.newContext({ viewport: DESKTOP });
+    // A bound for when the page is broken, generous for a busy machine.
+    context.setDefaultTimeout(BROWSER_WAIT_MS);
+    page = await context.newPage();
+    page.on("request", (request) => {
+      if (!request.url().startsWith(server.baseUrl) && !/^(data|about):/.test(request.url())) foreign.push(request.url());
+    });
+    page.on("pageerror", (error) => pageErrors.push(error.message));
   });
   afterAll(async () => {
     await browser?.close();
     await stub?.close();
   });
 
-  /** A page on `server`, recording requests that leave it. */
-  async function openPage(viewport = { width: 1100, height: 760 }): Promise<Page> {
-    const context = await browser.newContext({ viewport });
-    // A bound for when the page is broken, generous for a busy machine.
-    context.setDefaultTimeout(BROWSER_WAIT_MS);
-    const opened = await context.newPage();
-    opened.on("request", (request) => {
-      if (!request.url().startsWith(server.baseUrl) && !request.url().startsWith("data:")) foreign.push(request.url());
-    });
-    opened.on("pageerror", (error) => pageErrors.push(error.message));
-    await opened.goto(`${server.baseUrl}/`);
-    return opened;
+  /** Opens the chat of `server` in the tab, at `viewport`'s size; it records requests that leave it. */
+  async function openPage(viewport = DESKTOP): Promise<void> {
+    await page.setViewportSize(viewport);
+    await page.goto(`${server.baseUrl}/`);
+  }
+
+  /** Leaves the chat: its storage cleared, its connections closed, the tab on a blank page. */
+  async function leavePage(): Promise<void> {
+    if (page.url().startsWith(server.baseUrl)) await page.evaluate(() => localStorage.clear());
+    await page.goto("about:blank");
   }
 
   /**
-   * Each test of the block gets a fresh server (`options` as for `startServer`) and, unless told
-   * otherwise, a page on it; after it, the page may have reached no other origin nor thrown.
+   * Each test of the block gets a fresh server (`options` as for `startServer`; starting one
+   * takes some 50 ms) and, unless told otherwise, the chat open on it; after it, the page may have
+   * reached no other origin nor thrown.
    */
   function usePage(options: Parameters<typeof startServer>[1] & { openAtOnce?: boolean }) {
     beforeEach(async () => {
@@ -62,10 +73,10 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       foreign = [];
       pageErrors = [];
       server = await startServer(stub, options);
-      if (options.openAtOnce !== false) page = await openPage();
+      if (options.openAtOnce !== false) await openPage();
     });
     afterEach(async () => {
-      await page.context().close();
+      await leavePage();
       await server.close();
       expect(foreign).toEqual([]);
       expect(pageErrors).toEqual([]);
@@ -88,7 +99,9 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
     usePage({});
 
     it("streams the reply into the page token by token, and keeps the chat across a reload", async () => {
-      stub.delayEveryChunk(150);
+      // The model sends its first words, then holds the rest until the page has shown them.
+      let release!: () => void;
+      stub.inject({ kind: "pause", afterChunks: 3, resume: new Promise<void>((resolve) => (release = resolve)) });
       stub.respondWith(() => "one two three four five six");
       await page.fill("#prompt", "Count to six");
       await page.press("#prompt", "Enter");
@@ -99,6 +112,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       });
       const seen = (await partial.jsonValue()) as string;
       expect("one two three four five six".startsWith(seen)).toBe(true);
+      release();
       await page.waitForSelector(".message.assistant:not(.streaming)");
       expect(await texts(".message.assistant")).toEqual(["one two three four five six"]);
       expect(await texts(".message.user")).toEqual(["Count to six"]);
@@ -139,7 +153,17 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       await send("My name is Ada");
       const first = await currentThreadId();
       await page.click("#new-thread");
-      stub.delayEveryChunk(200);
+      // The second chat's reply is held twice: after its first words until the page has left that
+      // chat, and after two more until the page is back on it, so that it is still running then.
+      let leftSecond!: () => void;
+      let backOnSecond!: () => void;
+      stub.inject({
+        kind: "pauses",
+        stops: [
+          { afterChunks: 3, resume: new Promise<void>((resolve) => (leftSecond = resolve)) },
+          { afterChunks: 5, resume: new Promise<void>((resolve) => (backOnSecond = resolve)) },
+        ],
+      });
       stub.respondWith(() => "a slow reply that belongs to the second chat");
       await page.fill("#prompt", "Second chat");
       await page.press("#prompt", "Enter");
@@ -151,10 +175,14 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       // only its own messages, and can be used.
       const otherReply = stub.requests.at(-1)!;
       const shownAt = otherReply.chunksSent;
+      leftSecond();
       await until(() => otherReply.chunksSent >= shownAt + 2 || otherReply.complete);
       expect(await texts(".message.assistant")).toEqual(["Nice to meet you, Ada!"]);
       expect(await page.locator("#stop").isHidden()).toBe(true);
+      // Back on the second chat, the page rejoins its run, still under way, and shows it end whole.
       await page.click(`.thread[data-thread-id="${second}"] .thread-open`);
+      await page.waitForSelector(".message.assistant.streaming");
+      backOnSecond();
       await page.waitForSelector(".message.assistant:not(.streaming)");
       await expect.poll(() => texts(".message.assistant")).toEqual(["a slow reply that belongs to the second chat"]);
       expect(await texts(".message.user")).toEqual(["Second chat"]);
@@ -283,10 +311,10 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
     });
 
     it("says so when the server refuses a run (no model configured)", async () => {
-      await page.context().close();
+      await leavePage();
       await server.close();
       server = await startServer(undefined);
-      page = await openPage();
+      await openPage();
       await page.fill("#prompt", "Hello?");
       await page.press("#prompt", "Enter");
       await page.waitForSelector("#alert:not([hidden])");
@@ -365,8 +393,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
     });
 
     it("fits a phone-width window: the chat list is a drawer, nothing scrolls sideways", async () => {
-      await page.context().close();
-      page = await openPage({ width: 390, height: 780 });
+      await openPage({ width: 390, height: 780 });
       await send("My name is Ada");
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
@@ -445,7 +472,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
 
     it("asks for the key, refuses a wrong one, and then works with the right one", async () => {
       await server.client.threads.create({ metadata: { title: "Alice's chat" } });
-      page = await openPage();
+      await openPage();
       await page.waitForSelector("#key-dialog[open]");
       await page.fill("#key-input", "wrong-key-0123456789");
       await page.press("#key-input", "Enter");

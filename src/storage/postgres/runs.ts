@@ -168,16 +168,19 @@ export class PostgresRuns extends PostgresThreadTables implements RunRepository 
 
   async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {
     const now = this.now();
-    await this.database.query(
-      `UPDATE ${this.schema}.agent_runs AS runs SET status = outcome.status, updated_at = $3
-       FROM unnest($1::text[], $2::text[]) AS outcome(run_id, status) WHERE runs.run_id = outcome.run_id`,
-      [outcomes.map((outcome) => outcome.runId), outcomes.map((outcome) => outcome.status), now],
-    );
-    await this.database.query(
-      `UPDATE ${this.schema}.agent_threads AS threads SET status = 'idle', updated_at = $1 WHERE status = 'busy'
-       AND NOT EXISTS (SELECT 1 FROM ${this.schema}.agent_runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
-      [now],
-    );
+    // One transaction, as on SQLite: no client may see a run settled while its thread is still
+    // busy (a new run there would be refused with 409).
+    await this.database.transaction(async (client) => {
+      await client.query(
+        `UPDATE ${this.schema}.agent_runs AS runs SET status = outcome.status, updated_at = $3
+         FROM unnest($1::text[], $2::text[]) AS outcome(run_id, status) WHERE runs.run_id = outcome.run_id`,
+        [outcomes.map((outcome) => outcome.runId), outcomes.map((outcome) => outcome.status), now],
+      );
+      await client.query(
+        `UPDATE ${this.schema}.agent_threads AS threads SET status = 'idle', updated_at = $1 WHERE status = 'busy'
+         AND NOT EXISTS (SELECT 1 FROM ${this.schema}.agent_runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
+        [now],
+      );
+    });
   }
-
 }
