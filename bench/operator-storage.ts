@@ -1,0 +1,205 @@
+/**
+ * Storage at rest as an operator sees it: the real HTTP app on each backend, the test stub as the
+ * model, one long thread and many short ones through the API (`runs.wait`), a clean shutdown, and
+ * then the bytes the database holds against the bytes of the message texts. SQLite: every file
+ * in `DATA_DIR`; PostgreSQL: `pg_total_relation_size` of every table of the schema (heap, TOAST
+ * and indexes, dead rows included, as the server keeps them).
+ */
+import { Client } from "@langchain/langgraph-sdk";
+import BetterSqlite3 from "better-sqlite3";
+import { once } from "node:events";
+import { readdirSync, statSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import pg from "pg";
+import { pino } from "pino";
+import { createAgentFromConfig } from "../src/composition/agent-from-config.js";
+import { loadConfig } from "../src/config.js";
+import { createApp, createServerDeps } from "../src/server/create-app.js";
+import { startOpenAiStub } from "../tests/support/openai-stub.js";
+import { inParallel } from "./workloads.js";
+
+/** The issue's workload: one thread of 300 turns, then 16 threads of 10 turns each. */
+export interface OperatorWorkload {
+  longTurns: number;
+  threads: number;
+  turnsEach: number;
+}
+
+/** Common English words: messages drawn from them compress about as prose does (a repeated sentence would flatter compression). */
+const WORDS = (
+  "the of and to a in is it you that he was for on are with as his they be at one have this from or had by hot word but what some we can out " +
+  "other were all there when up use your how said an each she which do their time if will way about many then them write would like so these " +
+  "her long make thing see him two has look more day could go come did number sound no most people my over know water than call first who may " +
+  "down side been now find any new work part take get place made live where after back little only round man year came show every good me give " +
+  "our under name very through just form sentence great think say help low line differ turn cause much mean before move right boy old too same " +
+  "tell does set three want air well also play small end put home read hand port large spell add even land here must big high such follow act why " +
+  "ask men change went light kind off need house picture try us again animal point mother world near build self earth father head stand own page " +
+  "should country found answer school grow study still learn plant cover food sun four between state keep eye never last let thought city tree " +
+  "cross farm hard start might story saw far sea draw left late run while press close night real life few north open seem together next white " +
+  "children begin got walk example ease paper group always music those both mark often letter until mile river car feet care second book carry " +
+  "took science eat room friend began idea fish mountain stop once base hear horse cut sure watch color face wood main enough plain girl usual " +
+  "young ready above ever red list though feel talk bird soon body dog family direct pose leave song measure door product black short numeral " +
+  "class wind question happen complete ship area half rock order fire south problem piece told knew pass since top whole king space heard best " +
+  "hour better during hundred five remember step early hold west ground interest reach fast verb sing listen six table travel less morning ten"
+).split(" ");
+
+/** A deterministic source of ~`length`-character messages of varied sentences (mulberry32). */
+export function messageTexts(seed: number, length = 560): () => string {
+  let state = seed >>> 0;
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let value = state;
+    value = Math.imul(value ^ (value >>> 15), value | 1);
+    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
+    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => {
+    let text = "";
+    while (text.length < length) {
+      const words = Array.from({ length: 6 + Math.floor(random() * 12) }, () => WORDS[Math.floor(random() * WORDS.length)]!);
+      const sentence = `${words.join(" ")}${random() < 0.2 ? "?" : "."}`;
+      text += `${text === "" ? "" : " "}${sentence[0]!.toUpperCase()}${sentence.slice(1)}`;
+    }
+    return text.slice(0, length);
+  };
+}
+
+/** Bytes of every file under `dir`. */
+function folderBytes(dir: string): number {
+  let total = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    total += entry.isDirectory() ? folderBytes(path) : statSync(path).size;
+  }
+  return total;
+}
+
+/** Where a SQLite file's pages go, per table (its indexes included), largest first. */
+function sqliteTables(path: string): Record<string, number> {
+  const db = new BetterSqlite3(path, { readonly: true });
+  try {
+    const rows = db
+      .prepare(
+        `SELECT coalesce(s.tbl_name, d.name) AS name, sum(d.pgsize) AS bytes FROM dbstat AS d
+         LEFT JOIN sqlite_schema AS s ON s.name = d.name GROUP BY 1 ORDER BY 2 DESC`,
+      )
+      .all() as Array<{ name: string; bytes: number }>;
+    return Object.fromEntries(rows.map((row) => [row.name, row.bytes]));
+  } finally {
+    db.close();
+  }
+}
+
+/** Drives the workload through the API; returns the bytes of the message texts (user and assistant). */
+async function converse(apiUrl: string, workload: OperatorWorkload, replies: string[]): Promise<{ rawTextBytes: number; seconds: number }> {
+  const client = new Client({ apiUrl, callerOptions: { maxRetries: 0, maxConcurrency: 64 } });
+  const userText = messageTexts(1);
+  let userBytes = 0;
+  const turn = async (threadId: string) => {
+    const text = userText();
+    userBytes += Buffer.byteLength(text);
+    await client.runs.wait(threadId, "agent", { input: { messages: [{ role: "user", content: text }] } });
+  };
+  const started = performance.now();
+  const long = await client.threads.create();
+  for (let index = 0; index < workload.longTurns; index += 1) await turn(long.thread_id);
+  const short = await Promise.all(Array.from({ length: workload.threads }, () => client.threads.create()));
+  await inParallel(workload.threads, async (worker) => {
+    for (let index = 0; index < workload.turnsEach; index += 1) await turn(short[worker]!.thread_id);
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const expected = workload.longTurns + workload.threads * workload.turnsEach;
+  if (replies.length !== expected) throw new Error(`The model answered ${replies.length} times, not ${expected}: some runs failed`);
+  return { rawTextBytes: userBytes + replies.reduce((sum, reply) => sum + Buffer.byteLength(reply), 0), seconds };
+}
+
+/** Starts the app on `env`, runs the workload, and shuts down as SIGTERM does. */
+async function serveAndConverse(env: Record<string, string>, workload: OperatorWorkload) {
+  const stub = await startOpenAiStub();
+  const replyText = messageTexts(2);
+  const replies: string[] = [];
+  stub.respondWith(() => {
+    const reply = replyText();
+    replies.push(reply);
+    return reply;
+  });
+  const config = loadConfig({ OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "bench", MODEL_MAX_RETRIES: "0", LOG_LEVEL: "silent", ...env });
+  const { agent, storage, documents } = createAgentFromConfig(config);
+  const deps = await createServerDeps({ agent, storage, documents, logger: pino({ level: "silent" }) });
+  const server: Server = createApp(deps).listen(0, "127.0.0.1");
+  await once(server, "listening");
+  try {
+    return await converse(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, workload, replies);
+  } finally {
+    // What main.ts does on SIGTERM.
+    server.close();
+    await deps.runs.shutdown(config.SHUTDOWN_GRACE_MS);
+    server.closeAllConnections();
+    await deps.monitor?.stop();
+    await storage.close();
+    await stub.close();
+  }
+}
+
+const ratio = (bytes: number, raw: number) => Number((bytes / raw).toFixed(2));
+
+/** The workload on SQLite: every byte of the data folder after shutdown. */
+export async function operatorSqlite(dir: string, workload: OperatorWorkload) {
+  const dataDir = join(dir, "operator-data");
+  const { rawTextBytes, seconds } = await serveAndConverse({ DATA_DIR: dataDir }, workload);
+  const bytes = folderBytes(dataDir);
+  const files = readdirSync(dataDir);
+  return {
+    data_folder_bytes: bytes,
+    raw_text_bytes: rawTextBytes,
+    bytes_per_raw_byte: ratio(bytes, rawTextBytes),
+    files,
+    workload_s: Number(seconds.toFixed(1)),
+    tables: sqliteTables(join(dataDir, files.find((file) => file.endsWith(".sqlite"))!)),
+  };
+}
+
+/** The workload on PostgreSQL, in a schema of its own (dropped after): every relation of the schema. */
+export async function operatorPostgres(dir: string, databaseUrl: string, workload: OperatorWorkload) {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2, connectionTimeoutMillis: 3000 });
+  try {
+    await pool.query("SELECT 1");
+  } catch (error) {
+    await pool.end();
+    return { skipped: `PostgreSQL not reachable at ${new URL(databaseUrl).host}: ${(error as Error).message}` };
+  }
+  const schema = `bench_operator_${Date.now().toString(36)}`;
+  try {
+    const { rawTextBytes, seconds } = await serveAndConverse({ DATA_DIR: join(dir, "operator-unused"), DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema }, workload);
+    const { rows } = await pool.query<{ name: string; bytes: string }>(
+      `SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+       WHERE n.nspname = $1 AND c.relkind IN ('r', 'm') ORDER BY 2 DESC`,
+      [schema],
+    );
+    const bytes = rows.reduce((sum, row) => sum + Number(row.bytes), 0);
+    return {
+      schema_bytes: bytes,
+      raw_text_bytes: rawTextBytes,
+      bytes_per_raw_byte: ratio(bytes, rawTextBytes),
+      workload_s: Number(seconds.toFixed(1)),
+      tables: Object.fromEntries(rows.map((row) => [row.name, Number(row.bytes)])),
+    };
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await pool.end();
+  }
+}
+
+/** Both backends, with the issue's goal beside the ratios. */
+export async function operatorStorageBench(dir: string, databaseUrl: string, workload: OperatorWorkload = { longTurns: 300, threads: 16, turnsEach: 10 }) {
+  const sqlite = await operatorSqlite(dir, workload);
+  const postgres = await operatorPostgres(dir, databaseUrl, workload);
+  return {
+    workload: { long_thread_turns: workload.longTurns, short_threads: workload.threads, short_thread_turns: workload.turnsEach, message_chars: 560 },
+    goal_bytes_per_raw_byte: 3,
+    sqlite,
+    postgres,
+  };
+}
