@@ -126,7 +126,7 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
     // delete must be gone by then.
     answer();
     await first.waitForLog((line) => line.msg === "run finished" && line.runId === doomed.run_id);
-    for (const table of ["agent_checkpoints", "agent_messages", "runs", "threads"]) {
+    for (const table of ["agent_checkpoints", "agent_messages", "agent_runs", "agent_threads"]) {
       const { rows } = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.${table} WHERE thread_id = $1`, [queued.thread_id]);
       expect([table, Number(rows[0]!.count)]).toEqual([table, 0]);
     }
@@ -154,7 +154,7 @@ describe.skipIf(!reachable)("several instances on one PostgreSQL", () => {
     // instance counts as dead, and once more, so that the check that follows that beat is done.
     const now = (await pool.query<{ now: Date }>("SELECT now() AS now")).rows[0]!.now;
     await until(async () => {
-      const { rows } = await pool.query<{ passed: boolean }>(`SELECT min(heartbeat_at) > $1::timestamptz + make_interval(secs => $2) AS passed FROM ${schema}.instances`, [now, (4 * HEARTBEAT_MS) / 1000]);
+      const { rows } = await pool.query<{ passed: boolean }>(`SELECT min(heartbeat_at) > $1::timestamptz + make_interval(secs => $2) AS passed FROM ${schema}.agent_instances`, [now, (4 * HEARTBEAT_MS) / 1000]);
       return rows[0]?.passed === true;
     });
     expect((await second.client.runs.get(thread.thread_id, run.run_id)).status).toBe("running");
