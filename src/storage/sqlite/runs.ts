@@ -1,4 +1,5 @@
 import type { Statement } from "better-sqlite3";
+import { packJson } from "../compression.js";
 import type { AbandonedRun, Run, RunRepository, RunStatus } from "../runs.js";
 import type { ThreadStatus } from "../threads.js";
 import type { SqliteDatabase } from "./database.js";
@@ -37,7 +38,7 @@ export class SqliteRuns implements RunRepository {
         this.#sql(
           `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
+        ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), packJson(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
         return { run: { ...run, updatedAt: run.createdAt }, others };
       })
       .immediate();
