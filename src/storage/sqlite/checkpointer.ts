@@ -27,7 +27,17 @@ import { TASKS } from "@langchain/langgraph-checkpoint";
 import type BetterSqlite3 from "better-sqlite3";
 import type { MigrationSet } from "../migrations.js";
 import { DATABASE_FILE, SqliteDatabase, databaseFileIn } from "./database.js";
-import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "../message-log/saver.js";
+import {
+  type BlobRow,
+  type CheckpointRow,
+  MessageLogSaver,
+  type StoredCheckpointJson,
+  type ThreadHead,
+  type WriteRow,
+  blobVersions,
+  newestThreads,
+  readCheckpoint,
+} from "../message-log/saver.js";
 import type { MessageRow } from "../message-log/log.js";
 
 /** The checkpoints' tables; `agent_checkpoint_migrations` has numbered them since the first release. */
@@ -80,6 +90,10 @@ export const CHECKPOINT_MIGRATIONS: MigrationSet = {
      thread_id TEXT PRIMARY KEY,
      next_seq INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // No table changes: from here on messages, values and writes may be deflated (a type ending
+  // in "+deflate1") and a checkpoint's JSON may be a BLOB (see compression.ts), which earlier
+  // releases cannot read. Its number makes them refuse the file (NewerSchemaError) instead.
+  `SELECT 1;`,
   ],
 };
 
@@ -163,14 +177,15 @@ export class SqliteCheckpointer extends MessageLogSaver {
           const insertMessage = this.#sql("INSERT INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
           for (const [index, [type, bytes]] of prepared.freshRows.entries()) insertMessage.run(threadId, firstSeq + index, checkpointId, type, bytes);
         }
+        const rows = this.rowsOf(prepared, firstSeq);
         const insertBlob = this.#sql(
           "INSERT OR REPLACE INTO agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
         );
-        for (const [channel, version, type, blob] of this.blobsOf(prepared, firstSeq)) insertBlob.run(threadId, namespace, channel, version, checkpointId, type, blob);
+        for (const [channel, version, type, blob] of rows.blobs) insertBlob.run(threadId, namespace, channel, version, checkpointId, type, blob);
         this.#sql(
           `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        ).run(threadId, namespace, checkpointId, prepared.parentId, prepared.checkpoint, prepared.metadataType, prepared.metadata);
+        ).run(threadId, namespace, checkpointId, prepared.parentId, rows.checkpoint, prepared.metadataType, prepared.metadata);
       })
       .immediate();
     return this.finishPut(prepared, firstSeq);
@@ -195,7 +210,14 @@ export class SqliteCheckpointer extends MessageLogSaver {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
       }
     })();
-    this.messages.forget(threadId);
+    this.forgetThread(threadId);
+  }
+
+  protected async loadStoredCheckpoint(threadId: string, namespace: string, checkpointId: string): Promise<StoredCheckpointJson | undefined> {
+    const row = this.#sql("SELECT checkpoint FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, namespace, checkpointId) as
+      | { checkpoint: string | Uint8Array }
+      | undefined;
+    return row ? readCheckpoint(row.checkpoint) : undefined;
   }
 
   async headCheckpointId(threadId: string): Promise<string | undefined> {
@@ -211,7 +233,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
       }
     })();
-    this.messages.forget(threadId);
+    this.forgetThread(threadId);
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
@@ -239,7 +261,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
          ON CONFLICT (thread_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq)`,
       ).run(toThreadId, fromThreadId);
     })();
-    this.messages.forget(toThreadId);
+    this.forgetThread(toThreadId);
   }
 
   /** Closes the database if this saver opened it or was asked to (the service's storage does). */
@@ -249,11 +271,10 @@ export class SqliteCheckpointer extends MessageLogSaver {
 
   async listThreads(options: { limit?: number } = {}): Promise<ThreadHead[]> {
     // With max(), SQLite takes the bare columns from the row holding the maximum: the head.
-    const rows = this.#sql(
-      `SELECT thread_id, max(checkpoint_id) AS checkpoint_id, json_extract(checkpoint, '$.ts') AS ts
-       FROM agent_checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id ORDER BY ts DESC, thread_id LIMIT ?`,
-    ).all(options.limit === undefined ? -1 : Math.max(0, Math.floor(options.limit))) as Array<{ thread_id: string; checkpoint_id: string; ts: string }>;
-    return rows.map((row) => ({ threadId: row.thread_id, checkpointId: row.checkpoint_id, updatedAt: new Date(row.ts) }));
+    const heads = this.#sql(
+      "SELECT thread_id, max(checkpoint_id) AS checkpoint_id, checkpoint FROM agent_checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id",
+    ).all() as Array<{ thread_id: string; checkpoint_id: string; checkpoint: string | Uint8Array }>;
+    return newestThreads(heads, options.limit);
   }
 
   /**
@@ -276,10 +297,10 @@ export class SqliteCheckpointer extends MessageLogSaver {
     // A blob written by a pruned checkpoint survives while a kept checkpoint still uses its version.
     const kept = this.#sql("SELECT checkpoint_ns, checkpoint FROM agent_checkpoints WHERE thread_id = ?").all(threadId) as Array<{
       checkpoint_ns: string;
-      checkpoint: string;
+      checkpoint: string | Uint8Array;
     }>;
     const used = kept.flatMap(({ checkpoint_ns: namespace, checkpoint }) =>
-      Object.entries((JSON.parse(checkpoint) as Checkpoint).channel_versions).map(([channel, version]) => `${namespace}\u0000${channel}\u0000${version}`),
+      Object.entries(readCheckpoint(checkpoint).channel_versions).map(([channel, version]) => `${namespace}\u0000${channel}\u0000${version}`),
     );
     this.#sql(
         `DELETE FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_id <= ?
@@ -289,15 +310,16 @@ export class SqliteCheckpointer extends MessageLogSaver {
   }
 
   async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
-    const versions = Object.entries((JSON.parse(row.checkpoint) as Checkpoint).channel_versions);
+    const stored = readCheckpoint(row.checkpoint);
     const select = this.#sql("SELECT channel, type, blob FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
-    const blobs = versions.map(([channel, version]) => select.get(row.thread_id, row.checkpoint_ns, channel, String(version)) as BlobRow | undefined);
+    const blobs = blobVersions(stored).map(([channel, version]) => select.get(row.thread_id, row.checkpoint_ns, channel, version) as BlobRow | undefined);
     const writes = this.#sql(
       `SELECT task_id, channel, type, blob FROM agent_checkpoint_writes
        WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx`,
     ).all(row.thread_id, row.checkpoint_ns, row.checkpoint_id) as WriteRow[];
     return this.buildTuple(
       row,
+      stored,
       blobs.filter((blob): blob is BlobRow => blob !== undefined),
       writes,
       (start, end) => this.#sql("SELECT seq, type, data FROM agent_messages WHERE thread_id = ? AND seq >= ? AND seq < ?").all(row.thread_id, start, end) as MessageRow[],
