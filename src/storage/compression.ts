@@ -77,6 +77,40 @@ export function unpackJson(data: Uint8Array | string): unknown {
   return JSON.parse((bytes[0] === JSON_DEFLATED_1 ? inflate(bytes.subarray(1)) : bytes).toString("utf8"));
 }
 
+/**
+ * Several `[type, bytes]` deflated together, as one payload: what they share (the wrapping of a
+ * question and its answer) is paid once, and they need one row. Each item is framed as its
+ * type's length (1 byte), the type, its bytes' length (4 bytes) and the bytes.
+ */
+export function deflateFrames(items: ReadonlyArray<readonly [string, Uint8Array]>): Buffer {
+  const parts: Buffer[] = [];
+  for (const [type, bytes] of items) {
+    const typeBytes = Buffer.from(type);
+    if (typeBytes.byteLength > 255) throw new Error(`Type ${type.slice(0, 40)}… is too long to frame`);
+    const header = Buffer.alloc(5 + typeBytes.byteLength);
+    header.writeUInt8(typeBytes.byteLength, 0);
+    typeBytes.copy(header, 1);
+    header.writeUInt32LE(bytes.byteLength, 1 + typeBytes.byteLength);
+    parts.push(header, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  }
+  return deflate(Buffer.concat(parts));
+}
+
+/** The items `deflateFrames` was given, in order. */
+export function inflateFrames(data: Uint8Array): Array<[string, Buffer]> {
+  const bytes = inflate(data);
+  const items: Array<[string, Buffer]> = [];
+  for (let at = 0; at < bytes.byteLength; ) {
+    const typeLength = bytes.readUInt8(at);
+    const type = bytes.toString("utf8", at + 1, at + 1 + typeLength);
+    const length = bytes.readUInt32LE(at + 1 + typeLength);
+    const start = at + 5 + typeLength;
+    items.push([type, bytes.subarray(start, start + length)]);
+    at = start + length;
+  }
+  return items;
+}
+
 /** A serialiser whose output is deflated when that makes it smaller, and which reads both kinds. */
 export class DeflatingSerializer implements SerializerProtocol {
   constructor(private readonly inner: SerializerProtocol) {}

@@ -21,9 +21,9 @@ import {
   TASKS,
 } from "@langchain/langgraph-checkpoint";
 import type { RevertibleCheckpointer, ThreadHead } from "../checkpointer.js";
-import { DeflatingSerializer, deflateTyped, packJson, unpackJson } from "../compression.js";
+import { DeflatingSerializer, deflateFrames, deflateTyped, inflateFrames, packJson, unpackJson } from "../compression.js";
 import { deepEqual } from "./deep-equal.js";
-import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./log.js";
+import { type ListPlan, MESSAGE_BATCH, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./log.js";
 import { VersionClock } from "./version-clock.js";
 
 /** Blob type of a channel that was cleared, as earlier releases wrote it (now a version with no row says so). */
@@ -67,9 +67,10 @@ export interface PreparedPut {
   blobs: Array<[string, string, string, Uint8Array | null]>;
   /** The changed message lists. */
   lists: Array<{ channel: string; version: string; plan: ListPlan }>;
-  /** Messages to append to the log, in order, and their serialised `[type, bytes]`. */
+  /** Messages to append to the log, in order. */
   fresh: BaseMessage[];
-  freshRows: Array<[string, Uint8Array]>;
+  /** The log rows that hold them: the first one's index in `fresh` (its seq once `fresh` is numbered), its type and bytes. */
+  messageRows: Array<{ at: number; type: string; data: Uint8Array }>;
   /** The checkpoint as stored, once `rowsOf` made it. */
   stored?: StoredCheckpointJson;
 }
@@ -80,6 +81,20 @@ export interface PreparedPut {
  * its own (keys and index entry) costs more than such a value, and reading needs no lookup.
  */
 const INLINE_LIMIT = 128;
+
+/** Most messages one log row holds. */
+const MESSAGES_PER_ROW = 16;
+
+/** Log rows as one row per message (a row of several is split), those of `[start, end)` only. */
+export function messagesOf(rows: MessageRow[], start: number, end: number): MessageRow[] {
+  const messages: MessageRow[] = [];
+  for (const row of rows) {
+    const seq = Number(row.seq);
+    if (row.type !== MESSAGE_BATCH) messages.push({ ...row, seq });
+    else for (const [index, [type, data]] of inflateFrames(Buffer.from(row.data)).entries()) messages.push({ seq: seq + index, type, data });
+  }
+  return messages.filter((message) => message.seq >= start && message.seq < end);
+}
 
 /** Threads whose newest checkpoint written here is kept in memory, as the next put's parent. */
 const LAST_WRITTEN_THREADS = 10_000;
@@ -210,7 +225,7 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
         if (entry && String(parent.channel_versions[channel]) === String(version)) inline[channel] = entry;
       }
     }
-    const freshRows = await Promise.all(fresh.map((message) => this.serde.dumpsTyped(message)));
+    const messageRows = this.#messageRows(await Promise.all(fresh.map((message) => this.#plain.dumpsTyped(message))), 0);
     const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
     return {
       threadId,
@@ -224,9 +239,34 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
       blobs,
       lists,
       fresh,
-      freshRows,
+      messageRows,
     };
   }
+
+  /**
+   * Log rows for serialised messages numbered from `at`: consecutive messages share a row while
+   * it stays within `messageRowBytes` (a turn's question and answer, usually), else one row each.
+   */
+  #messageRows(serialised: Array<[string, Uint8Array]>, at: number): PreparedPut["messageRows"] {
+    if (serialised.length === 0) return [];
+    if (serialised.length === 1) {
+      const [type, data] = deflateTyped(...serialised[0]!);
+      return [{ at, type, data }];
+    }
+    if (this.messageRowBytes !== undefined && serialised.length <= MESSAGES_PER_ROW) {
+      const data = deflateFrames(serialised);
+      if (data.byteLength <= this.messageRowBytes) return [{ at, type: MESSAGE_BATCH, data }];
+    }
+    const half = Math.ceil(serialised.length / 2);
+    return [...this.#messageRows(serialised.slice(0, half), at), ...this.#messageRows(serialised.slice(half), at + half)];
+  }
+
+  /**
+   * Most bytes a log row of several messages may take (within the backend's limit for a row kept
+   * whole in its table's page, past which PostgreSQL moves values to TOAST); `undefined` for one
+   * message per row.
+   */
+  protected abstract readonly messageRowBytes: number | undefined;
 
   /** The stored JSON of checkpoint `checkpointId`, from memory when this process wrote it last. */
   async #storedParent(threadId: string, namespace: string, checkpointId: string): Promise<StoredCheckpointJson | undefined> {
@@ -312,8 +352,9 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
 
   /**
    * Builds a tuple from a checkpoint row (its JSON read with `readCheckpoint`), its blobs (those
-   * of `blobVersions`) and pending writes. `loadMessages` reads log
-   * rows of a range; `loadSends` reads a parent's `Send`s, which checkpoints of format < 4 kept
+   * of `blobVersions`) and pending writes. `loadMessages` reads the log rows of a range, from the
+   * last row starting at or before its start (which may hold several messages); `loadSends` reads
+   * a parent's `Send`s, which checkpoints of format < 4 kept
    * as writes and current LangGraph expects in the `__pregel_tasks` channel.
    */
   protected async buildTuple(
@@ -326,9 +367,11 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
   ): Promise<CheckpointTuple> {
     const { inline_values: inline = {}, ...stored } = storedJson;
     const channelValues: Record<string, unknown> = {};
+    // Rows from the one holding `start` on: a row of several messages may begin before it.
+    const load = async (start: number, end: number) => messagesOf(await loadMessages(start, end), start, end);
     const decode = async (type: string, data: Uint8Array | string) =>
       type === MESSAGE_LOG
-        ? this.messages.resolve(row.thread_id, JSON.parse(Buffer.from(data).toString()) as Ranges, loadMessages, (messageType, messageData) =>
+        ? this.messages.resolve(row.thread_id, JSON.parse(Buffer.from(data).toString()) as Ranges, load, (messageType, messageData) =>
             this.serde.loadsTyped(messageType, messageData),
           )
         : this.serde.loadsTyped(type, data);

@@ -159,10 +159,11 @@ export class PostgresCheckpointer extends MessageLogSaver {
           [threadId, prepared.fresh.length],
         );
         first = Number(rows[0]!.next_seq) - prepared.fresh.length;
+        const { messageRows } = prepared;
         await client.query(
           `INSERT INTO ${schema}.agent_messages (thread_id, seq, checkpoint_id, type, data)
-           SELECT $1, $5::bigint + position - 1, $2, type, data FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS fresh(type, data, position)`,
-          [threadId, checkpointId, prepared.freshRows.map(([type]) => type), prepared.freshRows.map(([, data]) => bytes(data)), first],
+           SELECT $1, $6::bigint + at, $2, type, data FROM unnest($3::int[], $4::text[], $5::bytea[]) AS fresh(at, type, data)`,
+          [threadId, checkpointId, messageRows.map((row) => row.at), messageRows.map((row) => row.type), messageRows.map((row) => bytes(row.data)), first],
         );
       }
       const rows = this.rowsOf(prepared, first);
@@ -229,6 +230,9 @@ export class PostgresCheckpointer extends MessageLogSaver {
     this.forgetThread(threadId);
   }
 
+  /** Within the 2 KB past which PostgreSQL moves a row's largest values to TOAST, the keys and columns beside. */
+  protected readonly messageRowBytes = 1800;
+
   protected async loadStoredCheckpoint(threadId: string, namespace: string, checkpointId: string): Promise<StoredCheckpointJson | undefined> {
     const { rows } = await this.database.query<{ checkpoint: Uint8Array }>(
       `SELECT checkpoint FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`,
@@ -279,9 +283,11 @@ export class PostgresCheckpointer extends MessageLogSaver {
         fromThreadId,
         toThreadId,
       ]);
+      // From the original's counter: its last row may hold several messages (see SqliteCheckpointer).
       await client.query(
         `INSERT INTO ${schema}.agent_message_counters (thread_id, next_seq)
-         SELECT $2, coalesce(max(seq) + 1, 0) FROM ${schema}.agent_messages WHERE thread_id = $1
+         SELECT $2, greatest((SELECT next_seq FROM ${schema}.agent_message_counters WHERE thread_id = $1), coalesce(max(seq) + 1, 0))
+         FROM ${schema}.agent_messages WHERE thread_id = $1
          ON CONFLICT (thread_id) DO UPDATE SET next_seq = greatest(${schema}.agent_message_counters.next_seq, excluded.next_seq)`,
         [fromThreadId, toThreadId],
       );
@@ -362,11 +368,11 @@ export class PostgresCheckpointer extends MessageLogSaver {
       writes.rows,
       async (start, end) =>
         (
-          await this.database.query<MessageRow>(`SELECT seq::int AS seq, type, data FROM ${schema}.agent_messages WHERE thread_id = $1 AND seq >= $2 AND seq < $3`, [
-            row.thread_id,
-            start,
-            end,
-          ])
+          await this.database.query<MessageRow>(
+            `SELECT seq::int AS seq, type, data FROM ${schema}.agent_messages WHERE thread_id = $1 AND seq < $3
+               AND seq >= coalesce((SELECT max(seq) FROM ${schema}.agent_messages WHERE thread_id = $1 AND seq <= $2), $2)`,
+            [row.thread_id, start, end],
+          )
         ).rows,
       async () =>
         (
