@@ -17,7 +17,7 @@ import { pino } from "pino";
 import { createAgentFromConfig } from "../src/composition/agent-from-config.js";
 import { loadConfig } from "../src/config.js";
 import { createApp, createServerDeps } from "../src/server/create-app.js";
-import { startOpenAiStub } from "../tests/support/openai-stub.js";
+import { type OpenAiStub, startOpenAiStub } from "../tests/support/openai-stub.js";
 import { inParallel } from "./workloads.js";
 
 /** The issue's workload: one thread of 300 turns, then 16 threads of 10 turns each. */
@@ -115,30 +115,49 @@ async function converse(apiUrl: string, workload: OperatorWorkload, replies: str
   return { rawTextBytes: userBytes + replies.reduce((sum, reply) => sum + Buffer.byteLength(reply), 0), seconds };
 }
 
-/** Starts the app on `env`, runs the workload, and shuts down as SIGTERM does. */
-async function serveAndConverse(env: Record<string, string>, workload: OperatorWorkload) {
-  const stub = await startOpenAiStub();
-  const replyText = messageTexts(2);
-  const replies: string[] = [];
-  stub.respondWith(() => {
-    const reply = replyText();
-    replies.push(reply);
-    return reply;
-  });
+/** The app on `env` with the stub as its model, listening; `stop` shuts it down as SIGTERM does. */
+async function serve(env: Record<string, string>, stub: OpenAiStub) {
   const config = loadConfig({ OPENAI_BASE_URL: stub.baseUrl, OPENAI_API_KEY: "bench", MODEL_MAX_RETRIES: "0", LOG_LEVEL: "silent", ...env });
   const { agent, storage, documents } = createAgentFromConfig(config);
   const deps = await createServerDeps({ agent, storage, documents, logger: pino({ level: "silent" }) });
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");
-  try {
-    return await converse(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, workload, replies);
-  } finally {
+  return {
+    apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     // What main.ts does on SIGTERM.
-    server.close();
-    await deps.runs.shutdown(config.SHUTDOWN_GRACE_MS);
-    server.closeAllConnections();
-    await deps.monitor?.stop();
-    await storage.close();
+    async stop() {
+      server.close();
+      await deps.runs.shutdown(config.SHUTDOWN_GRACE_MS);
+      server.closeAllConnections();
+      await deps.monitor?.stop();
+      await storage.close();
+    },
+  };
+}
+
+/**
+ * A new install started and stopped with nothing written, measured; then the app on `env`, the
+ * workload through it, a clean stop.
+ */
+async function serveAndConverse(emptyEnv: Record<string, string>, env: Record<string, string>, workload: OperatorWorkload, measureEmpty: () => Promise<number> | number) {
+  const stub = await startOpenAiStub();
+  try {
+    await (await serve(emptyEnv, stub)).stop();
+    const emptyBytes = await measureEmpty();
+    const replyText = messageTexts(2);
+    const replies: string[] = [];
+    stub.respondWith(() => {
+      const reply = replyText();
+      replies.push(reply);
+      return reply;
+    });
+    const app = await serve(env, stub);
+    try {
+      return { emptyBytes, ...(await converse(app.apiUrl, workload, replies)) };
+    } finally {
+      await app.stop();
+    }
+  } finally {
     await stub.close();
   }
 }
@@ -148,13 +167,17 @@ const ratio = (bytes: number, raw: number) => Number((bytes / raw).toFixed(2));
 /** The workload on SQLite: every byte of the data folder after shutdown. */
 export async function operatorSqlite(dir: string, workload: OperatorWorkload) {
   const dataDir = join(dir, "operator-data");
-  const { rawTextBytes, seconds } = await serveAndConverse({ DATA_DIR: dataDir }, workload);
+  const emptyDir = join(dir, "operator-empty");
+  const { emptyBytes, rawTextBytes, seconds } = await serveAndConverse({ DATA_DIR: emptyDir }, { DATA_DIR: dataDir }, workload, () => folderBytes(emptyDir));
   const bytes = folderBytes(dataDir);
   const files = readdirSync(dataDir);
   return {
     data_folder_bytes: bytes,
     raw_text_bytes: rawTextBytes,
     bytes_per_raw_byte: ratio(bytes, rawTextBytes),
+    // The folder of a new install, and what the workload added to it per byte of text.
+    empty_install_bytes: emptyBytes,
+    growth_per_raw_byte: ratio(bytes - emptyBytes, rawTextBytes),
     files,
     workload_s: Number(seconds.toFixed(1)),
     tables: sqliteTables(join(dataDir, files.find((file) => file.endsWith(".sqlite"))!)),
@@ -171,23 +194,34 @@ export async function operatorPostgres(dir: string, databaseUrl: string, workloa
     return { skipped: `PostgreSQL not reachable at ${new URL(databaseUrl).host}: ${(error as Error).message}` };
   }
   const schema = `bench_operator_${Date.now().toString(36)}`;
+  const emptySchema = `${schema}_empty`;
+  // Tables (with their indexes, TOAST and free-space maps) and sequences: every relation of the schema.
+  const relations = async (name: string) =>
+    (
+      await pool.query<{ name: string; bytes: string }>(
+        `SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+         WHERE n.nspname = $1 AND c.relkind IN ('r', 'm', 'p', 'S') ORDER BY 2 DESC, 1`,
+        [name],
+      )
+    ).rows;
+  const total = (rows: Array<{ bytes: string }>) => rows.reduce((sum, row) => sum + Number(row.bytes), 0);
+  const on = (name: string) => ({ DATA_DIR: join(dir, "operator-unused"), DATABASE_URL: databaseUrl, DATABASE_SCHEMA: name });
   try {
-    const { rawTextBytes, seconds } = await serveAndConverse({ DATA_DIR: join(dir, "operator-unused"), DATABASE_URL: databaseUrl, DATABASE_SCHEMA: schema }, workload);
-    const { rows } = await pool.query<{ name: string; bytes: string }>(
-      `SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-       WHERE n.nspname = $1 AND c.relkind IN ('r', 'm') ORDER BY 2 DESC`,
-      [schema],
-    );
-    const bytes = rows.reduce((sum, row) => sum + Number(row.bytes), 0);
+    const { emptyBytes, rawTextBytes, seconds } = await serveAndConverse(on(emptySchema), on(schema), workload, async () => total(await relations(emptySchema)));
+    const rows = await relations(schema);
+    const bytes = total(rows);
     return {
       schema_bytes: bytes,
       raw_text_bytes: rawTextBytes,
       bytes_per_raw_byte: ratio(bytes, rawTextBytes),
+      // The schema of a new install, and what the workload added to it per byte of text.
+      empty_install_bytes: emptyBytes,
+      growth_per_raw_byte: ratio(bytes - emptyBytes, rawTextBytes),
       workload_s: Number(seconds.toFixed(1)),
       tables: Object.fromEntries(rows.map((row) => [row.name, Number(row.bytes)])),
     };
   } finally {
-    await pool.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    for (const name of [schema, emptySchema]) await pool.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
     await pool.end();
   }
 }
