@@ -46,8 +46,10 @@ const JSON_DEFLATED_1 = 0x01;
 /** Below this many bytes deflate rarely gains enough to pay for its work on every read. */
 const SMALLEST_DEFLATED = 96;
 
-const deflate = (bytes: Uint8Array) => deflateRawSync(bytes, { dictionary: DICTIONARY_1 });
-const inflate = (bytes: Uint8Array) => inflateRawSync(bytes, { dictionary: DICTIONARY_1 });
+// Buffers of a few KiB, not zlib's default 16 KiB: each call allocates one, and most payloads
+// are under 1 KiB (a quarter of the time of deflating one, measured); larger ones take several.
+const deflate = (bytes: Uint8Array) => deflateRawSync(bytes, { dictionary: DICTIONARY_1, chunkSize: 2048 });
+const inflate = (bytes: Uint8Array) => inflateRawSync(bytes, { dictionary: DICTIONARY_1, chunkSize: 4096 });
 
 /** `[type, bytes]` deflated, and tagged so, when that makes them smaller; else as given. */
 export function deflateTyped(type: string, bytes: Uint8Array): [string, Uint8Array] {
