@@ -4,7 +4,7 @@
  * Prints one JSON object.
  */
 import { Client } from "@langchain/langgraph-sdk";
-import { TEXT, inParallel, mean, ms } from "./workloads.js";
+import { inParallel, mean, ms, question } from "./workloads.js";
 
 const [apiUrl, mode, delayArgument] = process.argv.slice(2);
 const client = new Client({ apiUrl, callerOptions: { maxRetries: 0, maxConcurrency: 64 } });
@@ -12,11 +12,11 @@ const input = (text: string) => ({ messages: [{ role: "user", content: text }] }
 
 async function latency() {
   const thread = await client.threads.create();
-  for (let turn = 0; turn < 10; turn += 1) await client.runs.wait(thread.thread_id, "agent", { input: input(TEXT) });
+  for (let turn = 0; turn < 10; turn += 1) await client.runs.wait(thread.thread_id, "agent", { input: input(question(turn)) });
   const latencies: number[] = [];
   for (let turn = 0; turn < 100; turn += 1) {
     const started = performance.now();
-    await client.runs.wait(thread.thread_id, "agent", { input: input(TEXT) });
+    await client.runs.wait(thread.thread_id, "agent", { input: input(question(turn)) });
     latencies.push(performance.now() - started);
   }
   latencies.sort((a, b) => a - b);
@@ -27,9 +27,9 @@ async function throughput() {
   const threads = await Promise.all(Array.from({ length: 16 }, () => client.threads.create()));
   const turnsEach = 30;
   // One warm-up turn per thread, untimed.
-  await Promise.all(threads.map((thread) => client.runs.wait(thread.thread_id, "agent", { input: input(TEXT) })));
+  await Promise.all(threads.map((thread) => client.runs.wait(thread.thread_id, "agent", { input: input(question(0)) })));
   const elapsed = await inParallel(16, async (worker) => {
-    for (let turn = 0; turn < turnsEach; turn += 1) await client.runs.wait(threads[worker]!.thread_id, "agent", { input: input(TEXT) });
+    for (let turn = 1; turn <= turnsEach; turn += 1) await client.runs.wait(threads[worker]!.thread_id, "agent", { input: input(question(turn)) });
   });
   return { turns_per_s: Number(((16 * turnsEach) / (elapsed / 1000)).toFixed(1)) };
 }

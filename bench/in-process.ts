@@ -10,7 +10,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { createAgent } from "../src/graph/agent.js";
 import { SqliteCheckpointer } from "../src/storage/sqlite/checkpointer.js";
-import { TEXT, inParallel, instantModel, mean, ms } from "./workloads.js";
+import { conversationTextBytes, inParallel, instantModel, mean, ms, question } from "./workloads.js";
 
 const agentOn = (checkpointer: BaseCheckpointSaver) =>
   createAgent({ model: instantModel(), checkpointer, contextTokens: 128_000, maxOutputTokens: 1024 });
@@ -22,7 +22,7 @@ export async function conversation(checkpointer: BaseCheckpointSaver, turns: num
   const perTurn: number[] = [];
   for (let turn = 1; turn <= turns; turn += 1) {
     const started = performance.now();
-    await agent.invoke({ messages: [new HumanMessage(`${turn}: ${TEXT}`)] }, config);
+    await agent.invoke({ messages: [new HumanMessage(question(turn))] }, config);
     perTurn.push(performance.now() - started);
   }
   return perTurn;
@@ -36,7 +36,7 @@ export async function throughput(checkpointer: BaseCheckpointSaver, threads: num
   const agent = agentOn(checkpointer);
   const elapsed = await inParallel(threads, async (worker) => {
     const config = { configurable: { thread_id: `parallel-${worker}` } };
-    for (let turn = 1; turn <= turns; turn += 1) await agent.invoke({ messages: [new HumanMessage(`${turn}: ${TEXT}`)] }, config);
+    for (let turn = 1; turn <= turns; turn += 1) await agent.invoke({ messages: [new HumanMessage(question(turn))] }, config);
   });
   return Number(((threads * turns) / (elapsed / 1000)).toFixed(1));
 }
@@ -45,7 +45,7 @@ export async function throughput(checkpointer: BaseCheckpointSaver, threads: num
 export function storageRatio(path: string, db: { pragma(source: string): unknown }, turns: number) {
   db.pragma("wal_checkpoint(TRUNCATE)");
   const databaseBytes = statSync(path).size;
-  const rawTextBytes = turns * (Buffer.byteLength(TEXT) * 2 + String(turns).length);
+  const rawTextBytes = conversationTextBytes(turns);
   return { database_bytes: databaseBytes, raw_text_bytes: rawTextBytes, bytes_per_raw_byte: Number((databaseBytes / rawTextBytes).toFixed(2)) };
 }
 

@@ -5,7 +5,7 @@
 import pg from "pg";
 import { PostgresCheckpointer } from "../src/storage/postgres/checkpointer.js";
 import { around, conversation } from "./in-process.js";
-import { TEXT } from "./workloads.js";
+import { conversationTextBytes } from "./workloads.js";
 import { PostgresDatabase } from "../src/storage/postgres/database.js";
 
 export async function postgresBench(databaseUrl: string, turns: number) {
@@ -26,7 +26,7 @@ export async function postgresBench(databaseUrl: string, turns: number) {
       [schema],
     );
     const databaseBytes = Number(rows[0]?.bytes ?? 0);
-    const rawTextBytes = turns * (Buffer.byteLength(TEXT) * 2 + String(turns).length);
+    const rawTextBytes = conversationTextBytes(turns);
     const marks = [10, 100, 300, 1000].filter((mark) => mark <= turns);
     return {
       per_turn_ms: Object.fromEntries(marks.map((mark) => [`turn_${mark}`, around(perTurn, mark)])),

@@ -55,11 +55,16 @@ export class InstanceMonitor {
     this.#timer.unref();
   }
 
-  /** Stops beating and removes this instance, so no survivor mistakes a clean stop for a crash. */
+  /**
+   * Stops beating and removes this instance, so no survivor mistakes a clean stop for a crash;
+   * the last one to stop empties the relayed run events, which only live instances could serve.
+   */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     await this.#beat;
-    await this.#deps.storage.instances.removeInstance(this.id);
+    const { storage, logger } = this.#deps;
+    await storage.instances.removeInstance(this.id);
+    await storage.runEvents?.clearIfNoInstanceLeft(this.#staleMs).catch((error: unknown) => logger.warn({ err: error }, "could not empty the relayed run events"));
   }
 
   /** How long an instance may stay silent before it is presumed dead. */

@@ -19,4 +19,10 @@ export interface RunEventStore {
   runEventsAfter(runId: string, afterSeq: number): Promise<StoredRunEvent[]>;
   /** Deletes relayed events older than `olderThanMs`. */
   pruneRunEvents(olderThanMs: number): Promise<void>;
+  /**
+   * Empties the relay when no instance that beat within `staleMs` is left: nobody can join a
+   * run any more, and deleted rows would leave their space behind in the database's files.
+   * Called by an instance that stops cleanly, after it removed itself.
+   */
+  clearIfNoInstanceLeft(staleMs: number): Promise<void>;
 }

@@ -1,6 +1,7 @@
 /**
  * Joining, on instance B, a run that instance A executes: B polls the run's record until it
- * ends, and stops as soon as the client that joined leaves.
+ * ends, and stops as soon as the client that joined leaves. The events A relayed stay while an
+ * instance could serve them, and leave no bytes behind once the last one stops.
  */
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,6 +12,8 @@ import { until } from "../support/until.js";
 
 const reachable = await postgresReachable();
 const schema = schemaName();
+/** A schema of its own for the test that stops every instance on it. */
+const stoppedSchema = schemaName();
 const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
 let stub: OpenAiStub;
 const servers: TestServer[] = [];
@@ -23,6 +26,7 @@ afterAll(async () => {
   for (const server of servers) await server.close({ keepData: true });
   await stub.close();
   if (reachable) await dropSchema(pool, schema);
+  if (reachable) await dropSchema(pool, stoppedSchema);
   await pool.end();
 });
 
@@ -82,5 +86,30 @@ describe.skipIf(!reachable)("joining a run held by another instance", () => {
     expect(values.messages.at(-1)?.content).toBe("You said: joined until the end");
     await until(async () => (await a.client.runs.get(left.thread_id, leftRun.run_id)).status === "success");
     expect(polls.get(leftRun.run_id)).toBe(pollsWhenLeft);
+  });
+
+  it("keeps relayed events while another instance could serve them, and leaves none behind once the last one stops", async () => {
+    stub.reset();
+    const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: stoppedSchema };
+    const a = await startServer(stub, { env });
+    const b = await startServer(stub, { env });
+    const thread = await a.client.threads.create();
+    const run = await a.client.runs.create(thread.thread_id, "agent", { input: user("relayed to the other instance") });
+    await a.client.runs.join(thread.thread_id, run.run_id);
+    const relayed = async () => Number((await pool.query(`SELECT count(*) AS count FROM ${stoppedSchema}.agent_run_events WHERE run_id = $1`, [run.run_id])).rows[0].count);
+    expect(await relayed()).toBeGreaterThan(0);
+
+    // A stops; B is still there, and can still stream the run A executed, from its first event.
+    await a.close({ keepData: true });
+    const events: string[] = [];
+    for await (const part of b.client.runs.joinStream(thread.thread_id, run.run_id)) events.push(part.event);
+    expect(events[0]).toBe("metadata");
+    expect(events).toContain("values");
+
+    // B was the last one: no instance can serve a join any more, and the table holds no bytes.
+    await b.close({ keepData: true });
+    expect(await relayed()).toBe(0);
+    const { rows } = await pool.query(`SELECT pg_relation_size('${stoppedSchema}.agent_run_events') AS heap, pg_relation_size(reltoastrelid) AS toast FROM pg_class WHERE oid = '${stoppedSchema}.agent_run_events'::regclass`);
+    expect(rows[0]).toEqual({ heap: "0", toast: "0" });
   });
 });

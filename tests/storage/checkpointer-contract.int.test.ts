@@ -6,11 +6,13 @@
  */
 import { AIMessage, type BaseMessage, HumanMessage, RemoveMessage } from "@langchain/core/messages";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
+import { uuid6 } from "@langchain/langgraph-checkpoint";
 import pg from "pg";
 import { afterAll, afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Agent, createAgent } from "../../src/graph/agent.js";
 import type { RevertibleCheckpointer } from "../../src/storage/checkpointer.js";
-import type { MessageLogSaver } from "../../src/storage/message-log/saver.js";
+import { MESSAGE_LOG, type MessageRow } from "../../src/storage/message-log/log.js";
+import { type MessageLogSaver, messagesOf, readCheckpoint } from "../../src/storage/message-log/saver.js";
 import { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
 import { SqliteCheckpointer } from "../../src/storage/sqlite/checkpointer.js";
 import { makeTempDir, removeDir } from "../support/fixtures.js";
@@ -29,11 +31,19 @@ interface Backend {
   open(options?: { retention?: number }): Promise<MessageLogSaver>;
   /** Rows of `table` belonging to `threadId`. */
   rows(table: string, threadId: string): Promise<number>;
-  /** Size of the largest message-log blob of the thread, in bytes. */
-  largestMessageBlob(threadId: string): Promise<number>;
-  /** Message-log blobs of the thread. */
-  messageBlobs(threadId: string): Promise<number>;
+  /** Every stored message list of the thread (ranges as JSON text), whether a blob or inline in a checkpoint's row. */
+  messageLists(threadId: string): Promise<string[]>;
+  /** Messages stored in the thread's log (a row may hold several). */
+  storedMessages(threadId: string): Promise<number>;
+  /** Blob rows of the thread. */
+  blobs(threadId: string): Promise<Array<{ channel: string; version: string }>>;
   dispose(): Promise<void>;
+}
+
+/** The message lists among blob rows and checkpoint rows (their inline values), as ranges JSON. */
+function listsOf(blobs: Array<{ blob: Uint8Array }>, checkpoints: Array<{ checkpoint: string | Uint8Array }>): string[] {
+  const inline = checkpoints.flatMap(({ checkpoint }) => Object.values(readCheckpoint(checkpoint).inline_values ?? {}).filter(([type]) => type === MESSAGE_LOG).map(([, text]) => text));
+  return [...blobs.map(({ blob }) => Buffer.from(blob).toString()), ...inline];
 }
 
 function sqliteBackend(): Backend {
@@ -48,8 +58,19 @@ function sqliteBackend(): Backend {
       return saver;
     },
     rows: async (table, threadId) => count(`SELECT count(*) AS value FROM ${table} WHERE thread_id = ?`, threadId),
-    largestMessageBlob: async (threadId) => count("SELECT max(length(blob)) AS value FROM agent_checkpoint_blobs WHERE thread_id = ? AND type = 'message-log'", threadId),
-    messageBlobs: async (threadId) => count("SELECT count(*) AS value FROM agent_checkpoint_blobs WHERE thread_id = ? AND type = 'message-log'", threadId),
+    async messageLists(threadId) {
+      const db = savers.findLast((saver) => saver.db.open)!.db;
+      const blobs = db.prepare("SELECT blob FROM agent_checkpoint_blobs WHERE thread_id = ? AND type = 'message-log'").all(threadId) as Array<{ blob: Uint8Array }>;
+      const checkpoints = db.prepare("SELECT checkpoint FROM agent_checkpoints WHERE thread_id = ?").all(threadId) as Array<{ checkpoint: string | Uint8Array }>;
+      return listsOf(blobs, checkpoints);
+    },
+    storedMessages: async (threadId) =>
+      messagesOf(savers.findLast((saver) => saver.db.open)!.db.prepare("SELECT seq, type, data FROM agent_messages WHERE thread_id = ?").all(threadId) as MessageRow[], 0, Infinity).length,
+    blobs: async (threadId) =>
+      savers.findLast((saver) => saver.db.open)!.db.prepare("SELECT channel, version FROM agent_checkpoint_blobs WHERE thread_id = ? ORDER BY channel, version").all(threadId) as Array<{
+        channel: string;
+        version: string;
+      }>,
     async dispose() {
       for (const saver of savers) await saver.close();
       removeDir(dir);
@@ -71,8 +92,15 @@ function postgresBackend(): Backend {
       return saver;
     },
     rows: (table, threadId) => count(`SELECT count(*) AS value FROM ${schema}.${table} WHERE thread_id = $1`, threadId),
-    largestMessageBlob: (threadId) => count(`SELECT max(length(blob)) AS value FROM ${schema}.agent_checkpoint_blobs WHERE thread_id = $1 AND type = 'message-log'`, threadId),
-    messageBlobs: (threadId) => count(`SELECT count(*) AS value FROM ${schema}.agent_checkpoint_blobs WHERE thread_id = $1 AND type = 'message-log'`, threadId),
+    async messageLists(threadId) {
+      const blobs = await pool.query(`SELECT blob FROM ${schema}.agent_checkpoint_blobs WHERE thread_id = $1 AND type = 'message-log'`, [threadId]);
+      const checkpoints = await pool.query(`SELECT checkpoint FROM ${schema}.agent_checkpoints WHERE thread_id = $1`, [threadId]);
+      return listsOf(blobs.rows, checkpoints.rows);
+    },
+    storedMessages: async (threadId) =>
+      messagesOf((await pool.query(`SELECT seq::int AS seq, type, data FROM ${schema}.agent_messages WHERE thread_id = $1`, [threadId])).rows, 0, Infinity).length,
+    blobs: async (threadId) =>
+      (await pool.query(`SELECT channel, version FROM ${schema}.agent_checkpoint_blobs WHERE thread_id = $1 ORDER BY channel, version`, [threadId])).rows,
     dispose: () => dropSchema(pool, schema),
   };
 }
@@ -139,10 +167,14 @@ for (const [name, makeBackend, enabled] of [
         const saver = await open();
         const agent = agentOn(saver);
         for (let turn = 1; turn <= 40; turn += 1) await agent.invoke({ messages: [new HumanMessage(`question ${turn}`)] }, config("long"));
-        expect(await rows(saver, "agent_messages", "long")).toBe(80);
+        expect(await backend.storedMessages("long")).toBe(80);
+        // PostgreSQL keeps a turn's question and answer in one row; SQLite one message a row.
+        expect(await rows(saver, "agent_messages", "long")).toBe(name === "PostgresCheckpointer" ? 40 : 80);
         expect(await rows(saver, "agent_checkpoints", "long")).toBe(40);
-        // The newest checkpoint's message list is a single range, not 80 copies.
-        expect(await backend.largestMessageBlob("long")).toBeLessThan(20);
+        // Each checkpoint's message list is a single range, not up to 80 copies.
+        const lists = await backend.messageLists("long");
+        expect(lists).toHaveLength(40);
+        expect(Math.max(...lists.map((list) => list.length))).toBeLessThan(20);
       });
 
       it("deletes every row of a thread and nothing of the others", async () => {
@@ -170,14 +202,71 @@ for (const [name, makeBackend, enabled] of [
         const history = [];
         for await (const state of agent.getStateHistory(config("r"))) history.push(state.values.messages?.length);
         expect(history).toEqual([20, 18, 16]);
-        // Blobs no kept checkpoint uses are gone too.
-        expect(await backend.messageBlobs("r")).toBe(3);
+        // The message lists of pruned checkpoints are gone with them.
+        expect(await backend.messageLists("r")).toHaveLength(3);
         await saver.close();
         const reopened = agentOn(await open({ retention: 3 }));
         const messages = (await reopened.getState(config("r"))).values.messages as BaseMessage[];
         expect(messages.map((message) => message.content).slice(0, 2)).toEqual(["question 1", "first answer"]);
         await reopened.invoke({ messages: [new HumanMessage("question 11")] }, config("r"));
         expect((await reopened.getState(config("r"))).values.messages).toHaveLength(22);
+      });
+
+      it("with retention deletes the blobs no kept checkpoint uses, and keeps those a kept one does", async () => {
+        const saver = await open({ retention: 2 });
+        // Values too large to be stored inline: each version is a blob row.
+        const large = (letter: string) => letter.repeat(500);
+        let parent: string | undefined;
+        const put = async (values: Record<string, unknown>, versions: Record<string, number>, changed: Record<string, number>) => {
+          const id = uuid6(-1);
+          const written = await saver.put(
+            { configurable: { thread_id: "b", checkpoint_ns: "", ...(parent ? { checkpoint_id: parent } : {}) } },
+            { v: 4, id, ts: new Date().toISOString(), channel_values: values, channel_versions: versions, versions_seen: {} },
+            { source: "loop", step: 0, parents: {} },
+            changed,
+          );
+          parent = written.configurable!.checkpoint_id as string;
+          return parent;
+        };
+        await put({ big: large("a") }, { big: 1 }, { big: 1 });
+        await put({ big: large("a") }, { big: 1 }, {});
+        const third = await put({ big: large("b") }, { big: 2 }, { big: 2 });
+        const fourth = await put({ big: large("b"), small: 7 }, { big: 2, small: 1 }, { small: 1 });
+        expect(await backend.blobs("b")).toEqual([
+          { channel: "big", version: "1" },
+          { channel: "big", version: "2" },
+        ]);
+        await saver.pruneThread("b");
+        expect(await backend.rows("agent_checkpoints", "b")).toBe(2);
+        expect(await backend.blobs("b")).toEqual([{ channel: "big", version: "2" }]);
+        const reopened = await open();
+        expect((await reopened.getTuple(config("b", third)))?.checkpoint.channel_values).toEqual({ big: large("b") });
+        expect((await reopened.getTuple(config("b", fourth)))?.checkpoint.channel_values).toEqual({ big: large("b"), small: 7 });
+      });
+
+      it("keeps an unchanged small value with every later checkpoint, whichever process writes it", async () => {
+        const first = await open();
+        const configFor = (parent?: string) => ({ configurable: { thread_id: "s", checkpoint_ns: "", ...(parent ? { checkpoint_id: parent } : {}) } });
+        const checkpoint = (values: Record<string, unknown>, versions: Record<string, number>) => ({
+          v: 4,
+          id: uuid6(-1),
+          ts: new Date().toISOString(),
+          channel_values: values,
+          channel_versions: versions,
+          versions_seen: {},
+        });
+        const metadata = { source: "loop" as const, step: 0, parents: {} };
+        const one = await first.put(configFor(), checkpoint({ count: 1, label: "x" }, { count: 1, label: 1 }), metadata, { count: 1, label: 1 });
+        const two = await first.put(configFor(one.configurable!.checkpoint_id), checkpoint({ count: 2, label: "x" }, { count: 2, label: 1 }), metadata, { count: 2 });
+        // Another process, which never saw the parent, writes the next one.
+        const second = await open();
+        const three = await second.put(configFor(two.configurable!.checkpoint_id), checkpoint({ count: 2, label: "x" }, { count: 2, label: 1 }), metadata, {});
+        for (const saver of [first, second, await open()]) {
+          expect((await saver.getTuple(two))?.checkpoint.channel_values).toEqual({ count: 2, label: "x" });
+          expect((await saver.getTuple(three))?.checkpoint.channel_values).toEqual({ count: 2, label: "x" });
+        }
+        // Small values need no blob rows.
+        expect(await backend.blobs("s")).toEqual([]);
       });
 
       it("with retention, a failed run leaves the thread exactly as it was", async () => {
@@ -217,7 +306,7 @@ for (const [name, makeBackend, enabled] of [
         const expected = ["turn 1", "first answer", "turn 2", "first answer", "turn 3", "second answer", "turn 4", "second answer"];
         expect(shape((await first.getState(config("shared"))).values.messages).map(([, content]) => content)).toEqual(expected);
         expect(shape((await second.getState(config("shared"))).values.messages).map(([, content]) => content)).toEqual(expected);
-        expect(await rows(undefined, "agent_messages", "shared")).toBe(8);
+        expect(await backend.storedMessages("shared")).toBe(8);
       });
 
       it("lists threads by their newest root checkpoint, the most recently written first", async () => {
@@ -246,6 +335,20 @@ for (const [name, makeBackend, enabled] of [
         await saver.deleteThread("third");
         await saver.revertThread("second", undefined);
         expect((await saver.listThreads()).map((thread) => thread.threadId)).toEqual(["first"]);
+      });
+
+      it("reads a list that starts inside a row of several messages, after reopening", async () => {
+        const saver = await open();
+        const agent = agentOn(saver);
+        await agent.invoke({ messages: [new HumanMessage("question 1")] }, config("m"));
+        await agent.invoke({ messages: [new HumanMessage("question 2")] }, config("m"));
+        // Where the question and answer of a turn share a row (PostgreSQL), dropping the first
+        // question leaves a list whose first message is the second of a row.
+        const [question] = (await agent.getState(config("m"))).values.messages as BaseMessage[];
+        await agent.updateState(config("m"), { messages: [new RemoveMessage({ id: question!.id! })] }, "model");
+        await saver.close();
+        const reopened = agentOn(await open());
+        expect(shape((await reopened.getState(config("m"))).values.messages).map(([, content]) => content)).toEqual(["first answer", "question 2", "second answer"]);
       });
 
       it("never reuses a reverted message for a new one", async () => {

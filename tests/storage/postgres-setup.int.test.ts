@@ -2,6 +2,7 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
+import { threadMigrations } from "../../src/storage/postgres/thread-tables.js";
 import { PostgresThreads } from "../../src/storage/postgres/threads.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 import { PostgresDatabase } from "../../src/storage/postgres/database.js";
@@ -40,6 +41,7 @@ describe.skipIf(!reachable)("PostgreSQL schema setup", () => {
       "agent_threads",
     ]);
     const migrations = await pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${schema}.agent_thread_migrations`);
-    expect(Number(migrations.rows[0]!.count)).toBe(5);
+    // Each version recorded once, however many instances raced to apply it.
+    expect(Number(migrations.rows[0]!.count)).toBe(threadMigrations(schema).steps.length);
   });
 });

@@ -8,6 +8,12 @@ import { type BaseMessage, isBaseMessage } from "@langchain/core/messages";
 /** Blob type of a message list stored as ranges over the thread's message log. */
 export const MESSAGE_LOG = "message-log";
 
+/**
+ * Type of a log row holding several consecutive messages (from its `seq` on), deflated together
+ * (see `deflateFrames`); every other row holds one message.
+ */
+export const MESSAGE_BATCH = "messages+deflate1";
+
 /** `[start, end)` ranges of message sequence numbers, in list order. */
 export type Ranges = Array<[number, number]>;
 

@@ -14,17 +14,19 @@ import {
   type CheckpointPendingWrite,
   type CheckpointTuple,
   type PendingWrite,
+  type SerializerProtocol,
   WRITES_IDX_MAP,
   copyCheckpoint,
   maxChannelVersion,
   TASKS,
 } from "@langchain/langgraph-checkpoint";
 import type { RevertibleCheckpointer, ThreadHead } from "../checkpointer.js";
+import { DeflatingSerializer, deflateFrames, deflateTyped, inflateFrames, packJson, unpackJson } from "../compression.js";
 import { deepEqual } from "./deep-equal.js";
-import { type ListPlan, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./log.js";
+import { type ListPlan, MESSAGE_BATCH, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./log.js";
 import { VersionClock } from "./version-clock.js";
 
-/** Blob type of a channel that was cleared. */
+/** Blob type of a channel that was cleared, as earlier releases wrote it (now a version with no row says so). */
 export const EMPTY = "empty";
 
 /** A stored checkpoint as both backends read it. */
@@ -33,7 +35,8 @@ export interface CheckpointRow {
   checkpoint_ns: string;
   checkpoint_id: string;
   parent_checkpoint_id: string | null;
-  checkpoint: string;
+  /** JSON text (SQLite rows of earlier releases), or what `packJson` wrote. */
+  checkpoint: string | Uint8Array;
   metadata_type: string;
   metadata: Uint8Array;
 }
@@ -54,16 +57,52 @@ export interface PreparedPut {
   namespace: string;
   parentId: string | null;
   checkpointId: string;
-  /** The checkpoint without its channel values, as JSON. */
-  checkpoint: string;
+  /** The checkpoint without its channel values. */
+  checkpoint: Omit<Checkpoint, "channel_values">;
   metadataType: string;
   metadata: Uint8Array;
-  /** `[channel, version, type, bytes]` of the changed channels that are not message lists. */
+  /** Values small enough to be stored in the checkpoint's own row: `[type, text]` by channel. */
+  inline: Record<string, [string, string]>;
+  /** `[channel, version, type, bytes]` of the changed channels that are not message lists, too large to inline. */
   blobs: Array<[string, string, string, Uint8Array | null]>;
+  /** The changed message lists. */
   lists: Array<{ channel: string; version: string; plan: ListPlan }>;
-  /** Messages to append to the log, in order, and their serialised `[type, bytes]`. */
+  /** Messages to append to the log, in order. */
   fresh: BaseMessage[];
-  freshRows: Array<[string, Uint8Array]>;
+  /** The log rows that hold them: the first one's index in `fresh` (its seq once `fresh` is numbered), its type and bytes. */
+  messageRows: Array<{ at: number; type: string; data: Uint8Array }>;
+  /** The checkpoint as stored, once `rowsOf` made it. */
+  stored?: StoredCheckpointJson;
+}
+
+/**
+ * Values whose serialised form is at most this long are stored in every checkpoint that has
+ * them, in the checkpoint's row, rather than once per version in a row of their own: a row of
+ * its own (keys and index entry) costs more than such a value, and reading needs no lookup.
+ */
+const INLINE_LIMIT = 128;
+
+/** Most messages one log row holds. */
+const MESSAGES_PER_ROW = 16;
+
+/** Log rows as one row per message (a row of several is split), those of `[start, end)` only. */
+export function messagesOf(rows: MessageRow[], start: number, end: number): MessageRow[] {
+  const messages: MessageRow[] = [];
+  for (const row of rows) {
+    const seq = Number(row.seq);
+    if (row.type !== MESSAGE_BATCH) messages.push({ ...row, seq });
+    else for (const [index, [type, data]] of inflateFrames(Buffer.from(row.data)).entries()) messages.push({ seq: seq + index, type, data });
+  }
+  return messages.filter((message) => message.seq >= start && message.seq < end);
+}
+
+/** Threads whose newest checkpoint written here is kept in memory, as the next put's parent. */
+const LAST_WRITTEN_THREADS = 10_000;
+
+/** How a checkpoint is stored: its JSON without channel values, with the inline values beside. */
+export interface StoredCheckpointJson extends Omit<Checkpoint, "channel_values"> {
+  /** `[type, text]` by channel (rows of earlier releases have none: every value is a blob). */
+  inline_values?: Record<string, [string, string]>;
 }
 
 /** Filters of `list` as SQL clauses with `?` placeholders, for either backend to render. */
@@ -75,13 +114,64 @@ export interface ListQuery {
 
 export type { ThreadHead } from "../checkpointer.js";
 
+/** A stored checkpoint's JSON (without its channel values), as either backend wrote it. */
+export const readCheckpoint = (data: string | Uint8Array) => unpackJson(data) as StoredCheckpointJson;
+
+/** The `[channel, version]` of a stored checkpoint whose values are in blob rows (not inline). */
+export function blobVersions(stored: StoredCheckpointJson): Array<[string, string]> {
+  const inline = stored.inline_values ?? {};
+  return Object.entries(stored.channel_versions)
+    .filter(([channel]) => !(channel in inline))
+    .map(([channel, version]) => [channel, String(version)]);
+}
+
+/**
+ * Threads by their head checkpoints (`checkpoint` as stored), the most recently written first,
+ * up to `limit`: the write time is inside the stored JSON, which SQL cannot read once deflated.
+ */
+export function newestThreads(heads: Array<{ thread_id: string; checkpoint_id: string; checkpoint: string | Uint8Array }>, limit: number | undefined): ThreadHead[] {
+  return heads
+    .map((head) => ({ threadId: head.thread_id, checkpointId: head.checkpoint_id, updatedAt: new Date(readCheckpoint(head.checkpoint).ts) }))
+    .sort((left, right) => right.updatedAt.getTime() - left.updatedAt.getTime() || (left.threadId < right.threadId ? -1 : left.threadId > right.threadId ? 1 : 0))
+    .slice(0, limit === undefined ? undefined : Math.max(0, Math.floor(limit)));
+}
+
 export abstract class MessageLogSaver extends BaseCheckpointSaver implements RevertibleCheckpointer {
   protected readonly messages = new MessageLogCache();
   readonly #versions = new VersionClock();
+  /** The serialiser as given: inline values are stored as it writes them. */
+  readonly #plain: SerializerProtocol;
+  readonly #lastWritten = new Map<string, Map<string, { checkpointId: string; stored: StoredCheckpointJson }>>();
+
+  /**
+   * `serde` (LangGraph's JSON serialiser by default) writes every message, value and write; its
+   * output is deflated when that makes it smaller (see `compression.ts`), and rows written before
+   * that, or left plain, read as they are.
+   */
+  constructor(serde?: SerializerProtocol) {
+    super();
+    this.#plain = serde ?? this.serde;
+    this.serde = new DeflatingSerializer(this.#plain);
+  }
 
   /** Increasing, and unique across the branches of a thread (see `VersionClock`). */
   override getNextVersion(current: number | undefined): number {
     return this.#versions.next(current);
+  }
+
+  /** Each thread's newest checkpoint written here (least recently written threads first): the next one's parent, mostly. */
+  #rememberWritten(threadId: string, namespace: string, checkpointId: string, stored: StoredCheckpointJson): void {
+    const namespaces = this.#lastWritten.get(threadId) ?? new Map<string, { checkpointId: string; stored: StoredCheckpointJson }>();
+    this.#lastWritten.delete(threadId);
+    namespaces.set(namespace, { checkpointId, stored });
+    this.#lastWritten.set(threadId, namespaces);
+    if (this.#lastWritten.size > LAST_WRITTEN_THREADS) this.#lastWritten.delete(this.#lastWritten.keys().next().value as string);
+  }
+
+  /** Drops what memory holds of a thread whose rows were deleted or replaced. */
+  protected forgetThread(threadId: string): void {
+    this.messages.forget(threadId);
+    this.#lastWritten.delete(threadId);
   }
 
   abstract headCheckpointId(threadId: string): Promise<string | undefined>;
@@ -96,52 +186,119 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
    */
   abstract listThreads(options?: { limit?: number }): Promise<ThreadHead[]>;
 
-  /** Splits and serialises a checkpoint for `put`; the message lists wait for their numbers. */
+  /**
+   * Splits and serialises a checkpoint for `put`; the message lists wait for their numbers.
+   * Only changed channels are written, each value inline (small: in the checkpoint's row) or as
+   * a blob (a row of its own, once per version). An unchanged channel's value stays where its
+   * version was stored: in a blob row, or inline in the parent, whose entry this row repeats
+   * (so reading any checkpoint needs its own row and its blobs, never another checkpoint's row).
+   */
   protected async preparePut(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<PreparedPut> {
     const configurable = config.configurable ?? {};
     if (configurable.thread_id === undefined) throw new Error('Missing "thread_id" field in passed "config.configurable".');
     const threadId = String(configurable.thread_id);
+    const namespace: string = configurable.checkpoint_ns ?? "";
+    const parentId: string | null = configurable.checkpoint_id ?? null;
     const { channel_values: values, ...rest } = copyCheckpoint(checkpoint);
+    const inline: PreparedPut["inline"] = {};
     const blobs: PreparedPut["blobs"] = [];
     const lists: PreparedPut["lists"] = [];
     const fresh: BaseMessage[] = [];
     for (const [channel, version] of Object.entries(newVersions)) {
       const value = values[channel];
-      if (value === undefined) blobs.push([channel, String(version), EMPTY, null]);
-      else if (isMessageList(value)) lists.push({ channel, version: String(version), plan: this.messages.plan(threadId, value, fresh) });
-      else {
-        const [type, bytes] = await this.serde.dumpsTyped(value);
-        blobs.push([channel, String(version), type, bytes]);
+      // A cleared channel needs no row: a version with no value reads as no value, as the
+      // `EMPTY` rows of earlier releases do (most blob rows were those).
+      if (value === undefined) continue;
+      if (isMessageList(value)) {
+        lists.push({ channel, version: String(version), plan: this.messages.plan(threadId, value, fresh) });
+        continue;
+      }
+      const [type, bytes] = await this.#plain.dumpsTyped(value);
+      if (type === "json" && bytes.byteLength <= INLINE_LIMIT) inline[channel] = [type, Buffer.from(bytes).toString("utf8")];
+      else blobs.push([channel, String(version), ...deflateTyped(type, bytes)]);
+    }
+    const unchanged = Object.entries(rest.channel_versions).filter(([channel]) => !(channel in newVersions));
+    if (unchanged.length > 0 && parentId !== null) {
+      const parent = await this.#storedParent(threadId, namespace, parentId);
+      for (const [channel, version] of unchanged) {
+        const entry = parent?.inline_values?.[channel];
+        if (entry && String(parent.channel_versions[channel]) === String(version)) inline[channel] = entry;
       }
     }
-    const freshRows = await Promise.all(fresh.map((message) => this.serde.dumpsTyped(message)));
+    const messageRows = this.#messageRows(await Promise.all(fresh.map((message) => this.#plain.dumpsTyped(message))), 0);
     const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
     return {
       threadId,
-      namespace: configurable.checkpoint_ns ?? "",
-      parentId: configurable.checkpoint_id ?? null,
+      namespace,
+      parentId,
       checkpointId: checkpoint.id,
-      checkpoint: JSON.stringify(rest),
+      checkpoint: rest,
       metadataType,
       metadata: metadataBytes,
+      inline,
       blobs,
       lists,
       fresh,
-      freshRows,
+      messageRows,
     };
   }
 
-  /** All blobs of a prepared put, message lists included once fresh messages start at `firstSeq`. */
-  protected blobsOf(prepared: PreparedPut, firstSeq: number): Array<[string, string, string, Uint8Array | null]> {
-    const lists = prepared.lists.map(
-      ({ channel, version, plan }) => [channel, version, MESSAGE_LOG, Buffer.from(JSON.stringify(toRanges(plan, firstSeq)))] as [string, string, string, Uint8Array],
-    );
-    return [...prepared.blobs, ...lists];
+  /**
+   * Log rows for serialised messages numbered from `at`: consecutive messages share a row while
+   * it stays within `messageRowBytes` (a turn's question and answer, usually), else one row each.
+   */
+  #messageRows(serialised: Array<[string, Uint8Array]>, at: number): PreparedPut["messageRows"] {
+    if (serialised.length === 0) return [];
+    if (serialised.length === 1) {
+      const [type, data] = deflateTyped(...serialised[0]!);
+      return [{ at, type, data }];
+    }
+    if (this.messageRowBytes !== undefined && serialised.length <= MESSAGES_PER_ROW) {
+      const data = deflateFrames(serialised);
+      if (data.byteLength <= this.messageRowBytes) return [{ at, type: MESSAGE_BATCH, data }];
+    }
+    const half = Math.ceil(serialised.length / 2);
+    return [...this.#messageRows(serialised.slice(0, half), at), ...this.#messageRows(serialised.slice(half), at + half)];
   }
 
-  /** After the write committed: remembers the fresh messages and answers `put`. */
+  /**
+   * Most bytes a log row of several messages may take (within the backend's limit for a row kept
+   * whole in its table's page, past which PostgreSQL moves values to TOAST); `undefined` for one
+   * message per row.
+   */
+  protected abstract readonly messageRowBytes: number | undefined;
+
+  /** The stored JSON of checkpoint `checkpointId`, from memory when this process wrote it last. */
+  async #storedParent(threadId: string, namespace: string, checkpointId: string): Promise<StoredCheckpointJson | undefined> {
+    const last = this.#lastWritten.get(threadId)?.get(namespace);
+    if (last?.checkpointId === checkpointId) return last.stored;
+    return this.loadStoredCheckpoint(threadId, namespace, checkpointId);
+  }
+
+  /** The stored JSON of one checkpoint (see `readCheckpoint`), or `undefined` when there is none. */
+  protected abstract loadStoredCheckpoint(threadId: string, namespace: string, checkpointId: string): Promise<StoredCheckpointJson | undefined>;
+
+  /**
+   * The rows of a prepared put once its fresh messages are numbered from `firstSeq`: the
+   * checkpoint's own (as `packJson` writes it, inline values included) and its blobs.
+   */
+  protected rowsOf(prepared: PreparedPut, firstSeq: number): { checkpoint: Buffer; blobs: Array<[string, string, string, Uint8Array | null]> } {
+    const inline = { ...prepared.inline };
+    const blobs = [...prepared.blobs];
+    for (const { channel, version, plan } of prepared.lists) {
+      const ranges = JSON.stringify(toRanges(plan, firstSeq));
+      if (ranges.length <= INLINE_LIMIT) inline[channel] = [MESSAGE_LOG, ranges];
+      else blobs.push([channel, version, MESSAGE_LOG, Buffer.from(ranges)]);
+    }
+    const stored: StoredCheckpointJson = Object.keys(inline).length > 0 ? { ...prepared.checkpoint, inline_values: inline } : prepared.checkpoint;
+    prepared.stored = stored;
+    return { checkpoint: packJson(stored), blobs };
+  }
+
+  /** After the write committed: remembers the fresh messages and the checkpoint, and answers `put`. */
   protected finishPut(prepared: PreparedPut, firstSeq: number): RunnableConfig {
     for (const [index, message] of prepared.fresh.entries()) this.messages.remember(prepared.threadId, firstSeq + index, message);
+    if (prepared.stored) this.#rememberWritten(prepared.threadId, prepared.namespace, prepared.checkpointId, prepared.stored);
     return { configurable: { thread_id: prepared.threadId, checkpoint_ns: prepared.namespace, checkpoint_id: prepared.checkpointId } };
   }
 
@@ -194,27 +351,33 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
   }
 
   /**
-   * Builds a tuple from a checkpoint row, its blobs and pending writes. `loadMessages` reads log
-   * rows of a range; `loadSends` reads a parent's `Send`s, which checkpoints of format < 4 kept
+   * Builds a tuple from a checkpoint row (its JSON read with `readCheckpoint`), its blobs (those
+   * of `blobVersions`) and pending writes. `loadMessages` reads the log rows of a range, from the
+   * last row starting at or before its start (which may hold several messages); `loadSends` reads
+   * a parent's `Send`s, which checkpoints of format < 4 kept
    * as writes and current LangGraph expects in the `__pregel_tasks` channel.
    */
   protected async buildTuple(
     row: CheckpointRow,
+    storedJson: StoredCheckpointJson,
     blobs: BlobRow[],
     writes: WriteRow[],
     loadMessages: (start: number, end: number) => Promise<MessageRow[]> | MessageRow[],
     loadSends: () => Promise<BlobRow[]> | BlobRow[],
   ): Promise<CheckpointTuple> {
-    const stored = JSON.parse(row.checkpoint) as Omit<Checkpoint, "channel_values">;
+    const { inline_values: inline = {}, ...stored } = storedJson;
     const channelValues: Record<string, unknown> = {};
+    // Rows from the one holding `start` on: a row of several messages may begin before it.
+    const load = async (start: number, end: number) => messagesOf(await loadMessages(start, end), start, end);
+    const decode = async (type: string, data: Uint8Array | string) =>
+      type === MESSAGE_LOG
+        ? this.messages.resolve(row.thread_id, JSON.parse(Buffer.from(data).toString()) as Ranges, load, (messageType, messageData) =>
+            this.serde.loadsTyped(messageType, messageData),
+          )
+        : this.serde.loadsTyped(type, data);
+    for (const [channel, [type, text]] of Object.entries(inline)) channelValues[channel] = await decode(type, text);
     for (const blob of blobs) {
-      if (blob.type === EMPTY) continue;
-      channelValues[blob.channel] =
-        blob.type === MESSAGE_LOG
-          ? await this.messages.resolve(row.thread_id, JSON.parse(Buffer.from(blob.blob ?? []).toString()) as Ranges, loadMessages, (type, data) =>
-              this.serde.loadsTyped(type, data),
-            )
-          : await this.serde.loadsTyped(blob.type, blob.blob ?? "");
+      if (blob.type !== EMPTY) channelValues[blob.channel] = await decode(blob.type, blob.blob ?? "");
     }
     const pendingWrites: CheckpointPendingWrite[] = await Promise.all(
       writes.map(async (write) => [write.task_id, write.channel, await this.serde.loadsTyped(write.type, write.blob ?? "")] as CheckpointPendingWrite),

@@ -18,10 +18,9 @@ import { TASKS } from "@langchain/langgraph-checkpoint";
 import type { PoolClient } from "pg";
 import type { MigrationSet } from "../migrations.js";
 import type { PostgresDatabase } from "./database.js";
-import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "../message-log/saver.js";
+import { type BlobRow, type CheckpointRow, MessageLogSaver, type StoredCheckpointJson, type ThreadHead, type WriteRow, blobVersions, newestThreads, readCheckpoint } from "../message-log/saver.js";
 import type { MessageRow } from "../message-log/log.js";
 
-/** Numbered migrations, run under an advisory lock so instances starting together take turns. */
 /** The checkpoints' tables; numbered in `agent_checkpoint_migrations` since the first release. */
 export const checkpointMigrations = (schema: string): MigrationSet => ({
   table: "agent_checkpoint_migrations",
@@ -70,6 +69,10 @@ export const checkpointMigrations = (schema: string): MigrationSet => ({
      thread_id TEXT COLLATE "C" PRIMARY KEY,
      next_seq BIGINT NOT NULL
    );`,
+  // A checkpoint's JSON may be deflated from here on (see compression.ts); rows written before
+  // stay plain JSON. Messages, values and writes may be too (a type ending in "+deflate1"),
+  // which needs no table change.
+  `ALTER TABLE ${schema}.agent_checkpoints ALTER COLUMN checkpoint TYPE BYTEA USING convert_to(checkpoint, 'UTF8');`,
   ],
 });
 
@@ -156,13 +159,15 @@ export class PostgresCheckpointer extends MessageLogSaver {
           [threadId, prepared.fresh.length],
         );
         first = Number(rows[0]!.next_seq) - prepared.fresh.length;
+        const { messageRows } = prepared;
         await client.query(
           `INSERT INTO ${schema}.agent_messages (thread_id, seq, checkpoint_id, type, data)
-           SELECT $1, $5::bigint + position - 1, $2, type, data FROM unnest($3::text[], $4::bytea[]) WITH ORDINALITY AS fresh(type, data, position)`,
-          [threadId, checkpointId, prepared.freshRows.map(([type]) => type), prepared.freshRows.map(([, data]) => bytes(data)), first],
+           SELECT $1, $6::bigint + at, $2, type, data FROM unnest($3::int[], $4::text[], $5::bytea[]) AS fresh(at, type, data)`,
+          [threadId, checkpointId, messageRows.map((row) => row.at), messageRows.map((row) => row.type), messageRows.map((row) => bytes(row.data)), first],
         );
       }
-      const blobs = this.blobsOf(prepared, first);
+      const rows = this.rowsOf(prepared, first);
+      const { blobs } = rows;
       if (blobs.length > 0) {
         await client.query(
           `INSERT INTO ${schema}.agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob)
@@ -185,7 +190,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
          ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE
            SET parent_checkpoint_id = excluded.parent_checkpoint_id, checkpoint = excluded.checkpoint,
                metadata_type = excluded.metadata_type, metadata = excluded.metadata`,
-        [threadId, namespace, checkpointId, prepared.parentId, prepared.checkpoint, prepared.metadataType, bytes(prepared.metadata)],
+        [threadId, namespace, checkpointId, prepared.parentId, rows.checkpoint, prepared.metadataType, bytes(prepared.metadata)],
       );
       return first;
     });
@@ -222,7 +227,18 @@ export class PostgresCheckpointer extends MessageLogSaver {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1`, [threadId]);
       }
     });
-    this.messages.forget(threadId);
+    this.forgetThread(threadId);
+  }
+
+  /** Within the 2 KB past which PostgreSQL moves a row's largest values to TOAST, the keys and columns beside. */
+  protected readonly messageRowBytes = 1800;
+
+  protected async loadStoredCheckpoint(threadId: string, namespace: string, checkpointId: string): Promise<StoredCheckpointJson | undefined> {
+    const { rows } = await this.database.query<{ checkpoint: Uint8Array }>(
+      `SELECT checkpoint FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`,
+      [threadId, namespace, checkpointId],
+    );
+    return rows[0] ? readCheckpoint(rows[0].checkpoint) : undefined;
   }
 
   async headCheckpointId(threadId: string): Promise<string | undefined> {
@@ -241,7 +257,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1 AND checkpoint_id > $2`, [threadId, head ?? ""]);
       }
     });
-    this.messages.forget(threadId);
+    this.forgetThread(threadId);
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
@@ -267,28 +283,26 @@ export class PostgresCheckpointer extends MessageLogSaver {
         fromThreadId,
         toThreadId,
       ]);
+      // From the original's counter: its last row may hold several messages (see SqliteCheckpointer).
       await client.query(
         `INSERT INTO ${schema}.agent_message_counters (thread_id, next_seq)
-         SELECT $2, coalesce(max(seq) + 1, 0) FROM ${schema}.agent_messages WHERE thread_id = $1
+         SELECT $2, greatest((SELECT next_seq FROM ${schema}.agent_message_counters WHERE thread_id = $1), coalesce(max(seq) + 1, 0))
+         FROM ${schema}.agent_messages WHERE thread_id = $1
          ON CONFLICT (thread_id) DO UPDATE SET next_seq = greatest(${schema}.agent_message_counters.next_seq, excluded.next_seq)`,
         [fromThreadId, toThreadId],
       );
     });
-    this.messages.forget(toThreadId);
+    this.forgetThread(toThreadId);
   }
 
   async listThreads(options: { limit?: number } = {}): Promise<ThreadHead[]> {
     await this.setup();
-    // The heads first (one per thread, by the primary key's order), then their times: only the
-    // heads' JSON is parsed.
-    const { rows } = await this.database.query<{ thread_id: string; checkpoint_id: string; updated_at: Date }>(
-      `SELECT thread_id, checkpoint_id, (checkpoint::json ->> 'ts')::timestamptz AS updated_at FROM (
-         SELECT DISTINCT ON (thread_id) thread_id, checkpoint_id, checkpoint FROM ${this.schema}.agent_checkpoints
-         WHERE checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC
-       ) AS heads ORDER BY updated_at DESC, thread_id LIMIT $1`,
-      [options.limit === undefined ? null : Math.max(0, Math.floor(options.limit))],
+    // The heads (one per thread, by the primary key's order); their times are read from their JSON.
+    const { rows } = await this.database.query<{ thread_id: string; checkpoint_id: string; checkpoint: Uint8Array }>(
+      `SELECT DISTINCT ON (thread_id) thread_id, checkpoint_id, checkpoint FROM ${this.schema}.agent_checkpoints
+       WHERE checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC`,
     );
-    return rows.map((row) => ({ threadId: row.thread_id, checkpointId: row.checkpoint_id, updatedAt: row.updated_at }));
+    return newestThreads(rows, options.limit);
   }
 
   /** Closes the database when asked to (the service's storage does); else its owner does. */
@@ -315,12 +329,12 @@ export class PostgresCheckpointer extends MessageLogSaver {
     await client.query(`DELETE FROM ${schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_id <= $2`, [threadId, cutoff]);
     await client.query(`DELETE FROM ${schema}.agent_checkpoint_writes WHERE thread_id = $1 AND checkpoint_id <= $2`, [threadId, cutoff]);
     // A blob written by a pruned checkpoint survives while a kept checkpoint still uses its version.
-    const kept = await client.query<{ checkpoint_ns: string; checkpoint: string }>(
+    const kept = await client.query<{ checkpoint_ns: string; checkpoint: Uint8Array }>(
       `SELECT checkpoint_ns, checkpoint FROM ${schema}.agent_checkpoints WHERE thread_id = $1`,
       [threadId],
     );
     const used = kept.rows.flatMap(({ checkpoint_ns: namespace, checkpoint }) =>
-      Object.entries((JSON.parse(checkpoint) as Checkpoint).channel_versions).map(([channel, version]) => `${namespace}\u0001${channel}\u0001${version}`),
+      Object.entries(readCheckpoint(checkpoint).channel_versions).map(([channel, version]) => `${namespace}\u0001${channel}\u0001${version}`),
     );
     await client.query(
       `DELETE FROM ${schema}.agent_checkpoint_blobs WHERE thread_id = $1 AND checkpoint_id <= $2
@@ -331,7 +345,8 @@ export class PostgresCheckpointer extends MessageLogSaver {
 
   async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
     const schema = this.schema;
-    const versions = Object.entries((JSON.parse(row.checkpoint) as Checkpoint).channel_versions);
+    const stored = readCheckpoint(row.checkpoint);
+    const versions = blobVersions(stored);
     const [blobs, writes] = await Promise.all([
       versions.length === 0
         ? { rows: [] as BlobRow[] }
@@ -348,15 +363,16 @@ export class PostgresCheckpointer extends MessageLogSaver {
     ]);
     return this.buildTuple(
       row,
+      stored,
       blobs.rows,
       writes.rows,
       async (start, end) =>
         (
-          await this.database.query<MessageRow>(`SELECT seq::int AS seq, type, data FROM ${schema}.agent_messages WHERE thread_id = $1 AND seq >= $2 AND seq < $3`, [
-            row.thread_id,
-            start,
-            end,
-          ])
+          await this.database.query<MessageRow>(
+            `SELECT seq::int AS seq, type, data FROM ${schema}.agent_messages WHERE thread_id = $1 AND seq < $3
+               AND seq >= coalesce((SELECT max(seq) FROM ${schema}.agent_messages WHERE thread_id = $1 AND seq <= $2), $2)`,
+            [row.thread_id, start, end],
+          )
         ).rows,
       async () =>
         (

@@ -1,3 +1,4 @@
+import { packJson } from "../compression.js";
 import type { AbandonedRun, Run, RunRepository, RunStatus } from "../runs.js";
 import type { ThreadStatus } from "../threads.js";
 import { LOCK_NOT_AVAILABLE, type RunRow, PostgresThreadTables, toRun } from "./thread-tables.js";
@@ -22,7 +23,7 @@ export class PostgresRuns extends PostgresThreadTables implements RunRepository 
       await client.query(
         `INSERT INTO ${this.schema}.agent_runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
-        [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, run.createdAt, run.instanceId ?? null],
+        [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), packJson(run.kwargs), run.multitaskStrategy, run.createdAt, run.instanceId ?? null],
       );
       return { run: { ...run, updatedAt: run.createdAt }, others };
     });

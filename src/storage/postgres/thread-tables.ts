@@ -1,3 +1,4 @@
+import { unpackJson } from "../compression.js";
 import type { MigrationSet } from "../migrations.js";
 import type { PostgresDatabase } from "./database.js";
 import type { Run, RunStatus } from "../runs.js";
@@ -45,7 +46,7 @@ export const threadMigrations = (schema: string): MigrationSet => ({
      assistant_id TEXT NOT NULL,
      status TEXT NOT NULL,
      metadata JSONB NOT NULL DEFAULT '{}',
-     kwargs JSONB NOT NULL DEFAULT '{}',
+     kwargs BYTEA NOT NULL DEFAULT '\\x7b7d',
      multitask_strategy TEXT NOT NULL,
      started BOOLEAN NOT NULL DEFAULT false,
      head_checkpoint_id TEXT COLLATE "C",
@@ -117,6 +118,11 @@ export const threadMigrations = (schema: string): MigrationSet => ({
    ALTER TABLE ${schema}.run_events RENAME TO agent_run_events;
    ALTER INDEX ${schema}.run_events_pkey RENAME TO agent_run_events_pkey;
    ALTER INDEX ${schema}.run_events_created RENAME TO agent_run_events_created;`,
+  // A run's kwargs as `packJson` writes them (deflated when that is smaller): they repeat the
+  // run's input, so they were most of the table. Rows written before stay plain JSON.
+  `ALTER TABLE ${schema}.agent_runs ALTER COLUMN kwargs DROP DEFAULT;
+   ALTER TABLE ${schema}.agent_runs ALTER COLUMN kwargs TYPE BYTEA USING convert_to(kwargs::text, 'UTF8');
+   ALTER TABLE ${schema}.agent_runs ALTER COLUMN kwargs SET DEFAULT '\\x7b7d';`,
   ],
 });
 
@@ -136,7 +142,8 @@ export interface RunRow {
   assistant_id: string;
   status: string;
   metadata: Record<string, unknown>;
-  kwargs: Record<string, unknown>;
+  /** What `packJson` wrote (plain JSON in rows of earlier releases). */
+  kwargs: Uint8Array;
   multitask_strategy: string;
   started: boolean;
   head_checkpoint_id: string | null;
@@ -159,7 +166,7 @@ export const toRun = (row: RunRow): Run => ({
   assistantId: row.assistant_id,
   status: row.status as RunStatus,
   metadata: row.metadata,
-  kwargs: row.kwargs,
+  kwargs: unpackJson(row.kwargs) as Record<string, unknown>,
   multitaskStrategy: row.multitask_strategy as Run["multitaskStrategy"],
   createdAt: row.created_at,
   updatedAt: row.updated_at,

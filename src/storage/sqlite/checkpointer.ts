@@ -27,7 +27,17 @@ import { TASKS } from "@langchain/langgraph-checkpoint";
 import type BetterSqlite3 from "better-sqlite3";
 import type { MigrationSet } from "../migrations.js";
 import { DATABASE_FILE, SqliteDatabase, databaseFileIn } from "./database.js";
-import { type BlobRow, type CheckpointRow, MessageLogSaver, type ThreadHead, type WriteRow } from "../message-log/saver.js";
+import {
+  type BlobRow,
+  type CheckpointRow,
+  MessageLogSaver,
+  type StoredCheckpointJson,
+  type ThreadHead,
+  type WriteRow,
+  blobVersions,
+  newestThreads,
+  readCheckpoint,
+} from "../message-log/saver.js";
 import type { MessageRow } from "../message-log/log.js";
 
 /** The checkpoints' tables; `agent_checkpoint_migrations` has numbered them since the first release. */
@@ -80,6 +90,24 @@ export const CHECKPOINT_MIGRATIONS: MigrationSet = {
      thread_id TEXT PRIMARY KEY,
      next_seq INTEGER NOT NULL
    ) WITHOUT ROWID;`,
+  // The log becomes an ordinary (rowid) table. A WITHOUT ROWID table keeps at most ~1,000 bytes
+  // of a row in its 4 KiB page and the rest in an overflow page of its own: a message of 1.2 to
+  // 4 KB took ~4.7 KB (measured), where a rowid table keeps up to ~4 KB in the page. From this
+  // version on, messages, values and writes may also be deflated (a type ending in "+deflate1")
+  // and a checkpoint's JSON may be a BLOB (see compression.ts), which earlier releases cannot
+  // read: its number makes them refuse the file (NewerSchemaError) instead.
+  `CREATE TABLE agent_messages_rowid (
+     thread_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     checkpoint_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     data BLOB NOT NULL,
+     PRIMARY KEY (thread_id, seq)
+   );
+   INSERT INTO agent_messages_rowid (thread_id, seq, checkpoint_id, type, data)
+     SELECT thread_id, seq, checkpoint_id, type, data FROM agent_messages ORDER BY thread_id, seq;
+   DROP TABLE agent_messages;
+   ALTER TABLE agent_messages_rowid RENAME TO agent_messages;`,
   ],
 };
 
@@ -163,16 +191,17 @@ export class SqliteCheckpointer extends MessageLogSaver {
           ).get({ thread: threadId, count: prepared.fresh.length }) as { next_seq: number };
           firstSeq = counter.next_seq - prepared.fresh.length;
           const insertMessage = this.#sql("INSERT INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
-          for (const [index, [type, bytes]] of prepared.freshRows.entries()) insertMessage.run(threadId, firstSeq + index, checkpointId, type, bytes);
+          for (const { at, type, data } of prepared.messageRows) insertMessage.run(threadId, firstSeq + at, checkpointId, type, data);
         }
+        const rows = this.rowsOf(prepared, firstSeq);
         const insertBlob = this.#sql(
           "INSERT OR REPLACE INTO agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
         );
-        for (const [channel, version, type, blob] of this.blobsOf(prepared, firstSeq)) insertBlob.run(threadId, namespace, channel, version, checkpointId, type, blob);
+        for (const [channel, version, type, blob] of rows.blobs) insertBlob.run(threadId, namespace, channel, version, checkpointId, type, blob);
         this.#sql(
           `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
            VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        ).run(threadId, namespace, checkpointId, prepared.parentId, prepared.checkpoint, prepared.metadataType, prepared.metadata);
+        ).run(threadId, namespace, checkpointId, prepared.parentId, rows.checkpoint, prepared.metadataType, prepared.metadata);
       })
       .immediate();
     return this.finishPut(prepared, firstSeq);
@@ -197,7 +226,20 @@ export class SqliteCheckpointer extends MessageLogSaver {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
       }
     })();
-    this.messages.forget(threadId);
+    this.forgetThread(threadId);
+  }
+
+  /**
+   * One message per row: rows of several fill SQLite's 4 KiB pages worse (four rows of ~840
+   * bytes leave a fifth of each page empty), which costs what sharing a row saves (measured).
+   */
+  protected readonly messageRowBytes = undefined;
+
+  protected async loadStoredCheckpoint(threadId: string, namespace: string, checkpointId: string): Promise<StoredCheckpointJson | undefined> {
+    const row = this.#sql("SELECT checkpoint FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(threadId, namespace, checkpointId) as
+      | { checkpoint: string | Uint8Array }
+      | undefined;
+    return row ? readCheckpoint(row.checkpoint) : undefined;
   }
 
   async headCheckpointId(threadId: string): Promise<string | undefined> {
@@ -213,7 +255,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
       }
     })();
-    this.messages.forget(threadId);
+    this.forgetThread(threadId);
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
@@ -235,13 +277,16 @@ export class SqliteCheckpointer extends MessageLogSaver {
         .run(toThreadId, fromThreadId);
       this.#sql("INSERT INTO agent_messages SELECT ?, seq, checkpoint_id, type, data FROM agent_messages WHERE thread_id = ?")
         .run(toThreadId, fromThreadId);
+      // From the original's counter: its last row may hold several messages, so max(seq) + 1
+      // could hand out a number that row already holds.
       this.#sql(
         `INSERT INTO agent_message_counters (thread_id, next_seq)
-         SELECT ?, coalesce(max(seq) + 1, 0) FROM agent_messages WHERE thread_id = ?
+         SELECT @to, max(coalesce((SELECT next_seq FROM agent_message_counters WHERE thread_id = @from), 0), coalesce(max(seq) + 1, 0))
+         FROM agent_messages WHERE thread_id = @from
          ON CONFLICT (thread_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq)`,
-      ).run(toThreadId, fromThreadId);
+      ).run({ to: toThreadId, from: fromThreadId });
     })();
-    this.messages.forget(toThreadId);
+    this.forgetThread(toThreadId);
   }
 
   /** Closes the database if this saver opened it or was asked to (the service's storage does). */
@@ -251,11 +296,10 @@ export class SqliteCheckpointer extends MessageLogSaver {
 
   async listThreads(options: { limit?: number } = {}): Promise<ThreadHead[]> {
     // With max(), SQLite takes the bare columns from the row holding the maximum: the head.
-    const rows = this.#sql(
-      `SELECT thread_id, max(checkpoint_id) AS checkpoint_id, json_extract(checkpoint, '$.ts') AS ts
-       FROM agent_checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id ORDER BY ts DESC, thread_id LIMIT ?`,
-    ).all(options.limit === undefined ? -1 : Math.max(0, Math.floor(options.limit))) as Array<{ thread_id: string; checkpoint_id: string; ts: string }>;
-    return rows.map((row) => ({ threadId: row.thread_id, checkpointId: row.checkpoint_id, updatedAt: new Date(row.ts) }));
+    const heads = this.#sql(
+      "SELECT thread_id, max(checkpoint_id) AS checkpoint_id, checkpoint FROM agent_checkpoints WHERE checkpoint_ns = '' GROUP BY thread_id",
+    ).all() as Array<{ thread_id: string; checkpoint_id: string; checkpoint: string | Uint8Array }>;
+    return newestThreads(heads, options.limit);
   }
 
   /**
@@ -278,10 +322,10 @@ export class SqliteCheckpointer extends MessageLogSaver {
     // A blob written by a pruned checkpoint survives while a kept checkpoint still uses its version.
     const kept = this.#sql("SELECT checkpoint_ns, checkpoint FROM agent_checkpoints WHERE thread_id = ?").all(threadId) as Array<{
       checkpoint_ns: string;
-      checkpoint: string;
+      checkpoint: string | Uint8Array;
     }>;
     const used = kept.flatMap(({ checkpoint_ns: namespace, checkpoint }) =>
-      Object.entries((JSON.parse(checkpoint) as Checkpoint).channel_versions).map(([channel, version]) => `${namespace}\u0000${channel}\u0000${version}`),
+      Object.entries(readCheckpoint(checkpoint).channel_versions).map(([channel, version]) => `${namespace}\u0000${channel}\u0000${version}`),
     );
     this.#sql(
         `DELETE FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_id <= ?
@@ -291,18 +335,23 @@ export class SqliteCheckpointer extends MessageLogSaver {
   }
 
   async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
-    const versions = Object.entries((JSON.parse(row.checkpoint) as Checkpoint).channel_versions);
+    const stored = readCheckpoint(row.checkpoint);
     const select = this.#sql("SELECT channel, type, blob FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
-    const blobs = versions.map(([channel, version]) => select.get(row.thread_id, row.checkpoint_ns, channel, String(version)) as BlobRow | undefined);
+    const blobs = blobVersions(stored).map(([channel, version]) => select.get(row.thread_id, row.checkpoint_ns, channel, version) as BlobRow | undefined);
     const writes = this.#sql(
       `SELECT task_id, channel, type, blob FROM agent_checkpoint_writes
        WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ? ORDER BY task_path, task_id, idx`,
     ).all(row.thread_id, row.checkpoint_ns, row.checkpoint_id) as WriteRow[];
     return this.buildTuple(
       row,
+      stored,
       blobs.filter((blob): blob is BlobRow => blob !== undefined),
       writes,
-      (start, end) => this.#sql("SELECT seq, type, data FROM agent_messages WHERE thread_id = ? AND seq >= ? AND seq < ?").all(row.thread_id, start, end) as MessageRow[],
+      (start, end) =>
+        this.#sql(
+          `SELECT seq, type, data FROM agent_messages WHERE thread_id = @thread AND seq < @end
+             AND seq >= coalesce((SELECT max(seq) FROM agent_messages WHERE thread_id = @thread AND seq <= @start), @start)`,
+        ).all({ thread: row.thread_id, start, end }) as MessageRow[],
       () =>
         this.#sql(
           `SELECT channel, type, blob FROM agent_checkpoint_writes

@@ -1,3 +1,4 @@
+import { packJson } from "../compression.js";
 import type { AbandonedRun, Run, RunRepository, RunStatus } from "../runs.js";
 import type { ThreadStatus } from "../threads.js";
 import { type RunRow, SqliteThreadTables, toRun } from "./thread-tables.js";
@@ -15,7 +16,7 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
         this.sql(
           `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), JSON.stringify(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
+        ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), packJson(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
         return { run: { ...run, updatedAt: run.createdAt }, others };
       })
       .immediate();

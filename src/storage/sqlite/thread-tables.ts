@@ -1,4 +1,5 @@
 import type { Statement } from "better-sqlite3";
+import { unpackJson } from "../compression.js";
 import type { MigrationSet } from "../migrations.js";
 import type { SqliteDatabase } from "./database.js";
 import type { Run, RunStatus } from "../runs.js";
@@ -41,6 +42,10 @@ export const THREAD_MIGRATIONS: MigrationSet = {
   `ALTER TABLE runs ADD COLUMN cancel_requested TEXT;`,
   // The process of each server instance, so a second server on the file can tell a live one from a crashed one.
   `ALTER TABLE instances ADD COLUMN pid INTEGER;`,
+  // No table changes: from here on a run's kwargs may be deflated JSON (a BLOB, see packJson),
+  // which earlier releases cannot read. Its number makes them refuse the file (NewerSchemaError)
+  // rather than fail on those rows.
+  `SELECT 1;`,
   ],
 };
 
@@ -59,7 +64,8 @@ export interface RunRow {
   assistant_id: string;
   status: string;
   metadata: string;
-  kwargs: string;
+  /** JSON text, or (from version 7 on) what `packJson` wrote. */
+  kwargs: string | Uint8Array;
   multitask_strategy: string;
   created_at: string;
   updated_at: string;
@@ -80,7 +86,7 @@ export const toRun = (row: RunRow): Run => ({
   assistantId: row.assistant_id,
   status: row.status as RunStatus,
   metadata: JSON.parse(row.metadata) as Record<string, unknown>,
-  kwargs: JSON.parse(row.kwargs) as Record<string, unknown>,
+  kwargs: unpackJson(row.kwargs) as Record<string, unknown>,
   multitaskStrategy: row.multitask_strategy as Run["multitaskStrategy"],
   createdAt: new Date(row.created_at),
   updatedAt: new Date(row.updated_at),
