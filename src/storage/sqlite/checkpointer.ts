@@ -95,7 +95,9 @@ export const CHECKPOINT_MIGRATIONS: MigrationSet = {
   // 4 KB took ~4.7 KB (measured), where a rowid table keeps up to ~4 KB in the page. From this
   // version on, messages, values and writes may also be deflated (a type ending in "+deflate1")
   // and a checkpoint's JSON may be a BLOB (see compression.ts), which earlier releases cannot
-  // read: its number makes them refuse the file (NewerSchemaError) instead.
+  // read: its number makes a later release that does not know it refuse the file
+  // (NewerSchemaError) instead; releases before this runner existed (30e50ab and older) do not
+  // check, so there is no going back to them.
   `CREATE TABLE agent_messages_rowid (
      thread_id TEXT NOT NULL,
      seq INTEGER NOT NULL,

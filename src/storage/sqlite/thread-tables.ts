@@ -43,8 +43,9 @@ export const THREAD_MIGRATIONS: MigrationSet = {
   // The process of each server instance, so a second server on the file can tell a live one from a crashed one.
   `ALTER TABLE instances ADD COLUMN pid INTEGER;`,
   // No table changes: from here on a run's kwargs may be deflated JSON (a BLOB, see packJson),
-  // which earlier releases cannot read. Its number makes them refuse the file (NewerSchemaError)
-  // rather than fail on those rows.
+  // which earlier releases cannot read. Its number makes a later release that does not know it
+  // refuse the file (NewerSchemaError) rather than fail on those rows; releases before this
+  // runner existed (30e50ab and older) do not check, so there is no going back to them.
   `SELECT 1;`,
   ],
 };
