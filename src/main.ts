@@ -41,10 +41,9 @@ async function start(): Promise<void> {
       webhooks: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
     });
   } catch (error) {
-    const where = config.DATABASE_URL ? storage.location : `the SQLite database in ${config.DATA_DIR}`;
     // That message already names the folder and says what to do.
     if (error instanceof DatabaseInUseError) logger.fatal(error.message);
-    else logger.fatal({ err: error }, `Cannot open ${where}: ${(error as Error).message}`);
+    else logger.fatal({ err: error }, `Cannot open ${storage.location}: ${(error as Error).message}`);
     await storage.close().catch(() => undefined);
     process.exit(1);
   }

@@ -13,7 +13,7 @@ import { sqliteStorage } from "./sqlite/storage.js";
 import type { Storage } from "./storage.js";
 
 /** A database URL fit for a log line: host, port and database, never the password. */
-export function describeDatabaseUrl(url: string): string {
+function describeDatabaseUrl(url: string): string {
   const parsed = new URL(url);
   return `${parsed.hostname}:${parsed.port || "5432"}${parsed.pathname}`;
 }
@@ -28,7 +28,7 @@ export function openStorage(config: Pick<Config, "DATABASE_URL" | "DATABASE_POOL
     const database = PostgresDatabase.connect(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, schema: config.DATABASE_SCHEMA });
     return postgresStorage(database, { retention, location: `PostgreSQL at ${describeDatabaseUrl(config.DATABASE_URL)} (DATABASE_URL)` });
   }
-  return sqliteStorage(SqliteDatabase.inDirectory(config.DATA_DIR), { retention });
+  return sqliteStorage(SqliteDatabase.inDirectory(config.DATA_DIR), { retention, location: `the SQLite database in ${config.DATA_DIR}` });
 }
 
 /**

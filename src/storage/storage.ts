@@ -14,7 +14,7 @@ import type { ThreadRepository } from "./threads.js";
 /** The storage of one database. */
 export interface Storage {
   readonly backend: "sqlite" | "postgres";
-  /** Where the data is, fit for a log line: the SQLite file, or PostgreSQL's host, port, database and schema (never a password). */
+  /** Where the data is, fit for a log line ("Cannot open …"): the SQLite database's folder or file, or PostgreSQL's host, port and database (never a password). */
   readonly location: string;
   /** Checkpoints: each thread's conversation and its history. */
   readonly checkpointer: ServiceCheckpointer;

@@ -9,7 +9,7 @@ import { SqliteRuns } from "./runs.js";
 import { SqliteThreads } from "./threads.js";
 
 /** Every part of storage on one SQLite file; closing the storage (or its checkpointer) closes the file. */
-export function sqliteStorage(database: SqliteDatabase, options: { retention?: number } = {}): Storage {
+export function sqliteStorage(database: SqliteDatabase, options: { retention?: number; location?: string } = {}): Storage {
   const checkpointer = new SqliteCheckpointer(database, { retention: options.retention, closesDatabase: true });
   const threads = new SqliteThreads(database);
   const runs = new SqliteRuns(database);
@@ -17,7 +17,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
   const documents = new SqliteDocumentStore(database);
   return {
     backend: "sqlite",
-    location: database.path,
+    location: options.location ?? `the SQLite database ${database.path}`,
     checkpointer,
     threads,
     runs,
