@@ -81,8 +81,14 @@ describe.each(await testBackends())("official runs e2e, adapted (%s)", (backend)
       expect(await client.runs.list(thread.thread_id)).toHaveLength(2);
       expect((await client.runs.list(thread.thread_id, { status: "pending" })).map((run) => run.run_id)).toEqual([pendingRun.run_id]);
 
+      // Newest first, a page at a time.
+      const [newest, oldest] = await client.runs.list(thread.thread_id);
+      expect(newest!.run_id).toBe(pendingRun.run_id);
+      expect((await client.runs.list(thread.thread_id, { limit: 1, offset: 1 })).map((run) => run.run_id)).toEqual([oldest!.run_id]);
+
       await client.runs.cancel(thread.thread_id, pendingRun.run_id);
       expect((await client.runs.list(thread.thread_id, { status: "interrupted" })).map((run) => run.run_id)).toEqual([pendingRun.run_id]);
+      expect(stub.requests).toHaveLength(1);
     });
 
     it("stream values: each state extends the last, the run succeeds, its steps are in the history", async () => {

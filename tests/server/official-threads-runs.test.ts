@@ -114,6 +114,23 @@ describe.each(await testBackends())("official threads e2e, adapted (%s)", (backe
       expect(search.map((thread) => thread.thread_id)).toEqual([second.thread_id, first.thread_id]);
     });
 
+    it("search by status: idle, interrupted, error", async () => {
+      const tag = crypto.randomUUID();
+      const idle = await client.threads.create({ metadata: { tag } });
+      const interrupted = await client.threads.create({ metadata: { tag } });
+      const failed = await client.threads.create({ metadata: { tag } });
+      await client.runs.wait(interrupted.thread_id, "agent", { input: input("foo"), interruptBefore: ["model"] });
+      stub.inject({ kind: "status", status: 500 });
+      await expect(client.runs.wait(failed.thread_id, "agent", { input: input("foo") })).rejects.toThrow();
+
+      const withStatus = async (status: "idle" | "interrupted" | "error" | "busy") =>
+        (await client.threads.search({ metadata: { tag }, status })).map((thread) => thread.thread_id);
+      expect(await withStatus("idle")).toEqual([idle.thread_id]);
+      expect(await withStatus("interrupted")).toEqual([interrupted.thread_id]);
+      expect(await withStatus("error")).toEqual([failed.thread_id]);
+      expect(await withStatus("busy")).toEqual([]);
+    });
+
     it("update state while run in flight: 409, and after cancelling the run it works", async () => {
       const thread = await client.threads.create();
       // Wide enough that update and cancel land before the run starts, even on a busy machine.
@@ -298,6 +315,32 @@ describe.each(await testBackends())("official threads e2e, adapted (%s)", (backe
   });
 
   describe("state", () => {
+    it("checkpoint fork: an update at an earlier checkpoint starts a branch the next run continues", async () => {
+      const thread = await client.threads.create();
+      await client.runs.wait(thread.thread_id, "agent", { input: input("My name is Ada") });
+      const first = await client.threads.getState(thread.thread_id);
+      await client.runs.wait(thread.thread_id, "agent", { input: input("My name is Grace") });
+
+      const { checkpoint } = await client.threads.updateState(thread.thread_id, {
+        values: { messages: [{ type: "human", content: "My name is Linus" }] },
+        checkpointId: first.checkpoint.checkpoint_id!,
+      });
+      const branch = await client.threads.getState(thread.thread_id);
+      expect(branch.checkpoint.checkpoint_id).toBe(checkpoint.checkpoint_id);
+      expect(branch.parent_checkpoint?.checkpoint_id).toBe(first.checkpoint.checkpoint_id);
+      expect(contents(branch)).toEqual(["My name is Ada", "Nice to meet you, Ada!", "My name is Linus"]);
+
+      const values = await client.runs.wait(thread.thread_id, "agent", { input: input("What is my name?") });
+      expect(contents({ values }).at(-1)).toBe("Your name is Linus.");
+      // The history lists every checkpoint newest first, both branches (as LangGraph's does);
+      // parents lead from the head back through the fork.
+      const history = await client.threads.getHistory(thread.thread_id);
+      expect(history.map((state) => contents(state).length)).toEqual([5, 3, 4, 2]);
+      expect(history[0]!.parent_checkpoint?.checkpoint_id).toBe(checkpoint.checkpoint_id);
+      expect(history[2]!.parent_checkpoint?.checkpoint_id).toBe(first.checkpoint.checkpoint_id);
+      expect(contents(history[2]!)).toContain("My name is Grace");
+    });
+
     it("batch update state: supersteps rebuild a thread with the same history", async () => {
       const thread = await client.threads.create();
       const stream = await gather(client.runs.stream(thread.thread_id, "agent", { input: input("foo"), streamMode: ["updates"], durability: "sync" }));
