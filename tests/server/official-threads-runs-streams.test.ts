@@ -21,13 +21,13 @@
  * - "long running tasks" (the official "delay" graph), "dynamic graph", "generative ui", "custom
  *   routes", "runtime API", "shared state"/store, assistants and crons: not threads or runs, or
  *   graphs and features this server does not have; other helpers own assistants, crons and store.
- * - RemoteGraph: it is the SDK streaming values, which "stream values" checks.
  * - The `custom` stream mode: our agent writes no custom events (its acceptance with other modes
  *   is in api.test.ts).
  * - POST /runs/cancel, GET /threads/{id}/stream, runs.list `select`, Prefer: return=minimal:
  *   other helpers are adding them.
  */
 import type { Client } from "@langchain/langgraph-sdk";
+import { RemoteGraph } from "@langchain/langgraph/remote";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { until } from "../support/until.js";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
@@ -219,6 +219,17 @@ describe.each(await testBackends())("official runs e2e, adapted (%s)", (backend)
       });
       expect(payloads.length).toBeGreaterThan(1);
       expect(payloads.map(shape)).toEqual(history.map(shape));
+    });
+
+    it("RemoteGraph streams values through the API, on a thread of its own", async () => {
+      const thread = await client.threads.create();
+      const graph = new RemoteGraph({ graphId: "agent", client });
+      const chunks = await gather(
+        await graph.stream({ messages: [{ type: "human", content: "foo", id: "initial-message" }] }, { streamMode: "values", configurable: { thread_id: thread.thread_id } }),
+      );
+      expect(chunks.at(0)).toMatchObject({ messages: [{ content: "foo" }] });
+      expect(chunks.at(-1)).toMatchObject({ messages: [{ content: "foo" }, { content: "You said: foo" }] });
+      expect(contents((await client.threads.getState(thread.thread_id)).values)).toEqual(["foo", "You said: foo"]);
     });
 
     it("non-existent graph id: wait and stream say no assistant was found", async () => {

@@ -105,6 +105,14 @@ describe.each(await testBackends())("official threads e2e, adapted (%s)", (backe
       search = await client.threads.search({ metadata });
       expect(search.map((thread) => thread.thread_id)).toEqual([second.thread_id]);
 
+      search = await client.threads.search({ ids: [first.thread_id] });
+      expect(search.map((thread) => thread.thread_id)).toEqual([first.thread_id]);
+      const selected = await client.threads.search({ metadata: { tag }, select: ["thread_id", "status"] });
+      expect(selected).toEqual([
+        { thread_id: second.thread_id, status: "idle" },
+        { thread_id: first.thread_id, status: "idle" },
+      ]);
+
       search = await client.threads.search({ metadata: { tag }, offset: 1, limit: 1 });
       expect(search.map((thread) => thread.thread_id)).toEqual([first.thread_id]);
 
