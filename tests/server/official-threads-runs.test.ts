@@ -26,6 +26,8 @@
  *   so the replay writes that checkpoint's messages: the rebuilt history is still compared whole.
  * - "command update state" with keys keyOne/keyTwo: our state has no such keys; the same check
  *   (a command's update lands in the state, no error event) uses our messages channel.
+ * Added, for parts of the API the official tests use without checking: search by status, ids and
+ * select; a fork by a state update at an earlier checkpoint; interrupt_after.
  */
 import type { Client, ThreadState } from "@langchain/langgraph-sdk";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
