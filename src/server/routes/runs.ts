@@ -116,8 +116,11 @@ export function runsRouter(deps: AppDeps): Router {
     const { thread_id, run_id } = parseInput(RunPath, request.params, "path");
     const query = parseInput(RunCancelQuery, request.query, "query");
     await requireThread(storage, thread_id, ownerOf(response));
+    // A run that has not started yet (delayed or queued here) is settled before the answer, as
+    // the official server does: a client listing runs right after sees it interrupted.
+    const unstarted = runs.handle(run_id)?.run.status === "pending";
     const handle = await runs.cancel(thread_id, run_id, query.action);
-    if (query.wait) await awaitCancelled(storage, handle, thread_id, run_id, response);
+    if (query.wait || (unstarted && handle)) await awaitCancelled(storage, handle, thread_id, run_id, response);
     response.status(query.wait ? 204 : 202).end();
   });
 

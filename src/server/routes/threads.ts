@@ -177,10 +177,14 @@ export function threadsRouter(deps: AppDeps): Router {
       if (checkpoint.checkpoint_id && !(await checkpointer.getTuple(config))) {
         throw new NotFoundError(`Checkpoint ${String(checkpoint.checkpoint_id)} not found on thread ${thread_id}`);
       }
-      // Written as if the model node produced it: the thread then has nothing pending, and a run
-      // with new input continues from it (this is how a conversation is seeded from history).
       for (const values of Array.isArray(body.values) ? body.values : [body.values ?? {}]) {
-        config = await applyUpdate(config, values, body.as_node ?? "model");
+        // A thread paused before a node (interrupt_before, or a run stopped half-way) keeps its
+        // pending step, as on the official server: LangGraph writes as the node that ran last, so
+        // the edit is what the paused node sees when the run continues. Otherwise the update is
+        // written as if the model node produced it: the thread then has nothing pending, and a run
+        // with new input continues from it (this is how a conversation is seeded from history).
+        const paused = body.as_node === undefined && (await agent.getState(config)).next.length > 0;
+        config = await applyUpdate(config, values, body.as_node ?? (paused ? undefined : "model"));
       }
       return config;
     });

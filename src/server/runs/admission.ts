@@ -52,6 +52,19 @@ export interface RunAdmissionDeps {
 const BUSY_HINT = "wait for it, or set multitask_strategy to enqueue, interrupt or rollback";
 
 /** Checks run requests and admits them into their thread's queue (see the module comment). */
+/**
+ * The assistant a run asks for. An unknown one is a 404 in the official server's words, which
+ * clients match on ("No assistant found for").
+ */
+function runAssistantId(idOrGraphId: string): string {
+  try {
+    return resolveAssistantId(idOrGraphId);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    throw new NotFoundError(`No assistant found for "${idOrGraphId}". Make sure the assistant ID is for a valid assistant or a valid graph ID.`, { cause: error });
+  }
+}
+
 export class RunAdmission {
   #lastQueuedAt = 0;
 
@@ -62,7 +75,7 @@ export class RunAdmission {
    * message too long for the context, a prompt variable with no value); returns its assistant.
    */
   validate(body: RunCreate, threadId = "validation"): string {
-    const assistantId = resolveAssistantId(body.assistant_id);
+    const assistantId = runAssistantId(body.assistant_id);
     assertHasModel(this.deps.agent);
     if (body.input?.messages?.length) {
       const messages = body.input.messages.map((message) => coerceMessageLikeToMessage(message as never));

@@ -226,7 +226,10 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
       }
     }
     const messageRows = this.#messageRows(await Promise.all(fresh.map((message) => this.#plain.dumpsTyped(message))), 0);
-    const [metadataType, metadataBytes] = await this.serde.dumpsTyped(metadata);
+    // As the official server stores them: the run's metadata (config.metadata: what the client
+    // gave, plus run, thread, assistant and graph ids) under the step's own, so that a history
+    // can be filtered by a run's metadata.
+    const [metadataType, metadataBytes] = await this.serde.dumpsTyped({ ...config.metadata, ...metadata });
     return {
       threadId,
       namespace,
