@@ -144,7 +144,10 @@ export const SCHEMAS = {
     ["assistant_id", "graph_id", "name", "config", "metadata", "version", "created_at"],
   ),
   AssistantGraph: object({
-    nodes: { type: "array", items: object({ id: { anyOf: [{ type: "string" }, { type: "number" }] }, name: { type: "string" }, data: {}, metadata: {} }, ["id"]) },
+    nodes: {
+      type: "array",
+      items: object({ id: { anyOf: [{ type: "string" }, { type: "number" }] }, type: { type: "string" }, name: { type: "string" }, data: {}, metadata: {} }, ["id"]),
+    },
     edges: {
       type: "array",
       items: object({ source: { type: "string" }, target: { type: "string" }, data: {}, conditional: { type: "boolean" } }, ["source", "target"]),

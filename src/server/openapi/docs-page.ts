@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 const require = createRequire(import.meta.url);
 /** Where swagger-ui-dist's files are. */
 const SWAGGER_UI_ROOT = dirname(require.resolve("swagger-ui-dist/package.json"));
-/** The script that starts Swagger UI on the page. */
+/** The script that starts Swagger UI on the page, served as `/docs/assets/init.js`. */
 const INIT_SCRIPT = fileURLToPath(new URL("./docs-init.js", import.meta.url));
 /**
  * The only swagger-ui-dist files served: the package also holds a demo page and an initializer
@@ -34,27 +34,28 @@ export const DOCS_PAGE = `<!doctype html>
 <noscript>This reference needs JavaScript. The API's description is at <a href="/openapi.json">/openapi.json</a>.</noscript>
 <div id="swagger-ui"></div>
 <script src="/docs/assets/swagger-ui-bundle.js"></script>
-<script src="/docs/init.js"></script>
+<script src="/docs/assets/init.js"></script>
 </body>
 </html>
 `;
 
-/** Serves `/docs`, its init script and Swagger UI's files under `/docs/assets/`. */
+/** Serves `/docs`, and its files (Swagger UI's and our init script) under `/docs/assets/`. */
 export function docsRouter(): Router {
   const router = Router();
   // `no-cache` revalidates with the ETag: an upgraded swagger-ui-dist is picked up at once.
   const noCache = { cacheControl: false, setHeaders: (response: express.Response) => response.setHeader("cache-control", "no-cache") };
-  const assets = express.static(SWAGGER_UI_ROOT, { index: false, fallthrough: false, ...noCache });
-  const onlyListed: RequestHandler = (request, response, next) =>
-    (request.method === "GET" || request.method === "HEAD") && ASSETS.has(request.path.slice(1)) ? assets(request, response, next) : next();
+  const swaggerUi = express.static(SWAGGER_UI_ROOT, { index: false, fallthrough: false, ...noCache });
+  // Files, like the web chat's: reads only; anything else falls through to the JSON 404.
+  const assets: RequestHandler = (request, response, next) => {
+    if (request.method !== "GET" && request.method !== "HEAD") return next();
+    if (request.path === "/init.js") return response.sendFile(INIT_SCRIPT, { headers: { "cache-control": "no-cache" } });
+    return ASSETS.has(request.path.slice(1)) ? swaggerUi(request, response, next) : next();
+  };
 
   router.get("/docs", (_request, response) => {
     response.setHeader("cache-control", "no-cache");
     response.type("html").send(DOCS_PAGE);
   });
-  router.get("/docs/init.js", (_request, response) => {
-    response.sendFile(INIT_SCRIPT, { headers: { "cache-control": "no-cache" } });
-  });
-  router.use("/docs/assets", onlyListed);
+  router.use("/docs/assets", assets);
   return router;
 }
