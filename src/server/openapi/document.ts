@@ -5,7 +5,6 @@
  */
 import { z } from "zod";
 import * as schemas from "../schemas.js";
-import { CheckpointPath, CollectionPath, DocumentPath, RunPath, StatelessRunPath, ThreadPath } from "../schemas.js";
 import { type JsonSchema, SCHEMAS, ref } from "./components.js";
 import { OPERATIONS, type Operation, type Shape, type Tag } from "./operations.js";
 
@@ -23,7 +22,7 @@ const TAGS: Record<Tag, string> = {
 const isZod = (shape: Shape): shape is z.ZodType => "_zod" in shape;
 
 /** Schemas of schemas.ts that other request schemas are made of: written once, referenced. */
-const BUILDING_BLOCKS = ["MessageIn", "StateValues", "Command", "CheckpointRef", "RunConfig"];
+const BUILDING_BLOCKS: z.ZodType[] = [schemas.MessageIn, schemas.StateValues, schemas.Command, schemas.CheckpointRef, schemas.RunConfig];
 
 /**
  * The request schemas (bodies, queries and their building blocks), converted from zod under their
@@ -41,7 +40,7 @@ function requestSchemas(): { schemas: Record<string, JsonSchema>; nameOf: Map<z.
     if (!nameOf.has(schema)) registry.add(schema, { id: name });
     nameOf.set(schema, name);
   };
-  for (const name of BUILDING_BLOCKS) register(schemas[name as keyof typeof schemas] as z.ZodType);
+  for (const schema of BUILDING_BLOCKS) register(schema);
   for (const operation of OPERATIONS) {
     for (const shape of [operation.body, operation.query]) if (shape && isZod(shape)) register(shape);
   }
@@ -51,7 +50,7 @@ function requestSchemas(): { schemas: Record<string, JsonSchema>; nameOf: Map<z.
 }
 
 /** Path parameters the routes validate, by name; the others are described here. */
-const PATH_SCHEMAS: z.ZodObject[] = [ThreadPath, RunPath, CheckpointPath, StatelessRunPath, CollectionPath, DocumentPath];
+const PATH_SCHEMAS: z.ZodObject[] = [schemas.ThreadPath, schemas.RunPath, schemas.CheckpointPath, schemas.StatelessRunPath, schemas.CollectionPath, schemas.DocumentPath];
 const OTHER_PATH_PARAMETERS: Record<string, JsonSchema> = {
   assistant_id: { type: "string", description: "The assistant's id, or its graph id (`agent`)" },
   cron_id: { type: "string", format: "uuid" },
@@ -158,7 +157,8 @@ export function openApiDocument(version: string): JsonSchema {
         'Errors are JSON `{"detail": "..."}`. With `API_KEYS` set, every request but `/ok`, `/` and `/docs` needs a key.',
     },
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
-    security: [{ ApiKey: [] }, { Bearer: [] }],
+    // A key in either header; or none, when the server runs without API_KEYS.
+    security: [{ ApiKey: [] }, { Bearer: [] }, {}],
     paths,
     components: {
       // Response schemas, then the request schemas of schemas.ts under their own names.
