@@ -38,10 +38,11 @@ export function ownerOfKey(keys: ApiKeys, presented: string): string | undefined
 export const ownerOf = (response: Response): string | undefined => response.locals.owner as string | undefined;
 
 /**
- * Paths open without a key: the health check, and the web chat's page and files (a browser loads
- * them before it can send a key; they hold no data, and every API call they make needs one).
+ * Paths open without a key: the health check, and the pages and files of the web chat and of the
+ * API reference (a browser loads them before it can send a key; they hold no data, and every API
+ * call they make, /openapi.json included, needs one).
  */
-const isPublic = (path: string) => path === "/ok" || path === "/" || path.startsWith("/web/");
+const isPublic = (path: string) => path === "/ok" || path === "/" || path.startsWith("/web/") || path === "/docs" || path.startsWith("/docs/");
 
 /** Authenticates every request when `keys` is given; lets all through when it is not. */
 export function authenticate(keys: ApiKeys | undefined): RequestHandler {

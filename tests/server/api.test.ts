@@ -42,7 +42,7 @@ describe.each(await testBackends())("on %s", (backend) => {
       expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(["/threads", "/threads/{thread_id}/runs/stream", "/runs/wait"]));
       const docs = await fetch(`${server.baseUrl}/docs`);
       expect(docs.headers.get("content-type")).toMatch(/text\/html/);
-      expect(await docs.text()).toContain("/threads/{thread_id}/history");
+      expect(await docs.text()).toContain('<script src="/docs/assets/init.js">');
     });
   });
 

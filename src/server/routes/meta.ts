@@ -1,13 +1,14 @@
 import { Router } from "express";
 import { createRequire } from "node:module";
 import type { LlmCache } from "../../storage/llm-cache.js";
-import { docsPage, openApiDocument } from "../openapi.js";
+import { docsRouter } from "../openapi/docs-page.js";
+import { openApiDocument } from "../openapi/document.js";
 
 const require = createRequire(import.meta.url);
 const VERSION = (require("../../../package.json") as { version: string }).version;
 const LANGGRAPH_VERSION = (require("@langchain/langgraph/package.json") as { version: string }).version;
 
-/** Health, version information (with the response cache's counters) and the API description. */
+/** Health, version information (with the response cache's counters), the API description and its interactive reference. */
 export function metaRouter(deps: { llmCache?: LlmCache } = {}): Router {
   const router = Router();
   router.get("/ok", (_request, response) => {
@@ -26,8 +27,6 @@ export function metaRouter(deps: { llmCache?: LlmCache } = {}): Router {
   router.get("/openapi.json", (_request, response) => {
     response.json(openApiDocument(VERSION));
   });
-  router.get("/docs", (_request, response) => {
-    response.type("html").send(docsPage(VERSION));
-  });
+  router.use(docsRouter());
   return router;
 }
