@@ -3,21 +3,21 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { END, START, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { isRevertible } from "../storage/checkpointer.js";
-import { MODEL_NOT_CONFIGURED_MESSAGE, createModelNode } from "./model-node.js";
+import { createModelNode } from "./model-node.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./model-retry.js";
 import { AgentState } from "./state.js";
-import { createTrimNode, systemPromptTokens } from "./trim-node.js";
-import { REPLY_PRIMING_TOKENS } from "./token-counter.js";
-import { resolveSystemPrompt } from "./configuration.js";
-import { ContextOverflowError, ModelNotConfiguredError } from "../errors.js";
-import type { BaseMessage } from "@langchain/core/messages";
+import { createTrimNode } from "./trim-node.js";
 import { type SummarizeNodeOptions, createSummarizeNode } from "./summarize-node.js";
 import { type Summarize, createSummarizer } from "./summary.js";
 import type { ChatModelFactory } from "./run-models.js";
-import { type MemoryMode, type ResolvedRunSettings, parseRunSettings, resolveRunSettings } from "./run-settings.js";
+import type { MemoryMode, ResolvedRunSettings } from "./run-settings.js";
+import { registerAgent } from "./run-checks.js";
 import { type RunSetupResolver, createRunSetupResolver } from "./run-setup.js";
 import { type DocumentSearch, createSearchDocumentsTool } from "./search-documents-tool.js";
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
+
+// The checks a server makes before starting a run, on agents built here.
+export { agentRunDefaults, assertHasModel, assertInputFits, assertRunSettings } from "./run-checks.js";
 
 /** Defaults used when `createAgent` is called without them (the service passes its config). */
 export const AGENT_DEFAULTS = {
@@ -165,58 +165,8 @@ export function createAgent(options: AgentOptions = {}) {
   const setup = runSetupResolver(options);
   const graph = buildAgentGraph(options, setup).compile({ checkpointer: options.checkpointer });
   makeRunsAtomic(graph, options.durability ?? "exit");
-  setups.set(graph, { setup, defaults: runDefaults(options) });
-  if (!options.model) withoutModel.add(graph);
+  registerAgent(graph, { setup, defaults: runDefaults(options), hasModel: options.model !== undefined });
   return graph;
-}
-
-/** The run setups and defaults of each agent `createAgent` built, for checks made before a run starts. */
-const setups = new WeakMap<object, { setup: RunSetupResolver; defaults: ResolvedRunSettings }>();
-/** Agents built without a model: every run of theirs would fail. */
-const withoutModel = new WeakSet<object>();
-
-/** Throws `ModelNotConfiguredError` when `agent` has no model, before a run is started in vain. */
-export function assertHasModel(agent: object): void {
-  if (withoutModel.has(agent)) throw new ModelNotConfiguredError(MODEL_NOT_CONFIGURED_MESSAGE);
-}
-
-/** The settings a run of `agent` gets for what it does not set (the service's configuration). */
-export function agentRunDefaults(agent: object): ResolvedRunSettings | undefined {
-  return setups.get(agent)?.defaults;
-}
-
-/**
- * Throws `ValidationError` (naming the field and its rule) when a run of `agent` with this
- * `configurable` could not use its settings: a malformed value, or a combination with the
- * agent's defaults that leaves no room (see `resolveRunSettings`).
- */
-export function assertRunSettings(agent: object, configurable: Record<string, unknown>): void {
-  const known = setups.get(agent);
-  if (known) resolveRunSettings(configurable, known.defaults);
-  else parseRunSettings(configurable);
-}
-
-/**
- * Throws what the run would fail with, before it starts: `ValidationError` for a setting it
- * cannot use or a system prompt variable with no value, `ContextOverflowError` when the new
- * messages alone cannot fit the run's budget. Lets a server answer 4xx at once instead of
- * starting a run doomed to fail.
- */
-export function assertInputFits(agent: object, messages: readonly BaseMessage[], config: RunnableConfig): void {
-  const known = setups.get(agent);
-  if (!known || messages.length === 0) return;
-  const options = known.setup(config).trim;
-  const systemPrompt = resolveSystemPrompt(options.systemPrompt, config, { retrieval: options.retrieval });
-  // In summary mode the newest turn must leave room for the summary beside it.
-  const budget = options.contextTokens - options.maxOutputTokens - (options.summaryReserve ?? 0);
-  const needed =
-    REPLY_PRIMING_TOKENS + systemPromptTokens(options.counter, systemPrompt) + messages.reduce((sum, message) => sum + options.counter.countMessage(message), 0);
-  if (needed > budget) {
-    throw new ContextOverflowError(
-      `The new messages need ${needed} prompt tokens with the system prompt, but only ${budget} are available ` +
-        `(context_tokens less max_tokens reserved for the reply: CONTEXT_TOKENS and MAX_OUTPUT_TOKENS unless the run sets them). Shorten them or raise context_tokens.`,
-    );
-  }
 }
 
 type CompiledAgentGraph = ReturnType<ReturnType<typeof buildAgentGraph>["compile"]>;
