@@ -1,4 +1,8 @@
+import { FakeListChatModel } from "@langchain/core/utils/testing";
+import { HumanMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
+import { createAgent } from "../../src/graph/agent.js";
+import type { ModelSettings } from "../../src/graph/run-models.js";
 import { ValidationError } from "../../src/errors.js";
 import { type ResolvedRunSettings, parseRunSettings, resolveRunSettings, runSettingsJsonSchema } from "../../src/graph/run-settings.js";
 
@@ -130,5 +134,35 @@ describe("runSettingsJsonSchema", () => {
   it("has no defaults when none are given", () => {
     const schema = runSettingsJsonSchema();
     for (const property of Object.values(schema.properties ?? {})) expect(property).not.toHaveProperty("default");
+  });
+});
+
+describe("the model of a run", () => {
+  const ask = (agent: ReturnType<typeof createAgent>, configurable: Record<string, unknown>) =>
+    agent.invoke({ messages: [new HumanMessage("hi")] }, { configurable: { thread_id: crypto.randomUUID(), ...configurable } });
+
+  it("is built by the factory for settings other than the defaults, once per settings", async () => {
+    const built: ModelSettings[] = [];
+    const agent = createAgent({
+      model: new FakeListChatModel({ responses: ["default"] }),
+      modelName: "base",
+      temperature: 0.3,
+      maxOutputTokens: 100,
+      modelFactory: (settings) => {
+        built.push(settings);
+        return new FakeListChatModel({ responses: [`${settings.model} at ${settings.temperature}, ${settings.maxTokens} tokens`] });
+      },
+    });
+    expect((await ask(agent, {})).messages.at(-1)!.text).toBe("default");
+    expect((await ask(agent, { temperature: 0.3, model: "base" })).messages.at(-1)!.text).toBe("default");
+    expect((await ask(agent, { model: "other", max_tokens: 50 })).messages.at(-1)!.text).toBe("other at 0.3, 50 tokens");
+    expect((await ask(agent, { model: "other", max_tokens: 50 })).messages.at(-1)!.text).toBe("other at 0.3, 50 tokens");
+    expect(built).toEqual([{ model: "other", temperature: 0.3, maxTokens: 50 }]);
+  });
+
+  it("cannot change without a factory: the run is refused, naming the setting", async () => {
+    const agent = createAgent({ model: new FakeListChatModel({ responses: ["default"] }), modelName: "base" });
+    await expect(ask(agent, { temperature: 1 })).rejects.toThrow("configurable.temperature cannot be changed per run");
+    expect((await ask(agent, { context_tokens: 4000 })).messages.at(-1)!.text).toBe("default");
   });
 });

@@ -75,6 +75,19 @@ describe("run settings", () => {
     expect(state.values.messages).toHaveLength(2 * 9);
   });
 
+  it("refuses at once new messages that cannot fit the run's own budget", async () => {
+    const thread = await client.threads.create();
+    const long = filler(1).repeat(4);
+    const refused = await server.request(`/threads/${thread.thread_id}/runs/wait`, { body: { assistant_id: "agent", input: user(long), config: { configurable: { context_tokens: 100, max_tokens: 20 } } } });
+    expect(refused.status).toBe(400);
+    expect((refused.body as { detail: string }).detail).toMatch(/only 80 are available .*raise context_tokens/);
+    expect(await client.runs.list(thread.thread_id)).toEqual([]);
+    expect(stub.requests).toHaveLength(0);
+    // The service's budget takes it.
+    await client.runs.wait(thread.thread_id, "agent", { input: user(long) });
+    expect(stub.requests).toHaveLength(1);
+  });
+
   it("keeps a summary in runs that ask for summary memory, and sends none in window mode runs", async () => {
     const thread = await client.threads.create();
     const summaryMode = { memory_mode: "summary", context_tokens: 400, max_tokens: 50, summary_tokens: 60 };
