@@ -82,9 +82,17 @@ describe("langgraph.json", () => {
     if (!isCompiledGraph(graph)) return;
 
     const drawable = graph.getGraph();
-    expect(Object.keys(drawable.nodes)).toEqual(["__start__", "trim", "model", "tools", "__end__"]);
-    expect(drawable.edges.map((edge) => `${edge.source} -> ${edge.target}`).sort()).toEqual(["__start__ -> trim", "model -> __end__", "model -> tools", "tools -> trim", "trim -> model"]);
-    expect(Object.keys((await graph.getGraphAsync({ xray: true })).nodes)).toHaveLength(5);
+    expect(Object.keys(drawable.nodes)).toEqual(["__start__", "trim", "summarize", "model", "tools", "__end__"]);
+    expect(drawable.edges.map((edge) => `${edge.source} -> ${edge.target}`).sort()).toEqual([
+      "__start__ -> trim",
+      "model -> __end__",
+      "model -> tools",
+      "summarize -> model",
+      "tools -> trim",
+      "trim -> model",
+      "trim -> summarize",
+    ]);
+    expect(Object.keys((await graph.getGraphAsync({ xray: true })).nodes)).toHaveLength(6);
     expect(existsSync(join(dataDir, "stateful-agent.sqlite"))).toBe(true);
 
     // What the dev server does before every run (langgraph-api `getGraph`): its own savers.

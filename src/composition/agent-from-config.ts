@@ -4,6 +4,8 @@ import { createChatModel, createEmbeddings } from "../graph/chat-model.js";
 import { DocumentIndex } from "../retrieval/document-index.js";
 import { type Logger, createLogger } from "../logger.js";
 import type { SummaryMemoryOptions } from "../graph/agent.js";
+import type { ChatModelFactory } from "../graph/run-models.js";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { LlmCache, LlmCacheOptions } from "../storage/llm-cache.js";
 import { MemoryLlmCache } from "../storage/memory/llm-cache.js";
 import type { ServiceCheckpointer } from "../storage/checkpointer.js";
@@ -50,15 +52,18 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
   const logger = options.logger ?? createLogger(config);
   const llmCache = createLlmCache(config, storage, logger);
   const model = createChatModel(config, llmCache);
-  const summary: SummaryMemoryOptions | undefined =
-    config.MEMORY_MODE === "summary"
-      ? {
-          summaryTokens: config.SUMMARY_TOKENS,
-          // Its own client: a summary is at most SUMMARY_TOKENS long, whatever MAX_OUTPUT_TOKENS says.
-          model: createChatModel({ ...config, MODEL: config.SUMMARY_MODEL ?? config.MODEL, MAX_OUTPUT_TOKENS: config.SUMMARY_TOKENS }, llmCache),
-          onError: (error, context) => logger.warn({ err: error, ...context }, "summary call failed; the turn goes on with the previous summary, and the next turn retries"),
-        }
-      : undefined;
+  // Runs with another model, temperature or max_tokens get a client of their own, on the same
+  // provider and response cache (see src/graph/run-models.ts).
+  const modelFactory: ChatModelFactory | undefined = model
+    ? (settings) => createChatModel({ ...config, MODEL: settings.model, TEMPERATURE: settings.temperature, MAX_OUTPUT_TOKENS: settings.maxTokens }, llmCache) as BaseChatModel
+    : undefined;
+  // Any run may ask for summary memory, so its settings are always given; MEMORY_MODE is the default.
+  // Summary models come from the factory: a summary is at most summary_tokens long, whatever max_tokens says.
+  const summary: SummaryMemoryOptions = {
+    summaryTokens: config.SUMMARY_TOKENS,
+    modelName: config.SUMMARY_MODEL,
+    onError: (error, context) => logger.warn({ err: error, ...context }, "summary call failed; the turn goes on with the previous summary, and the next turn retries"),
+  };
   const documents = new DocumentIndex({
     store: storage.documents,
     embeddings: createEmbeddings(config),
@@ -73,8 +78,12 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
   });
   const agent = createAgent({
     summary,
+    memoryMode: config.MEMORY_MODE,
     documents,
     model,
+    modelFactory,
+    modelName: config.MODEL,
+    temperature: config.TEMPERATURE,
     checkpointer,
     systemPrompt: config.SYSTEM_PROMPT,
     contextTokens: config.CONTEXT_TOKENS,

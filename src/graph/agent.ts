@@ -3,19 +3,21 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { END, START, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
 import { isRevertible } from "../storage/checkpointer.js";
-import { MODEL_NOT_CONFIGURED_MESSAGE, createModelNode } from "./model-node.js";
+import { createModelNode } from "./model-node.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./model-retry.js";
 import { AgentState } from "./state.js";
-import { createTokenCounter } from "./token-counter.js";
-import { type TrimNodeOptions, createTrimNode, systemPromptTokens } from "./trim-node.js";
-import { REPLY_PRIMING_TOKENS } from "./token-counter.js";
-import { resolveSystemPrompt } from "./configuration.js";
-import { ContextOverflowError, ModelNotConfiguredError } from "../errors.js";
-import type { BaseMessage } from "@langchain/core/messages";
+import { createTrimNode } from "./trim-node.js";
 import { type SummarizeNodeOptions, createSummarizeNode } from "./summarize-node.js";
-import { createSummarizer, summaryReserveTokens } from "./summary.js";
+import { type Summarize, createSummarizer } from "./summary.js";
+import type { ChatModelFactory } from "./run-models.js";
+import type { MemoryMode, ResolvedRunSettings } from "./run-settings.js";
+import { registerAgent } from "./run-checks.js";
+import { type RunSetupResolver, createRunSetupResolver } from "./run-setup.js";
 import { type DocumentSearch, createSearchDocumentsTool } from "./search-documents-tool.js";
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
+
+// The checks a server makes before starting a run, on agents built here.
+export { agentRunDefaults, assertHasModel, assertInputFits, assertRunSettings } from "./run-checks.js";
 
 /** Defaults used when `createAgent` is called without them (the service passes its config). */
 export const AGENT_DEFAULTS = {
@@ -23,20 +25,35 @@ export const AGENT_DEFAULTS = {
   contextTokens: 16_384,
   maxOutputTokens: 1024,
   tokenizerModel: "gpt-4o-mini",
+  temperature: 0,
+  summaryTokens: 512,
 } as const;
 
-/** The parts an agent is built from; tests and other entry points inject their own. */
+/**
+ * The parts an agent is built from; tests and other entry points inject their own. The model
+ * settings, budgets, memory mode and system prompt here are defaults: a run may set its own
+ * (`configurable`, see `run-settings.ts`).
+ */
 export interface AgentOptions {
-  /** Chat model; without one, runs fail with an error naming OPENAI_API_KEY / OPENAI_BASE_URL. */
+  /** Chat model for the default settings; without one, runs fail with an error naming OPENAI_API_KEY / OPENAI_BASE_URL. */
   model?: BaseChatModel;
+  /**
+   * Builds the chat model of a run whose model name, temperature or max tokens differ from the
+   * defaults (see `run-models.ts`). Without one, such runs are refused.
+   */
+  modelFactory?: ChatModelFactory;
+  /** Default model name (`MODEL`); also picks the default tokenizer. */
+  modelName?: string;
+  /** Default sampling temperature (`TEMPERATURE`). */
+  temperature?: number;
   /** Where threads live. Without one the graph keeps no memory between invocations. */
   checkpointer?: BaseCheckpointSaver;
   systemPrompt?: string;
   /** Prompt budget: system prompt + window + `maxOutputTokens` never exceed it. */
   contextTokens?: number;
-  /** Reply room kept free in the budget; should match the model's max tokens. */
+  /** Reply room kept free in the budget; the model's max tokens. */
   maxOutputTokens?: number;
-  /** Model name that picks the tokenizer (o200k_base or cl100k_base). */
+  /** Model name that picks the tokenizer (o200k_base or cl100k_base) of the default model; `modelName` when unset. */
   tokenizerModel?: string;
   /**
    * When runs write checkpoints unless the caller says otherwise: `exit` (default) writes one
@@ -45,7 +62,9 @@ export interface AgentOptions {
   durability?: Durability;
   /** How failed model calls are retried (defaults: 2 retries, 500 ms base, 20 s cap). */
   retry?: Partial<RetryOptions>;
-  /** Summary memory; without it the messages that leave the window are simply not sent. */
+  /** Default memory mode (`MEMORY_MODE`): "summary" when `summary` is given, else "window". */
+  memoryMode?: MemoryMode;
+  /** Summary memory settings, used by runs in summary mode; without them, defaults (512 tokens, the chat model). */
   summary?: SummaryMemoryOptions;
   /**
    * The user's documents: runs bound to a collection (`configurable.collection_id`) can call the
@@ -54,12 +73,14 @@ export interface AgentOptions {
   documents?: DocumentSearch;
 }
 
-/** Summary memory mode (`MEMORY_MODE=summary`). */
+/** Summary memory mode (`MEMORY_MODE=summary`, or `configurable.memory_mode` per run). */
 export interface SummaryMemoryOptions {
-  /** Longest summary, in tokens; kept free in the prompt budget (`SUMMARY_TOKENS`). */
+  /** Longest summary, in tokens; kept free in the prompt budget (`SUMMARY_TOKENS`); runs may set `summary_tokens`. */
   summaryTokens: number;
-  /** The model that writes summaries; the agent's model when unset (`SUMMARY_MODEL`). */
+  /** The model that writes summaries for the default settings; the agent's model when unset (and no factory). */
   model?: BaseChatModel;
+  /** Model name of summaries (`SUMMARY_MODEL`), for the models the factory builds; the run's model when unset. */
+  modelName?: string;
   /** Told when a summary call fails (the turn goes on; the next turn retries). */
   onError?: SummarizeNodeOptions["onError"];
 }
@@ -67,35 +88,69 @@ export interface SummaryMemoryOptions {
 /** LangGraph's checkpoint durability modes. */
 export type Durability = "exit" | "async" | "sync";
 
+/** The defaults a run's settings fall back to, from the agent's options. */
+function runDefaults(options: AgentOptions): ResolvedRunSettings {
+  return {
+    system_prompt: options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt,
+    model: options.modelName ?? options.tokenizerModel ?? AGENT_DEFAULTS.tokenizerModel,
+    temperature: options.temperature ?? AGENT_DEFAULTS.temperature,
+    max_tokens: options.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
+    context_tokens: options.contextTokens ?? AGENT_DEFAULTS.contextTokens,
+    memory_mode: options.memoryMode ?? (options.summary ? "summary" : "window"),
+    summary_tokens: options.summary?.summaryTokens ?? AGENT_DEFAULTS.summaryTokens,
+  };
+}
+
+function runSetupResolver(options: AgentOptions): RunSetupResolver {
+  return createRunSetupResolver({
+    defaults: runDefaults(options),
+    tokenizerModel: options.tokenizerModel,
+    model: options.model,
+    summaryModel: options.summary?.model,
+    summaryModelName: options.summary?.modelName,
+    modelFactory: options.modelFactory,
+    retrieval: options.documents !== undefined,
+  });
+}
+
 /**
- * Builds the uncompiled graph: START → trim → model → END, in summary mode with a summarize node
- * between trim and model, and with documents a tools node that the model may route to, whose
- * results go back through trim (the window must still fit) to the model.
+ * Builds the uncompiled graph: START → trim → model → END; with a model, a summarize node that
+ * runs in summary mode sits between trim and model (a run's memory mode picks the path), and
+ * with documents a tools node that the model may route to, whose results go back through trim
+ * (the window must still fit) to the model.
  */
-export function buildAgentGraph(options: AgentOptions = {}) {
+export function buildAgentGraph(options: AgentOptions = {}, setup: RunSetupResolver = runSetupResolver(options)) {
   const systemPrompt = options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt;
-  const trim = trimOptions(options);
   const tools = options.documents ? [createSearchDocumentsTool(options.documents)] : undefined;
-  const modelNode = createModelNode({ model: options.model, systemPrompt, retry: { ...DEFAULT_RETRY, ...options.retry }, tools });
-  const graph = new StateGraph(AgentState).addNode("trim", createTrimNode(trim)).addNode("model", modelNode).addEdge(START, "trim");
+  const summaryMode = (config: RunnableConfig | undefined) => setup(config).settings.memory_mode === "summary";
+  const modelNode = createModelNode({
+    model: options.model ? (config) => setup(config).model() : undefined,
+    sendsSummary: summaryMode,
+    systemPrompt,
+    retry: { ...DEFAULT_RETRY, ...options.retry },
+    tools,
+  });
+  const builder = new StateGraph(AgentState).addNode("trim", createTrimNode((config) => setup(config).trim));
+  // Each run's summaries: its summary model, its summary length and its context.
+  const summarize: Summarize = (previous, dropped, config) => {
+    const run = setup(config);
+    const model = run.summaryModel() as BaseChatModel;
+    const { counter, contextTokens } = run.trim;
+    return createSummarizer({ model, counter, summaryTokens: run.settings.summary_tokens, contextTokens, timeoutMs: options.retry?.attemptTimeoutMs })(previous, dropped, config);
+  };
+  // Added before "model" so that drawings list the nodes in the order they run.
+  if (options.model) builder.addNode("summarize", createSummarizeNode({ summarize, onError: options.summary?.onError }));
+  const graph = builder.addNode("model", modelNode).addEdge(START, "trim");
+  if (!options.model) graph.addEdge("trim", "model");
+  else {
+    // One static type for every shape: callers address nodes by name only through the API
+    // (`as_node`, stream metadata), where "summarize" and "tools" are more valid names.
+    const withSummary = graph as unknown as StateGraph<typeof AgentState, typeof AgentState.State, typeof AgentState.Update, "trim" | "summarize" | "model">;
+    withSummary.addConditionalEdges("trim", (_state, config) => (summaryMode(config) ? "summarize" : "model"), ["summarize", "model"]).addEdge("summarize", "model");
+  }
   if (tools) graph.addNode("tools", new ToolNode(tools)).addConditionalEdges("model", toolsCondition, ["tools", END]).addEdge("tools", "trim");
   else graph.addEdge("model", END);
-  const summaryModel = options.summary?.model ?? options.model;
-  if (!options.summary || !summaryModel) return graph.addEdge("trim", "model");
-  const summarize = createSummarizer({
-    model: summaryModel,
-    counter: trim.counter,
-    summaryTokens: options.summary.summaryTokens,
-    contextTokens: trim.contextTokens,
-    timeoutMs: options.retry?.attemptTimeoutMs,
-  });
-  const withSummary = graph
-    .addNode("summarize", createSummarizeNode({ summarize, onError: options.summary.onError }))
-    .addEdge("trim", "summarize")
-    .addEdge("summarize", "model");
-  // One static type for every shape: callers address nodes by name only through the API
-  // (`as_node`, stream metadata), where "summarize" and "tools" are more valid names.
-  return withSummary as unknown as typeof graph;
+  return graph;
 }
 
 /** The compiled agent: a LangGraph graph with `invoke`, `stream`, `getState`, `updateState`, ... */
@@ -107,54 +162,11 @@ export type Agent = ReturnType<typeof createAgent>;
  * so the thread is exactly as it was (no dangling user message, no half-written step).
  */
 export function createAgent(options: AgentOptions = {}) {
-  const graph = buildAgentGraph(options).compile({ checkpointer: options.checkpointer });
+  const setup = runSetupResolver(options);
+  const graph = buildAgentGraph(options, setup).compile({ checkpointer: options.checkpointer });
   makeRunsAtomic(graph, options.durability ?? "exit");
-  budgets.set(graph, trimOptions(options));
-  if (!options.model) withoutModel.add(graph);
+  registerAgent(graph, { setup, defaults: runDefaults(options), hasModel: options.model !== undefined });
   return graph;
-}
-
-function trimOptions(options: AgentOptions): TrimNodeOptions {
-  const counter = createTokenCounter(options.tokenizerModel ?? AGENT_DEFAULTS.tokenizerModel);
-  return {
-    counter,
-    systemPrompt: options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt,
-    contextTokens: options.contextTokens ?? AGENT_DEFAULTS.contextTokens,
-    maxOutputTokens: options.maxOutputTokens ?? AGENT_DEFAULTS.maxOutputTokens,
-    summaryReserve: options.summary ? summaryReserveTokens(counter, options.summary.summaryTokens) : undefined,
-    retrieval: options.documents !== undefined,
-  };
-}
-
-/** The trim settings of each agent `createAgent` built, for checks made before a run starts. */
-const budgets = new WeakMap<object, TrimNodeOptions>();
-/** Agents built without a model: every run of theirs would fail. */
-const withoutModel = new WeakSet<object>();
-
-/** Throws `ModelNotConfiguredError` when `agent` has no model, before a run is started in vain. */
-export function assertHasModel(agent: object): void {
-  if (withoutModel.has(agent)) throw new ModelNotConfiguredError(MODEL_NOT_CONFIGURED_MESSAGE);
-}
-
-/**
- * Throws what the run would fail with, before it starts: `ValidationError` for a system prompt
- * variable with no value, `ContextOverflowError` when the new messages alone cannot fit the
- * budget. Lets a server answer 4xx at once instead of starting a run doomed to fail.
- */
-export function assertInputFits(agent: object, messages: readonly BaseMessage[], config: RunnableConfig): void {
-  const options = budgets.get(agent);
-  if (!options || messages.length === 0) return;
-  const systemPrompt = resolveSystemPrompt(options.systemPrompt, config, { retrieval: options.retrieval });
-  // In summary mode the newest turn must leave room for the summary beside it.
-  const budget = options.contextTokens - options.maxOutputTokens - (options.summaryReserve ?? 0);
-  const needed =
-    REPLY_PRIMING_TOKENS + systemPromptTokens(options.counter, systemPrompt) + messages.reduce((sum, message) => sum + options.counter.countMessage(message), 0);
-  if (needed > budget) {
-    throw new ContextOverflowError(
-      `The new messages need ${needed} prompt tokens with the system prompt, but only ${budget} are available ` +
-        `(CONTEXT_TOKENS less MAX_OUTPUT_TOKENS reserved for the reply). Shorten them or raise CONTEXT_TOKENS.`,
-    );
-  }
 }
 
 type CompiledAgentGraph = ReturnType<ReturnType<typeof buildAgentGraph>["compile"]>;

@@ -21,8 +21,13 @@ export const MODEL_NOT_CONFIGURED_MESSAGE =
 
 /** Settings of the model node. */
 export interface ModelNodeOptions {
-  /** The chat model; `undefined` makes every run fail with `ModelNotConfiguredError`. */
-  model: BaseChatModel | undefined;
+  /**
+   * The chat model, or per run a function of the run's config giving it; `undefined` makes the
+   * run fail with `ModelNotConfiguredError`.
+   */
+  model: BaseChatModel | undefined | ((config: RunnableConfig | undefined) => BaseChatModel | undefined);
+  /** Whether a run sends the thread's summary (summary memory mode); always when unset. */
+  sendsSummary?: (config: RunnableConfig | undefined) => boolean;
   /** Service default system prompt; `configurable.system_prompt` overrides it per run. */
   systemPrompt: string;
   /** How failed model calls are retried; the model client itself should not retry. */
@@ -33,13 +38,15 @@ export interface ModelNodeOptions {
 
 /**
  * The messages one turn sends: the system prompt (with the summary of earlier messages, in
- * summary mode), pinned system messages, then the window.
+ * summary mode), pinned system messages, then the window. With `withSummary` false (a window
+ * mode run on a thread that has a summary from summary mode runs) the summary is not sent: the
+ * window mode budget keeps no room for it.
  */
-export function buildPrompt(state: AgentStateValue, systemPrompt: string): BaseMessage[] {
+export function buildPrompt(state: AgentStateValue, systemPrompt: string, withSummary = true): BaseMessage[] {
   const pinned = countPinned(state.messages);
   // A summary lagging behind the window (its last update failed) is still true of what it covers;
   // one reaching into the window no longer matches the messages and is not sent.
-  const summary = state.summary && state.summary.upTo <= state.windowStart && state.summary.text !== "" ? `${SUMMARY_HEADING}${state.summary.text}` : "";
+  const summary = withSummary && state.summary && state.summary.upTo <= state.windowStart && state.summary.text !== "" ? `${SUMMARY_HEADING}${state.summary.text}` : "";
   const system = [systemPrompt, summary].filter((part) => part !== "").join("\n\n");
   const prompt: BaseMessage[] = system === "" ? [] : [new SystemMessage(system)];
   prompt.push(...state.messages.slice(0, pinned), ...state.messages.slice(Math.max(pinned, state.windowStart)));
@@ -174,10 +181,10 @@ function withHandler(config: RunnableConfig | undefined, handler: BaseCallbackHa
  */
 export function createModelNode(options: ModelNodeOptions) {
   return async function modelNode(state: AgentStateValue, config?: RunnableConfig): Promise<AgentStateUpdate> {
-    const { model } = options;
+    const model = typeof options.model === "function" ? options.model(config) : options.model;
     if (!model) throw new ModelNotConfiguredError(MODEL_NOT_CONFIGURED_MESSAGE);
     const retrieval = options.tools !== undefined && collectionOf(config) !== undefined;
-    const prompt = buildPrompt(state, resolveSystemPrompt(options.systemPrompt, config, { retrieval }));
+    const prompt = buildPrompt(state, resolveSystemPrompt(options.systemPrompt, config, { retrieval }), options.sendsSummary?.(config) ?? true);
     const reply = await invokeWithRetry(model, prompt, config, options.retry ?? DEFAULT_RETRY, retrieval ? options.tools : undefined);
     if (reply.id === undefined || state.messages.some((message) => message.id === reply.id)) {
       // Serialisation reads the constructor arguments (lc_kwargs), not the field: set both,

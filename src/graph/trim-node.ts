@@ -66,7 +66,7 @@ export function selectWindow(messages: readonly BaseMessage[], options: WindowBu
   for (index -= 1; index >= newestHuman; index -= 1) tokens += countMessage(messages[index] as BaseMessage);
   throw new ContextOverflowError(
     `The newest message needs ${tokens} prompt tokens with the system prompt, but only ${budget} are available ` +
-      `(CONTEXT_TOKENS less MAX_OUTPUT_TOKENS reserved for the reply). Shorten the message or raise CONTEXT_TOKENS.`,
+      `(context_tokens less max_tokens reserved for the reply: CONTEXT_TOKENS and MAX_OUTPUT_TOKENS unless the run sets them). Shorten the message or raise context_tokens.`,
   );
 }
 
@@ -75,9 +75,9 @@ export interface TrimNodeOptions {
   counter: TokenCounter;
   /** Service default system prompt; `configurable.system_prompt` overrides it per run. */
   systemPrompt: string;
-  /** The model's context size the whole request must fit in (`CONTEXT_TOKENS`). */
+  /** The model's context size the whole request must fit in (`context_tokens`, `CONTEXT_TOKENS`). */
   contextTokens: number;
-  /** Room kept free for the reply (`MAX_OUTPUT_TOKENS`). */
+  /** Room kept free for the reply (`max_tokens`, `MAX_OUTPUT_TOKENS`). */
   maxOutputTokens: number;
   /**
    * Summary memory mode: tokens kept free for the summary of what the window dropped (see
@@ -101,14 +101,16 @@ export function systemPromptTokens(counter: TokenCounter, prompt: string): numbe
 
 /**
  * Builds the trim node: it stores where the window starts and leaves the history untouched.
- * It writes nothing when the window has not moved.
+ * It writes nothing when the window has not moved. `options` may be given per run (a function
+ * of the run's config): the budget of a run is its own `context_tokens` and `max_tokens`.
  */
-export function createTrimNode(options: TrimNodeOptions) {
-  const { counter, summaryReserve } = options;
-  const budget = options.contextTokens - options.maxOutputTokens;
-  const countMessage = (message: BaseMessage) => counter.countMessage(message);
+export function createTrimNode(options: TrimNodeOptions | ((config: RunnableConfig | undefined) => TrimNodeOptions)) {
   return function trimNode(state: AgentStateValue, config?: RunnableConfig): AgentStateUpdate {
-    const systemTokens = systemPromptTokens(counter, resolveSystemPrompt(options.systemPrompt, config, { retrieval: options.retrieval }));
+    const run = typeof options === "function" ? options(config) : options;
+    const { counter, summaryReserve } = run;
+    const budget = run.contextTokens - run.maxOutputTokens;
+    const countMessage = (message: BaseMessage) => counter.countMessage(message);
+    const systemTokens = systemPromptTokens(counter, resolveSystemPrompt(run.systemPrompt, config, { retrieval: run.retrieval }));
     const start = summaryReserve === undefined ? selectWindow(state.messages, { budget, systemTokens, countMessage }).start : summaryWindowStart(state, budget, summaryReserve, systemTokens, countMessage);
     return start === state.windowStart ? {} : { windowStart: start };
   };

@@ -5,6 +5,8 @@
  */
 import { v5 as uuid5 } from "@langchain/core/utils/uuid";
 import { NotFoundError } from "../errors.js";
+import { agentRunDefaults } from "../graph/agent.js";
+import { runSettingsJsonSchema } from "../graph/run-settings.js";
 
 /** The graph id, as in langgraph.json. */
 export const GRAPH_ID = "agent";
@@ -38,8 +40,11 @@ export function assistantToWire() {
   };
 }
 
-/** JSON Schemas of the graph's input, output, state and configuration (`configurable`/`context`). */
-export function graphSchemas() {
+/**
+ * JSON Schemas of the graph's input, output, state and configuration (`configurable`/`context`,
+ * the same schema as the official server gives both); defaults are `agent`'s.
+ */
+export function graphSchemas(agent?: object) {
   const message = {
     type: "object",
     properties: {
@@ -62,17 +67,8 @@ export function graphSchemas() {
       windowStart: { type: "integer", description: "Index of the first message sent to the model" },
     },
   };
-  const config = {
-    title: "AgentConfigurable",
-    type: "object",
-    properties: {
-      system_prompt: {
-        type: "string",
-        description: "Replaces the default system prompt; {name} placeholders are filled from the other keys",
-      },
-    },
-    additionalProperties: { type: ["string", "number", "boolean"] },
-  };
+  // What a run or an assistant configures, with the service's defaults (see src/graph/run-settings.ts).
+  const config = runSettingsJsonSchema(agent ? agentRunDefaults(agent) : undefined);
   return {
     graph_id: GRAPH_ID,
     input_schema: input,

@@ -59,8 +59,8 @@ describe.each(await testBackends())("on %s", (backend) => {
 
     it("describes the graph, its schemas and subgraphs", async () => {
       const graph = await client.assistants.getGraph("agent", { xray: true });
-      // The tools path serves runs bound to a document collection.
-      expect(graph.nodes.map((node) => node.id)).toEqual(["__start__", "trim", "model", "tools", "__end__"]);
+      // The tools path serves runs bound to a document collection, summarize those in summary memory mode.
+      expect(graph.nodes.map((node) => node.id)).toEqual(["__start__", "trim", "summarize", "model", "tools", "__end__"]);
       const schemas = await client.assistants.getSchemas(ASSISTANT_ID);
       expect(schemas.graph_id).toBe("agent");
       expect(Object.keys((schemas.state_schema as { properties: object }).properties)).toContain("messages");

@@ -202,9 +202,10 @@ describe("the calls Studio makes", () => {
 
     for (const xray of ["true", "1", "2"]) {
       const graph = (await studio(`/assistants/${ASSISTANT_ID}/graph?xray=${xray}`)).body as { nodes: { id: string }[]; edges: { source: string; target: string }[] };
-      expect(graph.nodes.map((node) => node.id)).toEqual(["__start__", "trim", "model", "tools", "__end__"]);
+      // Runs in summary memory mode (MEMORY_MODE, or configurable.memory_mode) take the summarize path.
+      expect(graph.nodes.map((node) => node.id)).toEqual(["__start__", "trim", "summarize", "model", "tools", "__end__"]);
       const edges = graph.edges.map((edge) => `${edge.source} -> ${edge.target}`);
-      expect(edges.sort()).toEqual(["__start__ -> trim", "model -> __end__", "model -> tools", "tools -> trim", "trim -> model"]);
+      expect(edges.sort()).toEqual(["__start__ -> trim", "model -> __end__", "model -> tools", "summarize -> model", "tools -> trim", "trim -> model", "trim -> summarize"]);
     }
     // A depth is a depth: "2" must not be read as the flag "false".
     expect(parseInput(GraphQuery, { xray: "2" }, "query")).toEqual({ xray: 2 });
@@ -214,7 +215,21 @@ describe("the calls Studio makes", () => {
     expect(Object.keys(schemas)).toEqual(expect.arrayContaining(["graph_id", "input_schema", "output_schema", "state_schema", "config_schema", "context_schema"]));
     expect(Object.keys(schemas.input_schema!.properties!)).toEqual(["messages"]);
     expect(Object.keys(schemas.state_schema!.properties!)).toEqual(["messages", "windowStart"]);
-    expect(Object.keys(schemas.config_schema!.properties!)).toEqual(["system_prompt"]);
+    expect(Object.keys(schemas.config_schema!.properties!)).toEqual([
+      "system_prompt",
+      "model",
+      "temperature",
+      "max_tokens",
+      "context_tokens",
+      "memory_mode",
+      "summary_tokens",
+      "collection_id",
+    ]);
+    // What Studio renders as the form: a title, a type, a description and the value used when unset.
+    for (const property of Object.values(schemas.config_schema!.properties!)) {
+      expect(property).toEqual(expect.objectContaining({ title: expect.any(String), type: expect.any(String), description: expect.any(String) }));
+    }
+    expect(schemas.context_schema).toEqual(schemas.config_schema);
 
     expect((await studio(`/assistants/${ASSISTANT_ID}/subgraphs?recurse=true`)).body).toEqual({});
     expect((await studio(`/assistants/${ASSISTANT_ID}/versions`, { body: { limit: 10, offset: 0 } })).body).toEqual([expect.objectContaining({ version: 1 })]);

@@ -49,7 +49,7 @@ export function assistantsRouter(deps: AppDeps): Router {
 
   router.get("/assistants/:assistant_id/schemas", (request, response) => {
     resolveAssistantId(request.params.assistant_id);
-    response.json(graphSchemas());
+    response.json(graphSchemas(deps.agent));
   });
 
   router.get(["/assistants/:assistant_id/subgraphs", "/assistants/:assistant_id/subgraphs/:namespace"], (request, response) => {

@@ -7,7 +7,7 @@
 import { coerceMessageLikeToMessage } from "@langchain/core/messages";
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
 import { NotFoundError, ThreadBusyError } from "../../errors.js";
-import { type Agent, assertHasModel, assertInputFits } from "../../graph/agent.js";
+import { type Agent, assertHasModel, assertInputFits, assertRunSettings } from "../../graph/agent.js";
 import type { RevertibleCheckpointer } from "../../storage/checkpointer.js";
 import type { DocumentIndex } from "../../retrieval/document-index.js";
 import { GRAPH_ID, resolveAssistantId } from "../assistants.js";
@@ -72,14 +72,18 @@ export class RunAdmission {
 
   /**
    * Throws what a run of `body` would fail with before doing anything (unknown assistant, a
-   * message too long for the context, a prompt variable with no value); returns its assistant.
+   * message too long for the context, a prompt variable with no value, a run setting it cannot
+   * use); returns its assistant.
    */
   validate(body: RunCreate, threadId = "validation"): string {
     const assistantId = runAssistantId(body.assistant_id);
     assertHasModel(this.deps.agent);
+    const configurable = runConfigurable(threadId, body);
+    // A bad setting (configurable.temperature, ...) is a 422 naming it, before anything is created.
+    assertRunSettings(this.deps.agent, configurable);
     if (body.input?.messages?.length) {
       const messages = body.input.messages.map((message) => coerceMessageLikeToMessage(message as never));
-      assertInputFits(this.deps.agent, messages, { configurable: runConfigurable(threadId, body) });
+      assertInputFits(this.deps.agent, messages, { configurable });
     }
     return assistantId;
   }
