@@ -9,6 +9,7 @@ import { Client } from "@langchain/langgraph-sdk";
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
+import { RETRIEVAL_INSTRUCTIONS } from "../../src/graph/search-documents-tool.js";
 import { ASSISTANT_ID } from "../../src/server/assistants.js";
 import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
@@ -130,6 +131,27 @@ describe.each(await testBackends())("on %s", (backend) => {
       // The system assistant (by graph id) keeps the server's default prompt.
       await client().runs.wait(null, "agent", { input: user("default") });
       expect(lastSystemPrompt(fixture.stub)).toBe("You are a helpful assistant.");
+    });
+
+    it("binds its runs to the collection it names, under a collection the run names; an unknown collection is refused", async () => {
+      const collection = (await fixture.server.request("/collections", { body: { name: "handbook" } })).body as { collection_id: string };
+      const other = (await fixture.server.request("/collections", { body: { name: "other" } })).body as { collection_id: string };
+      const assistant = await client().assistants.create({ graphId: "agent", context: { collection_id: collection.collection_id } });
+      await client().runs.wait(null, assistant.assistant_id, { input: user("hi") });
+      // The run searches: the model is offered the tool and told about it.
+      const tools = (fixture.stub.requests.at(-1)?.body.tools as Array<{ function: { name: string } }> | undefined) ?? [];
+      expect(tools.map((tool) => tool.function.name)).toEqual(["search_documents"]);
+      expect(lastSystemPrompt(fixture.stub)).toContain(RETRIEVAL_INSTRUCTIONS);
+      // A run naming another collection gets that one: its run record says which.
+      const thread = await client().threads.create();
+      await client().runs.wait(thread.thread_id, assistant.assistant_id, { input: user("hi"), config: { configurable: { collection_id: other.collection_id } } });
+      const [run] = await client().runs.list(thread.thread_id, { limit: 1 });
+      expect((run as unknown as { kwargs: { config: { configurable: Record<string, unknown> } } }).kwargs.config.configurable.collection_id).toBe(other.collection_id);
+      const unknown = randomUUID();
+      const refused = await fixture.server.request("/assistants", { body: { graph_id: "agent", config: { configurable: { collection_id: unknown } } } });
+      expect(refused).toMatchObject({ status: 404, body: { detail: expect.stringContaining(unknown) } });
+      expect(await fixture.server.request(`/assistants/${assistant.assistant_id}`, { method: "PATCH", body: { context: { collection_id: unknown } } })).toMatchObject({ status: 404 });
+      expect(await client().assistants.get(assistant.assistant_id)).toMatchObject({ version: 1 });
     });
 
     it("searches by graph, name, metadata; sorts by every field both ways; selects fields; counts", async () => {

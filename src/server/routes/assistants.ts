@@ -6,6 +6,7 @@ import type { Assistant } from "../../storage/assistants.js";
 import type { AppDeps } from "../app-deps.js";
 import { GRAPH_ID, assistantIdOf, assistantToWire, assistantVersionToWire, ensureSystemAssistant, graphSchemas, requireAssistant } from "../assistants.js";
 import { ownerOf } from "../auth.js";
+import { assistantCollection, requireCollection } from "../run-collection.js";
 import {
   AssistantCount,
   AssistantCreate,
@@ -32,14 +33,6 @@ function requireGraph(graphId: string): void {
   if (graphId !== GRAPH_ID) throw new NotFoundError(`Graph "${graphId}" not found; this server serves "${GRAPH_ID}"`);
 }
 
-/**
- * Throws ValidationError (422) unless the settings an assistant gives its runs are valid: its
- * `configurable` and `context` as a run sees them (context over config), before anything is kept.
- */
-function checkSettings(config: Record<string, unknown>, context: Record<string, unknown>): void {
-  const configurable = (config.configurable ?? {}) as Record<string, unknown>;
-  parseRunSettings({ ...configurable, ...context });
-}
 
 /** Assistants: create, get, change (a new version each time), delete, search, count, versions, graph, schemas. */
 export function assistantsRouter(deps: AppDeps): Router {
@@ -53,13 +46,23 @@ export function assistantsRouter(deps: AppDeps): Router {
     }
   };
   const find = (id: string, response: Response) => requireAssistant(assistants, id, ownerOf(response));
+  /**
+   * Throws unless the settings an assistant gives its runs are valid (422): its `configurable`
+   * and `context` as a run sees them (context over config), and the collection they name, which
+   * must be the caller's (404), as for a run. Checked before anything is kept.
+   */
+  const checkSettings = async (config: Record<string, unknown>, context: Record<string, unknown>, response: Response) => {
+    const configurable = (config.configurable ?? {}) as Record<string, unknown>;
+    parseRunSettings({ ...configurable, ...context });
+    await requireCollection(deps.documents, assistantCollection({ config, context }), ownerOf(response));
+  };
 
   router.post("/assistants", async (request, response) => {
     const body = parseInput(AssistantCreate, request.body);
     requireGraph(body.graph_id);
     const config = body.config ?? {};
     const context = body.context ?? {};
-    checkSettings(config, context);
+    await checkSettings(config, context, response);
     const assistantId = body.assistant_id ?? uuid7();
     const owner = ownerOf(response);
     await ensureSystemAssistant(assistants);
@@ -124,7 +127,7 @@ export function assistantsRouter(deps: AppDeps): Router {
     const current = await find(request.params.assistant_id, response);
     refuseSystem(current, "changed");
     if (body.graph_id) requireGraph(body.graph_id);
-    checkSettings(body.config ?? current.config, body.context ?? current.context);
+    await checkSettings(body.config ?? current.config, body.context ?? current.context, response);
     const updated = await assistants.update(
       current.assistantId,
       {
