@@ -124,6 +124,11 @@ describe.each(await testBackends())("on %s", (backend) => {
       expect(lastSystemPrompt(fixture.stub)).toBe("You are an expert in planes.");
       await client().runs.wait(thread.thread_id, assistant.assistant_id, { input: user("four"), config: { configurable: { system_prompt: "Be brief." } } });
       expect(lastSystemPrompt(fixture.stub)).toBe("Be brief.");
+      // The graph's run metadata names the real assistant and its graph (the messages' metadata shows it).
+      const parts: Array<{ event: string; data: unknown }> = [];
+      for await (const part of client().runs.stream(null, assistant.assistant_id, { input: user("five"), streamMode: "messages-tuple" })) parts.push(part as { event: string; data: unknown });
+      const tuple = parts.find((part) => part.event === "messages")?.data as [unknown, Record<string, unknown>] | undefined;
+      expect(tuple?.[1]).toMatchObject({ assistant_id: assistant.assistant_id, graph_id: "agent" });
       // The assistant's context over its config, as for a run's own.
       const contextual = await client().assistants.create({ graphId: "agent", config: { configurable: { system_prompt: "From config." } }, context: { system_prompt: "From context." } });
       await client().runs.wait(null, contextual.assistant_id, { input: user("stateless") });
