@@ -6,6 +6,7 @@ import type { Agent } from "../graph/agent.js";
 import type { LlmCache } from "../storage/llm-cache.js";
 import type { Logger } from "../logger.js";
 import type { AppDeps } from "./app-deps.js";
+import { ensureSystemAssistant } from "./assistants.js";
 import { type ApiKeys, authenticate } from "./auth.js";
 import { browserAccess } from "./cors.js";
 import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-handler.js";
@@ -105,6 +106,7 @@ export async function createServerDeps(parts: {
   // Fail at start, not on the first turn (where a broken database or cache would only be logged).
   const { storage } = parts;
   await storage.setup();
+  await ensureSystemAssistant(storage.assistants);
   await parts.llmCache?.setup();
   const { checkpointer } = storage;
   const documents = parts.documents ?? new DocumentIndex({ store: storage.documents });

@@ -1,14 +1,14 @@
 /**
- * The document collection a run searches. A run can name one in three places; the first that
+ * The document collection a run searches. It can be named in four places; the first that
  * names one decides, and the others are ignored:
  *
  * 1. `context.collection_id`
  * 2. `config.configurable.collection_id`
- * 3. the thread's metadata `collection_id` (a thread bound to a collection)
+ * 3. the same two of the run's assistant (its defaults, under the run's own)
+ * 4. the thread's metadata `collection_id` (a thread bound to a collection)
  *
- * (context before config, as for every other key the graph reads; the server's one assistant
- * names none.) A non-empty string names a collection; `null`, `""` or no key leave the choice to
- * the next place. The run manager checks that the caller owns the one chosen, and the graph is
+ * (context before config, as for every other key the graph reads.) A non-empty string names a
+ * collection; `null`, `""` or no key leave the choice to the next place. The run manager checks that the caller owns the one chosen, and the graph is
  * given that one and no other (see `bindCollection`), so the search tool can only ever use a
  * collection that was checked.
  */
@@ -29,13 +29,22 @@ export function requestedCollection(body: Pick<RunCreate, "config" | "context">)
   return namedIn(body.context, "context.collection_id") ?? namedIn(body.config?.configurable, "config.configurable.collection_id");
 }
 
+/** The collection an assistant's settings name (context, then config), if any. */
+export function assistantCollection(assistant: { config: Record<string, unknown>; context: Record<string, unknown> }): string | undefined {
+  return namedIn(assistant.context, "the assistant's context.collection_id") ?? namedIn(assistant.config.configurable as Record<string, unknown> | undefined, "the assistant's config.configurable.collection_id");
+}
+
 /**
- * The collection a run on a thread with `threadMetadata` searches, by the precedence above. The
- * thread's metadata is free-form: a value there that is not a string names nothing.
+ * The collection a run of `assistant` on a thread with `threadMetadata` searches, by the
+ * precedence above. The thread's metadata is free-form: a value there that is not a string names nothing.
  */
-export function resolveRunCollection(body: Pick<RunCreate, "config" | "context">, threadMetadata: Record<string, unknown> = {}): string | undefined {
+export function resolveRunCollection(
+  body: Pick<RunCreate, "config" | "context">,
+  threadMetadata: Record<string, unknown> = {},
+  assistant: { config: Record<string, unknown>; context: Record<string, unknown> } = { config: {}, context: {} },
+): string | undefined {
   const bound = threadMetadata.collection_id;
-  return requestedCollection(body) ?? (typeof bound === "string" && bound !== "" ? bound : undefined);
+  return requestedCollection(body) ?? assistantCollection(assistant) ?? (typeof bound === "string" && bound !== "" ? bound : undefined);
 }
 
 /**

@@ -18,6 +18,7 @@ import { RunAdmission, type RunPlan } from "./runs/admission.js";
 import { RunExecution } from "./runs/execution.js";
 import type { CancelAction, CancelReason, RunHandle } from "./runs/run-handle.js";
 import { RunRegistry } from "./runs/run-registry.js";
+import type { RunAssistant } from "./runs/run-request.js";
 import { ThreadQueue } from "./runs/thread-queue.js";
 import type { RunCreate } from "./schemas.js";
 import type { Storage } from "../storage/storage.js";
@@ -89,12 +90,12 @@ export class RunManager {
   }
 
   /**
-   * Throws what a run of `body` would fail with before doing anything (unknown assistant, a
+   * Throws what a run of `body` would fail with before doing anything (an unknown assistant, a
    * message too long for the context, a prompt variable with no value), so that a refused run
    * leaves nothing behind: no thread, no record.
    */
-  validate(body: RunCreate, threadId?: string): string {
-    return this.#admission.validate(body, threadId);
+  validate(body: RunCreate, owner: string | undefined, threadId?: string): Promise<RunAssistant> {
+    return this.#admission.validate(body, owner, threadId);
   }
 
   /**

@@ -214,23 +214,59 @@ export const ThreadHistoryQuery = z.object({
   before: z.string().optional(),
 });
 
-export const AssistantSearch = z.object({
-  metadata: MetadataFilter.optional(),
-  graph_id: z.string().optional(),
-  name: z.string().optional(),
-  limit: z.number().int().min(1).max(1000).default(10),
-  offset: z.number().int().min(0).default(0),
-  sort_by: z.enum(["assistant_id", "graph_id", "created_at", "updated_at", "name"]).optional(),
-  sort_order: z.enum(["asc", "desc"]).optional(),
-  select: z.array(z.string()).optional(),
+/** An assistant's fields as the API returns them, which `select` may pick. */
+export const ASSISTANT_FIELDS = ["assistant_id", "graph_id", "name", "description", "config", "context", "metadata", "version", "created_at", "updated_at"] as const;
+
+/** An assistant's config: the run config defaults its runs start from. */
+export const AssistantConfig = z.looseObject({
+  tags: z.array(z.string()).optional(),
+  recursion_limit: z.number().int().positive().optional(),
+  configurable: z.record(z.string(), z.unknown()).optional(),
 });
 
-export const AssistantCount = z.object({ metadata: MetadataFilter.optional(), graph_id: z.string().optional(), name: z.string().optional() });
+export const AssistantCreate = z.object({
+  assistant_id: Uuid.optional(),
+  graph_id: z.string().min(1),
+  config: AssistantConfig.nullish(),
+  context: z.record(z.string(), z.unknown()).nullish(),
+  metadata: Metadata.nullish(),
+  if_exists: z.enum(["raise", "do_nothing"]).default("raise"),
+  name: z.string().max(1000).nullish(),
+  description: z.string().max(10_000).nullish(),
+});
+export type AssistantCreate = z.infer<typeof AssistantCreate>;
+
+/** A change: the fields given replace the current ones, `metadata` is merged into it. */
+export const AssistantPatch = z.object({
+  graph_id: z.string().min(1).nullish(),
+  config: AssistantConfig.nullish(),
+  context: z.record(z.string(), z.unknown()).nullish(),
+  metadata: Metadata.nullish(),
+  name: z.string().max(1000).nullish(),
+  description: z.string().max(10_000).nullish(),
+});
+export type AssistantPatch = z.infer<typeof AssistantPatch>;
+
+/** `DELETE /assistants/{id}?delete_threads=true` also deletes the threads whose metadata names it. */
+export const AssistantDeleteQuery = z.object({ delete_threads: Flag.default(false) });
+
+export const AssistantSearch = z.object({
+  metadata: MetadataFilter.nullish(),
+  graph_id: z.string().nullish(),
+  name: z.string().nullish(),
+  limit: z.number().int().min(1).max(1000).default(10),
+  offset: z.number().int().min(0).default(0),
+  sort_by: z.enum(["assistant_id", "graph_id", "created_at", "updated_at", "name"]).default("created_at"),
+  sort_order: z.enum(["asc", "desc"]).default("desc"),
+  select: z.array(z.enum(ASSISTANT_FIELDS)).nullish(),
+});
+
+export const AssistantCount = z.object({ metadata: MetadataFilter.nullish(), graph_id: z.string().nullish(), name: z.string().nullish() });
 
 export const AssistantVersions = z.object({
   limit: z.number().int().min(1).max(1000).default(10),
   offset: z.number().int().min(0).default(0),
-  metadata: MetadataFilter.optional(),
+  metadata: MetadataFilter.nullish(),
 });
 
 /**

@@ -3,6 +3,7 @@
  * and schema (PostgreSQL), so one backup holds it all. `openStorage` (open-storage.ts) builds one
  * from the configuration; nothing else names a backend.
  */
+import type { AssistantRepository } from "./assistants.js";
 import type { ServiceCheckpointer } from "./checkpointer.js";
 import type { DocumentStore } from "./document-store.js";
 import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
@@ -20,6 +21,8 @@ export interface Storage {
   readonly checkpointer: ServiceCheckpointer;
   /** The service's threads (their messages are the checkpointer's). */
   readonly threads: ThreadRepository;
+  /** Assistants and their versions. */
+  readonly assistants: AssistantRepository;
   /** Runs, and the lease that gives each thread one run at a time. */
   readonly runs: RunRepository;
   /** Server instances on this database, by heartbeat. */

@@ -12,41 +12,6 @@ const uuid = { type: "string", format: "uuid" };
 const interruptible = { anyOf: [{ const: "*" }, { type: "array", items: { type: "string" } }] };
 const streamModes = { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] };
 
-/** `POST /assistants`. */
-export const ASSISTANT_CREATE: JsonSchema = {
-  type: "object",
-  properties: {
-    assistant_id: { ...uuid, description: "Generated when omitted" },
-    graph_id: { type: "string" },
-    config: ref("Config"),
-    context: {},
-    metadata: ref("Metadata"),
-    if_exists: { type: "string", enum: ["raise", "do_nothing"], default: "raise" },
-    name: { type: "string" },
-    description: { type: "string" },
-  },
-  required: ["graph_id"],
-};
-
-/** `PATCH /assistants/{assistant_id}`: makes a new version. */
-export const ASSISTANT_PATCH: JsonSchema = {
-  type: "object",
-  properties: {
-    graph_id: { type: "string" },
-    config: ref("Config"),
-    context: {},
-    metadata: { ...anyObject, description: "Merged into the assistant's metadata" },
-    name: { type: "string" },
-    description: { type: "string" },
-  },
-};
-
-/** `DELETE /assistants/{assistant_id}` query. */
-export const ASSISTANT_DELETE_QUERY: JsonSchema = {
-  type: "object",
-  properties: { delete_threads: { type: "boolean", default: false, description: "Also delete the assistant's threads" } },
-};
-
 /** Fields a cron's runs are made of, shared by create and patch. */
 const cronRunFields: Record<string, JsonSchema> = {
   schedule: { type: "string", description: "Cron expression, e.g. `0 9 * * 1-5`" },

@@ -27,6 +27,9 @@ import {
   SubgraphsQuery,
   ThreadCount,
   ThreadCreate,
+  AssistantCreate,
+  AssistantDeleteQuery,
+  AssistantPatch,
   ThreadHistory,
   ThreadHistoryQuery,
   ThreadPatch,
@@ -78,12 +81,12 @@ const META: Operation[] = [
 ];
 
 const ASSISTANTS: Operation[] = [
-  { method: "post", path: "/assistants", tag: "Assistants", summary: "Create an assistant", body: official.ASSISTANT_CREATE, replies: json("Assistant") },
+  { method: "post", path: "/assistants", tag: "Assistants", summary: "Create an assistant", body: AssistantCreate, replies: json("Assistant") },
   { method: "post", path: "/assistants/search", tag: "Assistants", summary: "Search assistants", body: AssistantSearch, replies: list("Assistant") },
   { method: "post", path: "/assistants/count", tag: "Assistants", summary: "Count assistants", body: AssistantCount, replies: json("Count") },
   { method: "get", path: "/assistants/{assistant_id}", tag: "Assistants", summary: "Get an assistant (by id or graph id)", replies: json("Assistant") },
-  { method: "patch", path: "/assistants/{assistant_id}", tag: "Assistants", summary: "Change an assistant (a new version)", body: official.ASSISTANT_PATCH, replies: json("Assistant") },
-  { method: "delete", path: "/assistants/{assistant_id}", tag: "Assistants", summary: "Delete an assistant", query: official.ASSISTANT_DELETE_QUERY, replies: NO_CONTENT("Deleted") },
+  { method: "patch", path: "/assistants/{assistant_id}", tag: "Assistants", summary: "Change an assistant (a new version)", body: AssistantPatch, replies: json("Assistant") },
+  { method: "delete", path: "/assistants/{assistant_id}", tag: "Assistants", summary: "Delete an assistant", query: AssistantDeleteQuery, replies: NO_CONTENT("Deleted") },
   { method: "get", path: "/assistants/{assistant_id}/graph", tag: "Assistants", summary: "The graph's nodes and edges", query: GraphQuery, replies: json("AssistantGraph") },
   { method: "get", path: "/assistants/{assistant_id}/schemas", tag: "Assistants", summary: "Input, output, state and config JSON schemas", replies: json("GraphSchemas") },
   { method: "get", path: "/assistants/{assistant_id}/subgraphs", tag: "Assistants", summary: "Subgraphs' schemas", query: SubgraphsQuery, replies: json("Subgraphs") },

@@ -10,7 +10,7 @@ import { NotFoundError, ThreadBusyError } from "../../errors.js";
 import { type Agent, assertHasModel, assertInputFits, assertRunSettings } from "../../graph/agent.js";
 import type { RevertibleCheckpointer } from "../../storage/checkpointer.js";
 import type { DocumentIndex } from "../../retrieval/document-index.js";
-import { GRAPH_ID, resolveAssistantId } from "../assistants.js";
+import { resolveRunAssistant } from "../assistants.js";
 import { bindCollection, requireCollection, resolveRunCollection } from "../run-collection.js";
 import type { RunCreate } from "../schemas.js";
 import type { Run } from "../../storage/runs.js";
@@ -19,7 +19,7 @@ import type { Thread } from "../../storage/threads.js";
 import type { Webhooks } from "../webhooks.js";
 import { type CancelAction, RunHandle } from "./run-handle.js";
 import type { RunRegistry } from "./run-registry.js";
-import { forkCheckpointId, runConfigurable, runKwargs } from "./run-request.js";
+import { type RunAssistant, forkCheckpointId, runConfigurable, runKwargs } from "./run-request.js";
 import type { ThreadQueue } from "./thread-queue.js";
 
 /** A run request that passed `check`: everything `start` needs, nothing written yet. */
@@ -27,7 +27,8 @@ export interface RunPlan {
   threadId: string;
   /** The request, bound to the one collection that was checked. */
   body: RunCreate;
-  assistantId: string;
+  /** The assistant's version in use when the run was checked: the run keeps it, even queued. */
+  assistant: RunAssistant;
   /** The thread, or `null` when `start` creates it (a temporary thread, or `if_not_exists: create`). */
   thread: Thread | null;
   temporary: boolean;
@@ -49,43 +50,33 @@ export interface RunAdmissionDeps {
   cancel(handle: RunHandle, action: CancelAction, why: string): void;
 }
 
+/** What a run stamps on its thread's metadata: its graph and assistant, as on the official server. */
+const stampOf = (assistant: RunAssistant) => ({ graph_id: assistant.graphId, assistant_id: assistant.assistantId });
+
 const BUSY_HINT = "wait for it, or set multitask_strategy to enqueue, interrupt or rollback";
 
 /** Checks run requests and admits them into their thread's queue (see the module comment). */
-/**
- * The assistant a run asks for. An unknown one is a 404 in the official server's words, which
- * clients match on ("No assistant found for").
- */
-function runAssistantId(idOrGraphId: string): string {
-  try {
-    return resolveAssistantId(idOrGraphId);
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
-    throw new NotFoundError(`No assistant found for "${idOrGraphId}". Make sure the assistant ID is for a valid assistant or a valid graph ID.`, { cause: error });
-  }
-}
-
 export class RunAdmission {
   #lastQueuedAt = 0;
 
   constructor(private readonly deps: RunAdmissionDeps) {}
 
   /**
-   * Throws what a run of `body` would fail with before doing anything (unknown assistant, a
-   * message too long for the context, a prompt variable with no value, a run setting it cannot
-   * use); returns its assistant.
+   * Throws what a run of `body` would fail with before doing anything (an assistant `owner` may
+   * not see, a message too long for the context, a prompt variable with no value, a run setting
+   * it cannot use); returns its assistant.
    */
-  validate(body: RunCreate, threadId = "validation"): string {
-    const assistantId = runAssistantId(body.assistant_id);
+  async validate(body: RunCreate, owner: string | undefined, threadId = "validation"): Promise<RunAssistant> {
+    const assistant = await resolveRunAssistant(this.deps.storage.assistants, body.assistant_id, owner);
     assertHasModel(this.deps.agent);
-    const configurable = runConfigurable(threadId, body);
+    const configurable = runConfigurable(threadId, body, assistant);
     // A bad setting (configurable.temperature, ...) is a 422 naming it, before anything is created.
     assertRunSettings(this.deps.agent, configurable);
     if (body.input?.messages?.length) {
       const messages = body.input.messages.map((message) => coerceMessageLikeToMessage(message as never));
       assertInputFits(this.deps.agent, messages, { configurable });
     }
-    return assistantId;
+    return assistant;
   }
 
   /**
@@ -96,7 +87,7 @@ export class RunAdmission {
   async check(threadId: string | undefined, body: RunCreate, owner: string | undefined): Promise<RunPlan> {
     const { storage, checkpointer } = this.deps;
     const id = threadId ?? uuid7();
-    const assistantId = this.validate(body, id);
+    const assistant = await this.validate(body, owner, id);
     if (body.webhook) await this.deps.webhooks.check(body.webhook);
     const temporary = threadId === undefined && (body.on_completion ?? "delete") === "delete";
     const thread = threadId === undefined ? null : await storage.threads.getThread(id, owner);
@@ -110,9 +101,9 @@ export class RunAdmission {
     // The collection is decided once, here, from the request and the thread's metadata, and
     // checked before a thread is created for the run. The run carries exactly that collection
     // from now on: a later change of the thread's metadata does not reach a queued run.
-    const collectionId = resolveRunCollection(body, thread?.metadata);
+    const collectionId = resolveRunCollection(body, thread?.metadata, assistant);
     await requireCollection(this.deps.documents, collectionId, owner);
-    return { threadId: id, body: bindCollection(body, collectionId), assistantId, thread, temporary, owner };
+    return { threadId: id, body: bindCollection(body, collectionId), assistant, thread, temporary, owner };
   }
 
   /**
@@ -124,7 +115,7 @@ export class RunAdmission {
     const { storage, checkpointer } = this.deps;
     let { thread } = plan;
     if (thread) return this.#admit(plan, thread);
-    thread = await storage.threads.createThread({ threadId: plan.threadId, metadata: { graph_id: GRAPH_ID, assistant_id: plan.assistantId }, owner: plan.owner });
+    thread = await storage.threads.createThread({ threadId: plan.threadId, metadata: stampOf(plan.assistant), owner: plan.owner });
     // The id is taken by a thread its caller may not see: to them it does not exist.
     if (!thread) throw new NotFoundError(`Thread ${plan.threadId} not found`);
     // A deleted thread of the same id must not come back through leftover checkpoints.
@@ -140,7 +131,7 @@ export class RunAdmission {
 
   async #admit(plan: RunPlan, thread: Thread): Promise<RunHandle> {
     const { storage, queue, registry } = this.deps;
-    const { threadId: id, body, assistantId, temporary, owner } = plan;
+    const { threadId: id, body, assistant, temporary, owner } = plan;
     const strategy = body.multitask_strategy;
     // From the busy check to the reservation there is no await: two requests cannot both win.
     const busy = queue.isBusy(id);
@@ -148,8 +139,8 @@ export class RunAdmission {
       const current = queue.current(id);
       throw new ThreadBusyError(`Thread ${id} is busy with ${current ? `run ${current.run.runId}` : "a state update"}; ${BUSY_HINT}`);
     }
-    const run = this.#newRun(id, assistantId, body);
-    const handle = new RunHandle(run, body, temporary, owner);
+    const run = this.#newRun(id, assistant.assistantId, body);
+    const handle = new RunHandle(run, body, temporary, owner, assistant);
     if (busy && (strategy === "interrupt" || strategy === "rollback")) {
       const why = `run ${run.runId} was started on the thread with multitask_strategy ${strategy}`;
       for (const other of queue.runsOn(id)) this.deps.cancel(other, strategy, why);
@@ -169,8 +160,9 @@ export class RunAdmission {
       }
       // Like the official server, every run stamps its graph and assistant on the thread, so lists
       // filtered by either (Studio's) show threads created with other metadata or none.
-      const stamped = thread.metadata.graph_id === GRAPH_ID && thread.metadata.assistant_id === assistantId;
-      await storage.threads.updateThread(id, { status: "busy", metadata: stamped ? {} : { graph_id: GRAPH_ID, assistant_id: assistantId } });
+      const stamp = stampOf(assistant);
+      const stamped = thread.metadata.graph_id === stamp.graph_id && thread.metadata.assistant_id === stamp.assistant_id;
+      await storage.threads.updateThread(id, { status: "busy", metadata: stamped ? {} : stamp });
     } catch (error) {
       queue.withdraw(handle);
       registry.delete(run.runId);

@@ -125,7 +125,7 @@ export class RunExecution implements QueueWork {
     // "values" always: the last one is the run's result, which spares reading the state back;
     // "updates" always: an `__interrupt__` update says the run paused at a breakpoint.
     const options = {
-      ...runConfig(run, body),
+      ...runConfig(run, body, handle.assistant),
       streamMode: [...new Set<GraphStreamMode>([...graphModesFor(requested), "values", "updates"])],
       signal: handle.controller.signal,
     };

@@ -5,6 +5,7 @@
 import { AppError } from "../../errors.js";
 import { RunEventLog } from "../run-stream.js";
 import type { RunCreate } from "../schemas.js";
+import type { RunAssistant } from "./run-request.js";
 import type { Run, RunStatus } from "../../storage/runs.js";
 import type { ThreadStatus } from "../../storage/threads.js";
 
@@ -71,6 +72,8 @@ export class RunHandle {
     readonly temporary: boolean,
     /** Who started it, when API keys are on. */
     readonly owner: string | undefined,
+    /** The assistant's version it runs with, as it was when the run was admitted. */
+    readonly assistant: RunAssistant,
   ) {
     this.done = new Promise((resolve) => {
       this.#settle = resolve;

@@ -3,9 +3,9 @@
  * record keeps of it. Pure functions of the request.
  */
 import { Command } from "@langchain/langgraph";
-import { ASSISTANT_ID, GRAPH_ID } from "../assistants.js";
-import { requestedCollection } from "../run-collection.js";
+import { assistantCollection, requestedCollection } from "../run-collection.js";
 import type { RunCreate, StreamMode } from "../schemas.js";
+import type { Assistant } from "../../storage/assistants.js";
 import type { Run } from "../../storage/runs.js";
 
 /** The checkpoint a run forks from, named by `checkpoint_id` or `checkpoint`. */
@@ -49,35 +49,45 @@ const RESERVED_KEY = /^(__|checkpoint_|thread_id$)/;
 const clientKeys = (record: Record<string, unknown> | null | undefined) =>
   Object.fromEntries(Object.entries(record ?? {}).filter(([key]) => !RESERVED_KEY.test(key)));
 
+/** The settings of the assistant a run uses: the defaults under the run's own. */
+export type RunAssistant = Pick<Assistant, "assistantId" | "graphId" | "config" | "context">;
+
 /**
- * What the graph's nodes see as `configurable`: the run's config and context (minus reserved
- * keys, which could redirect the run or switch off its undo), the one collection the request
- * names (for a created run, the checked one `bindCollection` left in it), its thread and the
- * checkpoint it forks from, which only the request's `checkpoint_id`/`checkpoint` may name.
+ * What the graph's nodes see as `configurable`: the assistant's config and context, under the
+ * run's config and context (each later layer wins a key; reserved keys, which could redirect
+ * the run or switch off its undo, are dropped from all four), the one collection chosen for the
+ * run (for a created run, the checked one `bindCollection` left in its request), its thread
+ * and the checkpoint it forks from, which only the request's `checkpoint_id`/`checkpoint` may name.
  */
-export function runConfigurable(threadId: string, body: RunCreate): Record<string, unknown> {
+export function runConfigurable(threadId: string, body: RunCreate, assistant: RunAssistant): Record<string, unknown> {
   const checkpointId = forkCheckpointId(body);
-  const collectionId = requestedCollection(body);
-  const { collection_id: _fromConfig, ...configurable } = clientKeys(body.config?.configurable);
-  const { collection_id: _fromContext, ...context } = clientKeys(body.context);
+  const collectionId = requestedCollection(body) ?? assistantCollection(assistant);
+  const layers = [assistant.config.configurable as Record<string, unknown> | undefined, assistant.context, body.config?.configurable, body.context];
+  const merged = Object.assign({}, ...layers.map(clientKeys)) as Record<string, unknown>;
+  delete merged.collection_id;
   return {
-    ...configurable,
-    ...context,
+    ...merged,
     ...(collectionId === undefined ? {} : { collection_id: collectionId }),
     thread_id: threadId,
     ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
   };
 }
 
-/** The graph's config for `run`: its `configurable`, limits, breakpoints and metadata. */
-export function runConfig(run: Run, body: RunCreate) {
+/**
+ * The graph's config for `run`: its `configurable`, limits and tags (the run's, else its
+ * assistant's), breakpoints and metadata, which names the run's real assistant and its graph.
+ */
+export function runConfig(run: Run, body: RunCreate, assistant: RunAssistant) {
+  const defaults = assistant.config as { recursion_limit?: unknown; tags?: unknown };
+  const recursionLimit = body.config?.recursion_limit ?? (typeof defaults.recursion_limit === "number" ? defaults.recursion_limit : undefined);
+  const tags = body.config?.tags ?? (Array.isArray(defaults.tags) ? (defaults.tags as string[]) : undefined);
   return {
-    configurable: runConfigurable(run.threadId, body),
-    ...(body.config?.recursion_limit ? { recursionLimit: body.config.recursion_limit } : {}),
-    ...(body.config?.tags ? { tags: body.config.tags } : {}),
+    configurable: runConfigurable(run.threadId, body, assistant),
+    ...(recursionLimit ? { recursionLimit } : {}),
+    ...(tags ? { tags } : {}),
     ...(body.interrupt_before ? { interruptBefore: body.interrupt_before } : {}),
     ...(body.interrupt_after ? { interruptAfter: body.interrupt_after } : {}),
     ...(body.durability ? { durability: body.durability } : {}),
-    metadata: { ...body.metadata, run_id: run.runId, thread_id: run.threadId, assistant_id: ASSISTANT_ID, graph_id: GRAPH_ID },
+    metadata: { ...body.metadata, run_id: run.runId, thread_id: run.threadId, assistant_id: assistant.assistantId, graph_id: assistant.graphId },
   };
 }

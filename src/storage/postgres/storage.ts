@@ -1,5 +1,6 @@
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
+import { PostgresAssistants } from "./assistants.js";
 import { PostgresCheckpointer } from "./checkpointer.js";
 import type { PostgresDatabase } from "./database.js";
 import { PostgresDocumentStore } from "./document-store.js";
@@ -16,6 +17,7 @@ import { PostgresThreads } from "./threads.js";
 export function postgresStorage(database: PostgresDatabase, options: { retention?: number; location?: string } = {}): Storage {
   const checkpointer = new PostgresCheckpointer(database, { retention: options.retention, closesDatabase: true });
   const threads = new PostgresThreads(database);
+  const assistants = new PostgresAssistants(database);
   const runs = new PostgresRuns(database);
   const instances = new PostgresInstances(database);
   const runEvents = new PostgresRunEvents(database);
@@ -25,6 +27,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
     location: options.location ?? `PostgreSQL (schema ${database.schema})`,
     checkpointer,
     threads,
+    assistants,
     runs,
     instances,
     runEvents,
@@ -34,6 +37,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
       await checkpointer.setup();
       // One version table for threads, runs, instances (and run events): one setup migrates them all.
       await threads.setup();
+      await assistants.setup();
       await documents.setup();
     },
     close: () => database.close(),

@@ -1,5 +1,6 @@
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
+import { SqliteAssistants } from "./assistants.js";
 import { SqliteCheckpointer } from "./checkpointer.js";
 import type { SqliteDatabase } from "./database.js";
 import { SqliteDocumentStore } from "./document-store.js";
@@ -12,6 +13,7 @@ import { SqliteThreads } from "./threads.js";
 export function sqliteStorage(database: SqliteDatabase, options: { retention?: number; location?: string } = {}): Storage {
   const checkpointer = new SqliteCheckpointer(database, { retention: options.retention, closesDatabase: true });
   const threads = new SqliteThreads(database);
+  const assistants = new SqliteAssistants(database);
   const runs = new SqliteRuns(database);
   const instances = new SqliteInstances(database);
   const documents = new SqliteDocumentStore(database);
@@ -20,6 +22,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
     location: options.location ?? `the SQLite database ${database.path}`,
     checkpointer,
     threads,
+    assistants,
     runs,
     instances,
     documents,
@@ -28,6 +31,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
       await checkpointer.setup();
       // One version table for threads, runs, instances (and run events): one setup migrates them all.
       await threads.setup();
+      await assistants.setup();
       await documents.setup();
     },
     async close() {
