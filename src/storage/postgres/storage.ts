@@ -1,5 +1,6 @@
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
+import { PostgresCrons } from "./crons.js";
 import { PostgresCheckpointer } from "./checkpointer.js";
 import type { PostgresDatabase } from "./database.js";
 import { PostgresDocumentStore } from "./document-store.js";
@@ -19,6 +20,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
   const runs = new PostgresRuns(database);
   const instances = new PostgresInstances(database);
   const runEvents = new PostgresRunEvents(database);
+  const crons = new PostgresCrons(database);
   const documents = new PostgresDocumentStore(database);
   return {
     backend: "postgres",
@@ -29,12 +31,15 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
     instances,
     runEvents,
     documents,
+    crons,
     createLlmCache: (cacheOptions: LlmCacheOptions) => new PostgresLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
       // One version table for threads, runs, instances (and run events): one setup migrates them all.
       await threads.setup();
       await documents.setup();
+      // After the thread tables: a thread's crons refer to it.
+      await crons.setup();
     },
     close: () => database.close(),
   };

@@ -1,5 +1,6 @@
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
+import { SqliteCrons } from "./crons.js";
 import { SqliteCheckpointer } from "./checkpointer.js";
 import type { SqliteDatabase } from "./database.js";
 import { SqliteDocumentStore } from "./document-store.js";
@@ -14,6 +15,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
   const threads = new SqliteThreads(database);
   const runs = new SqliteRuns(database);
   const instances = new SqliteInstances(database);
+  const crons = new SqliteCrons(database);
   const documents = new SqliteDocumentStore(database);
   return {
     backend: "sqlite",
@@ -23,12 +25,15 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
     runs,
     instances,
     documents,
+    crons,
     createLlmCache: (cacheOptions: LlmCacheOptions) => new SqliteLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
       // One version table for threads, runs, instances (and run events): one setup migrates them all.
       await threads.setup();
       await documents.setup();
+      // After the thread tables: a thread's crons refer to it.
+      await crons.setup();
     },
     async close() {
       database.close();
