@@ -11,7 +11,10 @@ import {
   AssistantLatestVersion,
   AssistantSearch,
   AssistantVersions,
+  CronCount,
+  CronCreate,
   CronSearch,
+  CronUpdate,
   RunCreate,
   StoreItemSearch,
   StoreNamespaceSearch,
@@ -86,8 +89,12 @@ export const OPERATIONS: Operation[] = [
   { method: "get", path: "/store/items", tag: "Store", summary: "No store: always null" },
   { method: "put", path: "/store/items", tag: "Store", summary: "No store: 501, nothing is stored" },
   { method: "delete", path: "/store/items", tag: "Store", summary: "No store: 204, nothing to delete" },
-  { method: "post", path: "/runs/crons/search", tag: "Crons", summary: "No crons: always empty", body: CronSearch },
-  { method: "post", path: "/runs/crons", tag: "Crons", summary: "No crons: 501" },
+  { method: "post", path: "/runs/crons", tag: "Crons", summary: "Create a cron: each run on a new thread", body: CronCreate },
+  { method: "post", path: "/threads/{thread_id}/runs/crons", tag: "Crons", summary: "Create a cron of runs on a thread", body: CronCreate },
+  { method: "post", path: "/runs/crons/search", tag: "Crons", summary: "Search crons", body: CronSearch },
+  { method: "post", path: "/runs/crons/count", tag: "Crons", summary: "Count crons", body: CronCount },
+  { method: "patch", path: "/runs/crons/{cron_id}", tag: "Crons", summary: "Update a cron (a new timing starts from now)", body: CronUpdate },
+  { method: "delete", path: "/runs/crons/{cron_id}", tag: "Crons", summary: "Delete a cron" },
 ];
 
 const ERROR_RESPONSE = {
