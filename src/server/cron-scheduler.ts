@@ -57,7 +57,8 @@ export class CronScheduler {
     const { signal } = this.#stopping;
     while (!signal.aborted) {
       await this.startDue().catch((error: unknown) => this.#deps.logger.error({ err: error }, "polling for due crons failed"));
-      await sleep(this.#deps.pollMs, undefined, { signal }).catch(() => undefined);
+      // Unref'd: a caller that forgets stop() still lets the process exit.
+      await sleep(this.#deps.pollMs, undefined, { signal, ref: false }).catch(() => undefined);
     }
   }
 

@@ -194,9 +194,11 @@ export class PostgresCrons implements CronRepository {
 
   async claimOccurrence(cronId: string, seen: Date, next: Date | null): Promise<Cron | null> {
     // One statement: of instances claiming the same occurrence, the first to update wins and the
-    // others, re-checking the row after it, find the date moved and update nothing.
+    // others, re-checking the row after it, find the date moved and update nothing. Compared to
+    // the millisecond, as JavaScript read it.
     const { rows } = await this.database.query<CronRow>(
-      `UPDATE ${this.#schema}.agent_crons SET next_run_date = $3 WHERE cron_id = $1 AND next_run_date = $2 AND enabled RETURNING *`,
+      `UPDATE ${this.#schema}.agent_crons SET next_run_date = $3
+       WHERE cron_id = $1 AND date_trunc('milliseconds', next_run_date) = $2 AND enabled RETURNING *`,
       [cronId, seen, next],
     );
     return rows[0] ? toCron(rows[0]) : null;
