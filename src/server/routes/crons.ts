@@ -14,28 +14,7 @@ import { ownerOf } from "../auth.js";
 import { nextOccurrence, scheduleProblem } from "../cron-schedule.js";
 import { cronRunRequest } from "../cron-scheduler.js";
 import { CRON_FIELDS, CronCount, CronCreate, CronPath, CronSearch, CronUpdate, ThreadPath, parseInput } from "../schemas.js";
-
-const iso = (date: Date | null) => (date ? date.toISOString() : null);
-
-/** A cron as the LangGraph API returns it (the SDK's `Cron`). */
-export function cronToWire(cron: Cron) {
-  return {
-    cron_id: cron.cronId,
-    assistant_id: cron.assistantId,
-    thread_id: cron.threadId,
-    on_run_completed: cron.onRunCompleted,
-    end_time: iso(cron.endTime),
-    schedule: cron.schedule,
-    timezone: cron.timezone,
-    created_at: cron.createdAt.toISOString(),
-    updated_at: cron.updatedAt.toISOString(),
-    payload: cron.payload,
-    user_id: cron.owner,
-    next_run_date: iso(cron.nextRunDate),
-    metadata: cron.metadata,
-    enabled: cron.enabled,
-  };
-}
+import { cronToWire } from "../wire.js";
 
 /** The fields that were given: the payload keeps what the client asked for, not `undefined`s. */
 const given = (record: Record<string, unknown>) => Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined));
@@ -63,8 +42,7 @@ export function cronsRouter(deps: AppDeps): Router {
   const create = async (request: Request, response: Response, threadId: string | null) => {
     const body = parseInput(CronCreate, request.body);
     const { schedule, timezone = null, end_time, enabled, on_run_completed, checkpoint_during: _notKept, ...run } = body;
-    const problem = scheduleProblem(schedule, timezone);
-    if (problem) throw new ValidationError(`Invalid request body: schedule: ${JSON.stringify(schedule)} in time zone ${timezone}: ${problem}`);
+    assertSchedule(schedule, timezone);
     const payload = given(run);
     const onRunCompleted = threadId === null ? on_run_completed : null;
     await checkRuns({ payload, threadId, onRunCompleted }, response);
@@ -104,7 +82,12 @@ export function cronsRouter(deps: AppDeps): Router {
     });
     const now = new Date().toISOString();
     const select = body.select ?? CRON_FIELDS.filter((field) => field !== "now");
-    response.json(crons.map((cron) => Object.fromEntries(select.map((field) => [field, field === "now" ? now : cronToWire(cron)[field]]))));
+    response.json(
+      crons.map((cron) => {
+        const wire: Record<string, unknown> = { ...cronToWire(cron), now };
+        return Object.fromEntries(select.map((field) => [field, wire[field]]));
+      }),
+    );
   });
 
   router.post("/runs/crons/count", async (request, response) => {
@@ -117,8 +100,7 @@ export function cronsRouter(deps: AppDeps): Router {
     const body = parseInput(CronUpdate, request.body);
     const cron = await requireCron(cron_id, response);
     const { schedule = cron.schedule, timezone = cron.timezone, end_time, enabled, on_run_completed, ...run } = body;
-    const problem = scheduleProblem(schedule, timezone);
-    if (problem) throw new ValidationError(`Invalid request body: schedule: ${JSON.stringify(schedule)} in time zone ${timezone}: ${problem}`);
+    assertSchedule(schedule, timezone);
     const changes = given(run);
     const payload = { ...cron.payload, ...changes };
     const onRunCompleted = cron.threadId === null ? (on_run_completed ?? cron.onRunCompleted) : null;
@@ -147,6 +129,12 @@ export function cronsRouter(deps: AppDeps): Router {
   });
 
   return router;
+}
+
+/** A schedule and time zone each valid may still fail together (a time that does not exist there). */
+function assertSchedule(schedule: string, timezone: string | null): void {
+  const problem = scheduleProblem(schedule, timezone);
+  if (problem) throw new ValidationError(`Invalid request body: schedule: ${JSON.stringify(schedule)} in time zone ${timezone ?? "UTC"}: ${problem}`);
 }
 
 /** Crons keep the resolved assistant id: `agent` finds them as its id does; an unknown one finds none. */
