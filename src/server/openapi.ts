@@ -11,10 +11,7 @@ import {
   AssistantLatestVersion,
   AssistantSearch,
   AssistantVersions,
-  CronCount,
-  CronCreate,
   CronSearch,
-  CronUpdate,
   RunCreate,
   StoreItemSearch,
   StoreNamespaceSearch,
@@ -89,12 +86,8 @@ export const OPERATIONS: Operation[] = [
   { method: "get", path: "/store/items", tag: "Store", summary: "No store: always null" },
   { method: "put", path: "/store/items", tag: "Store", summary: "No store: 501, nothing is stored" },
   { method: "delete", path: "/store/items", tag: "Store", summary: "No store: 204, nothing to delete" },
-  { method: "post", path: "/runs/crons", tag: "Crons", summary: "Create a cron: each run on a new thread", body: CronCreate },
-  { method: "post", path: "/threads/{thread_id}/runs/crons", tag: "Crons", summary: "Create a cron of runs on a thread", body: CronCreate },
-  { method: "post", path: "/runs/crons/search", tag: "Crons", summary: "Search crons", body: CronSearch },
-  { method: "post", path: "/runs/crons/count", tag: "Crons", summary: "Count crons", body: CronCount },
-  { method: "patch", path: "/runs/crons/{cron_id}", tag: "Crons", summary: "Update a cron (a new timing starts from now)", body: CronUpdate },
-  { method: "delete", path: "/runs/crons/{cron_id}", tag: "Crons", summary: "Delete a cron" },
+  { method: "post", path: "/runs/crons/search", tag: "Crons", summary: "No crons: always empty", body: CronSearch },
+  { method: "post", path: "/runs/crons", tag: "Crons", summary: "No crons: 501" },
 ];
 
 const ERROR_RESPONSE = {

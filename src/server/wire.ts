@@ -156,7 +156,8 @@ export function cronToWire(cron: Cron) {
     cron_id: cron.cronId,
     assistant_id: cron.assistantId,
     thread_id: cron.threadId,
-    on_run_completed: cron.onRunCompleted,
+    // Only stateless crons have one (the SDK's `on_run_completed?`).
+    ...(cron.onRunCompleted === null ? {} : { on_run_completed: cron.onRunCompleted }),
     end_time: iso(cron.endTime),
     schedule: cron.schedule,
     timezone: cron.timezone,
