@@ -35,6 +35,7 @@ async function serve(deps: AppDeps): Promise<{ apiUrl: string; close: () => Prom
   return {
     apiUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     close: async () => {
+      await deps.crons?.stop();
       await deps.runs.shutdown(0);
       await deps.monitor?.stop();
       server.closeAllConnections();

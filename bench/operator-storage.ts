@@ -88,6 +88,7 @@ async function serve(env: Record<string, string>, stub: OpenAiStub) {
     // What main.ts does on SIGTERM.
     async stop() {
       server.close();
+      await deps.crons?.stop();
       await deps.runs.shutdown(config.SHUTDOWN_GRACE_MS);
       server.closeAllConnections();
       await deps.monitor?.stop();

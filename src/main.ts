@@ -34,6 +34,7 @@ async function start(): Promise<void> {
       allowedHosts: config.ALLOWED_HOSTS,
       apiKeys: keys,
       heartbeatMs: config.INSTANCE_HEARTBEAT_MS,
+      cronPollMs: config.CRON_POLL_MS,
       llmCache,
       documents,
       documentMaxBytes: config.DOCUMENT_MAX_BYTES,
@@ -65,8 +66,9 @@ async function start(): Promise<void> {
     // Stop accepting; idle keep-alive sockets would hold close() open, active requests finish.
     server.close();
     server.closeIdleConnections();
-    void deps.runs
-      .shutdown(config.SHUTDOWN_GRACE_MS)
+    // No cron starts a run once shutting down has begun.
+    void (deps.crons?.stop() ?? Promise.resolve())
+      .then(() => deps.runs.shutdown(config.SHUTDOWN_GRACE_MS))
       .then((cancelled) => {
         if (cancelled > 0) logger.warn({ cancelled }, "cancelled runs still going after the grace period");
         server.closeAllConnections();

@@ -8,6 +8,7 @@ import type { LlmCache } from "../storage/llm-cache.js";
 import type { Logger } from "../logger.js";
 import type { DocumentIndex } from "../retrieval/document-index.js";
 import type { ApiKeys } from "./auth.js";
+import type { CronScheduler } from "./cron-scheduler.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import type { RunManager } from "./run-manager.js";
 import type { Storage } from "../storage/storage.js";
@@ -30,6 +31,8 @@ export interface AppDeps {
   allowedHosts?: string[];
   /** Heartbeat and clean-up after dead instances; stop it before closing the database. */
   monitor?: InstanceMonitor;
+  /** Starts crons' runs when due; stop it before the run manager shuts down. */
+  crons?: CronScheduler;
   /** The model response cache, when `LLM_CACHE` is on; `/info` shows its counters. */
   llmCache?: LlmCache;
   /** Collections of documents (`/collections`), the same index the agent's search tool uses. */

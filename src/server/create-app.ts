@@ -13,6 +13,8 @@ import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-han
 import { inputLimits } from "./input-limits.js";
 import { sameSiteOnly } from "./same-site.js";
 import { InstanceMonitor } from "./instance-monitor.js";
+import { CronScheduler } from "./cron-scheduler.js";
+import { cronsRouter } from "./routes/crons.js";
 import { RunManager } from "./run-manager.js";
 import { type WebhookOptions, Webhooks } from "./webhooks.js";
 import { assistantsRouter } from "./routes/assistants.js";
@@ -30,6 +32,8 @@ export type { AppDeps } from "./app-deps.js";
 
 /** Heartbeat interval when none is configured. */
 const DEFAULT_HEARTBEAT_MS = 2000;
+/** Cron poll interval when none is configured. */
+const DEFAULT_CRON_POLL_MS = 1000;
 
 /**
  * The request's id: the caller's `x-request-id` when it is a sane token (so a proxy's id follows
@@ -76,7 +80,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/collections", express.json({ limit: deps.documentMaxBytes ?? DEFAULT_DOCUMENT_MAX_BYTES, strict: false, type: isJsonLike }));
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
   app.use(inputLimits());
-  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), runsRouter(deps), collectionsRouter(deps), notOfferedRouter());
+  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), cronsRouter(deps), runsRouter(deps), collectionsRouter(deps), notOfferedRouter());
   app.use(notFound, errorHandler);
   return app;
 }
@@ -95,6 +99,8 @@ export async function createServerDeps(parts: {
   allowedHosts?: string[];
   /** Interval of this instance's heartbeat (`INSTANCE_HEARTBEAT_MS`). */
   heartbeatMs?: number;
+  /** Interval of the polls for due crons (`CRON_POLL_MS`). */
+  cronPollMs?: number;
   llmCache?: LlmCache;
   /** The agent's document index; without one, collections are kept in `storage` and no run can search them. */
   documents?: DocumentIndex;
@@ -115,5 +121,7 @@ export async function createServerDeps(parts: {
   await monitor.start();
   const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks) });
   monitor.cancels = runs;
-  return { ...parts, checkpointer, runs, monitor, documents };
+  const crons = new CronScheduler({ storage, runs, logger: parts.logger, pollMs: parts.cronPollMs ?? DEFAULT_CRON_POLL_MS });
+  crons.start();
+  return { ...parts, checkpointer, runs, monitor, crons, documents };
 }

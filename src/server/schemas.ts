@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
 import { DOCUMENT_CONTENT_TYPES } from "../storage/documents.js";
+import { isTimeZone, scheduleProblem } from "./cron-schedule.js";
 
 /** Parses `value` with `schema`, or throws `ValidationError` listing every problem by path. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {
@@ -303,11 +304,47 @@ export const StoreItemQuery = z.object({ namespace: z.string().optional(), key: 
 
 export const StoreItemDelete = z.object({ namespace: Namespace, key: z.string().min(1) });
 
-export const CronSearch = z.object({
-  assistant_id: z.string().optional(),
-  thread_id: z.string().optional(),
+/** Crons: a run request repeated on a schedule (croner's cron syntax, in `timezone` or UTC). */
+export const CronPath = z.object({ cron_id: Uuid });
+const CronSchedule = z.string().superRefine((schedule, context) => {
+  const problem = scheduleProblem(schedule);
+  if (problem) context.addIssue({ code: "custom", message: `invalid cron schedule ${JSON.stringify(schedule)}: ${problem}` });
+});
+const CronTimezone = z.string().refine(isTimeZone, { error: (issue) => `unknown time zone ${JSON.stringify(issue.input)}; use an IANA name such as Europe/Paris` });
+const CronEndTime = z.iso.datetime({ offset: true, error: "end_time must be an ISO 8601 date and time with a time zone, e.g. 2030-01-01T00:00:00Z" });
+/** The run fields a cron may change after it is created (the SDK's `crons.update`). */
+const CronRunFields = RunCreate.pick({
+  input: true, metadata: true, config: true, context: true, webhook: true, interrupt_before: true, interrupt_after: true,
+  stream_mode: true, stream_subgraphs: true, stream_resumable: true, durability: true,
+});
+export const CronCreate = CronRunFields.extend({
+  assistant_id: RunCreate.shape.assistant_id,
+  multitask_strategy: RunCreate.shape.multitask_strategy,
+  checkpoint_during: z.boolean().optional(),
+  schedule: CronSchedule,
+  timezone: CronTimezone.nullish(),
+  end_time: CronEndTime.nullish(),
+  enabled: z.boolean().default(true),
+  on_run_completed: z.enum(["delete", "keep"]).default("delete"),
+});
+export type CronCreate = z.infer<typeof CronCreate>;
+export const CronUpdate = CronRunFields.partial().extend({
+  schedule: CronSchedule.optional(),
+  timezone: CronTimezone.optional(),
+  end_time: CronEndTime.nullish(),
+  enabled: z.boolean().optional(),
+  on_run_completed: z.enum(["delete", "keep"]).optional(),
+});
+export type CronUpdate = z.infer<typeof CronUpdate>;
+export const CronCount = z.object({ assistant_id: z.string().optional(), thread_id: Uuid.optional(), metadata: MetadataFilter.optional() });
+export const CRON_FIELDS = ["cron_id", "assistant_id", "thread_id", "end_time", "schedule", "created_at", "updated_at", "user_id", "payload", "next_run_date", "metadata", "now", "timezone", "enabled", "on_run_completed"] as const;
+export const CronSearch = CronCount.extend({
+  enabled: z.boolean().optional(),
   limit: z.number().int().min(1).max(1000).default(10),
   offset: z.number().int().min(0).default(0),
+  sort_by: z.enum(["cron_id", "assistant_id", "thread_id", "created_at", "updated_at", "next_run_date"]).default("created_at"),
+  sort_order: z.enum(["asc", "desc"]).default("desc"),
+  select: z.array(z.enum(CRON_FIELDS)).optional(),
 });
 
 /** Collections of documents (retrieval). */

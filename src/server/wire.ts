@@ -4,6 +4,7 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
+import type { Cron } from "../storage/crons.js";
 import type { Run } from "../storage/runs.js";
 import type { Thread } from "../storage/threads.js";
 import type { Collection, SearchHit, StoredDocument } from "../storage/documents.js";
@@ -145,5 +146,27 @@ export function hitToWire(hit: SearchHit) {
     text: hit.text,
     score: hit.score,
     ranks: hit.ranks,
+  };
+}
+
+/** A cron as the LangGraph API returns it (the SDK's `Cron`). */
+export function cronToWire(cron: Cron) {
+  const iso = (date: Date | null) => (date ? date.toISOString() : null);
+  return {
+    cron_id: cron.cronId,
+    assistant_id: cron.assistantId,
+    thread_id: cron.threadId,
+    // Only stateless crons have one (the SDK's `on_run_completed?`).
+    ...(cron.onRunCompleted === null ? {} : { on_run_completed: cron.onRunCompleted }),
+    end_time: iso(cron.endTime),
+    schedule: cron.schedule,
+    timezone: cron.timezone,
+    created_at: cron.createdAt.toISOString(),
+    updated_at: cron.updatedAt.toISOString(),
+    payload: cron.payload,
+    user_id: cron.owner,
+    next_run_date: iso(cron.nextRunDate),
+    metadata: cron.metadata,
+    enabled: cron.enabled,
   };
 }

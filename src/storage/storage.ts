@@ -5,6 +5,7 @@
  */
 import type { AssistantRepository } from "./assistants.js";
 import type { ServiceCheckpointer } from "./checkpointer.js";
+import type { CronRepository } from "./crons.js";
 import type { DocumentStore } from "./document-store.js";
 import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
 import type { InstanceRepository } from "./instances.js";
@@ -34,6 +35,8 @@ export interface Storage {
   readonly runEvents?: RunEventStore;
   /** Collections of documents and their chunks. */
   readonly documents: DocumentStore;
+  /** Runs started on a schedule. */
+  readonly crons: CronRepository;
   /** A model response cache kept in this database. */
   createLlmCache(options: LlmCacheOptions): LlmCache;
   /** Creates or migrates every part's tables; idempotent, and safe when several instances start at once. */

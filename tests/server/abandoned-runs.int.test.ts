@@ -29,6 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const deps of started) {
+    await deps.crons?.stop();
     await deps.runs.shutdown(0);
     await deps.monitor?.stop();
   }

@@ -62,6 +62,7 @@ export async function startServer(
     corsOrigins: config.CORS_ORIGINS,
     allowedHosts: config.ALLOWED_HOSTS,
     apiKeys: config.apiKeys ? apiKeys(config.apiKeys) : undefined,
+    cronPollMs: config.CRON_POLL_MS,
     llmCache,
     documents,
     documentMaxBytes: config.DOCUMENT_MAX_BYTES,
@@ -96,6 +97,7 @@ export async function startServer(
       return { status: response.status, body, headers: response.headers };
     },
     async close({ keepData = false } = {}) {
+      await deps.crons?.stop();
       await deps.runs.shutdown(0);
       await deps.monitor?.stop();
       server.closeAllConnections();

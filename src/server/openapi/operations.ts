@@ -30,6 +30,9 @@ import {
   AssistantCreate,
   AssistantDeleteQuery,
   AssistantPatch,
+  CronCount,
+  CronCreate,
+  CronUpdate,
   ThreadHistory,
   ThreadHistoryQuery,
   ThreadPatch,
@@ -144,11 +147,11 @@ const STATELESS_RUNS: Operation[] = [
 ];
 
 const CRONS: Operation[] = [
-  { method: "post", path: "/runs/crons", tag: "Crons", summary: "Schedule stateless runs", body: official.CRON_CREATE, replies: json("Cron") },
-  { method: "post", path: "/threads/{thread_id}/runs/crons", tag: "Crons", summary: "Schedule runs on a thread", body: official.CRON_CREATE, replies: json("Cron") },
+  { method: "post", path: "/runs/crons", tag: "Crons", summary: "Schedule stateless runs", body: CronCreate, replies: json("Cron") },
+  { method: "post", path: "/threads/{thread_id}/runs/crons", tag: "Crons", summary: "Schedule runs on a thread", body: CronCreate, replies: json("Cron") },
   { method: "post", path: "/runs/crons/search", tag: "Crons", summary: "Search crons", body: CronSearch, replies: list("Cron") },
-  { method: "post", path: "/runs/crons/count", tag: "Crons", summary: "Count crons", body: official.CRON_COUNT, replies: json("Count") },
-  { method: "patch", path: "/runs/crons/{cron_id}", tag: "Crons", summary: "Change a cron", body: official.CRON_PATCH, replies: json("Cron") },
+  { method: "post", path: "/runs/crons/count", tag: "Crons", summary: "Count crons", body: CronCount, replies: json("Count") },
+  { method: "patch", path: "/runs/crons/{cron_id}", tag: "Crons", summary: "Change a cron", body: CronUpdate, replies: json("Cron") },
   { method: "delete", path: "/runs/crons/{cron_id}", tag: "Crons", summary: "Delete a cron", replies: NO_CONTENT("Deleted") },
 ];
 

@@ -20,7 +20,7 @@ export function metaRouter(deps: { llmCache?: LlmCache } = {}): Router {
       version: VERSION,
       langgraph_js_version: LANGGRAPH_VERSION,
       context: "stateful-agent",
-      flags: { assistants: true, crons: false, langsmith: false, langsmith_tracing: false },
+      flags: { assistants: true, crons: true, langsmith: false, langsmith_tracing: false },
       llm_cache: llmCache,
     });
   });

@@ -1,6 +1,7 @@
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
 import { PostgresAssistants } from "./assistants.js";
+import { PostgresCrons } from "./crons.js";
 import { PostgresCheckpointer } from "./checkpointer.js";
 import type { PostgresDatabase } from "./database.js";
 import { PostgresDocumentStore } from "./document-store.js";
@@ -21,6 +22,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
   const runs = new PostgresRuns(database);
   const instances = new PostgresInstances(database);
   const runEvents = new PostgresRunEvents(database);
+  const crons = new PostgresCrons(database);
   const documents = new PostgresDocumentStore(database);
   return {
     backend: "postgres",
@@ -32,6 +34,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
     instances,
     runEvents,
     documents,
+    crons,
     createLlmCache: (cacheOptions: LlmCacheOptions) => new PostgresLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
@@ -39,6 +42,8 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
       await threads.setup();
       await assistants.setup();
       await documents.setup();
+      // After the thread tables: a thread's crons refer to it.
+      await crons.setup();
     },
     close: () => database.close(),
   };

@@ -1,6 +1,7 @@
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
 import { SqliteAssistants } from "./assistants.js";
+import { SqliteCrons } from "./crons.js";
 import { SqliteCheckpointer } from "./checkpointer.js";
 import type { SqliteDatabase } from "./database.js";
 import { SqliteDocumentStore } from "./document-store.js";
@@ -16,6 +17,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
   const assistants = new SqliteAssistants(database);
   const runs = new SqliteRuns(database);
   const instances = new SqliteInstances(database);
+  const crons = new SqliteCrons(database);
   const documents = new SqliteDocumentStore(database);
   return {
     backend: "sqlite",
@@ -26,6 +28,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
     runs,
     instances,
     documents,
+    crons,
     createLlmCache: (cacheOptions: LlmCacheOptions) => new SqliteLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
@@ -33,6 +36,8 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
       await threads.setup();
       await assistants.setup();
       await documents.setup();
+      // After the thread tables: a thread's crons refer to it.
+      await crons.setup();
     },
     async close() {
       database.close();
