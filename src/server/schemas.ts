@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
 import { DOCUMENT_CONTENT_TYPES } from "../storage/documents.js";
+import { MessagesIn } from "./message-in.js";
 
 /** Parses `value` with `schema`, or throws `ValidationError` listing every problem by path. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {
@@ -46,26 +47,16 @@ export const RunPath = z.object({ thread_id: Uuid, run_id: Uuid });
 export const CheckpointPath = z.object({ thread_id: Uuid, checkpoint_id: Uuid });
 export const StatelessRunPath = z.object({ run_id: Uuid });
 
-/** A message as clients send it: LangChain dicts (`type`) or OpenAI style (`role`). */
-export const MessageIn = z
-  .looseObject({
-    type: z.enum(["human", "ai", "system", "developer", "tool", "remove"]).optional(),
-    role: z.enum(["user", "human", "assistant", "ai", "system", "developer", "tool"]).optional(),
-    content: z.union([z.string(), z.array(z.union([z.string(), z.record(z.string(), z.unknown())]))]),
-    id: z.string().optional(),
-    name: z.string().optional(),
-    tool_call_id: z.string().optional(),
-    tool_calls: z.array(z.looseObject({ name: z.string(), args: z.record(z.string(), z.unknown()).optional(), id: z.string().optional() })).optional(),
-  })
-  .refine((message) => message.type !== undefined || message.role !== undefined, "a message needs a `type` or a `role`")
-  .refine((message) => !(message.type === "tool" || message.role === "tool") || message.tool_call_id !== undefined, "a tool message needs `tool_call_id`");
+/** A message in any form LangChain coerces (see message-in.ts). */
+export { MessageIn } from "./message-in.js";
 
 /** State values a client may write: the graph's only public channel is `messages`. */
-export const StateValues = z.strictObject({ messages: z.array(MessageIn).optional() });
+export const StateValues = z.strictObject({ messages: MessagesIn.optional() });
 export type StateValues = z.infer<typeof StateValues>;
 
 export const Command = z.strictObject({
-  update: z.union([StateValues, z.array(z.tuple([z.string(), z.unknown()]))]).optional(),
+  // As LangGraph takes it: the values, or `[channel, value]` pairs (the only public channel is `messages`).
+  update: z.union([StateValues, z.array(z.tuple([z.literal("messages"), MessagesIn]))]).optional(),
   resume: z.unknown().optional(),
   goto: z
     .union([z.string(), z.object({ node: z.string(), input: z.unknown().optional() }), z.array(z.union([z.string(), z.object({ node: z.string(), input: z.unknown().optional() })]))])
