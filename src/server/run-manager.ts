@@ -88,6 +88,11 @@ export class RunManager {
     return this.#registry.get(runId);
   }
 
+  /** The runs this process has queued or running. */
+  unfinished(): RunHandle[] {
+    return this.#registry.unfinished();
+  }
+
   /**
    * Throws what a run of `body` would fail with before doing anything (unknown assistant, a
    * message too long for the context, a prompt variable with no value), so that a refused run

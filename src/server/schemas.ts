@@ -145,6 +145,23 @@ export const RunCancelQuery = z.object({
   action: z.enum(["interrupt", "rollback"]).default("interrupt"),
 });
 
+/**
+ * `POST /runs/cancel` (the official `RunsCancel`): every run with a `status` (on one thread when
+ * `thread_id` is given too), or the runs `run_ids` of the thread `thread_id`.
+ */
+export const RunsCancel = z
+  .object({
+    status: z.enum(["pending", "running", "all"]).optional(),
+    thread_id: Uuid.optional(),
+    run_ids: z.array(Uuid).min(1).max(1000).optional(),
+  })
+  .refine((body) => body.status !== undefined || (body.thread_id !== undefined && body.run_ids !== undefined), {
+    error: "name the runs to cancel: `status`, or `thread_id` with `run_ids`",
+  })
+  .refine((body) => body.status === undefined || body.run_ids === undefined, { error: "give either `status` or `run_ids`, not both", path: ["run_ids"] });
+
+export const RunsCancelQuery = z.object({ action: z.enum(["interrupt", "rollback"]).default("interrupt") });
+
 export const JoinStreamQuery = z.object({ cancel_on_disconnect: Flag.default(false) });
 
 export const ThreadCreate = z.object({
