@@ -130,10 +130,19 @@ export type RunCreate = z.infer<typeof RunCreate>;
 
 export const RunBatch = z.array(RunCreate).min(1).max(100);
 
+/** Fields of a run on the wire, which `select` may name. */
+export const RUN_FIELDS = ["run_id", "thread_id", "assistant_id", "created_at", "updated_at", "status", "metadata", "kwargs", "multitask_strategy"] as const;
+
 export const RunListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(10),
   offset: z.coerce.number().int().min(0).default(0),
   status: z.enum(["pending", "running", "success", "error", "timeout", "interrupted"]).optional(),
+  // `?select=run_id&select=status` as the SDK sends it: one value is a string, several an array.
+  select: z
+    .union([z.string(), z.array(z.string())])
+    .transform((select) => (Array.isArray(select) ? select : [select]))
+    .pipe(z.array(z.enum(RUN_FIELDS, { error: (issue) => `unknown field ${JSON.stringify(issue.input)}; select from ${RUN_FIELDS.join(", ")}` })))
+    .optional(),
 });
 
 const Flag = z

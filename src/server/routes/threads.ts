@@ -19,6 +19,7 @@ import {
 } from "../schemas.js";
 import type { Thread } from "../../storage/threads.js";
 import { checkpointOf, stateToWire, threadToWire } from "../wire.js";
+import { prefersMinimal } from "../prefer.js";
 
 /** Threads: CRUD, search, copy, state (read, update, at a checkpoint) and history. */
 export function threadsRouter(deps: AppDeps): Router {
@@ -114,7 +115,8 @@ export function threadsRouter(deps: AppDeps): Router {
     await requireThread(thread_id, response);
     const thread = await storage.threads.updateThread(thread_id, { metadata: body.metadata });
     if (!thread) throw new NotFoundError(`Thread ${thread_id} not found`);
-    response.json(await toResponse(thread));
+    if (prefersMinimal(request)) response.status(204).setHeader("Preference-Applied", "return=minimal").end();
+    else response.json(await toResponse(thread));
   });
 
   router.delete("/threads/:thread_id", async (request, response) => {
