@@ -173,6 +173,22 @@ export const RunsCancelQuery = z.object({ action: z.enum(["interrupt", "rollback
 
 export const JoinStreamQuery = z.object({ cancel_on_disconnect: Flag.default(false) });
 
+/** What a thread's stream carries: every run's events, only their start and end, or state writes. */
+export const THREAD_STREAM_MODES = ["run_modes", "lifecycle", "state_update"] as const;
+export type ThreadStreamMode = (typeof THREAD_STREAM_MODES)[number];
+const ThreadStreamModes = z
+  .union([z.string(), z.array(z.string())])
+  .transform((modes) => (Array.isArray(modes) ? modes : [modes]))
+  .pipe(z.array(z.enum(THREAD_STREAM_MODES, { error: (issue) => `unknown stream mode ${JSON.stringify(issue.input)}; use ${THREAD_STREAM_MODES.join(", ")}` })));
+
+/** `GET /threads/{id}/stream`: the SDK sends `stream_mode`, the official reference names `stream_modes`; either, or both. */
+export const ThreadStreamQuery = z
+  .object({ stream_mode: ThreadStreamModes.optional(), stream_modes: ThreadStreamModes.optional() })
+  .transform(({ stream_mode = [], stream_modes = [] }) => {
+    const modes = [...new Set([...stream_mode, ...stream_modes])];
+    return { modes: modes.length > 0 ? modes : (["run_modes"] as ThreadStreamMode[]) };
+  });
+
 export const ThreadCreate = z.object({
   thread_id: Uuid.optional(),
   metadata: Metadata.optional(),
