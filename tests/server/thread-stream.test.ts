@@ -53,10 +53,16 @@ describe.each(await testBackends())("on %s", (backend) => {
   const follow = (threadId: string, enough: (parts: Part[]) => boolean, options: { lastEventId?: string; streamMode?: "run_modes" | "lifecycle" | Array<"run_modes" | "lifecycle"> } = {}) => {
     const before = looks.get(threadId) ?? 0;
     const parts: Part[] = [];
+    // Leaving the loop does not close the SDK's connection; its signal does.
+    const controller = new AbortController();
     const done = (async () => {
-      for await (const part of client.threads.joinStream(threadId, options)) {
-        parts.push(part as Part);
-        if (enough(parts)) break;
+      try {
+        for await (const part of client.threads.joinStream(threadId, { ...options, signal: controller.signal })) {
+          parts.push(part as Part);
+          if (enough(parts)) break;
+        }
+      } finally {
+        controller.abort();
       }
       return parts;
     })();
