@@ -18,6 +18,7 @@ import { RunAdmission, type RunPlan } from "./runs/admission.js";
 import { RunExecution } from "./runs/execution.js";
 import type { CancelAction, CancelReason, RunHandle } from "./runs/run-handle.js";
 import { RunRegistry } from "./runs/run-registry.js";
+import { StateUpdates } from "./runs/state-updates.js";
 import { ThreadQueue } from "./runs/thread-queue.js";
 import type { RunCreate } from "./schemas.js";
 import type { Storage } from "../storage/storage.js";
@@ -47,6 +48,8 @@ export class RunManager {
   readonly #queue: ThreadQueue;
   readonly #execution: RunExecution;
   readonly #admission: RunAdmission;
+  /** Clients' state writes, for the thread streams that follow them. */
+  readonly stateUpdates = new StateUpdates();
   #closing = false;
 
   constructor(deps: RunManagerDeps) {

@@ -11,6 +11,7 @@ import { type TestServer, startServer, testBackends } from "../support/server.js
 import { until } from "../support/until.js";
 
 type Part = { id?: string; event: string; data: unknown };
+type ThreadStreamMode = "run_modes" | "lifecycle" | "state_update";
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 const isRunDone = (part: Part) => part.event === "metadata" && (part.data as { status?: string }).status === "run_done";
 /** The last message's text of a `values` event. */
@@ -50,7 +51,7 @@ describe.each(await testBackends())("on %s", (backend) => {
    * Follows the thread's stream until `enough` says so; resolves with what it got. `joined`
    * resolves once the server has looked at the thread twice: the stream is past its start.
    */
-  const follow = (threadId: string, enough: (parts: Part[]) => boolean, options: { lastEventId?: string; streamMode?: "run_modes" | "lifecycle" | Array<"run_modes" | "lifecycle"> } = {}) => {
+  const follow = (threadId: string, enough: (parts: Part[]) => boolean, options: { lastEventId?: string; streamMode?: ThreadStreamMode | ThreadStreamMode[] } = {}) => {
     const before = looks.get(threadId) ?? 0;
     const parts: Part[] = [];
     // Leaving the loop does not close the SDK's connection; its signal does.
@@ -117,6 +118,35 @@ describe.each(await testBackends())("on %s", (backend) => {
       ["metadata", run.run_id],
     ]);
     expect(parts.at(-1)?.data).toEqual({ status: "run_done", run_id: run.run_id });
+  });
+
+  it("in state_update mode tells of clients' state writes, and of nothing else", async () => {
+    const thread = await client.threads.create();
+    const updates = (parts: Part[]) => parts.filter((part) => part.event === "state_update").length;
+    const stream = follow(thread.thread_id, (parts) => updates(parts) >= 2, { streamMode: "state_update" });
+    await stream.joined;
+    // The server answers {checkpoint}, as the official one does (the SDK's type says otherwise).
+    const written = (await client.threads.updateState(thread.thread_id, { values: { messages: [["user", "written by hand"]] } })) as unknown as { checkpoint: { checkpoint_id: string } };
+    await client.runs.wait(thread.thread_id, "agent", { input: user("a run in between") });
+    await client.threads.updateState(thread.thread_id, { values: { messages: "and again" }, asNode: "model" });
+    const parts = await stream.parts;
+    expect(parts.map((part) => part.event)).toEqual(["state_update", "state_update"]);
+    expect(parts[0]?.data).toMatchObject({
+      values: { messages: [{ type: "human", content: "written by hand" }] },
+      as_node: "model",
+      checkpoint: { checkpoint_id: written.checkpoint.checkpoint_id },
+    });
+    expect(parts[1]?.data).toMatchObject({ values: { messages: [{ type: "human", content: "and again" }] } });
+  });
+
+  it("with run_modes and state_update together, sends both in the order they happened", async () => {
+    const thread = await client.threads.create();
+    const stream = follow(thread.thread_id, (parts) => parts.some((part) => part.event === "state_update") && parts.some(isRunDone), { streamMode: ["run_modes", "state_update"] });
+    await stream.joined;
+    await client.runs.wait(thread.thread_id, "agent", { input: user("first a run") });
+    await client.threads.updateState(thread.thread_id, { values: { messages: "then a write" } });
+    const parts = await stream.parts;
+    expect(parts.findIndex(isRunDone)).toBeLessThan(parts.findIndex((part) => part.event === "state_update"));
   });
 
   it("resumes after Last-Event-ID, and '-' replays the runs whose events are kept", async () => {

@@ -18,7 +18,7 @@ import {
   parseInput,
 } from "../schemas.js";
 import type { Thread } from "../../storage/threads.js";
-import { checkpointOf, stateToWire, threadToWire } from "../wire.js";
+import { checkpointOf, stateToWire, threadToWire, toWire } from "../wire.js";
 import { prefersMinimal } from "../prefer.js";
 
 /** Threads: CRUD, search, copy, state (read, update, at a checkpoint) and history. */
@@ -187,6 +187,7 @@ export function threadsRouter(deps: AppDeps): Router {
       return config;
     });
     await storage.threads.updateThread(thread_id, {});
+    runs.stateUpdates.publish(thread_id, { values: toWire(body.values ?? null), as_node: body.as_node ?? "model", checkpoint: checkpointOf(config) });
     response.json({ checkpoint: checkpointOf(config) });
   });
 

@@ -8,13 +8,15 @@
  * Event ids are `<run_id>:<n>` (`<run_id>:done` for the end), so a client resumes with
  * `Last-Event-ID` after the last event it got; `-` replays every run whose events are still
  * kept. Without it the stream starts with the runs not finished yet, each from its first event.
+ * With `stream_mode=state_update`, clients' writes to the thread's state made through this
+ * instance come as `state_update` events.
  */
 import type { Response } from "express";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { ThreadStreamMode } from "../schemas.js";
 import { type SseEvent, type SseStream, openSse } from "../sse.js";
 import type { JoinDeps } from "./join.js";
 import { endedElsewhere, relayedEvents } from "./join.js";
+import type { StateUpdate } from "./state-updates.js";
 
 /** How often an idle thread is checked for a new run (here or on another instance). */
 const THREAD_POLL_MS = 250;
@@ -85,13 +87,35 @@ export async function streamThread(
     else resume = { runId: start.runId, after: start.seq };
   }
 
+  // A write can only happen while no run holds the thread, so it falls between two runs: it is
+  // sent once every run created before it was. It has no id: resuming after one would otherwise
+  // skip nothing, or everything.
+  const writes: Array<{ at: number; update: StateUpdate }> = [];
+  let wakeUp = () => undefined as void;
+  const unsubscribe = options.modes.includes("state_update")
+    ? runs.stateUpdates.subscribe(threadId, (update) => {
+        writes.push({ at: Date.now(), update });
+        wakeUp();
+      })
+    : () => undefined;
   try {
     while (!sse.signal.aborted) {
       const next = (await candidates()).find((candidate) => !passed.has(candidate.runId));
+      while (writes.length > 0 && (!next || (writes[0]?.at ?? 0) <= next.createdAt)) await sse.send("state_update", writes.shift()?.update);
       if (!next) {
         // Idle: stop if the thread was deleted (or is no longer the caller's), else look again soon.
         if (!(await storage.threads.getThread(threadId, owner))) break;
-        await sleep(THREAD_POLL_MS, undefined, { signal: sse.signal }).catch(() => undefined);
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(awake, THREAD_POLL_MS);
+          function awake() {
+            clearTimeout(timer);
+            sse.signal.removeEventListener("abort", awake);
+            wakeUp = () => undefined;
+            resolve();
+          }
+          wakeUp = awake;
+          sse.signal.addEventListener("abort", awake, { once: true });
+        });
         continue;
       }
       passed.add(next.runId);
@@ -105,6 +129,7 @@ export async function streamThread(
   } catch (error) {
     if (!sse.signal.aborted) await sse.send("error", { error: "ThreadStreamError", message: (error as Error).message });
   } finally {
+    unsubscribe();
     sse.end();
   }
 }
