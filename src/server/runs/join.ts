@@ -42,7 +42,7 @@ function responseClosed(response: Response): AbortSignal {
  * throws or returns `null` for a run that does not exist: NotFoundError); `undefined` when
  * `signal` fires first: the client left, so nobody waits any more.
  */
-export async function endedElsewhere(lookup: () => Promise<Run | null>, threadId: string, runId: string, signal: AbortSignal): Promise<Run | undefined> {
+export async function endedElsewhere<T extends Pick<Run, "status">>(lookup: () => Promise<T | null>, threadId: string, runId: string, signal: AbortSignal): Promise<T | undefined> {
   while (!signal.aborted) {
     const run = await lookup();
     if (!run) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);

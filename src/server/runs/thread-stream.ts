@@ -12,6 +12,7 @@
  * instance come as `state_update` events.
  */
 import type { Response } from "express";
+import type { AppDeps } from "../app-deps.js";
 import type { ThreadStreamMode } from "../schemas.js";
 import { type SseEvent, type SseStream, openSse } from "../sse.js";
 import type { JoinDeps } from "./join.js";
@@ -51,7 +52,7 @@ const byAge = (a: Candidate, b: Candidate) => a.createdAt - b.createdAt || (a.ru
  * once the thread was found for `owner`: from here on, problems are `error` events.
  */
 export async function streamThread(
-  deps: JoinDeps,
+  deps: JoinDeps & Pick<AppDeps, "logger">,
   threadId: string,
   owner: string | undefined,
   response: Response,
@@ -91,7 +92,7 @@ export async function streamThread(
   // sent once every run created before it was. It has no id: resuming after one would otherwise
   // skip nothing, or everything.
   const writes: Array<{ at: number; update: StateUpdate }> = [];
-  let wakeUp = () => undefined as void;
+  let wakeUp: () => void = () => undefined;
   const unsubscribe = options.modes.includes("state_update")
     ? runs.stateUpdates.subscribe(threadId, (update) => {
         writes.push({ at: Date.now(), update });
@@ -127,7 +128,9 @@ export async function streamThread(
       }
     }
   } catch (error) {
-    if (!sse.signal.aborted) await sse.send("error", { error: "ThreadStreamError", message: (error as Error).message });
+    deps.logger.error({ err: error, threadId }, "thread stream failed");
+    const message = "The thread's stream failed; reconnect with Last-Event-ID to resume";
+    if (!sse.signal.aborted) await sse.send("error", { error: "ThreadStreamError", message });
   } finally {
     unsubscribe();
     sse.end();
@@ -151,14 +154,9 @@ async function forwardRun(deps: JoinDeps, threadId: string, candidate: Candidate
   } else if (deps.storage.runEvents) {
     await relayedEvents(deps.storage.runs, deps.storage.runEvents, threadId, runId, after, sse.signal, send);
   } else if (candidate.active) {
-    // Executed by an instance that relays nothing: all there is to say is when it ends.
-    await endedElsewhere(async () => (await deps.storage.runs.getRun(threadId, runId)) ?? { ...placeholderRun(threadId, runId) }, threadId, runId, sse.signal);
+    // Executed by an instance that relays nothing: all there is to say is when it ends (a run
+    // deleted meanwhile, by a rollback, has ended too).
+    await endedElsewhere(async () => (await deps.storage.runs.getRun(threadId, runId)) ?? { status: "interrupted" }, threadId, runId, sse.signal);
   }
   return count;
-}
-
-/** A run record standing in for one deleted while it was waited on (a rollback): it has ended. */
-function placeholderRun(threadId: string, runId: string) {
-  const now = new Date();
-  return { runId, threadId, assistantId: "", status: "interrupted" as const, metadata: {}, kwargs: {}, multitaskStrategy: "reject" as const, createdAt: now, updatedAt: now };
 }
