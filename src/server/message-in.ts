@@ -61,7 +61,7 @@ const ToolCall = z.union([
 
 /** The fields of a message dict; optional ones may be `null`, as Python dumps unset fields. */
 const MessageFields = {
-  content: Content,
+  content: Content.nullish(),
   id: z.string().nullish(),
   name: z.string().nullish(),
   tool_call_id: z.string().nullish(),
@@ -81,9 +81,14 @@ const MessageDict = z
     ...MessageFields,
   })
   .refine((message) => (message.type ?? message.role) != null, "a message needs a `type` or a `role`")
+  // As OpenAI's own format: only an assistant message that calls tools may leave out its text.
+  .refine((message) => message.content != null || (TYPES[(message.role ?? message.type) as keyof typeof TYPES] === "ai" && (message.tool_calls?.length ?? 0) > 0), {
+    error: "expected string or array (only an AI message with tool_calls may leave content out)",
+    path: ["content"],
+  })
   .refine((message) => (message.role ?? message.type) !== "tool" || message.tool_call_id != null, "a tool message needs `tool_call_id`")
   .refine((message) => (message.role ?? message.type) !== "remove" || message.id != null, "a remove message needs the `id` of the message to remove")
-  .transform(({ role, type, ...rest }) => ({ ...withoutNulls(rest), type: TYPES[(role ?? type) as keyof typeof TYPES] }));
+  .transform(({ role, type, ...rest }) => ({ content: "", ...withoutNulls(rest), type: TYPES[(role ?? type) as keyof typeof TYPES] }));
 
 /** LangChain's serialised constructor of a message class it coerces. */
 const SerializedMessage = z
@@ -93,7 +98,7 @@ const SerializedMessage = z
     id: z.array(z.string()).refine((path) => CLASSES[path.at(-1) ?? ""] !== undefined, {
       error: `must name a message class: ${Object.keys(CLASSES).join(", ")}`,
     }),
-    kwargs: z.looseObject(MessageFields),
+    kwargs: z.looseObject({ ...MessageFields, content: Content }),
   })
   .refine((message) => CLASSES[message.id.at(-1) ?? ""] !== "tool" || message.kwargs.tool_call_id != null, {
     error: "a tool message needs `tool_call_id`",
@@ -129,4 +134,9 @@ export const MessageIn = z.union([MessageText, MessagePair, MessageObject]);
 export type MessageIn = z.infer<typeof MessageIn>;
 
 /** A state's `messages` as LangGraph's reducer takes it: a list, or one message on its own. */
-export const MessagesIn = z.union([z.array(MessageIn), z.union([MessageText, MessageObject]).transform((message) => [message])]);
+export const MessagesIn = z.union([
+  z.array(MessageIn),
+  // Flat, so that a bad list is reported by its items only (each branch here fails on its type).
+  MessageText.transform((message) => [message]),
+  MessageObject.transform((message) => [message]),
+]);

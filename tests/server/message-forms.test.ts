@@ -106,6 +106,25 @@ describe.each(await testBackends())("on %s", (backend) => {
     expect(values.messages.at(-1)?.content).toBe("Your name is Ada.");
   });
 
+  it("takes an OpenAI-style tool exchange: an assistant message with tool_calls and no content, then the tool's answer", async () => {
+    const thread = await client.threads.create();
+    const input = {
+      messages: [
+        { role: "user", content: "What is 6 times 7?", name: null },
+        { role: "assistant", content: null, tool_calls: [{ id: "call-1", type: "function", function: { name: "multiply", arguments: '{"a": 6, "b": 7}' } }] },
+        { role: "tool", content: "42", tool_call_id: "call-1", name: null },
+        "Thanks",
+      ],
+    };
+    await client.runs.wait(thread.thread_id, "agent", { input: input as never });
+    const sent = (stub.requests.at(-1)?.body.messages ?? []).filter((message) => message.role !== "system");
+    expect(sent.map((message) => message.role)).toEqual(["user", "assistant", "tool", "user"]);
+    expect(sent[1]?.tool_calls).toEqual([{ id: "call-1", type: "function", function: { name: "multiply", arguments: JSON.stringify({ a: 6, b: 7 }) } }]);
+    expect(sent[2]).toMatchObject({ tool_call_id: "call-1", content: "42" });
+    const stored = await messagesOf(thread.thread_id);
+    expect(stored[1]).toMatchObject({ type: "ai", tool_calls: [{ name: "multiply", args: { a: 6, b: 7 }, id: "call-1" }] });
+  });
+
   it("takes the same forms in state updates, and the next run sends them to the model", async () => {
     const thread = await client.threads.create();
     await client.threads.updateState(thread.thread_id, { values: { messages: [pythonHuman("My name is Barbara"), ["assistant", "Noted, Barbara."]] } });
@@ -149,6 +168,8 @@ describe.each(await testBackends())("on %s", (backend) => {
       ["run", "a number for a message", { input: { messages: [5] } }, "input.messages.0"],
       ["run", "an unknown role in a pair", { input: { messages: [["wizard", "hi"]] } }, "input.messages.0.0"],
       ["run", "content null", { input: { messages: [{ ...pythonHuman("x"), content: null }] } }, "input.messages.0.content"],
+      ["run", "an AI message with neither content nor tool calls", { input: { messages: [{ role: "assistant", content: null, tool_calls: [] }] } }, "input.messages.0.content"],
+      ["run", "tool call arguments that are not JSON", { input: { messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c", type: "function", function: { name: "f", arguments: "{oops" } }] }] } }, "arguments"],
       ["run", "an id that is a number", { input: { messages: [{ ...pythonHuman("x"), id: 7 }] } }, "input.messages.0.id"],
       ["run", "an unknown message class", { input: { messages: [{ lc: 1, type: "constructor", id: ["x", "Wizard"], kwargs: { content: "x" } }] } }, "input.messages.0.id"],
       ["run", "a tool message without tool_call_id", { input: { messages: [{ type: "tool", content: "42", tool_call_id: null }] } }, "tool_call_id"],
