@@ -19,6 +19,7 @@ import { RunExecution } from "./runs/execution.js";
 import type { CancelAction, CancelReason, RunHandle } from "./runs/run-handle.js";
 import { RunRegistry } from "./runs/run-registry.js";
 import type { RunAssistant } from "./runs/run-request.js";
+import { StateUpdates } from "./runs/state-updates.js";
 import { ThreadQueue } from "./runs/thread-queue.js";
 import type { RunCreate } from "./schemas.js";
 import type { Storage } from "../storage/storage.js";
@@ -48,6 +49,8 @@ export class RunManager {
   readonly #queue: ThreadQueue;
   readonly #execution: RunExecution;
   readonly #admission: RunAdmission;
+  /** Clients' state writes, for the thread streams that follow them. */
+  readonly stateUpdates = new StateUpdates();
   #closing = false;
 
   constructor(deps: RunManagerDeps) {
@@ -87,6 +90,11 @@ export class RunManager {
   /** The handle of a run this process knows about (running, queued or recently finished). */
   handle(runId: string): RunHandle | undefined {
     return this.#registry.get(runId);
+  }
+
+  /** The runs this process has queued or running. */
+  unfinished(): RunHandle[] {
+    return this.#registry.unfinished();
   }
 
   /**

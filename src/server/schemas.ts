@@ -6,6 +6,7 @@ import { z } from "zod";
 import { ValidationError } from "../errors.js";
 import { DOCUMENT_CONTENT_TYPES } from "../storage/documents.js";
 import { isTimeZone, scheduleProblem } from "./cron-schedule.js";
+import { MessagesIn } from "./message-in.js";
 
 /** Parses `value` with `schema`, or throws `ValidationError` listing every problem by path. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where = "body"): z.infer<T> {
@@ -47,26 +48,16 @@ export const RunPath = z.object({ thread_id: Uuid, run_id: Uuid });
 export const CheckpointPath = z.object({ thread_id: Uuid, checkpoint_id: Uuid });
 export const StatelessRunPath = z.object({ run_id: Uuid });
 
-/** A message as clients send it: LangChain dicts (`type`) or OpenAI style (`role`). */
-export const MessageIn = z
-  .looseObject({
-    type: z.enum(["human", "ai", "system", "developer", "tool", "remove"]).optional(),
-    role: z.enum(["user", "human", "assistant", "ai", "system", "developer", "tool"]).optional(),
-    content: z.union([z.string(), z.array(z.union([z.string(), z.record(z.string(), z.unknown())]))]),
-    id: z.string().optional(),
-    name: z.string().optional(),
-    tool_call_id: z.string().optional(),
-    tool_calls: z.array(z.looseObject({ name: z.string(), args: z.record(z.string(), z.unknown()).optional(), id: z.string().optional() })).optional(),
-  })
-  .refine((message) => message.type !== undefined || message.role !== undefined, "a message needs a `type` or a `role`")
-  .refine((message) => !(message.type === "tool" || message.role === "tool") || message.tool_call_id !== undefined, "a tool message needs `tool_call_id`");
+/** A message in any form LangChain coerces (see message-in.ts). */
+export { MessageIn } from "./message-in.js";
 
 /** State values a client may write: the graph's only public channel is `messages`. */
-export const StateValues = z.strictObject({ messages: z.array(MessageIn).optional() });
+export const StateValues = z.strictObject({ messages: MessagesIn.optional() });
 export type StateValues = z.infer<typeof StateValues>;
 
 export const Command = z.strictObject({
-  update: z.union([StateValues, z.array(z.tuple([z.string(), z.unknown()]))]).optional(),
+  // As LangGraph takes it: the values, or `[channel, value]` pairs (the only public channel is `messages`).
+  update: z.union([StateValues, z.array(z.tuple([z.literal("messages"), MessagesIn]))]).optional(),
   resume: z.unknown().optional(),
   goto: z
     .union([z.string(), z.object({ node: z.string(), input: z.unknown().optional() }), z.array(z.union([z.string(), z.object({ node: z.string(), input: z.unknown().optional() })]))])
@@ -140,10 +131,19 @@ export type RunCreate = z.infer<typeof RunCreate>;
 
 export const RunBatch = z.array(RunCreate).min(1).max(100);
 
+/** Fields of a run on the wire, which `select` may name. */
+export const RUN_FIELDS = ["run_id", "thread_id", "assistant_id", "created_at", "updated_at", "status", "metadata", "kwargs", "multitask_strategy"] as const;
+
 export const RunListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(10),
   offset: z.coerce.number().int().min(0).default(0),
   status: z.enum(["pending", "running", "success", "error", "timeout", "interrupted"]).optional(),
+  // `?select=run_id&select=status` as the SDK sends it: one value is a string, several an array.
+  select: z
+    .union([z.string(), z.array(z.string())])
+    .transform((select) => (Array.isArray(select) ? select : [select]))
+    .pipe(z.array(z.enum(RUN_FIELDS, { error: (issue) => `unknown field ${JSON.stringify(issue.input)}; select from ${RUN_FIELDS.join(", ")}` })))
+    .optional(),
 });
 
 const Flag = z
@@ -155,7 +155,40 @@ export const RunCancelQuery = z.object({
   action: z.enum(["interrupt", "rollback"]).default("interrupt"),
 });
 
+/**
+ * `POST /runs/cancel` (the official `RunsCancel`): every run with a `status` (on one thread when
+ * `thread_id` is given too), or the runs `run_ids` of the thread `thread_id`.
+ */
+export const RunsCancel = z
+  .object({
+    status: z.enum(["pending", "running", "all"]).optional(),
+    thread_id: Uuid.optional(),
+    run_ids: z.array(Uuid).min(1).max(1000).optional(),
+  })
+  .refine((body) => body.status !== undefined || (body.thread_id !== undefined && body.run_ids !== undefined), {
+    error: "name the runs to cancel: `status`, or `thread_id` with `run_ids`",
+  })
+  .refine((body) => body.status === undefined || body.run_ids === undefined, { error: "give either `status` or `run_ids`, not both", path: ["run_ids"] });
+
+export const RunsCancelQuery = z.object({ action: z.enum(["interrupt", "rollback"]).default("interrupt") });
+
 export const JoinStreamQuery = z.object({ cancel_on_disconnect: Flag.default(false) });
+
+/** What a thread's stream carries: every run's events, only their start and end, or state writes. */
+export const THREAD_STREAM_MODES = ["run_modes", "lifecycle", "state_update"] as const;
+export type ThreadStreamMode = (typeof THREAD_STREAM_MODES)[number];
+const ThreadStreamModes = z
+  .union([z.string(), z.array(z.string())])
+  .transform((modes) => (Array.isArray(modes) ? modes : [modes]))
+  .pipe(z.array(z.enum(THREAD_STREAM_MODES, { error: (issue) => `unknown stream mode ${JSON.stringify(issue.input)}; use ${THREAD_STREAM_MODES.join(", ")}` })));
+
+/** `GET /threads/{id}/stream`: the SDK sends `stream_mode`, the official reference names `stream_modes`; either, or both. */
+export const ThreadStreamQuery = z
+  .object({ stream_mode: ThreadStreamModes.optional(), stream_modes: ThreadStreamModes.optional() })
+  .transform(({ stream_mode = [], stream_modes = [] }) => {
+    const modes = [...new Set([...stream_mode, ...stream_modes])];
+    return { modes: modes.length > 0 ? modes : (["run_modes"] as ThreadStreamMode[]) };
+  });
 
 export const ThreadCreate = z.object({
   thread_id: Uuid.optional(),

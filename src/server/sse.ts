@@ -17,7 +17,9 @@ export type SseEvent =
   | "tools"
   | "events"
   | "error"
-  | "end";
+  | "end"
+  /** A client's write to a thread's state, on the thread's stream. */
+  | "state_update";
 
 export const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",

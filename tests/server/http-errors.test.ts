@@ -215,12 +215,12 @@ describe.each(await testBackends())("on %s", (backend) => {
       expectError(await send(`/threads/${threadId}/history`, { body: { limit: "all" } }), 422, "limit");
     });
 
-    it("POST /threads/{id}/state with values.messages: \"x\" is a 422", async () => {
-      expectError(await send(`/threads/${threadId}/state`, { body: { values: { messages: "x" } } }), 422, "values");
+    it("POST /threads/{id}/state with values.messages: 5 is a 422", async () => {
+      expectError(await send(`/threads/${threadId}/state`, { body: { values: { messages: 5 } } }), 422, "values");
     });
 
     it.each([
-      ["input.messages a string", { ...TURN, input: { messages: "hi" } }, "input.messages"],
+      ["input.messages a number", { ...TURN, input: { messages: 5 } }, "input.messages"],
       ["input a string", { ...TURN, input: "hi" }, "input"],
       ["assistant_id a number", { ...TURN, assistant_id: 5 }, "assistant_id"],
       ["assistant_id empty", { ...TURN, assistant_id: "" }, "assistant_id"],
@@ -237,7 +237,9 @@ describe.each(await testBackends())("on %s", (backend) => {
       ["content missing", { ...TURN, input: { messages: [{ role: "user" }] } }, "input.messages.0.content"],
       ["role unknown", { ...TURN, input: { messages: [{ role: "wizard", content: "hi" }] } }, "input.messages.0.role"],
       ["type unknown", { ...TURN, input: { messages: [{ type: "robot", content: "hi" }] } }, "input.messages.0.type"],
-      ["a message that is a string", { ...TURN, input: { messages: ["hi"] } }, "input.messages.0"],
+      ["a message that is a number", { ...TURN, input: { messages: [5] } }, "input.messages.0"],
+      ["a [role, content] pair with an unknown role", { ...TURN, input: { messages: [["wizard", "hi"]] } }, "input.messages.0.0"],
+      ["a Python-style message with content null", { ...TURN, input: { messages: [{ type: "human", content: null, id: null }] } }, "input.messages.0.content"],
     ])("a run with %s is a 422 naming the field", async (_what, body, field) => {
       expectError(await send(`/threads/${threadId}/runs/wait`, { body }), 422, field);
     });

@@ -33,12 +33,15 @@ import {
   CronCount,
   CronCreate,
   CronUpdate,
+  RunsCancel,
+  RunsCancelQuery,
   ThreadHistory,
   ThreadHistoryQuery,
   ThreadPatch,
   ThreadSearch,
   ThreadStateAtCheckpoint,
   ThreadStateUpdate,
+  ThreadStreamQuery,
 } from "../schemas.js";
 import { type JsonSchema, type SchemaName, ref } from "./components.js";
 import * as official from "./official-requests.js";
@@ -112,7 +115,7 @@ const THREADS: Operation[] = [
   { method: "post", path: "/threads/{thread_id}/state/checkpoint", tag: "Threads", summary: "State at a checkpoint", body: ThreadStateAtCheckpoint, replies: json("ThreadState") },
   { method: "post", path: "/threads/{thread_id}/history", tag: "Threads", summary: "Past states, newest first", body: ThreadHistory, replies: list("ThreadState") },
   { method: "get", path: "/threads/{thread_id}/history", tag: "Threads", summary: "Past states, newest first", query: ThreadHistoryQuery, replies: list("ThreadState") },
-  { method: "get", path: "/threads/{thread_id}/stream", tag: "Threads", summary: "Follow everything that happens on a thread", query: official.THREAD_STREAM_QUERY, replies: SSE, resumable: true },
+  { method: "get", path: "/threads/{thread_id}/stream", tag: "Threads", summary: "Follow everything that happens on a thread", query: ThreadStreamQuery, replies: SSE, resumable: true },
 ];
 
 const THREAD_RUNS: Operation[] = [
@@ -143,7 +146,7 @@ const STATELESS_RUNS: Operation[] = [
   { method: "post", path: "/runs/wait", tag: "Stateless runs", summary: "Run on a temporary thread and wait", body: RunCreate, replies: json("RunOutcome") },
   { method: "post", path: "/runs/batch", tag: "Stateless runs", summary: "Start several runs at once (all or none)", body: RunBatch, replies: list("Run") },
   { method: "get", path: "/runs/{run_id}/stream", tag: "Stateless runs", summary: "Join a stateless run's stream", query: JoinStreamQuery, replies: SSE, resumable: true },
-  { method: "post", path: "/runs/cancel", tag: "Stateless runs", summary: "Cancel several runs", body: official.RUN_CANCEL_MANY, query: official.RUN_CANCEL_MANY_QUERY, replies: NO_CONTENT("Cancelled") },
+  { method: "post", path: "/runs/cancel", tag: "Stateless runs", summary: "Cancel several runs", body: RunsCancel, query: RunsCancelQuery, replies: NO_CONTENT("Cancelled") },
 ];
 
 const CRONS: Operation[] = [

@@ -92,7 +92,9 @@ export function runsRouter(deps: AppDeps): Router {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const query = parseInput(RunListQuery, request.query, "query");
     await requireThread(storage, thread_id, ownerOf(response));
-    response.json((await storage.runs.listRuns(thread_id, query)).map(runToWire));
+    const found = (await storage.runs.listRuns(thread_id, query)).map(runToWire);
+    const { select } = query;
+    response.json(select ? found.map((run) => Object.fromEntries(Object.entries(run).filter(([field]) => select.includes(field as never)))) : found);
   });
 
   router.get("/threads/:thread_id/runs/:run_id", async (request, response) => {

@@ -18,7 +18,8 @@ import {
   parseInput,
 } from "../schemas.js";
 import type { Thread } from "../../storage/threads.js";
-import { checkpointOf, stateToWire, threadToWire } from "../wire.js";
+import { checkpointOf, stateToWire, threadToWire, toWire } from "../wire.js";
+import { prefersMinimal } from "../prefer.js";
 
 /** Threads: CRUD, search, copy, state (read, update, at a checkpoint) and history. */
 export function threadsRouter(deps: AppDeps): Router {
@@ -114,7 +115,8 @@ export function threadsRouter(deps: AppDeps): Router {
     await requireThread(thread_id, response);
     const thread = await storage.threads.updateThread(thread_id, { metadata: body.metadata });
     if (!thread) throw new NotFoundError(`Thread ${thread_id} not found`);
-    response.json(await toResponse(thread));
+    if (prefersMinimal(request)) response.status(204).setHeader("Preference-Applied", "return=minimal").end();
+    else response.json(await toResponse(thread));
   });
 
   router.delete("/threads/:thread_id", async (request, response) => {
@@ -189,6 +191,7 @@ export function threadsRouter(deps: AppDeps): Router {
       return config;
     });
     await storage.threads.updateThread(thread_id, {});
+    runs.stateUpdates.publish(thread_id, { values: toWire(body.values ?? null), as_node: body.as_node ?? "model", checkpoint: checkpointOf(config) });
     response.json({ checkpoint: checkpointOf(config) });
   });
 

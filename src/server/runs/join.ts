@@ -8,7 +8,7 @@ import type { Response } from "express";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NotFoundError } from "../../errors.js";
 import type { AppDeps } from "../app-deps.js";
-import { type SseEvent, type SseStream, openSse } from "../sse.js";
+import { type SseEvent, openSse } from "../sse.js";
 import type { RunEventStore } from "../../storage/run-events.js";
 import type { Run, RunRepository } from "../../storage/runs.js";
 import type { Storage } from "../../storage/storage.js";
@@ -42,7 +42,7 @@ function responseClosed(response: Response): AbortSignal {
  * throws or returns `null` for a run that does not exist: NotFoundError); `undefined` when
  * `signal` fires first: the client left, so nobody waits any more.
  */
-async function endedElsewhere(lookup: () => Promise<Run | null>, threadId: string, runId: string, signal: AbortSignal): Promise<Run | undefined> {
+export async function endedElsewhere<T extends Pick<Run, "status">>(lookup: () => Promise<T | null>, threadId: string, runId: string, signal: AbortSignal): Promise<T | undefined> {
   while (!signal.aborted) {
     const run = await lookup();
     if (!run) throw new NotFoundError(`Run ${runId} not found on thread ${threadId}`);
@@ -107,7 +107,9 @@ export async function joinRunStream(
   const known = await requireRun(deps.storage, threadId, runId, owner);
   const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes });
   if (deps.storage.runEvents) {
-    await relayedEvents(deps.storage.runs, deps.storage.runEvents, threadId, runId, options.lastEventId, sse);
+    const after = options.lastEventId === undefined ? -1 : Number.parseInt(options.lastEventId, 10);
+    const send = (event: SseEvent, data: unknown, seq: number) => sse.send(event, data, String(seq));
+    await relayedEvents(deps.storage.runs, deps.storage.runEvents, threadId, runId, Number.isNaN(after) ? -1 : after, sse.signal, send);
   } else if (known.status === "pending" || known.status === "running") {
     await sse.send("metadata", { run_id: runId, thread_id: threadId, attempt: 1 });
     // No run: the client left, there is nothing more to send.
@@ -119,21 +121,28 @@ export async function joinRunStream(
 }
 
 /**
- * Streams the events another instance relayed for a run: what is stored after `lastEventId`,
- * then new ones as they arrive, until the run has ended and every event was sent.
+ * Passes on the events another instance relayed for a run: what is stored after the event
+ * numbered `after` (-1: all), then new ones as they arrive, until the run has ended and every
+ * event was sent, or `signal` fires.
  */
-async function relayedEvents(runs: RunRepository, runEvents: RunEventStore, threadId: string, runId: string, lastEventId: string | undefined, sse: SseStream): Promise<void> {
-  let after = lastEventId === undefined ? -1 : Number.parseInt(lastEventId, 10);
-  if (Number.isNaN(after)) after = -1;
-  while (!sse.signal.aborted) {
+export async function relayedEvents(
+  runs: RunRepository,
+  runEvents: RunEventStore,
+  threadId: string,
+  runId: string,
+  after: number,
+  signal: AbortSignal,
+  send: (event: SseEvent, data: unknown, seq: number) => Promise<void>,
+): Promise<void> {
+  while (!signal.aborted) {
     const run = await runs.getRun(threadId, runId);
     const ended = !run || (run.status !== "pending" && run.status !== "running");
     for (const stored of await runEvents.runEventsAfter(runId, after)) {
-      await sse.send(stored.event as SseEvent, JSON.parse(stored.data), String(stored.seq));
+      await send(stored.event as SseEvent, JSON.parse(stored.data), stored.seq);
       after = stored.seq;
     }
     // Events are stored before a run is marked ended: once ended, all were read above.
     if (ended) return;
-    await sleep(REMOTE_POLL_MS, undefined, { signal: sse.signal }).catch(() => undefined);
+    await sleep(REMOTE_POLL_MS, undefined, { signal }).catch(() => undefined);
   }
 }
