@@ -5,8 +5,8 @@
  * (routes/assistants.ts) and kept in storage with their versions.
  */
 import { NotFoundError } from "../errors.js";
-import { GRAPH_ID, assistantIdOf, ensureSystemAssistant } from "../graph/assistant-settings.js";
 import type { Assistant, AssistantRepository, AssistantVersion } from "../storage/assistants.js";
+import { GRAPH_ID, assistantIdOf, ensureSystemAssistant } from "../graph/assistant-settings.js";
 
 // Defined beside the agent, so the terminal chat in its own process knows the same system assistant.
 export { ASSISTANT_ID, ASSISTANT_NAMESPACE, GRAPH_ID, assistantIdOf, ensureSystemAssistant } from "../graph/assistant-settings.js";
