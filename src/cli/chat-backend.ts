@@ -3,6 +3,7 @@
  * (`EmbeddedBackend`) or a LangGraph server (`RemoteBackend`). The chat itself only reads lines,
  * calls these and prints.
  */
+import { NotFoundError } from "../errors.js";
 
 /** Who said a message, as the chat labels it. */
 export type ChatRole = "user" | "assistant" | "system" | "tool";
@@ -22,6 +23,24 @@ export interface ThreadSummary {
   updatedAt: Date | undefined;
 }
 
+/** One assistant, as the chat names and lists it. */
+export interface AssistantSummary {
+  assistantId: string;
+  name: string;
+  /** The version in use, which the next run takes. */
+  version: number;
+  /** The graph's own assistant, which every owner has. */
+  system: boolean;
+}
+
+/** Options of one turn. */
+export interface SendOptions {
+  /** Aborting it stops the turn. */
+  signal?: AbortSignal;
+  /** The assistant whose settings the turn runs with; the graph's own when undefined. */
+  assistantId?: string;
+}
+
 /** A conversation store and agent the chat can talk to. */
 export interface ChatBackend {
   /** Where the conversation lives, for the chat's first line: a database or a server URL. */
@@ -30,9 +49,16 @@ export interface ChatBackend {
    * Sends `text` as the user's next message on `threadId` (creating the thread if it does not
    * exist) and calls `onToken` with each piece of the reply as it arrives. Rejects with an error
    * whose message says what failed, on one line; a failed turn leaves the thread as it was.
-   * Aborting `signal` stops the turn.
+   * Aborting `signal` stops the turn; `assistantId` runs it through that assistant's version in use.
    */
-  send(threadId: string, text: string, onToken: (token: string) => void, options?: { signal?: AbortSignal }): Promise<void>;
+  send(threadId: string, text: string, onToken: (token: string) => void, options?: SendOptions): Promise<void>;
+  /** The assistants the chat may use, the graph's own first, then by name. */
+  assistants(): Promise<AssistantSummary[]>;
+  /**
+   * The assistant `idOrName` names: its id, the graph id `agent`, or its name in any case.
+   * Rejects with `NotFoundError` when none (or several, by name) match.
+   */
+  findAssistant(idOrName: string): Promise<AssistantSummary>;
   /** The most recently active threads first, at most `limit`. */
   threads(options: { limit: number }): Promise<ThreadSummary[]>;
   /** The thread's messages, oldest first; empty for a thread that does not exist yet. */
@@ -42,6 +68,31 @@ export interface ChatBackend {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** How many assistants the chat reads at most, to list or to find one by name. */
+export const ASSISTANT_LIMIT = 1000;
+
+/** Whether `idOrName` can only be an id: a UUID or the graph id, which stands for the graph's own assistant. */
+export const isAssistantId = (idOrName: string, graphId: string): boolean => idOrName === graphId || UUID.test(idOrName);
+
+/** Assistants ordered as the chat lists them: the graph's own first, then by name. */
+export function sortAssistants(assistants: AssistantSummary[]): AssistantSummary[] {
+  return [...assistants].sort((a, b) => Number(b.system) - Number(a.system) || a.name.localeCompare(b.name) || a.assistantId.localeCompare(b.assistantId));
+}
+
+/** The error for an id that names no assistant. */
+export const unknownAssistant = (id: string): NotFoundError => new NotFoundError(`No assistant has the id or name ${JSON.stringify(id)}`);
+
+/**
+ * The one assistant of `candidates` called `name` (any case); throws `NotFoundError` when there is
+ * none, or several (names need not be unique: then the id must be used).
+ */
+export function assistantNamed(name: string, candidates: AssistantSummary[]): AssistantSummary {
+  const matches = candidates.filter((candidate) => candidate.name.toLowerCase() === name.toLowerCase());
+  if (matches.length === 1) return matches[0] as AssistantSummary;
+  if (matches.length === 0) throw unknownAssistant(name);
+  throw new NotFoundError(`${matches.length} assistants are named ${JSON.stringify(name)} (${matches.map((match) => match.assistantId).join(", ")}): give its id`);
+}
 
 /** Whether a LangGraph server takes `threadId`: it only takes UUIDs; the graph itself takes any id. */
 export const isServerThreadId = (threadId: string): boolean => UUID.test(threadId);

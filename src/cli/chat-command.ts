@@ -5,9 +5,9 @@
  */
 import type { Readable, Writable } from "node:stream";
 import type { Config } from "../config.js";
-import { UsageError } from "../errors.js";
+import { NotFoundError, UsageError } from "../errors.js";
 import { type ChatArguments, USAGE, parseChatArguments } from "./chat-arguments.js";
-import type { ChatBackend } from "./chat-backend.js";
+import type { AssistantSummary, ChatBackend } from "./chat-backend.js";
 // The agent, LangChain and the SDK are loaded only once the command line is known to be good:
 // `--help` and a usage error answer at once instead of after a second of imports.
 
@@ -15,7 +15,7 @@ import type { ChatBackend } from "./chat-backend.js";
 export const EXIT_OK = 0;
 /** Exit code when the database cannot be opened. */
 export const EXIT_FAILED = 1;
-/** Exit code for a bad command line. */
+/** Exit code for a bad command line (an unknown `--assistant` too). */
 export const EXIT_USAGE = 2;
 /** Exit code after an interrupt, as shells report a process ended by SIGINT. */
 export const EXIT_INTERRUPTED = 130;
@@ -44,7 +44,8 @@ export interface ChatCommandOptions {
 
 /**
  * Runs the chat to its end and resolves with the exit code: 0 after `/exit` or the end of the
- * input, 1 when the database cannot be opened, 2 for a bad command line, 130 after an interrupt.
+ * input, 1 when the database cannot be opened (or the server not reached to find `--assistant`),
+ * 2 for a bad command line or an unknown `--assistant`, 130 after an interrupt.
  * The database is closed in every case.
  */
 export async function runChatCommand(options: ChatCommandOptions): Promise<number> {
@@ -62,7 +63,17 @@ export async function runChatCommand(options: ChatCommandOptions): Promise<numbe
   }
   const backend = await openBackend(chatArguments, options);
   if (!backend) return EXIT_FAILED;
-  const { ChatSession } = await import("./chat-session.js");
+  const { ChatSession, describeError } = await import("./chat-session.js");
+  let assistant: AssistantSummary | undefined;
+  if (chatArguments.assistant !== undefined) {
+    try {
+      assistant = await backend.findAssistant(chatArguments.assistant);
+    } catch (error) {
+      await backend.close();
+      options.errors.write(`--assistant: ${describeError(error)}\n`);
+      return error instanceof NotFoundError ? EXIT_USAGE : EXIT_FAILED;
+    }
+  }
   const { signal } = options;
   let interrupted = false;
   const interrupt = () => {
@@ -72,6 +83,7 @@ export async function runChatCommand(options: ChatCommandOptions): Promise<numbe
   const session = new ChatSession({
     backend,
     threadId: chatArguments.threadId,
+    assistant,
     remote: chatArguments.url !== undefined,
     input: options.input,
     output: options.output,

@@ -6,7 +6,8 @@ import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { threadIdProblem } from "./chat-arguments.js";
-import type { ChatBackend, ThreadSummary } from "./chat-backend.js";
+import { NotFoundError } from "../errors.js";
+import type { AssistantSummary, ChatBackend, ThreadSummary } from "./chat-backend.js";
 
 /** How many threads `/threads` lists. */
 const THREAD_LIST_LIMIT = 30;
@@ -17,6 +18,9 @@ export const COMMANDS_HELP = `Commands:
   /threads       list threads, most recent first (* marks the current one)
   /history       print the current thread's messages
   /switch <id>   continue another thread
+  /assistants    list the assistants (* marks the one in use)
+  /assistant <id or name>
+                 talk through this assistant, in a new thread
   /help          show this help
   /exit          leave (so do Ctrl-D and Ctrl-C)
 Anything else is sent as a message; start it with // to send a message beginning with /.`;
@@ -26,6 +30,8 @@ export interface ChatSessionOptions {
   backend: ChatBackend;
   /** The thread to continue; undefined starts a new one. */
   threadId: string | undefined;
+  /** The assistant turns run through (`--assistant`); undefined is the graph's own. */
+  assistant?: AssistantSummary;
   /** Whether thread ids must be UUIDs (a server's rule). */
   remote: boolean;
   input: Readable;
@@ -45,6 +51,9 @@ export function describeError(error: unknown): string {
   return message.split("\n")[0]?.trim() || "unknown error";
 }
 
+/** `Pirate (<id>, version 2)`. */
+const describeAssistant = (assistant: AssistantSummary): string => `${assistant.name} (${assistant.assistantId}, version ${assistant.version})`;
+
 /** `2025-01-31 14:05` in local time. */
 function formatTime(date: Date | undefined): string {
   if (!date || Number.isNaN(date.getTime())) return "                ";
@@ -61,8 +70,12 @@ export class ChatSession {
   #stopping = false;
   #readline: ReturnType<typeof createInterface> | undefined;
 
+  /** The assistant turns run through now; undefined is the graph's own. */
+  #assistant: AssistantSummary | undefined;
+
   constructor(options: ChatSessionOptions) {
     this.#options = options;
+    this.#assistant = options.assistant;
     this.#threadId = options.threadId ?? randomUUID();
   }
 
@@ -83,6 +96,7 @@ export class ChatSession {
         ? `New thread ${this.#threadId} (continue it later with --thread ${this.#threadId}), on ${this.#options.backend.description}.`
         : `Thread ${this.#threadId}, on ${this.#options.backend.description}.`,
     );
+    if (this.#assistant) this.#print(`Assistant ${describeAssistant(this.#assistant)}.`);
     if (interactive) this.#print("Type a message, or /help for commands.");
     try {
       if (interactive) readline.prompt();
@@ -141,12 +155,18 @@ export class ChatSession {
         case "/history":
           await this.#printHistory();
           return true;
+        case "/assistants":
+          this.#printAssistants(await this.#options.backend.assistants());
+          return true;
+        case "/assistant":
+          await this.#useAssistant(argument);
+          return true;
         default:
           this.#fail(`Unknown command ${command}; /help lists the commands`);
           return true;
       }
     } catch (error) {
-      this.#fail(describeError(error));
+      this.#fail(error instanceof NotFoundError && command === "/assistant" ? `${describeError(error)}; /assistants lists them` : describeError(error));
       return true;
     }
   }
@@ -164,7 +184,7 @@ export class ChatSession {
           printed = true;
           output.write(token);
         },
-        { signal: turn.signal },
+        { signal: turn.signal, assistantId: this.#assistant?.assistantId },
       );
       output.write("\n");
     } catch (error) {
@@ -182,6 +202,19 @@ export class ChatSession {
     if (problem) return this.#fail(`Cannot switch: ${problem}`);
     this.#threadId = threadId;
     this.#print(`Thread ${threadId}`);
+  }
+
+  /** Switches to the assistant `idOrName` names, from a new thread on (a thread keeps the assistant it was made with). */
+  async #useAssistant(idOrName: string): Promise<void> {
+    if (idOrName === "") return this.#fail("Usage: /assistant <id or name>");
+    this.#assistant = await this.#options.backend.findAssistant(idOrName);
+    this.#threadId = randomUUID();
+    this.#print(`Assistant ${describeAssistant(this.#assistant)}; new thread ${this.#threadId}`);
+  }
+
+  #printAssistants(assistants: AssistantSummary[]): void {
+    const current = (assistant: AssistantSummary) => (this.#assistant ? assistant.assistantId === this.#assistant.assistantId : assistant.system);
+    this.#print(assistants.map((assistant) => `${current(assistant) ? "*" : " "} ${assistant.assistantId}  v${assistant.version}  ${assistant.name}${assistant.system ? " (the graph's own)" : ""}`).join("\n"));
   }
 
   #printThreads(threads: ThreadSummary[]): void {

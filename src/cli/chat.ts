@@ -2,7 +2,7 @@
  * `npm run chat`: a terminal chat with the agent, on the agent in this process (the database in
  * `DATA_DIR` or `DATABASE_URL`, as the server's) or on a server (`--url`). Exit codes: 0 after
  * `/exit` or the end of the input, 1 when the environment or the database is unusable, 2 for a
- * bad command line, 130 after Ctrl-C / SIGINT (the database is closed in every case). The chat
+ * bad command line or an unknown `--assistant`, 130 after Ctrl-C / SIGINT (the database is closed in every case). The chat
  * itself is `runChatCommand`; this file gives it the process's streams, environment and signals.
  */
 import { loadConfigOrExit } from "../config.js";

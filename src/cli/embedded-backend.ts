@@ -5,12 +5,31 @@
 import { ThreadBusyError } from "../errors.js";
 import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { type Agent, assertHasModel, runsSettled } from "../graph/agent.js";
+import { ASSISTANT_ID, GRAPH_ID, assistantConfigurable, assistantIdOf, ensureSystemAssistant } from "../graph/assistant-settings.js";
+import type { Assistant } from "../storage/assistants.js";
 import type { ConfiguredAgent } from "../composition/agent-from-config.js";
 import type { ServiceCheckpointer } from "../storage/checkpointer.js";
 import type { Storage } from "../storage/storage.js";
-import { type ChatBackend, type ChatMessage, ReplyTokens, type ThreadSummary, isServerThreadId, roleOf, textOf, titleOf } from "./chat-backend.js";
+import {
+  ASSISTANT_LIMIT,
+  type AssistantSummary,
+  type ChatBackend,
+  type ChatMessage,
+  ReplyTokens,
+  type SendOptions,
+  type ThreadSummary,
+  assistantNamed,
+  isAssistantId,
+  isServerThreadId,
+  roleOf,
+  sortAssistants,
+  textOf,
+  titleOf,
+  unknownAssistant,
+} from "./chat-backend.js";
 
 const toChatMessage = (message: BaseMessage): ChatMessage => ({ role: roleOf(message.getType()), text: textOf(message.content) });
+const toSummary = (assistant: Assistant): AssistantSummary => ({ assistantId: assistant.assistantId, name: assistant.name, version: assistant.version, system: assistant.system });
 
 /** See the module comment. Build it with `EmbeddedBackend.open`. */
 export class EmbeddedBackend implements ChatBackend {
@@ -37,20 +56,31 @@ export class EmbeddedBackend implements ChatBackend {
     return new EmbeddedBackend(configured, configured.storage, description);
   }
 
-  async send(threadId: string, text: string, onToken: (token: string) => void, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async send(threadId: string, text: string, onToken: (token: string) => void, options: SendOptions = {}): Promise<void> {
     assertHasModel(this.#agent);
+    // The version in use now, as a server's run takes it when it starts.
+    const assistant = await this.#assistant(options.assistantId ?? ASSISTANT_ID);
+    // As a server's run: the thread names its graph and assistant, so the web chat shows which.
+    const stamp = { graph_id: assistant.graphId, assistant_id: assistant.assistantId };
     this.#used.add(threadId);
     // A stopped turn is undone after its stream ends; the next one must start after that.
     await runsSettled(this.#agent, threadId);
     // Without a row in the server's table the server would answer 404 for this thread (and it
     // takes UUIDs only: threads named otherwise stay the graph's).
     if (isServerThreadId(threadId)) {
-      await this.#storage.threads.createThread({ threadId, metadata: {} });
+      await this.#storage.threads.createThread({ threadId, metadata: stamp });
       // The server's one-run-per-thread rule does not cover runs made here; at least never start
       // a turn while the server (on this database) is running one, or one of the two would be lost.
       if (await this.#storage.runs.hasActiveRuns(threadId)) throw new ThreadBusyError(`Thread ${threadId} has a run in progress on the server; send again when it has finished`);
     }
-    const config = { configurable: { thread_id: threadId } };
+    // The assistant's settings as a server's run applies them (this run sets none of its own).
+    const defaults = assistant.config as { recursion_limit?: unknown; tags?: unknown };
+    const config = {
+      configurable: { ...assistantConfigurable(assistant), thread_id: threadId },
+      ...(typeof defaults.recursion_limit === "number" ? { recursionLimit: defaults.recursion_limit } : {}),
+      ...(Array.isArray(defaults.tags) ? { tags: defaults.tags as string[] } : {}),
+      metadata: { thread_id: threadId, ...stamp },
+    };
     const stream = await this.#agent.stream({ messages: [new HumanMessage(text)] }, { ...config, streamMode: "messages", signal: options.signal });
     const reply = new ReplyTokens();
     for await (const [message, metadata] of stream) {
@@ -59,7 +89,20 @@ export class EmbeddedBackend implements ChatBackend {
       if (token !== "") onToken(token);
     }
     // The server sorts its threads by this time; a turn here counts as activity too.
-    if (isServerThreadId(threadId)) await this.#storage.threads.updateThread(threadId, {});
+    if (isServerThreadId(threadId)) await this.#storage.threads.updateThread(threadId, { metadata: stamp });
+  }
+
+  async assistants(): Promise<AssistantSummary[]> {
+    await ensureSystemAssistant(this.#storage.assistants);
+    const found = await this.#storage.assistants.search({ graphId: GRAPH_ID, limit: ASSISTANT_LIMIT, offset: 0, sortBy: "name", sortOrder: "asc" });
+    return sortAssistants(found.map(toSummary));
+  }
+
+  async findAssistant(idOrName: string): Promise<AssistantSummary> {
+    if (isAssistantId(idOrName, GRAPH_ID)) return toSummary(await this.#assistant(idOrName));
+    await ensureSystemAssistant(this.#storage.assistants);
+    const found = await this.#storage.assistants.search({ name: idOrName, limit: ASSISTANT_LIMIT, offset: 0, sortBy: "name", sortOrder: "asc" });
+    return assistantNamed(idOrName, found.map(toSummary));
   }
 
   async threads(options: { limit: number }): Promise<ThreadSummary[]> {
@@ -84,6 +127,14 @@ export class EmbeddedBackend implements ChatBackend {
   async close(): Promise<void> {
     await Promise.all([...this.#used].map((threadId) => runsSettled(this.#agent, threadId)));
     await this.#storage.close();
+  }
+
+  /** The assistant (every owner's: this process is the database's own user), as it is now. */
+  async #assistant(idOrGraphId: string): Promise<Assistant> {
+    await ensureSystemAssistant(this.#storage.assistants);
+    const assistant = await this.#storage.assistants.get(assistantIdOf(idOrGraphId));
+    if (!assistant) throw unknownAssistant(idOrGraphId);
+    return assistant;
   }
 
   /** The thread's current messages, read straight from its newest checkpoint. */

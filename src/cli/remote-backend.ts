@@ -2,12 +2,35 @@
  * The terminal chat against a LangGraph server (ours or any compatible one), through the
  * official SDK client: runs streamed in `messages-tuple` mode, threads created on first use.
  */
-import { Client } from "@langchain/langgraph-sdk";
+import { type Assistant, Client } from "@langchain/langgraph-sdk";
 import { RemoteServerError } from "../errors.js";
-import { type ChatBackend, type ChatMessage, ReplyTokens, type ThreadSummary, roleOf, textOf, titleOf } from "./chat-backend.js";
+import {
+  ASSISTANT_LIMIT,
+  type AssistantSummary,
+  type ChatBackend,
+  type ChatMessage,
+  ReplyTokens,
+  type SendOptions,
+  type ThreadSummary,
+  assistantNamed,
+  isAssistantId,
+  roleOf,
+  sortAssistants,
+  textOf,
+  titleOf,
+  unknownAssistant,
+} from "./chat-backend.js";
 
 /** The graph id; the server takes it wherever an assistant id is expected. */
-const ASSISTANT_ID = "agent";
+const GRAPH_ID = "agent";
+
+/** An assistant as the API sends it; the system ones say so in their metadata, as on the official server. */
+const toSummary = (assistant: Assistant): AssistantSummary => ({
+  assistantId: assistant.assistant_id,
+  name: assistant.name,
+  version: assistant.version,
+  system: assistant.metadata?.created_by === "system",
+});
 
 /** A message as the API sends it. */
 interface WireMessage {
@@ -50,14 +73,14 @@ export class RemoteBackend implements ChatBackend {
     this.#client = new Client({ apiUrl: this.#url, apiKey: options.apiKey ?? null, callerOptions: { maxRetries: 0 } });
   }
 
-  async send(threadId: string, text: string, onToken: (token: string) => void, options: { signal?: AbortSignal } = {}): Promise<void> {
+  async send(threadId: string, text: string, onToken: (token: string) => void, options: SendOptions = {}): Promise<void> {
     await this.#call(async () => {
       if (!this.#created.has(threadId)) {
         // `do_nothing` lets `--thread` name a thread that does not exist yet, or one that does.
         await this.#client.threads.create({ threadId, ifExists: "do_nothing", signal: options.signal });
         this.#created.add(threadId);
       }
-      const stream = this.#client.runs.stream(threadId, ASSISTANT_ID, {
+      const stream = this.#client.runs.stream(threadId, options.assistantId ?? GRAPH_ID, {
         input: { messages: [{ role: "user", content: text }] },
         streamMode: "messages-tuple",
         // Ctrl-C ends the request: the server then cancels the run, so the thread is left as it was.
@@ -78,6 +101,24 @@ export class RemoteBackend implements ChatBackend {
         if (token !== "") onToken(token);
       }
     });
+  }
+
+  async assistants(): Promise<AssistantSummary[]> {
+    const found = await this.#call(() => this.#client.assistants.search({ graphId: GRAPH_ID, limit: ASSISTANT_LIMIT, sortBy: "name", sortOrder: "asc" }));
+    return sortAssistants(found.map(toSummary));
+  }
+
+  async findAssistant(idOrName: string): Promise<AssistantSummary> {
+    if (!isAssistantId(idOrName, GRAPH_ID)) {
+      const found = await this.#call(() => this.#client.assistants.search({ name: idOrName, limit: ASSISTANT_LIMIT }));
+      return assistantNamed(idOrName, found.map(toSummary));
+    }
+    try {
+      return toSummary(await this.#call(() => this.#client.assistants.get(idOrName)));
+    } catch (error) {
+      if (error instanceof RemoteServerError && error.serverStatus === 404) throw unknownAssistant(idOrName);
+      throw error;
+    }
   }
 
   async threads(options: { limit: number }): Promise<ThreadSummary[]> {

@@ -4,51 +4,14 @@
  * keep working, and the bare graph id is accepted too. Other assistants are made through the API
  * (routes/assistants.ts) and kept in storage with their versions.
  */
-import { v5 as uuid5 } from "@langchain/core/utils/uuid";
 import { NotFoundError } from "../errors.js";
 import { agentRunDefaults } from "../graph/agent.js";
 import { runSettingsJsonSchema } from "../graph/run-settings.js";
 import type { Assistant, AssistantRepository, AssistantVersion } from "../storage/assistants.js";
+import { GRAPH_ID, assistantIdOf, ensureSystemAssistant } from "../graph/assistant-settings.js";
 
-/** The graph id, as in langgraph.json. */
-export const GRAPH_ID = "agent";
-/** The namespace the official LangGraph server derives system assistant ids in. */
-export const ASSISTANT_NAMESPACE = "6ba7b821-9dad-11d1-80b4-00c04fd430c8";
-/** The system assistant's id: the same as the official server's for graph `agent`. */
-export const ASSISTANT_ID = uuid5(GRAPH_ID, ASSISTANT_NAMESPACE);
-
-/** The system assistant as it is stored: every owner sees it, nobody may change or delete it. */
-const SYSTEM_ASSISTANT = {
-  assistantId: ASSISTANT_ID,
-  graphId: GRAPH_ID,
-  name: GRAPH_ID,
-  description: "A chat model with durable, per-thread memory",
-  config: {},
-  context: {},
-  metadata: { created_by: "system" },
-  system: true,
-} as const;
-
-/** Per repository, the one insertion of the system assistant (retried after a failure). */
-const ensured = new WeakMap<AssistantRepository, Promise<void>>();
-
-/**
- * Makes sure the system assistant is stored (once per repository and process; instances sharing
- * a database insert it once between them). Every lookup goes through here, so a server built
- * without `createServerDeps` has it too.
- */
-export function ensureSystemAssistant(assistants: AssistantRepository): Promise<void> {
-  let done = ensured.get(assistants);
-  if (!done) {
-    done = assistants.create({ ...SYSTEM_ASSISTANT, config: {}, context: {}, metadata: { ...SYSTEM_ASSISTANT.metadata } }).then(() => undefined);
-    done.catch(() => ensured.delete(assistants));
-    ensured.set(assistants, done);
-  }
-  return done;
-}
-
-/** The assistant id a client means: a graph id stands for the graph's system assistant, as on the official server. */
-export const assistantIdOf = (idOrGraphId: string): string => (idOrGraphId === GRAPH_ID ? ASSISTANT_ID : idOrGraphId);
+// Defined beside the agent, so the terminal chat in its own process knows the same system assistant.
+export { ASSISTANT_ID, ASSISTANT_NAMESPACE, GRAPH_ID, assistantIdOf, ensureSystemAssistant } from "../graph/assistant-settings.js";
 
 /** The assistant `owner` may see, by id or graph id; throws `NotFoundError` worded as the official server's. */
 export async function requireAssistant(assistants: AssistantRepository, idOrGraphId: string, owner: string | undefined): Promise<Assistant> {

@@ -4,11 +4,12 @@
  * Plain DOM code with no dependencies, so the page works offline and needs no build step.
  */
 import { ApiError, call, openStream, storeKey, storedKey } from "./api.js";
+import { createAssistantsPanel } from "./assistants.js";
 import { forkPoint, shorten, textOf, titleOf, versionsAt } from "./branches.js";
 import { citationsFor } from "./citations.js";
 import { createDocumentsPanel } from "./documents.js";
 
-/** The graph every run uses (its id works wherever an assistant id is expected). */
+/** The graph's own assistant (its id works wherever an assistant id is expected), until the list is read. */
 const ASSISTANT = "agent";
 /** Checkpoints read to find a chat's branches; a chat has one per turn. */
 const HISTORY_LIMIT = 1000;
@@ -61,8 +62,8 @@ const state = {
   running: null,
   /** @type {string | null} the chat whose title is being edited: list refreshes leave it alone */
   renaming: null,
-  /** @type {string} the collection a new chat will be bound to ("" for none) */
-  pendingCollection: "",
+  /** The collection a new chat will be bound to, and the assistant it will talk through ("" for none, the graph's own). */
+  pending: { collection_id: "", assistant_id: "" },
   /** @type {import("./documents.js").CollectionInfo[]} */
   collections: [],
 };
@@ -298,11 +299,37 @@ function detachRun() {
   setRunning(false);
 }
 
-/** Shows in the picker the collection of the chat on screen (or the one a new chat will get). */
-function showCollection() {
+/**
+ * A choice of the chat on screen kept in its metadata (its collection, the assistant its runs
+ * stamped on it), or the one a new chat will get; "" for none.
+ * @param {keyof typeof state.pending} key
+ */
+function chatSetting(key) {
   const thread = state.threads.find((candidate) => candidate.thread_id === state.conversation?.threadId);
-  const bound = state.conversation ? thread?.metadata?.collection_id : state.pendingCollection;
-  const value = typeof bound === "string" ? bound : "";
+  const value = state.conversation ? thread?.metadata?.[key] : state.pending[key];
+  return typeof value === "string" ? value : "";
+}
+
+/**
+ * Sets a choice of the chat on screen (in its metadata; "" removes it), or of the next new chat.
+ * @param {keyof typeof state.pending} key
+ * @param {string} value
+ */
+async function setChatSetting(key, value) {
+  const conversation = state.conversation;
+  if (!conversation) {
+    state.pending[key] = value;
+    return;
+  }
+  await api("PATCH", `/threads/${conversation.threadId}`, { metadata: { [key]: value === "" ? null : value } });
+  const thread = state.threads.find((candidate) => candidate.thread_id === conversation.threadId);
+  if (thread) thread.metadata = { ...thread.metadata, [key]: value === "" ? undefined : value };
+}
+
+/** Shows in the pickers the collection and the assistant of the chat on screen (or those a new chat will get). */
+function showChoices() {
+  assistantsPanel.show(chatSetting("assistant_id"));
+  const value = chatSetting("collection_id");
   const options = [{ collection_id: "", name: "No documents" }, ...state.collections];
   // A chat bound to a collection this page cannot list (deleted) still shows what it is bound to.
   if (value !== "" && !options.some((option) => option.collection_id === value)) options.push({ collection_id: value, name: "(deleted collection)" });
@@ -317,24 +344,14 @@ function showCollection() {
   view.collection.value = value;
 }
 
-/** Binds the chat on screen (or the next new chat) to the chosen collection. */
-async function chooseCollection() {
-  const value = view.collection.value;
-  const conversation = state.conversation;
-  if (!conversation) {
-    state.pendingCollection = value;
-    return;
-  }
-  await api("PATCH", `/threads/${conversation.threadId}`, { metadata: { collection_id: value === "" ? null : value } });
-  const thread = state.threads.find((candidate) => candidate.thread_id === conversation.threadId);
-  if (thread) thread.metadata = { ...thread.metadata, collection_id: value === "" ? undefined : value };
-}
+// Runs stamp their assistant on their chat too; saying it at once keeps the choice if none runs.
+const assistantsPanel = createAssistantsPanel({ api, onChoose: (assistantId) => void guarded(() => setChatSetting("assistant_id", assistantId)) });
 
 const documentsPanel = createDocumentsPanel({
   api,
   onChange: (collections) => {
     state.collections = collections;
-    showCollection();
+    showChoices();
   },
 });
 
@@ -343,7 +360,7 @@ function newChat() {
   state.conversation = null;
   history.replaceState(null, "", location.pathname);
   view.title.textContent = "New chat";
-  showCollection();
+  showChoices();
   renderMessages();
   renderThreads();
   closeSidebar();
@@ -369,7 +386,7 @@ async function openThread(threadId) {
   history.replaceState(null, "", `#thread=${threadId}`);
   const thread = state.threads.find((candidate) => candidate.thread_id === threadId);
   view.title.textContent = thread ? titleOf(thread) : titleOf({ values: { messages: conversation.messages } });
-  showCollection();
+  showChoices();
   renderMessages();
   renderThreads();
   closeSidebar();
@@ -622,7 +639,8 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
   const running = beginRunning(state.conversation?.threadId ?? "", null);
   if (!state.conversation) {
     try {
-      const metadata = { title: shorten(text), ...(state.pendingCollection ? { collection_id: state.pendingCollection } : {}) };
+      const assistantId = assistantsPanel.selected();
+      const metadata = { title: shorten(text), ...(state.pending.collection_id ? { collection_id: state.pending.collection_id } : {}), ...(assistantId ? { assistant_id: assistantId } : {}) };
       const thread = await api("POST", "/threads", { metadata });
       state.conversation = { threadId: thread.thread_id, messages: [], checkpointId: null, headId: null, history: [] };
       state.threads.unshift(thread);
@@ -644,7 +662,7 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
     return;
   }
   const body = {
-    assistant_id: ASSISTANT,
+    assistant_id: assistantsPanel.selected() || ASSISTANT,
     input: { messages: [{ type: "human", content: text }] },
     stream_mode: ["messages-tuple", "values"],
     ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
@@ -866,16 +884,14 @@ element("close-sidebar").addEventListener("click", closeSidebar);
 view.scrim.addEventListener("click", closeSidebar);
 view.search.addEventListener("input", renderThreads);
 view.keyDialog.addEventListener("cancel", (event) => event.preventDefault());
-view.collection.addEventListener("change", () => void guarded(chooseCollection));
-element("manage-documents").addEventListener("click", () => {
-  const thread = state.threads.find((candidate) => candidate.thread_id === state.conversation?.threadId);
-  const bound = state.conversation ? thread?.metadata?.collection_id : state.pendingCollection;
-  void documentsPanel.open(typeof bound === "string" && bound !== "" ? bound : null);
-});
+view.collection.addEventListener("change", () => void guarded(() => setChatSetting("collection_id", view.collection.value)));
+element("edit-assistant").addEventListener("click", () => assistantsPanel.open());
+element("manage-documents").addEventListener("click", () => void documentsPanel.open(chatSetting("collection_id") || null));
 
 async function start() {
   await loadThreads();
   await documentsPanel.refresh();
+  await assistantsPanel.refresh();
   const threadId = new URLSearchParams(location.hash.slice(1)).get("thread");
   if (threadId) {
     try {

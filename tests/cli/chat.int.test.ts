@@ -27,6 +27,8 @@ const env = fixture.env;
 const lastUserTexts = () => (fixture.stub.requests.at(-1)?.body.messages ?? []).filter((message) => message.role === "user").map(wireText);
 const newThreadIn = (stdout: string) => /New thread ([0-9a-f-]{36})/.exec(stdout)?.[1];
 const walLeft = () => existsSync(join(fixture.dataDir, `${DATABASE_FILE}-wal`));
+/** The system message of each request the model received, in order. */
+const systemPrompts = () => fixture.stub.requests.map((request) => request.body.messages.filter((message) => message.role === "system").map(wireText).join("\n"));
 
 describe("terminal chat on the agent in its own process", () => {
   it("remembers a thread across runs: the second run's model is sent the first run's messages", async () => {
@@ -159,6 +161,41 @@ describe("terminal chat on the agent in its own process", () => {
     expect(after.stdout).toContain("(no messages yet)");
   });
 
+  it("--assistant, /assistants and /assistant: the assistant's system prompt reaches the model, an unknown one exits 2", async () => {
+    // Assistants made through the server, kept in the same database.
+    const server = await startServer(fixture.stub, { dataDir: fixture.dataDir });
+    const pirate = await server.client.assistants.create({ graphId: "agent", name: "Pirate", config: { configurable: { system_prompt: "Speak like a pirate." } } });
+    await server.client.assistants.update(pirate.assistant_id, { config: { configurable: { system_prompt: "Speak like a pirate, briefly." } } });
+    const poet = await server.client.assistants.create({ graphId: "agent", name: "Poet", context: { system_prompt: "Answer in rhymes about {topic}.", topic: "the sea" } });
+    await server.close({ keepData: true });
+
+    const input = ["My name is Ada", "/assistants", `/assistant ${poet.assistant_id}`, "What is my name?", "/assistant nobody", "/assistant agent", "hello"].join("\n");
+    const { code, stdout, stderr } = await runChatInProcess(["--assistant", "pIrAtE"], env(), `${input}\n`);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`Assistant Pirate (${pirate.assistant_id}, version 2).`);
+    // The version in use, then the other assistant (context over config, its variable filled), then the graph's own.
+    const prompts = systemPrompts();
+    expect(prompts).toHaveLength(3);
+    expect(prompts[0]).toContain("Speak like a pirate, briefly.");
+    expect(prompts[1]).toContain("Answer in rhymes about the sea.");
+    expect(prompts[2]).not.toMatch(/pirate|rhymes/);
+    // The poet's turn is a new thread: it does not know the pirate's conversation.
+    expect(stdout).toContain(`Assistant Poet (${poet.assistant_id}, version 1); new thread`);
+    expect(lastUserTexts()).toEqual(["hello"]);
+    const listing = stdout.split("\n").filter((line) => / {2}v\d+ {2}/.test(line));
+    expect(listing).toEqual([
+      expect.stringMatching(/^ {2}[0-9a-f-]{36} {2}v1 {2}agent \(the graph's own\)$/),
+      `* ${pirate.assistant_id}  v2  Pirate`,
+      `  ${poet.assistant_id}  v1  Poet`,
+    ]);
+    expect(stderr).toBe('error: No assistant has the id or name "nobody"; /assistants lists them\n');
+
+    const unknown = await runChatInProcess(["--assistant", "Nobody"], env(), "hello\n");
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toBe('--assistant: No assistant has the id or name "Nobody"\n');
+    expect(fixture.stub.requests).toHaveLength(3);
+  });
+
   it("rejects bad command lines with the usage and exit code 2", async () => {
     // The first in a process (the exit code is the process's), every one in this process.
     const inProcess = (args: string[]) => runChatInProcess(args, env(), "");
@@ -280,6 +317,35 @@ describe("terminal chat against a server (--url)", () => {
       `error: Cannot reach the server at ${url}: is it running? (fetch failed)`,
     ]);
     expect(stdout).toContain("/switch <id>");
+  });
+
+  it("--assistant by name or id passes the assistant to the server's runs, /assistant switches; an unknown one exits 2", async () => {
+    const name = `Pirate ${randomUUID()}`;
+    const pirate = await server.client.assistants.create({ graphId: "agent", name, config: { configurable: { system_prompt: "Speak like a pirate." } } });
+    const { code, stdout, stderr } = await runChatInProcess(["--url", server.baseUrl, "--assistant", name.toUpperCase()], {}, "My name is Ada\n/assistants\n/assistant agent\nhello\n");
+    expect(code).toBe(0);
+    expect(stderr).toBe("");
+    expect(stdout).toContain(`Assistant ${name} (${pirate.assistant_id}, version 1).`);
+    expect(stdout).toContain(`* ${pirate.assistant_id}  v1  ${name}\n`);
+    expect(stdout).toMatch(/^ {2}[0-9a-f-]{36} {2}v1 {2}agent \(the graph's own\)$/m);
+    const prompts = systemPrompts();
+    expect(prompts).toHaveLength(2);
+    expect(prompts[0]).toContain("Speak like a pirate.");
+    expect(prompts[1]).not.toContain("pirate");
+    // The server stamped the assistant on the thread the chat started with it.
+    const threadId = newThreadIn(stdout)!;
+    expect((await server.client.threads.get(threadId)).metadata?.assistant_id).toBe(pirate.assistant_id);
+
+    const byId = await runChatInProcess(["--url", server.baseUrl, "--assistant", pirate.assistant_id], {}, "hello\n");
+    expect(byId.stdout).toContain(`Assistant ${name} (${pirate.assistant_id}, version 1).`);
+    expect(systemPrompts().at(-1)).toContain("Speak like a pirate.");
+
+    for (const unknown of [randomUUID(), "Nobody at all"]) {
+      const refused = await runChatInProcess(["--url", server.baseUrl, "--assistant", unknown], {}, "hello\n");
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toBe(`--assistant: No assistant has the id or name ${JSON.stringify(unknown)}\n`);
+    }
+    expect(fixture.stub.requests).toHaveLength(3);
   });
 
   it("prints each reply once when the provider reuses reply ids", async () => {

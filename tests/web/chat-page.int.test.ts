@@ -379,6 +379,65 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada", "My name is Bob", "What is my name?"]);
     });
 
+    it("creates an assistant in the editor, chats through it, edits it (a new version), and shows it when its chat is reopened", async () => {
+      /** The system prompt of the newest request the model received. */
+      const systemPrompt = () => (stub.requests.at(-1)?.body.messages ?? []).filter((message) => message.role === "system").map(wireText).join("\n");
+      const picked = () => page.locator("#assistant option:checked").innerText();
+      // The default assistant comes first; it is read-only, and offers a copy instead.
+      await expect.poll(() => page.locator("#assistant option").allInnerTexts()).toEqual(["agent (default)"]);
+      await page.click("#edit-assistant");
+      await page.waitForSelector("#assistant-dialog[open]");
+      expect(await page.locator("#assistant-save").isHidden()).toBe(true);
+      expect(await page.locator("#assistant-prompt").getAttribute("readonly")).not.toBeNull();
+      await page.click("#assistant-duplicate");
+      expect(await page.inputValue("#assistant-name")).toBe("Copy of agent");
+      await page.fill("#assistant-name", "Pirate");
+      await page.fill("#assistant-prompt", "Speak like a pirate.");
+      await page.fill("#assistant-temperature", "0.3");
+      // Keyboard only: Enter in a field saves.
+      await page.press("#assistant-name", "Enter");
+      await page.waitForSelector("#assistant-dialog", { state: "hidden" });
+      await expect.poll(picked).toBe("Pirate");
+      await send("My name is Ada");
+      expect(systemPrompt()).toContain("Speak like a pirate.");
+      const [pirate] = await server.client.assistants.search({ name: "Pirate" });
+      expect(pirate?.config.configurable).toEqual({ system_prompt: "Speak like a pirate.", temperature: 0.3 });
+      const pirateChat = await currentThreadId();
+
+      // Saving an edit makes version 2; the next reply uses it, in the same chat.
+      await page.click("#edit-assistant");
+      expect(await page.locator("#assistant-heading").innerText()).toBe("Edit Pirate, version 1");
+      expect(await page.inputValue("#assistant-prompt")).toBe("Speak like a pirate.");
+      await page.fill("#assistant-prompt", "Speak like a pirate, briefly.");
+      await page.click("#assistant-save");
+      await page.waitForSelector("#assistant-dialog", { state: "hidden" });
+      await send("What is my name?");
+      expect(systemPrompt()).toContain("Speak like a pirate, briefly.");
+      expect((await texts(".message.assistant")).at(-1)).toBe("Your name is Ada.");
+      expect((await server.client.assistants.get(pirate!.assistant_id)).version).toBe(2);
+
+      // A new chat with the default assistant; reopening the pirate's chat (or reloading it) shows its assistant.
+      await page.click("#new-thread");
+      await page.selectOption("#assistant", { label: "agent (default)" });
+      await send("Hello");
+      expect(systemPrompt()).not.toContain("pirate");
+      await page.click('.thread:has-text("My name is Ada") .thread-open');
+      await expect.poll(currentThreadId).toBe(pirateChat);
+      await expect.poll(picked).toBe("Pirate");
+      await page.reload();
+      await page.waitForSelector(".message.assistant");
+      await expect.poll(picked).toBe("Pirate");
+
+      // The API's refusal is shown in the editor: here the assistant was deleted elsewhere.
+      await server.client.assistants.delete(pirate!.assistant_id);
+      await page.click("#edit-assistant");
+      await page.fill("#assistant-prompt", "Speak like a parrot.");
+      await page.click("#assistant-save");
+      await expect.poll(() => page.locator("#assistant-error").innerText()).toBe(`Assistant "${pirate!.assistant_id}" not found`);
+      await page.keyboard.press("Escape");
+      await page.waitForSelector("#assistant-dialog", { state: "hidden" });
+    });
+
     it("Shift+Enter writes a new line and Enter sends the message", async () => {
       await page.click("#prompt");
       await page.keyboard.type("first line");
