@@ -10,6 +10,7 @@ import type { DocumentIndex } from "../retrieval/document-index.js";
 import type { ApiKeys } from "./auth.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import type { RunManager } from "./run-manager.js";
+import type { ThreadSweeper } from "./thread-sweeper.js";
 import type { Storage } from "../storage/storage.js";
 
 /** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
@@ -38,4 +39,8 @@ export interface AppDeps {
   documentMaxBytes?: number;
   /** Most bytes one SSE stream may hold for a slow client (`STREAM_BUFFER_BYTES`). */
   streamBufferBytes?: number;
+  /** TTL in minutes of threads created without one (`THREAD_TTL`); unset: kept until deleted. */
+  threadTtlMinutes?: number;
+  /** Deletes threads past their TTL; stop it before closing the database. */
+  sweeper?: ThreadSweeper;
 }

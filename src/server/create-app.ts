@@ -13,6 +13,7 @@ import { inputLimits } from "./input-limits.js";
 import { sameSiteOnly } from "./same-site.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { RunManager } from "./run-manager.js";
+import { ThreadSweeper } from "./thread-sweeper.js";
 import { type WebhookOptions, Webhooks } from "./webhooks.js";
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
@@ -29,6 +30,8 @@ export type { AppDeps } from "./app-deps.js";
 
 /** Heartbeat interval when none is configured. */
 const DEFAULT_HEARTBEAT_MS = 2000;
+/** Interval of the thread TTL sweep when none is configured. */
+const DEFAULT_THREAD_TTL_SWEEP_MS = 60_000;
 
 /**
  * The request's id: the caller's `x-request-id` when it is a sane token (so a proxy's id follows
@@ -101,6 +104,10 @@ export async function createServerDeps(parts: {
   streamBufferBytes?: number;
   /** Which webhook targets runs may name (`WEBHOOK_ALLOW_PRIVATE`); public addresses only by default. */
   webhooks?: WebhookOptions;
+  /** TTL in minutes of threads created without one (`THREAD_TTL`). */
+  threadTtlMinutes?: number;
+  /** Time between sweeps for threads past their TTL (`THREAD_TTL_SWEEP_MS`). */
+  threadTtlSweepMs?: number;
 }): Promise<AppDeps> {
   // Fail at start, not on the first turn (where a broken database or cache would only be logged).
   const { storage } = parts;
@@ -113,5 +120,7 @@ export async function createServerDeps(parts: {
   await monitor.start();
   const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks) });
   monitor.cancels = runs;
-  return { ...parts, checkpointer, runs, monitor, documents };
+  const sweeper = new ThreadSweeper({ agent: parts.agent, storage, logger: parts.logger, intervalMs: parts.threadTtlSweepMs ?? DEFAULT_THREAD_TTL_SWEEP_MS });
+  sweeper.start();
+  return { ...parts, checkpointer, runs, monitor, documents, sweeper };
 }

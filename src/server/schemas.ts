@@ -156,6 +156,15 @@ export const RunCancelQuery = z.object({
 
 export const JoinStreamQuery = z.object({ cancel_on_disconnect: Flag.default(false) });
 
+/**
+ * A thread's time to live: deleted after this many minutes without activity (the SDK sends
+ * `{strategy: "delete", ttl}`; a bare number is read the same). Given as minutes, the unit the
+ * official API uses; fractions allowed. Read as the number of minutes.
+ */
+const ThreadTtl = z
+  .union([z.number().positive().finite(), z.object({ strategy: z.literal("delete").default("delete"), ttl: z.number().positive().finite() })])
+  .transform((ttl) => (typeof ttl === "number" ? ttl : ttl.ttl));
+
 export const ThreadCreate = z.object({
   thread_id: Uuid.optional(),
   metadata: Metadata.optional(),
@@ -163,18 +172,18 @@ export const ThreadCreate = z.object({
   supersteps: z
     .array(z.object({ updates: z.array(z.object({ values: StateValues.nullish(), command: Command.nullish(), as_node: z.string() })) }))
     .optional(),
-  ttl: z.unknown().optional(),
+  ttl: ThreadTtl.nullish(),
 });
 export type ThreadCreate = z.infer<typeof ThreadCreate>;
 
-export const ThreadPatch = z.object({ metadata: Metadata, ttl: z.unknown().optional() });
+export const ThreadPatch = z.object({ metadata: Metadata, ttl: ThreadTtl.nullish() });
 
 const ThreadStatusName = z.enum(["idle", "busy", "interrupted", "error"]);
 
 export const ThreadCount = z.object({
   metadata: MetadataFilter.optional(),
   status: ThreadStatusName.optional(),
-  values: z.undefined({ error: "filtering threads by values is not supported; filter by metadata" }).optional(),
+  values: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const ThreadSearch = ThreadCount.extend({

@@ -19,6 +19,7 @@ import { requestedCollection, requireCollection } from "../run-collection.js";
 import { StreamTranslator, graphModesFor } from "../run-stream.js";
 import type { Storage } from "../../storage/storage.js";
 import type { Webhooks } from "../webhooks.js";
+import { recordThreadValues } from "../thread-values.js";
 import { errorToWire } from "../wire.js";
 import { EventRelay } from "./event-relay.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
@@ -187,7 +188,11 @@ export class RunExecution implements QueueWork {
       if (handle.temporary) {
         await storage.threads.deleteThread(run.threadId);
         await checkpointer.deleteThread(run.threadId);
-      } else if (!this.deps.othersOn(run.threadId, handle)) {
+      } else {
+        // Before `done` resolves, as the status: whoever awaited the run can search by its values.
+        await this.recordValues(handle, outcome);
+      }
+      if (!handle.temporary && !this.deps.othersOn(run.threadId, handle)) {
         // Before `done` resolves: whoever awaited the run reads the thread's final status.
         await this.settleThreadStatus(run.threadId, handle);
         handle.statusSettled = true;
@@ -199,6 +204,19 @@ export class RunExecution implements QueueWork {
       this.deps.onEnded(handle);
     }
     if (handle.body.webhook) void callRunWebhook(this.deps.webhooks, logger, handle.body.webhook, handle, outcome);
+  }
+
+  /**
+   * Records the thread's values for search (see thread-values.ts): those the run ended with, or
+   * after a cancel what the revert left. A failed run changed nothing (runs are atomic).
+   */
+  async recordValues(handle: RunHandle, outcome: RunOutcome): Promise<void> {
+    if (outcome.status === "error") return;
+    try {
+      await recordThreadValues(this.deps, handle.run.threadId, outcome.status === "success" ? (outcome.values ?? undefined) : undefined);
+    } catch (error) {
+      this.deps.logger.error({ err: error, runId: handle.run.runId }, "could not record the thread's values");
+    }
   }
 
   /** An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`. */
