@@ -176,7 +176,7 @@ export const ThreadCreate = z.object({
 });
 export type ThreadCreate = z.infer<typeof ThreadCreate>;
 
-export const ThreadPatch = z.object({ metadata: Metadata, ttl: ThreadTtl.nullish() });
+export const ThreadPatch = z.object({ metadata: Metadata.optional(), ttl: ThreadTtl.nullish() });
 
 const ThreadStatusName = z.enum(["idle", "busy", "interrupted", "error"]);
 

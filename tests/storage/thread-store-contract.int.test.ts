@@ -389,7 +389,7 @@ describe.each(storageBackends)("%s thread repository", (_name, createBackend) =>
     });
 
     it("deletes each expired thread once when several instances sweep at once, in batches", async () => {
-      const expired = [];
+      const expired: string[] = [];
       for (let index = 0; index < 12; index += 1) expired.push((await storage.threads.createThread({ threadId: newId(), metadata: {}, ttlMinutes: 0.5 }))!.threadId);
       const instances = [storage, await backend.open(), await backend.open()];
       const now = new Date(Date.now() + minutes(60));
