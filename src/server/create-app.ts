@@ -118,7 +118,7 @@ export async function createServerDeps(parts: {
   await documents.setup();
   const monitor = new InstanceMonitor({ storage, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
-  const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks) });
+  const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks), threadTtlMinutes: parts.threadTtlMinutes });
   monitor.cancels = runs;
   const sweeper = new ThreadSweeper({ agent: parts.agent, storage, logger: parts.logger, intervalMs: parts.threadTtlSweepMs ?? DEFAULT_THREAD_TTL_SWEEP_MS });
   sweeper.start();

@@ -1,10 +1,11 @@
 /**
  * Thread TTL as a client and an operator see it: a thread created or patched with a `ttl` (minutes)
  * is deleted, with its runs and checkpoints, once idle that long; one whose run is still going is
- * not; `THREAD_TTL` gives threads created without one a TTL; and two instances on one PostgreSQL
+ * not; `THREAD_TTL` gives threads created without one (by POST /threads or by a run) a TTL; and two instances on one PostgreSQL
  * delete each expired thread once, without errors. The TTLs are fractions of a minute and the
  * sweeps frequent (`THREAD_TTL_SWEEP_MS`); tests wait for the deletion with generous bounds.
  */
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
@@ -115,6 +116,14 @@ describe("THREAD_TTL", () => {
     await until(async () => (await server.deps.checkpointer.getTuple({ configurable: { thread_id: defaulted.thread_id, checkpoint_ns: "" } })) === undefined);
     await server.deps.sweeper!.sweep();
     expect((await client.threads.get(own.thread_id)).thread_id).toBe(own.thread_id);
+  });
+
+  it("applies to threads a run creates, with the run's record", async () => {
+    const { client } = server;
+    const threadId = randomUUID();
+    const run = await client.runs.create(threadId, "agent", { input: user("hello"), ifNotExists: "create" });
+    await client.runs.join(threadId, run.run_id);
+    await until(async () => (await gone(server, threadId)) && (await nothingLeft(server, threadId, run.run_id)));
   });
 });
 

@@ -47,6 +47,8 @@ export interface RunAdmissionDeps {
   registry: RunRegistry;
   /** Cancels a run that a newer one replaces (`interrupt`, `rollback`); `why` ends its message. */
   cancel(handle: RunHandle, action: CancelAction, why: string): void;
+  /** TTL in minutes of the threads runs create (`THREAD_TTL`), as of those created with POST /threads. */
+  threadTtlMinutes?: number;
 }
 
 const BUSY_HINT = "wait for it, or set multitask_strategy to enqueue, interrupt or rollback";
@@ -107,7 +109,12 @@ export class RunAdmission {
     const { storage, checkpointer } = this.deps;
     let { thread } = plan;
     if (thread) return this.#admit(plan, thread);
-    thread = await storage.threads.createThread({ threadId: plan.threadId, metadata: { graph_id: GRAPH_ID, assistant_id: plan.assistantId }, owner: plan.owner });
+    thread = await storage.threads.createThread({
+      threadId: plan.threadId,
+      metadata: { graph_id: GRAPH_ID, assistant_id: plan.assistantId },
+      owner: plan.owner,
+      ttlMinutes: this.deps.threadTtlMinutes,
+    });
     // The id is taken by a thread its caller may not see: to them it does not exist.
     if (!thread) throw new NotFoundError(`Thread ${plan.threadId} not found`);
     // A deleted thread of the same id must not come back through leftover checkpoints.
