@@ -1,9 +1,10 @@
 /**
- * Thread TTL as a client and an operator see it: a thread created or patched with a `ttl` (minutes)
- * is deleted, with its runs and checkpoints, once idle that long; one whose run is still going is
- * not; `THREAD_TTL` gives threads created without one (by POST /threads or by a run) a TTL; and two instances on one PostgreSQL
- * delete each expired thread once, without errors. The TTLs are fractions of a minute and the
- * sweeps frequent (`THREAD_TTL_SWEEP_MS`); tests wait for the deletion with generous bounds.
+ * Thread TTL as a client and an operator see it: a thread created or patched with a `ttl`
+ * (minutes) is deleted, with its runs and checkpoints, once idle that long; one whose run is still
+ * going is not; `THREAD_TTL` gives threads created without one (by POST /threads or by a run) a
+ * TTL; and two instances on one PostgreSQL delete each expired thread once, without errors. The
+ * TTLs are fractions of a minute and the sweeps frequent (`THREAD_TTL_SWEEP_MS`); tests wait for
+ * the deletion with generous bounds.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
