@@ -30,8 +30,9 @@ const CANDIDATE_PAGE = 100;
 
 /** What is kept of a thread's values for search: every channel but `messages`, in the API's JSON form. */
 export function valuesProjection(values: Record<string, unknown>): Record<string, unknown> {
-  const { messages: _messages, ...rest } = toWire(values) as Record<string, unknown>;
-  return rest;
+  // Left out before the conversion: a long thread's messages are most of its values.
+  const { messages: _messages, ...rest } = values;
+  return toWire(rest) as Record<string, unknown>;
 }
 
 /** The thread's current values in the API's JSON form. */
