@@ -64,19 +64,27 @@ export class PostgresThreads extends PostgresThreadTables implements ThreadRepos
 
 
   async deleteExpiredThreads(now: Date, limit: number): Promise<string[]> {
-    // One statement: the rows it picks are locked, and those another instance's sweep (or an
-    // admission, a state write) holds are skipped, so each expired thread is deleted once. The
-    // runs go with it (ON DELETE CASCADE).
-    const { rows } = await this.database.query<{ thread_id: string }>(
-      `DELETE FROM ${this.schema}.agent_threads WHERE thread_id IN (
-         SELECT thread_id FROM ${this.schema}.agent_threads AS threads
+    return this.database.transaction(async (client) => {
+      // The claim, one statement: it locks the expired threads it picks, skipping those another
+      // instance's sweep (or an admission, a state write) holds, so each is claimed once.
+      const claimed = await client.query<{ thread_id: string }>(
+        `SELECT thread_id FROM ${this.schema}.agent_threads AS threads
          WHERE ttl_minutes IS NOT NULL AND updated_at + make_interval(secs => ttl_minutes * 60) < $1
            AND NOT EXISTS (SELECT 1 FROM ${this.schema}.agent_runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))
-         ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED)
-       RETURNING thread_id`,
-      [now, limit],
-    );
-    return rows.map((row) => row.thread_id);
+         ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [now, limit],
+      );
+      if (claimed.rows.length === 0) return [];
+      // A new snapshot, taken with the locks held (no run can be admitted meanwhile): a run
+      // admitted just before the claim keeps its thread. The runs go with it (ON DELETE CASCADE).
+      const { rows } = await client.query<{ thread_id: string }>(
+        `DELETE FROM ${this.schema}.agent_threads AS threads WHERE thread_id = ANY($1::text[])
+           AND NOT EXISTS (SELECT 1 FROM ${this.schema}.agent_runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))
+         RETURNING thread_id`,
+        [claimed.rows.map((row) => row.thread_id)],
+      );
+      return rows.map((row) => row.thread_id);
+    });
   }
 
 
