@@ -68,17 +68,18 @@ async function* checkedMatches(deps: { agent: Agent; storage: Storage }, search:
   for (let offset = 0; ; offset += CANDIDATE_PAGE) {
     const candidates = await deps.storage.threads.searchThreads({ ...search, values: splitFilter(search.values).stored, limit: CANDIDATE_PAGE, offset });
     for (const thread of candidates) {
-      if (++read > MESSAGES_FILTER_MAX_READS) {
-        throw new ValidationError(
-          `a values filter on messages checks each thread's messages, and more than ${MESSAGES_FILTER_MAX_READS} threads match the other filters: narrow them (metadata, status, ids, other values)`,
-        );
-      }
+      if (++read > MESSAGES_FILTER_MAX_READS) throw tooManyCandidates();
       const values = await currentValues(deps.agent, thread.threadId);
       if (jsonContains(values, wanted)) yield { thread, values };
     }
     if (candidates.length < CANDIDATE_PAGE) return;
   }
 }
+
+const tooManyCandidates = () =>
+  new ValidationError(
+    `a values filter on messages checks each thread's messages, and more than ${MESSAGES_FILTER_MAX_READS} threads match the other filters: narrow them (metadata, status, ids, other values)`,
+  );
 
 /** One page of threads matching `search`, values filter included (see the module's comment). */
 export async function searchThreads(deps: { agent: Agent; storage: Storage }, search: ThreadSearch): Promise<ValuesMatch[]> {
@@ -98,6 +99,8 @@ export async function searchThreads(deps: { agent: Agent; storage: Storage }, se
 export async function countThreads(deps: { agent: Agent; storage: Storage }, filter: ThreadFilter): Promise<number> {
   const { messages } = splitFilter(filter.values);
   if (messages === undefined) return deps.storage.threads.countThreads(filter);
+  // A count reads every candidate: refuse before reading any when there are too many.
+  if ((await deps.storage.threads.countThreads({ ...filter, values: splitFilter(filter.values).stored })) > MESSAGES_FILTER_MAX_READS) throw tooManyCandidates();
   let count = 0;
   const all: ThreadSearch = { ...filter, limit: CANDIDATE_PAGE, offset: 0, sortBy: "created_at", sortOrder: "asc" };
   for await (const _match of checkedMatches(deps, all, messages)) count += 1;

@@ -106,6 +106,21 @@ describe.each(await testBackends())("thread search by values on %s", (backend) =
     expect(await ids({ windowStart: 0 }, { limit: 3, offset: 3 })).toEqual(newestFirst.slice(3, 6));
   });
 
+  it("refuses (422) a messages filter that would read more than 1000 threads' states; narrower filters are answered", async () => {
+    const marker = randomUUID();
+    // Straight into storage: a thousand threads through HTTP would take a while.
+    const threadIds = Array.from({ length: 1001 }, () => randomUUID());
+    for (const threadId of threadIds) await server.deps.storage.threads.createThread({ threadId, metadata: { marker } });
+    const messages = [{ content: "nowhere" }];
+    const refused = await server.request("/threads/search", { body: { metadata: { marker }, values: { messages } } });
+    expect(refused.status).toBe(422);
+    expect(refused.body).toEqual({ detail: expect.stringMatching(/more than 1000 threads match the other filters: narrow them/) });
+    expect((await server.request("/threads/count", { body: { metadata: { marker }, values: { messages } } })).status).toBe(422);
+    // Without the messages part, the database answers alone, however many match.
+    expect(await client.threads.count({ metadata: { marker }, values: {} })).toBe(1001);
+    expect(await client.threads.search({ metadata: { marker }, ids: threadIds.slice(0, 10), values: { messages } })).toEqual([]);
+  });
+
   it("answers 422, creating nothing, for a values filter that is not an object", async () => {
     const response = await server.request("/threads/search", { body: { values: ["messages"] } });
     expect(response.status).toBe(422);
