@@ -51,7 +51,7 @@ export const OPERATIONS: Operation[] = [
   { method: "post", path: "/threads/search", tag: "Threads", summary: "Search threads", body: ThreadSearch },
   { method: "post", path: "/threads/count", tag: "Threads", summary: "Count threads", body: ThreadCount },
   { method: "get", path: "/threads/{thread_id}", tag: "Threads", summary: "Get a thread" },
-  { method: "patch", path: "/threads/{thread_id}", tag: "Threads", summary: "Merge metadata into a thread, or set its TTL", body: ThreadPatch },
+  { method: "patch", path: "/threads/{thread_id}", tag: "Threads", summary: "Merge metadata into a thread", body: ThreadPatch },
   { method: "delete", path: "/threads/{thread_id}", tag: "Threads", summary: "Delete a thread, its runs and checkpoints" },
   { method: "post", path: "/threads/{thread_id}/copy", tag: "Threads", summary: "Copy a thread with its history" },
   { method: "get", path: "/threads/{thread_id}/state", tag: "Threads", summary: "Latest state" },
