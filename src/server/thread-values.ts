@@ -1,6 +1,8 @@
 /**
  * Thread search by values (`values` of POST /threads/search and /threads/count): a thread matches
- * when its current values contain the filter, as jsonb's `@>` decides (the official server's rule).
+ * when its current values contain the filter, as jsonb's `@>` decides (the official server's rule;
+ * its in-memory store also lets a thread that never had values match any filter, where here a new
+ * thread's values are `{}`, matched only by filters `{}` contains, as PostgreSQL's `@>` would).
  *
  * Where the answer comes from. Each thread record keeps a projection of its current values, in
  * the API's JSON form, updated wherever its state changes (a run's end, a state write, a copy):
