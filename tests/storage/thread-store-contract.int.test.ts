@@ -347,6 +347,27 @@ describe.each(storageBackends)("%s thread repository", (_name, createBackend) =>
       expect(await storage.threads.threadsWithoutValues(1000)).not.toContain(thread.threadId);
       expect(await storage.threads.setThreadValues(newId("unknown"), { step: 1 })).toBe(false);
     });
+
+    it("is recorded with a run's settled status, in one statement; also while a run holds the thread, whose status stays", async () => {
+      const thread = await create();
+      await storage.runs.settleThreadStatus(thread.threadId, "interrupted", { settled: 1 });
+      expect(await storage.threads.getThread(thread.threadId)).toMatchObject({ status: "interrupted" });
+      expect(ids(await search({ ids: [thread.threadId], values: { settled: 1 } }))).toEqual([thread.threadId]);
+      await storage.threads.updateThread(thread.threadId, { status: "busy" });
+      const admitted = await storage.runs.admitRun(makeRun(thread.threadId), { exclusive: true });
+      if (!("run" in admitted)) throw new Error("not admitted");
+      await storage.runs.settleThreadStatus(thread.threadId, "idle", { settled: 2 });
+      const held = (await storage.threads.getThread(thread.threadId))!;
+      expect(held.status).toBe("busy");
+      expect(ids(await search({ ids: [thread.threadId], values: { settled: 2 } }))).toEqual([thread.threadId]);
+      // Without values, a held thread is left as it was.
+      await storage.runs.settleThreadStatus(thread.threadId, "idle");
+      expect(await storage.threads.getThread(thread.threadId)).toEqual(held);
+      await storage.runs.setRunStatus(admitted.run.runId, "success");
+      await storage.runs.settleThreadStatus(thread.threadId, "idle");
+      expect(await storage.threads.getThread(thread.threadId)).toMatchObject({ status: "idle" });
+      expect(ids(await search({ ids: [thread.threadId], values: { settled: 2 } }))).toEqual([thread.threadId]);
+    });
   });
 
   describe("TTL", () => {

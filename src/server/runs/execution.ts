@@ -19,7 +19,7 @@ import { requestedCollection, requireCollection } from "../run-collection.js";
 import { StreamTranslator, graphModesFor } from "../run-stream.js";
 import type { Storage } from "../../storage/storage.js";
 import type { Webhooks } from "../webhooks.js";
-import { recordThreadValues } from "../thread-values.js";
+import { currentValues, valuesProjection } from "../thread-values.js";
 import { errorToWire } from "../wire.js";
 import { EventRelay } from "./event-relay.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
@@ -188,14 +188,15 @@ export class RunExecution implements QueueWork {
       if (handle.temporary) {
         await storage.threads.deleteThread(run.threadId);
         await checkpointer.deleteThread(run.threadId);
-      } else {
-        // Before `done` resolves, as the status: whoever awaited the run can search by its values.
-        await this.recordValues(handle, outcome);
-      }
-      if (!handle.temporary && !this.deps.othersOn(run.threadId, handle)) {
-        // Before `done` resolves: whoever awaited the run reads the thread's final status.
-        await this.settleThreadStatus(run.threadId, handle);
+      } else if (!this.deps.othersOn(run.threadId, handle)) {
+        // Before `done` resolves: whoever awaited the run reads the thread's final status, and
+        // can search by its values (written in the same statement: one row version, not two).
+        await this.settleThreadStatus(run.threadId, handle, await this.valuesAfter(handle, outcome));
         handle.statusSettled = true;
+      } else {
+        // The next run owns the status; the values are this run's.
+        const values = await this.valuesAfter(handle, outcome);
+        if (values) await storage.threads.setThreadValues(run.threadId, values);
       }
     } catch (error) {
       logger.error({ err: error, runId: run.runId }, "could not record the end of a run");
@@ -207,20 +208,26 @@ export class RunExecution implements QueueWork {
   }
 
   /**
-   * Records the thread's values for search (see thread-values.ts): those the run ended with, or
-   * after a cancel what the revert left. A failed run changed nothing (runs are atomic).
+   * The thread's values projection for search (see thread-values.ts) after a run: those it ended
+   * with, or after a cancel what the revert left; none after a failure, which changed nothing
+   * (runs are atomic).
    */
-  async recordValues(handle: RunHandle, outcome: RunOutcome): Promise<void> {
-    if (outcome.status === "error") return;
+  async valuesAfter(handle: RunHandle, outcome: RunOutcome): Promise<Record<string, unknown> | undefined> {
+    if (outcome.status === "error") return undefined;
     try {
-      await recordThreadValues(this.deps, handle.run.threadId, outcome.status === "success" ? (outcome.values ?? undefined) : undefined);
+      const values = outcome.status === "success" && outcome.values ? outcome.values : await currentValues(this.deps.agent, handle.run.threadId);
+      return valuesProjection(values);
     } catch (error) {
-      this.deps.logger.error({ err: error, runId: handle.run.runId }, "could not record the thread's values");
+      this.deps.logger.error({ err: error, runId: handle.run.runId }, "could not read the thread's values");
+      return undefined;
     }
   }
 
-  /** An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`. */
-  async settleThreadStatus(threadId: string, last: RunHandle | undefined): Promise<void> {
+  /**
+   * An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`;
+   * `values`, when given, are recorded with the status (or alone, when a run holds the thread).
+   */
+  async settleThreadStatus(threadId: string, last: RunHandle | undefined, values?: Record<string, unknown>): Promise<void> {
     const { agent, storage, logger } = this.deps;
     try {
       if (last?.temporary) return;
@@ -231,7 +238,8 @@ export class RunExecution implements QueueWork {
         status = (await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
       }
       // A run may have been queued meanwhile; it owns the status now.
-      if (!this.deps.othersOn(threadId, last)) await storage.runs.settleThreadStatus(threadId, status);
+      if (!this.deps.othersOn(threadId, last)) await storage.runs.settleThreadStatus(threadId, status, values);
+      else if (values) await storage.threads.setThreadValues(threadId, values);
     } catch (error) {
       logger.error({ err: error, threadId }, "could not update the thread's status");
     }
