@@ -40,6 +40,15 @@ const MetadataFilter = Metadata.refine((filter) => Object.keys(filter).length <=
 });
 const Uuid = z.guid({ message: "must be a UUID" });
 
+/**
+ * A thread's time to live: deleted after this many minutes without activity (the SDK sends
+ * `{strategy: "delete", ttl}`; a bare number is read the same). Given as minutes, the unit the
+ * official API uses; fractions allowed. Read as the number of minutes.
+ */
+const ThreadTtl = z
+  .union([z.number().positive().finite(), z.object({ strategy: z.literal("delete").default("delete"), ttl: z.number().positive().finite() })])
+  .transform((ttl) => (typeof ttl === "number" ? ttl : ttl.ttl));
+
 /** Path parameters. */
 export const ThreadPath = z.object({ thread_id: Uuid });
 export const RunPath = z.object({ thread_id: Uuid, run_id: Uuid });
@@ -155,15 +164,6 @@ export const RunCancelQuery = z.object({
 });
 
 export const JoinStreamQuery = z.object({ cancel_on_disconnect: Flag.default(false) });
-
-/**
- * A thread's time to live: deleted after this many minutes without activity (the SDK sends
- * `{strategy: "delete", ttl}`; a bare number is read the same). Given as minutes, the unit the
- * official API uses; fractions allowed. Read as the number of minutes.
- */
-const ThreadTtl = z
-  .union([z.number().positive().finite(), z.object({ strategy: z.literal("delete").default("delete"), ttl: z.number().positive().finite() })])
-  .transform((ttl) => (typeof ttl === "number" ? ttl : ttl.ttl));
 
 export const ThreadCreate = z.object({
   thread_id: Uuid.optional(),
