@@ -4,6 +4,7 @@ import { type Response, Router } from "express";
 import { AppError, NotFoundError, ValidationError } from "../../errors.js";
 import { ownerOf } from "../auth.js";
 import type { AppDeps } from "../app-deps.js";
+import { countThreads, currentValues, recordThreadValues, searchThreads, valuesProjection } from "../thread-values.js";
 import {
   CheckpointPath,
   ThreadCount,
@@ -19,7 +20,6 @@ import {
 } from "../schemas.js";
 import type { Thread } from "../../storage/threads.js";
 import { checkpointOf, stateToWire, threadToWire } from "../wire.js";
-import { countThreads, currentValues, recordThreadValues, searchThreads, valuesProjection } from "../thread-values.js";
 
 /** Threads: CRUD, search, copy, state (read, update, at a checkpoint) and history. */
 export function threadsRouter(deps: AppDeps): Router {
@@ -190,8 +190,8 @@ export function threadsRouter(deps: AppDeps): Router {
       }
       return config;
     });
-    // Also counts as the thread's update (its TTL clock starts again).
     await recordThreadValues(deps, thread_id);
+    await storage.threads.updateThread(thread_id, {});
     response.json({ checkpoint: checkpointOf(config) });
   });
 
