@@ -13,7 +13,7 @@ import { inputLimits } from "./input-limits.js";
 import { sameSiteOnly } from "./same-site.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { RunManager } from "./run-manager.js";
-import { ThreadSweeper } from "./thread-sweeper.js";
+import { DEFAULT_SWEEP_MS, ThreadSweeper } from "./thread-sweeper.js";
 import { type WebhookOptions, Webhooks } from "./webhooks.js";
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
@@ -30,8 +30,6 @@ export type { AppDeps } from "./app-deps.js";
 
 /** Heartbeat interval when none is configured. */
 const DEFAULT_HEARTBEAT_MS = 2000;
-/** Interval of the thread TTL sweep when none is configured. */
-const DEFAULT_THREAD_TTL_SWEEP_MS = 60_000;
 
 /**
  * The request's id: the caller's `x-request-id` when it is a sane token (so a proxy's id follows
@@ -120,7 +118,7 @@ export async function createServerDeps(parts: {
   await monitor.start();
   const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks), threadTtlMinutes: parts.threadTtlMinutes });
   monitor.cancels = runs;
-  const sweeper = new ThreadSweeper({ agent: parts.agent, storage, logger: parts.logger, intervalMs: parts.threadTtlSweepMs ?? DEFAULT_THREAD_TTL_SWEEP_MS });
+  const sweeper = new ThreadSweeper({ agent: parts.agent, storage, logger: parts.logger, intervalMs: parts.threadTtlSweepMs ?? DEFAULT_SWEEP_MS });
   sweeper.start();
   return { ...parts, checkpointer, runs, monitor, documents, sweeper };
 }

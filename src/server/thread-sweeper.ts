@@ -15,6 +15,8 @@ import type { Logger } from "../logger.js";
 import type { Storage } from "../storage/storage.js";
 import { backfillThreadValues } from "./thread-values.js";
 
+/** Time between sweeps when none is configured (`THREAD_TTL_SWEEP_MS`'s default). */
+export const DEFAULT_SWEEP_MS = 60_000;
 /** Threads deleted per statement; a sweep goes on until fewer expire. */
 const SWEEP_BATCH = 100;
 
