@@ -123,6 +123,10 @@ const EnvSchema = z
     DOCUMENT_EXTRACTION_MEMORY_MB: optional(z.coerce.number().int().min(16).max(16_384)).default(512),
     DOCUMENT_EXTRACTION_TIMEOUT_MS: optional(z.coerce.number().int().min(100)).default(60_000),
     SHUTDOWN_GRACE_MS: optional(z.coerce.number().int().min(0)).default(10_000),
+    // Minutes a thread created without a `ttl` may stay idle before it is deleted; unset: kept.
+    THREAD_TTL: optional(z.coerce.number().positive().finite()),
+    // How often each instance deletes threads past their TTL.
+    THREAD_TTL_SWEEP_MS: optional(z.coerce.number().int().min(10)).default(60_000),
     LOG_LEVEL: optional(z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"])).default("info"),
   })
   .superRefine((env, context) => {

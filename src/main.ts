@@ -40,6 +40,8 @@ async function start(): Promise<void> {
       documentMaxBytes: config.DOCUMENT_MAX_BYTES,
       streamBufferBytes: config.STREAM_BUFFER_BYTES,
       webhooks: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
+      threadTtlMinutes: config.THREAD_TTL,
+      threadTtlSweepMs: config.THREAD_TTL_SWEEP_MS,
     });
   } catch (error) {
     // That message already names the folder and says what to do.
@@ -72,7 +74,7 @@ async function start(): Promise<void> {
       .then((cancelled) => {
         if (cancelled > 0) logger.warn({ cancelled }, "cancelled runs still going after the grace period");
         server.closeAllConnections();
-        return deps.monitor?.stop();
+        return Promise.all([deps.monitor?.stop(), deps.sweeper?.stop()]);
       })
       .then(() => storage.close())
       .catch((error: unknown) => logger.error({ err: error }, "shutdown did not complete cleanly"))

@@ -136,3 +136,15 @@ describe("loadConfig: webhooks", () => {
     expect(() => loadConfig({ WEBHOOK_ALLOW_PRIVATE: "yes" })).toThrow(/WEBHOOK_ALLOW_PRIVATE: must be true or false/);
   });
 });
+
+describe("loadConfig: thread TTL", () => {
+  it("keeps threads by default, sweeping every minute; THREAD_TTL is minutes, fractions allowed, never 0 or less", () => {
+    expect(loadConfig({}).THREAD_TTL).toBeUndefined();
+    expect(loadConfig({}).THREAD_TTL_SWEEP_MS).toBe(60_000);
+    expect(loadConfig({ THREAD_TTL: "" }).THREAD_TTL).toBeUndefined();
+    expect(loadConfig({ THREAD_TTL: "1440", THREAD_TTL_SWEEP_MS: "5000" })).toMatchObject({ THREAD_TTL: 1440, THREAD_TTL_SWEEP_MS: 5000 });
+    expect(loadConfig({ THREAD_TTL: "0.5" }).THREAD_TTL).toBe(0.5);
+    for (const env of [{ THREAD_TTL: "0" }, { THREAD_TTL: "-1" }, { THREAD_TTL: "a day" }]) expect(() => loadConfig(env)).toThrow(/THREAD_TTL/);
+    expect(() => loadConfig({ THREAD_TTL_SWEEP_MS: "0" })).toThrow(/THREAD_TTL_SWEEP_MS/);
+  });
+});

@@ -11,6 +11,7 @@ import type { ApiKeys } from "./auth.js";
 import type { CronScheduler } from "./cron-scheduler.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import type { RunManager } from "./run-manager.js";
+import type { ThreadSweeper } from "./thread-sweeper.js";
 import type { Storage } from "../storage/storage.js";
 
 /** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
@@ -41,4 +42,8 @@ export interface AppDeps {
   documentMaxBytes?: number;
   /** Most bytes one SSE stream may hold for a slow client (`STREAM_BUFFER_BYTES`). */
   streamBufferBytes?: number;
+  /** TTL in minutes of threads created without one (`THREAD_TTL`); unset: kept until deleted. */
+  threadTtlMinutes?: number;
+  /** Deletes threads past their TTL; stop it before closing the database. */
+  sweeper?: ThreadSweeper;
 }

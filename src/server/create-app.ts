@@ -16,6 +16,7 @@ import { InstanceMonitor } from "./instance-monitor.js";
 import { CronScheduler } from "./cron-scheduler.js";
 import { cronsRouter } from "./routes/crons.js";
 import { RunManager } from "./run-manager.js";
+import { DEFAULT_SWEEP_MS, ThreadSweeper } from "./thread-sweeper.js";
 import { type WebhookOptions, Webhooks } from "./webhooks.js";
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
@@ -110,6 +111,10 @@ export async function createServerDeps(parts: {
   streamBufferBytes?: number;
   /** Which webhook targets runs may name (`WEBHOOK_ALLOW_PRIVATE`); public addresses only by default. */
   webhooks?: WebhookOptions;
+  /** TTL in minutes of threads created without one (`THREAD_TTL`). */
+  threadTtlMinutes?: number;
+  /** Time between sweeps for threads past their TTL (`THREAD_TTL_SWEEP_MS`). */
+  threadTtlSweepMs?: number;
 }): Promise<AppDeps> {
   // Fail at start, not on the first turn (where a broken database or cache would only be logged).
   const { storage } = parts;
@@ -121,9 +126,11 @@ export async function createServerDeps(parts: {
   await documents.setup();
   const monitor = new InstanceMonitor({ storage, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
-  const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks) });
+  const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks), threadTtlMinutes: parts.threadTtlMinutes });
   monitor.cancels = runs;
   const crons = new CronScheduler({ storage, runs, logger: parts.logger, pollMs: parts.cronPollMs ?? DEFAULT_CRON_POLL_MS });
   crons.start();
-  return { ...parts, checkpointer, runs, monitor, crons, documents };
+  const sweeper = new ThreadSweeper({ agent: parts.agent, storage, logger: parts.logger, intervalMs: parts.threadTtlSweepMs ?? DEFAULT_SWEEP_MS });
+  sweeper.start();
+  return { ...parts, checkpointer, runs, monitor, crons, documents, sweeper };
 }

@@ -10,6 +10,7 @@ import type { RevertibleCheckpointer } from "../storage/checkpointer.js";
 import type { Logger } from "../logger.js";
 import type { RunStatus } from "../storage/runs.js";
 import type { Storage } from "../storage/storage.js";
+import { recordThreadValues } from "./thread-values.js";
 
 /** Relayed run events are kept this long, for late joiners on other instances. */
 const RELAYED_EVENTS_KEPT_MS = 5 * 60_000;
@@ -116,6 +117,8 @@ export async function settleAbandonedRuns(
       const wroteSomething = newest !== undefined && newest !== head;
       const finished = wroteSomething && (await agent.getState({ configurable: { thread_id: run.threadId } })).next.length === 0;
       if (wroteSomething && !finished) await checkpointer.revertThread(run.threadId, head);
+      // A run that finished had no chance to record its thread's values for search.
+      if (finished) await recordThreadValues({ agent, storage }, run.threadId);
       outcomes.push({ runId: run.runId, status: finished ? "success" : "error" });
     }
   } finally {

@@ -40,6 +40,8 @@ export interface RunManagerDeps {
   documents?: Pick<DocumentIndex, "requireCollection">;
   /** Checks and calls runs' webhooks; public targets only when not given. */
   webhooks?: Webhooks;
+  /** TTL in minutes of the threads runs create (`THREAD_TTL`). */
+  threadTtlMinutes?: number;
 }
 
 /** Creates, schedules, cancels and shuts down runs (see the module comment for its parts). */

@@ -42,6 +42,15 @@ const MetadataFilter = Metadata.refine((filter) => Object.keys(filter).length <=
 });
 const Uuid = z.guid({ message: "must be a UUID" });
 
+/**
+ * A thread's time to live: deleted after this many minutes without activity (the SDK sends
+ * `{strategy: "delete", ttl}`; a bare number is read the same). Given as minutes, the unit the
+ * official API uses; fractions allowed. Read as the number of minutes.
+ */
+const ThreadTtl = z
+  .union([z.number().positive().finite(), z.object({ strategy: z.literal("delete").default("delete"), ttl: z.number().positive().finite() })])
+  .transform((ttl) => (typeof ttl === "number" ? ttl : ttl.ttl));
+
 /** Path parameters. */
 export const ThreadPath = z.object({ thread_id: Uuid });
 export const RunPath = z.object({ thread_id: Uuid, run_id: Uuid });
@@ -197,18 +206,18 @@ export const ThreadCreate = z.object({
   supersteps: z
     .array(z.object({ updates: z.array(z.object({ values: StateValues.nullish(), command: Command.nullish(), as_node: z.string() })) }))
     .optional(),
-  ttl: z.unknown().optional(),
+  ttl: ThreadTtl.nullish(),
 });
 export type ThreadCreate = z.infer<typeof ThreadCreate>;
 
-export const ThreadPatch = z.object({ metadata: Metadata, ttl: z.unknown().optional() });
+export const ThreadPatch = z.object({ metadata: Metadata.optional(), ttl: ThreadTtl.nullish() });
 
 const ThreadStatusName = z.enum(["idle", "busy", "interrupted", "error"]);
 
 export const ThreadCount = z.object({
   metadata: MetadataFilter.optional(),
   status: ThreadStatusName.optional(),
-  values: z.undefined({ error: "filtering threads by values is not supported; filter by metadata" }).optional(),
+  values: z.record(z.string(), z.unknown()).optional(),
 });
 
 export const ThreadSearch = ThreadCount.extend({

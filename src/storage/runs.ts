@@ -61,8 +61,12 @@ export interface RunRepository {
   requestCancel(runId: string, action: "interrupt" | "rollback"): Promise<void>;
   /** Cancels asked of this instance's unfinished runs. */
   cancelRequests(instanceId: string): Promise<Array<{ runId: string; threadId: string; action: "interrupt" | "rollback" }>>;
-  /** Sets the thread's status, unless a pending or running run still holds it. */
-  settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void>;
+  /**
+   * Sets the thread's status, unless a pending or running run still holds it; `values`, when
+   * given, become its values projection (see `ThreadRepository.setThreadValues`) in the same
+   * statement, held or not.
+   */
+  settleThreadStatus(threadId: string, status: ThreadStatus, values?: Record<string, unknown>): Promise<void>;
   getRun(threadId: string, runId: string): Promise<Run | null>;
   listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]>;
   /** Sets a run's status; a run that starts also records the thread's newest checkpoint then. */

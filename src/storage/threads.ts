@@ -12,6 +12,17 @@ export interface Thread {
   status: ThreadStatus;
   createdAt: Date;
   updatedAt: Date;
+  /** Minutes the thread may stay idle (since `updatedAt`) before it is deleted; `null`: kept until deleted. */
+  ttlMinutes: number | null;
+}
+
+/** What `createThread` takes. */
+export interface NewThread {
+  threadId: string;
+  metadata: Record<string, unknown>;
+  owner?: string;
+  ttlMinutes?: number;
+  values?: Record<string, unknown>;
 }
 
 export type ThreadSortField = "thread_id" | "status" | "created_at" | "updated_at";
@@ -24,6 +35,12 @@ export interface ThreadFilter {
   metadata?: Record<string, unknown>;
   status?: ThreadStatus;
   ids?: string[];
+  /**
+   * The thread's stored values projection (see `setThreadValues`) must contain this (as jsonb's
+   * `@>`). A thread whose values were never recorded (of a release before the projection)
+   * matches no values filter until they are (`threadsWithoutValues`).
+   */
+  values?: Record<string, unknown>;
 }
 
 export interface ThreadSearch extends ThreadFilter {
@@ -40,12 +57,31 @@ export interface ThreadSearch extends ThreadFilter {
 export interface ThreadRepository {
   /** Creates or migrates the tables; idempotent. */
   setup(): Promise<void>;
-  /** Inserts a thread; returns `null` when the id is taken. */
-  createThread(thread: { threadId: string; metadata: Record<string, unknown>; owner?: string }): Promise<Thread | null>;
+  /**
+   * Inserts a thread; returns `null` when the id is taken. `values` is its values projection (a
+   * copy's is its source's); a new thread's is `{}`.
+   */
+  createThread(thread: NewThread): Promise<Thread | null>;
   /** The thread, or `null` when it does not exist or (with `owner` given) belongs to someone else. */
   getThread(threadId: string, owner?: string): Promise<Thread | null>;
-  /** Merges `metadata` into the thread's (a `null` value deletes the key) and/or sets its status. */
-  updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus }): Promise<Thread | null>;
+  /** Merges `metadata` into the thread's (a `null` value deletes the key) and/or sets its status or TTL. */
+  updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus; ttlMinutes?: number }): Promise<Thread | null>;
+  /**
+   * Records the projection of the thread's current values that `values` filters match (what the
+   * server keeps of its state: never its messages, see src/server/thread-values.ts); the thread
+   * counts as updated. With `onlyIfMissing`, only on a thread that has none yet (a backfill must
+   * not overwrite what a run recorded meanwhile). Returns whether a thread was written.
+   */
+  setThreadValues(threadId: string, values: Record<string, unknown>, options?: { onlyIfMissing?: boolean }): Promise<boolean>;
+  /** Up to `limit` ids of threads with no values projection (created by a release before it). */
+  threadsWithoutValues(limit: number): Promise<string[]>;
+  /**
+   * Deletes, with their runs, up to `limit` threads idle longer than their TTL at `now` (not
+   * updated for `ttlMinutes`) that no pending or running run holds; returns their ids. Atomic
+   * across instances: each expired thread is deleted, and returned, by exactly one caller.
+   * The caller deletes their checkpoints.
+   */
+  deleteExpiredThreads(now: Date, limit: number): Promise<string[]>;
   /** Deletes the thread and its runs; returns whether it existed. */
   deleteThread(threadId: string): Promise<boolean>;
   searchThreads(search: ThreadSearch): Promise<Thread[]>;

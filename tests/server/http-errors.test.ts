@@ -203,8 +203,13 @@ describe.each(await testBackends())("on %s", (backend) => {
       expectError(await send("/threads", { body: { thread_id: threadId, if_exists: "overwrite", metadata: { owner: "mallory" } } }), 422, "if_exists");
     });
 
-    it("POST /threads/count filtering by values is a 422 that says so", async () => {
-      expectError(await send("/threads/count", { body: { values: { x: 1 } } }), 422, /values/);
+    it("POST /threads/count with values: [1] (not an object) is a 422 naming values", async () => {
+      expectError(await send("/threads/count", { body: { values: [1] } }), 422, /values/);
+    });
+
+    it("POST /threads with ttl: {ttl: -1} or strategy \"keep\" is a 422 naming ttl", async () => {
+      expectError(await send("/threads", { body: { thread_id: threadId, ttl: { ttl: -1 } } }), 422, /ttl/);
+      expectError(await send("/threads", { body: { thread_id: threadId, ttl: { strategy: "keep", ttl: 5 } } }), 422, /ttl/);
     });
 
     it("PATCH /threads/{id} with metadata: \"x\" is a 422 naming metadata", async () => {

@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeTempDir, removeDir } from "../support/fixtures.js";
 import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
+import { until } from "../support/until.js";
 import { type TestServer, startServer, testBackends } from "../support/server.js";
 
 const FIXTURES = join(import.meta.dirname, "../fixtures/release-0.1");
@@ -113,6 +114,13 @@ describe.each(await testBackends())("a database of the previous release (%s)", (
       results: Array<{ source: string; text: string }>;
     };
     expect(found.results[0]).toMatchObject({ source: "refunds.md", text: expect.stringMatching(/14 days/) });
+    // The release kept no values for search: they are recorded in the background at start, and
+    // then values filters find its threads, by their messages too.
+    const both = [threadId, copyId].sort();
+    await until(async () => (await client.threads.search({ ids: both, values: {} })).length === 2);
+    const byMessage = await client.threads.search({ ids: both, values: { messages: [{ type: "human", content: "I live in Lyon" }] } });
+    expect(byMessage.map((found) => found.thread_id).sort()).toEqual(both);
+    expect(await client.threads.search({ ids: both, values: { messages: [{ type: "ai", content: "I live in Lyon" }] } })).toEqual([]);
 
     stub.requests.length = 0;
     await client.runs.wait(threadId, "agent", { input: { messages: [{ role: "user", content: "Where do I live?" }] } });

@@ -3,7 +3,9 @@
  * create (a taken id is refused), get (scoped by owner), update (metadata merged, a null value
  * deleting its key, status), delete (with the thread's runs), search and count (owner, metadata
  * compared as JSON values, status, ids; every sort field both ways, stable within a
- * millisecond; pages), and copying a thread at rest as POST /threads/{id}/copy does.
+ * millisecond; pages), and copying a thread at rest as POST /threads/{id}/copy does; the values
+ * projection (recorded, searched by jsonb containment, backfilled) and the TTL (kept, reset by
+ * updates, expired threads deleted once across instances, never one a run holds).
  */
 import { HumanMessage } from "@langchain/core/messages";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
@@ -70,6 +72,7 @@ describe.each(storageBackends)("%s thread repository", (_name, createBackend) =>
         status: "idle",
         createdAt: expect.any(Date),
         updatedAt: expect.any(Date),
+        ttlMinutes: null,
       });
       expect(created!.updatedAt.getTime()).toBe(created!.createdAt.getTime());
       expect(Math.abs(created!.createdAt.getTime() - Date.now())).toBeLessThan(60_000);
@@ -281,6 +284,146 @@ describe.each(storageBackends)("%s thread repository", (_name, createBackend) =>
       expect(await page(4)).toEqual(created.slice(4));
       expect(await page(5)).toEqual([]);
       expect(await storage.threads.countThreads({ metadata: { tag } })).toBe(5);
+    });
+  });
+
+  describe("values projection", () => {
+    /** Threads of this test only: a marker in their values that no other thread has. */
+    const marked = async (count: number) => {
+      const marker = randomUUID();
+      const threads = [];
+      for (let index = 0; index < count; index += 1) threads.push(await create());
+      return { marker, threads };
+    };
+
+    it("matches by containment: nested objects by their keys, arrays by their elements, scalars as JSON values", async () => {
+      const { marker, threads } = await marked(4);
+      const [a, b, c, d] = threads.map((thread) => thread.threadId) as [string, string, string, string];
+      await storage.threads.setThreadValues(a, { marker, windowStart: 2, summary: { text: "refunds", upTo: 4 }, tags: ["x", "y"] });
+      await storage.threads.setThreadValues(b, { marker, windowStart: 0, summary: null, tags: ["y"] });
+      await storage.threads.setThreadValues(c, { marker, windowStart: "2", flag: true });
+      await storage.threads.setThreadValues(d, { marker, windowStart: 1, flag: 1 });
+      const found = async (values: Record<string, unknown>) => ids(await search({ values: { marker, ...values } })).sort();
+      expect(await found({})).toEqual([a, b, c, d].sort());
+      expect(await found({ windowStart: 2 })).toEqual([a]);
+      expect(await found({ windowStart: "2" })).toEqual([c]);
+      expect(await found({ summary: { upTo: 4 } })).toEqual([a]);
+      expect(await found({ summary: { upTo: 4, text: "other" } })).toEqual([]);
+      expect(await found({ summary: null })).toEqual([b]);
+      expect(await found({ tags: ["y"] })).toEqual([a, b].sort());
+      expect(await found({ tags: ["y", "x"] })).toEqual([a]);
+      expect(await found({ flag: true })).toEqual([c]);
+      expect(await found({ flag: 1 })).toEqual([d]);
+      expect(await found({ absent: null })).toEqual([]);
+      expect(await storage.threads.countThreads({ values: { marker, tags: ["y"] } })).toBe(2);
+    });
+
+    it("combines with the other filters and pages; a new thread's values are {}, a copy's are given", async () => {
+      const marker = randomUUID();
+      const alices = [await create({ kind: "a" }, { owner: "alice" }), await create({ kind: "b" }, { owner: "alice" }), await create({ kind: "a" }, { owner: "alice" })];
+      const bobs = await create({ kind: "a" }, { owner: "bob" });
+      for (const thread of [...alices, bobs]) await storage.threads.setThreadValues(thread.threadId, { marker });
+      expect(ids(await search({ owner: "alice", values: { marker } }))).toEqual(ids(alices));
+      expect(ids(await search({ owner: "alice", metadata: { kind: "a" }, values: { marker } }))).toEqual([alices[0]!.threadId, alices[2]!.threadId]);
+      expect(ids(await search({ owner: "alice", values: { marker }, limit: 2, offset: 1 }))).toEqual([alices[1]!.threadId, alices[2]!.threadId]);
+      const fresh = await create();
+      expect(ids(await search({ ids: [fresh.threadId], values: {} }))).toEqual([fresh.threadId]);
+      expect(ids(await search({ ids: [fresh.threadId], values: { marker } }))).toEqual([]);
+      const copy = await storage.threads.createThread({ threadId: newId("copy"), metadata: {}, values: { marker, copied: true } });
+      expect(ids(await search({ values: { marker, copied: true } }))).toEqual([copy!.threadId]);
+    });
+
+    it("counts as an update, replacing the whole projection; a backfill fills only threads without one and leaves updatedAt", async () => {
+      const thread = await create();
+      expect(await storage.threads.setThreadValues(thread.threadId, { step: 1, old: true })).toBe(true);
+      const updated = await storage.threads.getThread(thread.threadId);
+      expect(updated!.updatedAt.getTime()).toBeGreaterThan(thread.updatedAt.getTime());
+      await storage.threads.setThreadValues(thread.threadId, { step: 2 });
+      expect(ids(await search({ ids: [thread.threadId], values: { old: true } }))).toEqual([]);
+      expect(ids(await search({ ids: [thread.threadId], values: { step: 2 } }))).toEqual([thread.threadId]);
+      // It has one: a backfill does not overwrite it.
+      expect(await storage.threads.setThreadValues(thread.threadId, { step: 0 }, { onlyIfMissing: true })).toBe(false);
+      expect(ids(await search({ ids: [thread.threadId], values: { step: 2 } }))).toEqual([thread.threadId]);
+      expect(await storage.threads.threadsWithoutValues(1000)).not.toContain(thread.threadId);
+      expect(await storage.threads.setThreadValues(newId("unknown"), { step: 1 })).toBe(false);
+    });
+
+    it("is recorded with a run's settled status, in one statement; also while a run holds the thread, whose status stays", async () => {
+      const thread = await create();
+      await storage.runs.settleThreadStatus(thread.threadId, "interrupted", { settled: 1 });
+      expect(await storage.threads.getThread(thread.threadId)).toMatchObject({ status: "interrupted" });
+      expect(ids(await search({ ids: [thread.threadId], values: { settled: 1 } }))).toEqual([thread.threadId]);
+      await storage.threads.updateThread(thread.threadId, { status: "busy" });
+      const admitted = await storage.runs.admitRun(makeRun(thread.threadId), { exclusive: true });
+      if (!("run" in admitted)) throw new Error("not admitted");
+      await storage.runs.settleThreadStatus(thread.threadId, "idle", { settled: 2 });
+      const held = (await storage.threads.getThread(thread.threadId))!;
+      expect(held.status).toBe("busy");
+      expect(ids(await search({ ids: [thread.threadId], values: { settled: 2 } }))).toEqual([thread.threadId]);
+      // Without values, a held thread is left as it was.
+      await storage.runs.settleThreadStatus(thread.threadId, "idle");
+      expect(await storage.threads.getThread(thread.threadId)).toEqual(held);
+      await storage.runs.setRunStatus(admitted.run.runId, "success");
+      await storage.runs.settleThreadStatus(thread.threadId, "idle");
+      expect(await storage.threads.getThread(thread.threadId)).toMatchObject({ status: "idle" });
+      expect(ids(await search({ ids: [thread.threadId], values: { settled: 2 } }))).toEqual([thread.threadId]);
+    });
+  });
+
+  describe("TTL", () => {
+    const minutes = (count: number) => count * 60_000;
+    const later = (thread: Thread, ms: number) => new Date(thread.updatedAt.getTime() + ms);
+
+    it("keeps a thread's TTL from creation and update; an update starts its clock again", async () => {
+      const thread = await storage.threads.createThread({ threadId: newId(), metadata: {}, ttlMinutes: 1.5 });
+      expect(thread?.ttlMinutes).toBe(1.5);
+      expect(await storage.threads.getThread(thread!.threadId)).toEqual(thread);
+      const patched = await storage.threads.updateThread(thread!.threadId, { ttlMinutes: 10 });
+      expect(patched?.ttlMinutes).toBe(10);
+      // An update without a TTL keeps it.
+      expect((await storage.threads.updateThread(thread!.threadId, { metadata: { a: 1 } }))?.ttlMinutes).toBe(10);
+      const current = (await storage.threads.getThread(thread!.threadId))!;
+      expect(await storage.threads.deleteExpiredThreads(later(current, minutes(10) - 1000), 100)).not.toContain(thread!.threadId);
+      await storage.threads.setThreadValues(thread!.threadId, { touched: true });
+      const touched = (await storage.threads.getThread(thread!.threadId))!;
+      // Expired as seen from the first update, not from the last one.
+      expect(await storage.threads.deleteExpiredThreads(later(current, minutes(10) + 1), 100)).not.toContain(thread!.threadId);
+      expect(await storage.threads.deleteExpiredThreads(later(touched, minutes(10) + 1000), 100)).toContain(thread!.threadId);
+      expect(await storage.threads.getThread(thread!.threadId)).toBeNull();
+    });
+
+    it("deletes an expired thread with its runs, never one without a TTL nor one a pending or running run holds", async () => {
+      const expired = await storage.threads.createThread({ threadId: newId(), metadata: {}, ttlMinutes: 1 });
+      const held = await storage.threads.createThread({ threadId: newId(), metadata: {}, ttlMinutes: 1 });
+      const kept = await create();
+      const finished = await storage.runs.admitRun(makeRun(expired!.threadId, { status: "success" }), { exclusive: false });
+      await storage.runs.admitRun(makeRun(held!.threadId, { status: "running" }), { exclusive: false });
+      if (!("run" in finished)) throw new Error("not admitted");
+      const deleted = await storage.threads.deleteExpiredThreads(new Date(Date.now() + minutes(60)), 1000);
+      expect(deleted).toContain(expired!.threadId);
+      expect(deleted).not.toContain(held!.threadId);
+      expect(deleted).not.toContain(kept.threadId);
+      expect(await storage.threads.getThread(expired!.threadId)).toBeNull();
+      expect(await storage.runs.getRun(expired!.threadId, finished.run.runId)).toBeNull();
+      expect(await storage.threads.getThread(held!.threadId)).not.toBeNull();
+      expect(await storage.threads.getThread(kept.threadId)).toEqual(kept);
+    });
+
+    it("deletes each expired thread once when several instances sweep at once, in batches", async () => {
+      const expired: string[] = [];
+      for (let index = 0; index < 12; index += 1) expired.push((await storage.threads.createThread({ threadId: newId(), metadata: {}, ttlMinutes: 0.5 }))!.threadId);
+      const instances = [storage, await backend.open(), await backend.open()];
+      const now = new Date(Date.now() + minutes(60));
+      const sweeps = await Promise.all(
+        instances.map(async (instance) => {
+          const mine: string[] = [];
+          for (let batch = await instance.threads.deleteExpiredThreads(now, 2); batch.length > 0; batch = await instance.threads.deleteExpiredThreads(now, 2)) mine.push(...batch);
+          return mine;
+        }),
+      );
+      const all = sweeps.flat().filter((threadId) => expired.includes(threadId));
+      expect(all.sort()).toEqual([...expired].sort());
+      for (const threadId of expired) expect(await storage.threads.getThread(threadId)).toBeNull();
     });
   });
 

@@ -68,6 +68,8 @@ export async function startServer(
     documentMaxBytes: config.DOCUMENT_MAX_BYTES,
     streamBufferBytes: config.STREAM_BUFFER_BYTES,
     webhooks: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, resolve: options.resolve },
+    threadTtlMinutes: config.THREAD_TTL,
+    threadTtlSweepMs: config.THREAD_TTL_SWEEP_MS,
   });
   const server: Server = createApp(deps).listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -100,6 +102,7 @@ export async function startServer(
       await deps.crons?.stop();
       await deps.runs.shutdown(0);
       await deps.monitor?.stop();
+      await deps.sweeper?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (schema && !keepData) await dropSchema((storage.checkpointer as PostgresCheckpointer).database.pool, schema);

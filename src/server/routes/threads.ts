@@ -4,6 +4,7 @@ import { type Response, Router } from "express";
 import { AppError, NotFoundError, ValidationError } from "../../errors.js";
 import { ownerOf } from "../auth.js";
 import type { AppDeps } from "../app-deps.js";
+import { countThreads, currentValues, recordThreadValues, searchThreads, valuesProjection } from "../thread-values.js";
 import {
   CheckpointPath,
   ThreadCount,
@@ -47,7 +48,8 @@ export function threadsRouter(deps: AppDeps): Router {
   router.post("/threads", async (request, response) => {
     const body = parseInput(ThreadCreate, request.body);
     const threadId = body.thread_id ?? uuid7();
-    let thread = await storage.threads.createThread({ threadId, metadata: body.metadata ?? {}, owner: ownerOf(response) });
+    const ttlMinutes = body.ttl ?? deps.threadTtlMinutes;
+    let thread = await storage.threads.createThread({ threadId, metadata: body.metadata ?? {}, owner: ownerOf(response), ttlMinutes });
     if (!thread) {
       if (body.if_exists === "do_nothing") {
         response.json(await toResponse(await requireThread(threadId, response)));
@@ -64,6 +66,7 @@ export function threadsRouter(deps: AppDeps): Router {
           await applyUpdate({ configurable: { thread_id: threadId } }, update.values ?? update.command?.update ?? {}, update.as_node);
         }
       }
+      if (body.supersteps?.length) await recordThreadValues(deps, threadId);
     } catch (error) {
       // All or nothing: a thread whose seeding failed is not created.
       await storage.threads.deleteThread(threadId);
@@ -76,11 +79,12 @@ export function threadsRouter(deps: AppDeps): Router {
 
   router.post("/threads/search", async (request, response) => {
     const body = parseInput(ThreadSearch, request.body);
-    const threads = await storage.threads.searchThreads({
+    const matches = await searchThreads(deps, {
       owner: ownerOf(response),
       metadata: body.metadata,
       status: body.status,
       ids: body.ids,
+      values: body.values,
       limit: body.limit,
       offset: body.offset,
       sortBy: body.sort_by,
@@ -88,8 +92,8 @@ export function threadsRouter(deps: AppDeps): Router {
     });
     const wantsValues = !body.select || body.select.includes("values");
     const items = await Promise.all(
-      threads.map(async (thread) => {
-        const item: Record<string, unknown> = threadToWire(thread, wantsValues ? await valuesOf(thread.threadId) : undefined);
+      matches.map(async ({ thread, values }) => {
+        const item: Record<string, unknown> = threadToWire(thread, wantsValues ? (values ?? (await valuesOf(thread.threadId))) : undefined);
         return body.select ? Object.fromEntries(Object.entries(item).filter(([key]) => body.select?.includes(key))) : item;
       }),
     );
@@ -101,7 +105,7 @@ export function threadsRouter(deps: AppDeps): Router {
 
   router.post("/threads/count", async (request, response) => {
     const body = parseInput(ThreadCount, request.body);
-    response.json(await storage.threads.countThreads({ owner: ownerOf(response), metadata: body.metadata, status: body.status }));
+    response.json(await countThreads(deps, { owner: ownerOf(response), metadata: body.metadata, status: body.status, values: body.values }));
   });
 
   router.get("/threads/:thread_id", async (request, response) => {
@@ -113,7 +117,7 @@ export function threadsRouter(deps: AppDeps): Router {
     const { thread_id } = parseInput(ThreadPath, request.params, "path");
     const body = parseInput(ThreadPatch, request.body);
     await requireThread(thread_id, response);
-    const thread = await storage.threads.updateThread(thread_id, { metadata: body.metadata });
+    const thread = await storage.threads.updateThread(thread_id, { metadata: body.metadata, ttlMinutes: body.ttl ?? undefined });
     if (!thread) throw new NotFoundError(`Thread ${thread_id} not found`);
     if (prefersMinimal(request)) response.status(204).setHeader("Preference-Applied", "return=minimal").end();
     else response.json(await toResponse(thread));
@@ -135,7 +139,9 @@ export function threadsRouter(deps: AppDeps): Router {
     // A run in progress may have written half a turn: copy a thread at rest, held as a run holds it.
     const copy = await runs.holdThread(thread_id, async () => {
       const copyId = uuid7();
-      const created = await storage.threads.createThread({ threadId: copyId, metadata: source.metadata, owner: ownerOf(response) });
+      // The copy's values are its source's, and so is its TTL.
+      const values = valuesProjection(await currentValues(agent, thread_id));
+      const created = await storage.threads.createThread({ threadId: copyId, metadata: source.metadata, owner: ownerOf(response), ttlMinutes: source.ttlMinutes ?? undefined, values });
       await checkpointer.copyThread(thread_id, copyId);
       return created as Thread;
     });
@@ -190,6 +196,7 @@ export function threadsRouter(deps: AppDeps): Router {
       }
       return config;
     });
+    await recordThreadValues(deps, thread_id);
     await storage.threads.updateThread(thread_id, {});
     runs.stateUpdates.publish(thread_id, { values: toWire(body.values ?? null), as_node: body.as_node ?? "model", checkpoint: checkpointOf(config) });
     response.json({ checkpoint: checkpointOf(config) });

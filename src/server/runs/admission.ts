@@ -48,6 +48,8 @@ export interface RunAdmissionDeps {
   registry: RunRegistry;
   /** Cancels a run that a newer one replaces (`interrupt`, `rollback`); `why` ends its message. */
   cancel(handle: RunHandle, action: CancelAction, why: string): void;
+  /** TTL in minutes of the threads runs create (`THREAD_TTL`), as of those created with POST /threads. */
+  threadTtlMinutes?: number;
 }
 
 /** What a run stamps on its thread's metadata: its graph and assistant, as on the official server. */
@@ -115,7 +117,7 @@ export class RunAdmission {
     const { storage, checkpointer } = this.deps;
     let { thread } = plan;
     if (thread) return this.#admit(plan, thread);
-    thread = await storage.threads.createThread({ threadId: plan.threadId, metadata: stampOf(plan.assistant), owner: plan.owner });
+    thread = await storage.threads.createThread({ threadId: plan.threadId, metadata: stampOf(plan.assistant), owner: plan.owner, ttlMinutes: this.deps.threadTtlMinutes });
     // The id is taken by a thread its caller may not see: to them it does not exist.
     if (!thread) throw new NotFoundError(`Thread ${plan.threadId} not found`);
     // A deleted thread of the same id must not come back through leftover checkpoints.

@@ -19,6 +19,7 @@ import { requestedCollection, requireCollection } from "../run-collection.js";
 import { StreamTranslator, graphModesFor } from "../run-stream.js";
 import type { Storage } from "../../storage/storage.js";
 import type { Webhooks } from "../webhooks.js";
+import { currentValues, valuesProjection } from "../thread-values.js";
 import { errorToWire } from "../wire.js";
 import { EventRelay } from "./event-relay.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
@@ -188,9 +189,14 @@ export class RunExecution implements QueueWork {
         await storage.threads.deleteThread(run.threadId);
         await checkpointer.deleteThread(run.threadId);
       } else if (!this.deps.othersOn(run.threadId, handle)) {
-        // Before `done` resolves: whoever awaited the run reads the thread's final status.
-        await this.settleThreadStatus(run.threadId, handle);
+        // Before `done` resolves: whoever awaited the run reads the thread's final status, and
+        // can search by its values (written in the same statement: one row version, not two).
+        await this.settleThreadStatus(run.threadId, handle, await this.valuesAfter(handle, outcome));
         handle.statusSettled = true;
+      } else {
+        // The next run owns the status; the values are this run's.
+        const values = await this.valuesAfter(handle, outcome);
+        if (values) await storage.threads.setThreadValues(run.threadId, values);
       }
     } catch (error) {
       logger.error({ err: error, runId: run.runId }, "could not record the end of a run");
@@ -201,8 +207,27 @@ export class RunExecution implements QueueWork {
     if (handle.body.webhook) void callRunWebhook(this.deps.webhooks, logger, handle.body.webhook, handle, outcome);
   }
 
-  /** An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`. */
-  async settleThreadStatus(threadId: string, last: RunHandle | undefined): Promise<void> {
+  /**
+   * The thread's values projection for search (see thread-values.ts) after a run: those it ended
+   * with, or after a cancel what the revert left; none after a failure, which changed nothing
+   * (runs are atomic).
+   */
+  async valuesAfter(handle: RunHandle, outcome: RunOutcome): Promise<Record<string, unknown> | undefined> {
+    if (outcome.status === "error") return undefined;
+    try {
+      const values = outcome.status === "success" && outcome.values ? outcome.values : await currentValues(this.deps.agent, handle.run.threadId);
+      return valuesProjection(values);
+    } catch (error) {
+      this.deps.logger.error({ err: error, runId: handle.run.runId }, "could not read the thread's values");
+      return undefined;
+    }
+  }
+
+  /**
+   * An idle thread is `error` after a failed run, `interrupted` at a breakpoint, else `idle`;
+   * `values`, when given, are recorded with the status (or alone, when a run holds the thread).
+   */
+  async settleThreadStatus(threadId: string, last: RunHandle | undefined, values?: Record<string, unknown>): Promise<void> {
     const { agent, storage, logger } = this.deps;
     try {
       if (last?.temporary) return;
@@ -213,7 +238,8 @@ export class RunExecution implements QueueWork {
         status = (await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
       }
       // A run may have been queued meanwhile; it owns the status now.
-      if (!this.deps.othersOn(threadId, last)) await storage.runs.settleThreadStatus(threadId, status);
+      if (!this.deps.othersOn(threadId, last)) await storage.runs.settleThreadStatus(threadId, status, values);
+      else if (values) await storage.threads.setThreadValues(threadId, values);
     } catch (error) {
       logger.error({ err: error, threadId }, "could not update the thread's status");
     }

@@ -98,11 +98,13 @@ export class PostgresRuns extends PostgresThreadTables implements RunRepository 
   }
 
 
-  async settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void> {
+  async settleThreadStatus(threadId: string, status: ThreadStatus, values?: Record<string, unknown>): Promise<void> {
     await this.database.query(
-      `UPDATE ${this.schema}.agent_threads AS threads SET status = $2, updated_at = $3 WHERE thread_id = $1
-       AND NOT EXISTS (SELECT 1 FROM ${this.schema}.agent_runs AS runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
-      [threadId, status, this.now()],
+      `UPDATE ${this.schema}.agent_threads AS threads
+       SET status = CASE WHEN held THEN threads.status ELSE $2 END, state_values = coalesce($4::jsonb, threads.state_values), updated_at = $3
+       FROM (SELECT EXISTS (SELECT 1 FROM ${this.schema}.agent_runs AS runs WHERE runs.thread_id = $1 AND runs.status IN ('pending', 'running')) AS held) AS hold
+       WHERE thread_id = $1 AND ($4::jsonb IS NOT NULL OR NOT held)`,
+      [threadId, status, this.now(), values === undefined ? null : JSON.stringify(values)],
     );
   }
 

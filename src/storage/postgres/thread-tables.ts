@@ -37,9 +37,12 @@ export const threadMigrations = (schema: string): MigrationSet => ({
      metadata JSONB NOT NULL DEFAULT '{}',
      status TEXT NOT NULL DEFAULT 'idle',
      created_at TIMESTAMPTZ NOT NULL,
-     updated_at TIMESTAMPTZ NOT NULL
+     updated_at TIMESTAMPTZ NOT NULL,
+     state_values JSONB,
+     ttl_minutes DOUBLE PRECISION
    );
    CREATE INDEX agent_threads_owner_created ON ${schema}.agent_threads (owner, created_at);
+   CREATE INDEX agent_threads_state_values ON ${schema}.agent_threads USING GIN (state_values jsonb_path_ops);
    CREATE TABLE ${schema}.agent_runs (
      run_id TEXT COLLATE "C" PRIMARY KEY,
      thread_id TEXT COLLATE "C" NOT NULL REFERENCES ${schema}.agent_threads (thread_id) ON DELETE CASCADE,
@@ -123,6 +126,14 @@ export const threadMigrations = (schema: string): MigrationSet => ({
   `ALTER TABLE ${schema}.agent_runs ALTER COLUMN kwargs DROP DEFAULT;
    ALTER TABLE ${schema}.agent_runs ALTER COLUMN kwargs TYPE BYTEA USING convert_to(kwargs::text, 'UTF8');
    ALTER TABLE ${schema}.agent_runs ALTER COLUMN kwargs SET DEFAULT '\\x7b7d';`,
+  // What `values` filters of thread search match: a projection of each thread's current values
+  // (NULL for threads of earlier releases until the server backfills them), found by `@>`
+  // through the GIN index; and each thread's TTL in minutes. No index on updated_at for the
+  // sweeper: it would make every status update of a thread a non-HOT one; the sweep reads
+  // thread rows (never checkpoints) every few minutes instead.
+  `ALTER TABLE ${schema}.agent_threads ADD COLUMN state_values JSONB;
+   ALTER TABLE ${schema}.agent_threads ADD COLUMN ttl_minutes DOUBLE PRECISION;
+   CREATE INDEX agent_threads_state_values ON ${schema}.agent_threads USING GIN (state_values jsonb_path_ops);`,
   ],
 });
 
@@ -134,6 +145,7 @@ export interface ThreadRow {
   status: string;
   created_at: Date;
   updated_at: Date;
+  ttl_minutes: number | null;
 }
 
 export interface RunRow {
@@ -158,6 +170,7 @@ export const toThread = (row: ThreadRow): Thread => ({
   status: row.status as ThreadStatus,
   createdAt: row.created_at,
   updatedAt: row.updated_at,
+  ttlMinutes: row.ttl_minutes,
 });
 
 export const toRun = (row: RunRow): Run => ({

@@ -10,6 +10,7 @@ import * as sqliteVec from "sqlite-vec";
 import { MonotonicClock } from "../../monotonic-clock.js";
 import { type MigrationRequest, type MigrationSet, runMigrations } from "../migrations.js";
 import { canonicalJson } from "./canonical-json.js";
+import { jsonContains } from "../json-containment.js";
 
 /** The database file's name in `DATA_DIR`. */
 export const DATABASE_FILE = "stateful-agent.sqlite";
@@ -51,6 +52,10 @@ export class SqliteDatabase {
     loadVectorSearch(this.connection);
     // `json_canonical(text)`: JSON values compare as JSON (thread search by metadata), not as the SQL values json_extract makes of them.
     this.connection.function("json_canonical", { deterministic: true }, (text: unknown) => (typeof text === "string" ? canonicalJson(JSON.parse(text)) : null));
+    // `json_contains(container, contained)`: jsonb's `@>` (thread search by values); NULL when either is.
+    this.connection.function("json_contains", { deterministic: true }, (container: unknown, contained: unknown) =>
+      typeof container === "string" && typeof contained === "string" ? Number(jsonContains(JSON.parse(container), JSON.parse(contained))) : null,
+    );
   }
 
   /** The database of `DATA_DIR` (the folder is created when missing). */

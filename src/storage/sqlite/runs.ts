@@ -63,11 +63,12 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
   }
 
 
-  async settleThreadStatus(threadId: string, status: ThreadStatus): Promise<void> {
+  async settleThreadStatus(threadId: string, status: ThreadStatus, values?: Record<string, unknown>): Promise<void> {
     this.sql(
-      `UPDATE threads SET status = ?, updated_at = ? WHERE thread_id = ?
-       AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
-    ).run(status, this.now(), threadId);
+      `UPDATE threads SET status = CASE WHEN held THEN status ELSE @status END, state_values = coalesce(@values, state_values), updated_at = @now
+       FROM (SELECT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = @thread AND runs.status IN ('pending', 'running')) AS held)
+       WHERE thread_id = @thread AND (@values IS NOT NULL OR NOT held)`,
+    ).run({ status, values: values === undefined ? null : JSON.stringify(values), now: this.now(), thread: threadId });
   }
 
 

@@ -47,6 +47,12 @@ export const THREAD_MIGRATIONS: MigrationSet = {
   // refuse the file (NewerSchemaError) rather than fail on those rows; releases before this
   // runner existed (30e50ab and older) do not check, so there is no going back to them.
   `SELECT 1;`,
+  // What `values` filters of thread search match: a projection of each thread's current values
+  // (JSON text; NULL for threads of earlier releases until the server backfills them), and each
+  // thread's TTL in minutes, the sweeper finding expired threads by the index.
+  `ALTER TABLE threads ADD COLUMN state_values TEXT;
+   ALTER TABLE threads ADD COLUMN ttl_minutes REAL;
+   CREATE INDEX threads_expiry ON threads (updated_at) WHERE ttl_minutes IS NOT NULL;`,
   ],
 };
 
@@ -57,6 +63,7 @@ export interface ThreadRow {
   status: string;
   created_at: string;
   updated_at: string;
+  ttl_minutes: number | null;
 }
 
 export interface RunRow {
@@ -79,6 +86,7 @@ export const toThread = (row: ThreadRow): Thread => ({
   status: row.status as ThreadStatus,
   createdAt: new Date(row.created_at),
   updatedAt: new Date(row.updated_at),
+  ttlMinutes: row.ttl_minutes,
 });
 
 export const toRun = (row: RunRow): Run => ({

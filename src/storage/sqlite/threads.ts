@@ -1,13 +1,14 @@
-import type { Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
+import type { NewThread, Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
 import { canonicalJson } from "./canonical-json.js";
 import { SORT_COLUMNS, SqliteThreadTables, type ThreadRow, jsonPath, toThread } from "./thread-tables.js";
 
 /** Threads in SQLite: their records, search and count; their messages are the checkpointer's. */
 export class SqliteThreads extends SqliteThreadTables implements ThreadRepository {
-  async createThread(thread: { threadId: string; metadata: Record<string, unknown>; owner?: string }): Promise<Thread | null> {
+  async createThread(thread: NewThread): Promise<Thread | null> {
     const now = this.now();
-    const result = this.sql("INSERT OR IGNORE INTO threads (thread_id, owner, metadata, status, created_at, updated_at) VALUES (?, ?, ?, 'idle', ?, ?)")
-      .run(thread.threadId, thread.owner ?? null, JSON.stringify(thread.metadata), now, now);
+    const result = this.sql(
+      "INSERT OR IGNORE INTO threads (thread_id, owner, metadata, status, created_at, updated_at, ttl_minutes, state_values) VALUES (?, ?, ?, 'idle', ?, ?, ?, ?)",
+    ).run(thread.threadId, thread.owner ?? null, JSON.stringify(thread.metadata), now, now, thread.ttlMinutes ?? null, JSON.stringify(thread.values ?? {}));
     return result.changes === 0 ? null : this.getThread(thread.threadId);
   }
 
@@ -22,7 +23,7 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
   }
 
 
-  async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus }): Promise<Thread | null> {
+  async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus; ttlMinutes?: number }): Promise<Thread | null> {
     const update = this.database.connection.transaction(() => {
       const row = this.sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
       if (!row) return null;
@@ -31,8 +32,8 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
         if (value === null) delete metadata[key];
         else metadata[key] = value;
       }
-      this.sql("UPDATE threads SET metadata = ?, status = ?, updated_at = ? WHERE thread_id = ?")
-        .run(JSON.stringify(metadata), patch.status ?? row.status, this.now(), threadId);
+      this.sql("UPDATE threads SET metadata = ?, status = ?, ttl_minutes = ?, updated_at = ? WHERE thread_id = ?")
+        .run(JSON.stringify(metadata), patch.status ?? row.status, patch.ttlMinutes ?? row.ttl_minutes, this.now(), threadId);
       return this.sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow;
     });
     const row = update();
@@ -42,6 +43,33 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
 
   async deleteThread(threadId: string): Promise<boolean> {
     return this.sql("DELETE FROM threads WHERE thread_id = ?").run(threadId).changes > 0;
+  }
+
+
+  async setThreadValues(threadId: string, values: Record<string, unknown>, options: { onlyIfMissing?: boolean } = {}): Promise<boolean> {
+    // A backfill records what was already there: the thread was not updated, its TTL clock runs on.
+    const result = options.onlyIfMissing
+      ? this.sql("UPDATE threads SET state_values = ? WHERE thread_id = ? AND state_values IS NULL").run(JSON.stringify(values), threadId)
+      : this.sql("UPDATE threads SET state_values = ?, updated_at = ? WHERE thread_id = ?").run(JSON.stringify(values), this.now(), threadId);
+    return result.changes > 0;
+  }
+
+
+  async threadsWithoutValues(limit: number): Promise<string[]> {
+    return (this.sql("SELECT thread_id FROM threads WHERE state_values IS NULL LIMIT ?").all(limit) as Array<{ thread_id: string }>).map((row) => row.thread_id);
+  }
+
+
+  async deleteExpiredThreads(now: Date, limit: number): Promise<string[]> {
+    // One statement, so atomic; one server process owns the file, so no other instance races it.
+    const rows = this.sql(
+      `DELETE FROM threads WHERE thread_id IN (
+         SELECT thread_id FROM threads WHERE ttl_minutes IS NOT NULL AND julianday(updated_at) + ttl_minutes / 1440.0 < julianday(?)
+           AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))
+         ORDER BY updated_at LIMIT ?)
+       RETURNING thread_id`,
+    ).all(now.toISOString(), limit) as Array<{ thread_id: string }>;
+    return rows.map((row) => row.thread_id);
   }
 
 
@@ -66,6 +94,11 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
     if (filter.ids) {
       clauses.push(`thread_id IN (${filter.ids.map(() => "?").join(", ") || "NULL"})`);
       parameters.push(...filter.ids);
+    }
+    if (filter.values) {
+      // No index: SQLite reads the rows the other filters leave (never a checkpoint).
+      clauses.push("json_contains(state_values, ?)");
+      parameters.push(JSON.stringify(filter.values));
     }
     return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", parameters };
   }
