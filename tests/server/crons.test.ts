@@ -23,6 +23,8 @@ const CRON_POLL_MS = "100";
 const CRON_KEYS = ["assistant_id", "created_at", "cron_id", "enabled", "end_time", "metadata", "next_run_date", "on_run_completed", "payload", "schedule", "thread_id", "timezone", "updated_at", "user_id"];
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
+/** A cron keeps its input as every run request is kept: each message in LangChain's one dict form. */
+const kept = (content: string) => ({ messages: [{ type: "human", content }] });
 /** How many requests reached the model whose last user message is `text`. */
 const requestsSaying = (stub: OpenAiStub, text: string) =>
   stub.requests.filter((request) => {
@@ -78,7 +80,7 @@ describe.each(await testBackends())("crons on %s", (backend) => {
       user_id: "alice",
       metadata: { team: "ops" },
       enabled: true,
-      payload: { assistant_id: "agent", input: user("good morning"), metadata: { team: "ops" } },
+      payload: { assistant_id: "agent", input: kept("good morning"), metadata: { team: "ops" } },
     });
     // 9 o'clock in Paris, within the next day.
     expect(hourIn(stateless.next_run_date!, "Europe/Paris")).toBe("09:00:00");
@@ -104,7 +106,7 @@ describe.each(await testBackends())("crons on %s", (backend) => {
     expect(selected).toEqual([{ cron_id: onThread.cron_id, schedule: "30 6 * * 1" }]);
 
     const updated = await alice.crons.update(stateless.cron_id, { schedule: "15 7 * * *", timezone: "Asia/Tokyo", input: user("ohayo"), endTime: "2098-06-01T00:00:00Z" });
-    expect(updated).toMatchObject({ schedule: "15 7 * * *", timezone: "Asia/Tokyo", end_time: "2098-06-01T00:00:00.000Z", payload: { input: user("ohayo"), metadata: { team: "ops" } } });
+    expect(updated).toMatchObject({ schedule: "15 7 * * *", timezone: "Asia/Tokyo", end_time: "2098-06-01T00:00:00.000Z", payload: { input: kept("ohayo"), metadata: { team: "ops" } } });
     expect(hourIn(updated.next_run_date!, "Asia/Tokyo")).toBe("07:15:00");
     expect(Date.parse(updated.updated_at)).toBeGreaterThan(Date.parse(stateless.updated_at));
     expect(updated.created_at).toBe(stateless.created_at);
