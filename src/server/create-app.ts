@@ -19,8 +19,8 @@ import { RunManager } from "./run-manager.js";
 import { type WebhookOptions, Webhooks } from "./webhooks.js";
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
-import { notOfferedRouter } from "./routes/not-offered.js";
 import { runsRouter } from "./routes/runs.js";
+import { storeRouter } from "./routes/store.js";
 import { runsCancelRouter } from "./routes/runs-cancel.js";
 import { threadStreamRouter } from "./routes/thread-stream.js";
 import { threadsRouter } from "./routes/threads.js";
@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/collections", express.json({ limit: deps.documentMaxBytes ?? DEFAULT_DOCUMENT_MAX_BYTES, strict: false, type: isJsonLike }));
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
   app.use(inputLimits());
-  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), cronsRouter(deps), runsRouter(deps), runsCancelRouter(deps), threadStreamRouter(deps), collectionsRouter(deps), notOfferedRouter());
+  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), cronsRouter(deps), runsRouter(deps), runsCancelRouter(deps), threadStreamRouter(deps), collectionsRouter(deps), storeRouter(deps));
   app.use(notFound, errorHandler);
   return app;
 }
