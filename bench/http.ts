@@ -39,6 +39,7 @@ async function serve(deps: AppDeps): Promise<{ apiUrl: string; close: () => Prom
       await deps.runs.shutdown(0);
       await deps.monitor?.stop();
       await deps.sweeper?.stop();
+      await deps.storeSweeper?.stop();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },

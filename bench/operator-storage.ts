@@ -93,6 +93,7 @@ async function serve(env: Record<string, string>, stub: OpenAiStub) {
       server.closeAllConnections();
       await deps.monitor?.stop();
       await deps.sweeper?.stop();
+      await deps.storeSweeper?.stop();
       await storage.close();
     },
   };

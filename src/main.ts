@@ -35,6 +35,7 @@ async function start(): Promise<void> {
       apiKeys: keys,
       heartbeatMs: config.INSTANCE_HEARTBEAT_MS,
       cronPollMs: config.CRON_POLL_MS,
+      storeSweepMs: config.STORE_SWEEP_MS,
       llmCache,
       documents,
       documentMaxBytes: config.DOCUMENT_MAX_BYTES,
@@ -74,7 +75,7 @@ async function start(): Promise<void> {
       .then((cancelled) => {
         if (cancelled > 0) logger.warn({ cancelled }, "cancelled runs still going after the grace period");
         server.closeAllConnections();
-        return Promise.all([deps.monitor?.stop(), deps.sweeper?.stop()]);
+        return Promise.all([deps.monitor?.stop(), deps.sweeper?.stop(), deps.storeSweeper?.stop()]);
       })
       .then(() => storage.close())
       .catch((error: unknown) => logger.error({ err: error }, "shutdown did not complete cleanly"))

@@ -17,11 +17,12 @@ import { CronScheduler } from "./cron-scheduler.js";
 import { cronsRouter } from "./routes/crons.js";
 import { RunManager } from "./run-manager.js";
 import { DEFAULT_SWEEP_MS, ThreadSweeper } from "./thread-sweeper.js";
+import { DEFAULT_STORE_SWEEP_MS, StoreSweeper } from "./store-sweeper.js";
 import { type WebhookOptions, Webhooks } from "./webhooks.js";
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
-import { notOfferedRouter } from "./routes/not-offered.js";
 import { runsRouter } from "./routes/runs.js";
+import { storeRouter } from "./routes/store.js";
 import { runsCancelRouter } from "./routes/runs-cancel.js";
 import { threadStreamRouter } from "./routes/thread-stream.js";
 import { threadsRouter } from "./routes/threads.js";
@@ -83,7 +84,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/collections", express.json({ limit: deps.documentMaxBytes ?? DEFAULT_DOCUMENT_MAX_BYTES, strict: false, type: isJsonLike }));
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
   app.use(inputLimits());
-  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), cronsRouter(deps), runsRouter(deps), runsCancelRouter(deps), threadStreamRouter(deps), collectionsRouter(deps), notOfferedRouter());
+  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), cronsRouter(deps), runsRouter(deps), runsCancelRouter(deps), threadStreamRouter(deps), collectionsRouter(deps), storeRouter(deps));
   app.use(notFound, errorHandler);
   return app;
 }
@@ -104,6 +105,8 @@ export async function createServerDeps(parts: {
   heartbeatMs?: number;
   /** Interval of the polls for due crons (`CRON_POLL_MS`). */
   cronPollMs?: number;
+  /** Interval of the sweeps of the store's expired items (`STORE_SWEEP_MS`). */
+  storeSweepMs?: number;
   llmCache?: LlmCache;
   /** The agent's document index; without one, collections are kept in `storage` and no run can search them. */
   documents?: DocumentIndex;
@@ -132,5 +135,7 @@ export async function createServerDeps(parts: {
   crons.start();
   const sweeper = new ThreadSweeper({ agent: parts.agent, storage, logger: parts.logger, intervalMs: parts.threadTtlSweepMs ?? DEFAULT_SWEEP_MS });
   sweeper.start();
-  return { ...parts, checkpointer, runs, monitor, crons, documents, sweeper };
+  const storeSweeper = new StoreSweeper({ store: storage.store, logger: parts.logger, intervalMs: parts.storeSweepMs ?? DEFAULT_STORE_SWEEP_MS });
+  storeSweeper.start();
+  return { ...parts, checkpointer, runs, monitor, crons, documents, sweeper, storeSweeper };
 }
