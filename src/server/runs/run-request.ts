@@ -56,13 +56,12 @@ export function graphInput(body: RunCreate): unknown {
 }
 
 type CommandUpdate = NonNullable<NonNullable<RunCreate["command"]>["update"]>;
-type NormalizedMessages = NonNullable<Extract<CommandUpdate, { messages?: unknown }>["messages"]>;
 
 /** `update` with an id on each message that has none (the client's messages are not changed). */
 function withMessageIds(update: CommandUpdate): Record<string, unknown> | Array<[string, unknown]> {
-  const stamp = (messages: NormalizedMessages) =>
-    messages.map((message: Record<string, unknown>) => (typeof message.id === "string" && message.id !== "" ? message : { ...message, id: randomUUID() }));
-  if (Array.isArray(update)) return update.map(([channel, value]): [string, unknown] => [channel, stamp(value)]);
+  const stamp = (messages: ReadonlyArray<Record<string, unknown>>) =>
+    messages.map((message) => (typeof message.id === "string" && message.id !== "" ? message : { ...message, id: randomUUID() }));
+  if (Array.isArray(update)) return update.map(([channel, value]): [string, unknown] => [channel, channel === "messages" ? stamp(value as Array<Record<string, unknown>>) : value]);
   return update.messages === undefined ? update : { ...update, messages: stamp(update.messages) };
 }
 
