@@ -99,6 +99,40 @@ describe.each(await testBackends())("on %s", (backend) => {
     });
   });
 
+  describe("a command.update applied once", () => {
+    it("removes a message for good: the thread stays readable and the next turn goes without it", async () => {
+      const thread = await client().threads.create();
+      await client().runs.wait(thread.thread_id, "agent", { input: user("My name is Ada") });
+      const [, reply] = (await valuesOf(thread.thread_id)).messages;
+      await client().runs.wait(thread.thread_id, "agent", { command: { update: { messages: [{ type: "remove", id: reply!.id }] } } as never });
+      expect(await messagesOf(thread.thread_id)).toEqual([["human", "My name is Ada"]]);
+      expect(await messagesOf(thread.thread_id)).toEqual([["human", "My name is Ada"]]);
+      await client().runs.wait(thread.thread_id, "agent", { input: user("What is my name?") });
+      expect(sentToModel()).toEqual([
+        ["user", "My name is Ada"],
+        ["user", "What is my name?"],
+      ]);
+      expect((await client().threads.get(thread.thread_id)).status).toBe("idle");
+    });
+
+    it("a command.update that fails leaves the thread as it was", async () => {
+      const thread = await client().threads.create();
+      await client().runs.wait(thread.thread_id, "agent", { input: user("My name is Ada") });
+      const before = await client().threads.getState(thread.thread_id);
+      const run = await client().runs.create(thread.thread_id, "agent", { command: { update: { messages: [{ type: "remove", id: "no-such-message" }] } } as never });
+      await client().runs.join(thread.thread_id, run.run_id);
+      expect((await client().runs.get(thread.thread_id, run.run_id)).status).toBe("error");
+      expect((await client().threads.getState(thread.thread_id)).values).toEqual(before.values);
+      await client().runs.wait(thread.thread_id, "agent", { input: user("What is my name?") });
+      expect(await messagesOf(thread.thread_id)).toEqual([
+        ["human", "My name is Ada"],
+        ["ai", "Nice to meet you, Ada!"],
+        ["human", "What is my name?"],
+        ["ai", "Your name is Ada."],
+      ]);
+    });
+  });
+
   describe("writing back what was read", () => {
     /** Writes the state's values back as read, and checks the state is unchanged but for a new checkpoint. */
     const roundTrip = async (threadId: string) => {

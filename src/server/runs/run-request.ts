@@ -2,7 +2,6 @@
  * What a run request becomes: the graph's input and config, the stream modes, and what the run's
  * record keeps of it. Pure functions of the request.
  */
-import { randomUUID } from "node:crypto";
 import { Command } from "@langchain/langgraph";
 import { assistantCollection, requestedCollection } from "../run-collection.js";
 import type { RunCreate, StreamMode } from "../schemas.js";
@@ -36,33 +35,13 @@ export function runKwargs(body: RunCreate): Record<string, unknown> {
   };
 }
 
-/**
- * The graph's input: a `Command` when the request has one, else its input.
- *
- * A Command's update reaches the messages reducer more than once. LangGraph applies it when the
- * run starts and, with "exit" durability (our runs' default, for atomic runs), also stores it as
- * a pending write on the run's last checkpoint when no step of the run consumed it (an update
- * with no `goto`, or a run paused before its first step); every read of that checkpoint and the
- * next run from it apply it again. The reducer gives an id-less message a new id each time, so
- * each application added a copy. With ids given here, once, every application is the same
- * message, which the reducer keeps once (as LangGraph itself does for its delta channels).
- */
+/** The graph's input: a `Command` when the request has one, else its input. */
 export function graphInput(body: RunCreate): unknown {
   if (body.command) {
     const { update, resume, goto } = body.command;
-    return new Command({ update: update === undefined ? undefined : withMessageIds(update), resume, goto: goto as string | string[] | undefined });
+    return new Command({ update: update as Record<string, unknown> | Array<[string, unknown]> | undefined, resume, goto: goto as string | string[] | undefined });
   }
   return body.input ?? null;
-}
-
-type CommandUpdate = NonNullable<NonNullable<RunCreate["command"]>["update"]>;
-
-/** `update` with an id on each message that has none (the client's messages are not changed). */
-function withMessageIds(update: CommandUpdate): Record<string, unknown> | Array<[string, unknown]> {
-  const stamp = (messages: ReadonlyArray<Record<string, unknown>>) =>
-    messages.map((message) => (typeof message.id === "string" && message.id !== "" ? message : { ...message, id: randomUUID() }));
-  if (Array.isArray(update)) return update.map(([channel, value]): [string, unknown] => [channel, channel === "messages" ? stamp(value as Array<Record<string, unknown>>) : value]);
-  return update.messages === undefined ? update : { ...update, messages: stamp(update.messages) };
 }
 
 /** `configurable` keys a client may not set: LangGraph's own (`__*`) and the thread/checkpoint address. */
