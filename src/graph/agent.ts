@@ -3,6 +3,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { END, START, StateGraph } from "@langchain/langgraph";
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph-checkpoint";
 import { isRevertible } from "../storage/checkpointer.js";
+import { CONFIG_KEY_CHECKPOINTER, withoutAppliedCommandWrites } from "./applied-writes.js";
 import { createModelNode } from "./model-node.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./model-retry.js";
 import { AgentState } from "./state.js";
@@ -187,7 +188,11 @@ function makeRunsAtomic(graph: CompiledAgentGraph, durability: Durability): void
     const checkpointer = graph.checkpointer;
     const threadId = rootThreadId(runOptions);
     // A subgraph run inherits its parent's durability; only top-level runs get our default.
-    const options = threadId === undefined || runOptions?.durability !== undefined || runOptions?.checkpointDuring !== undefined ? runOptions : { ...runOptions, durability };
+    let options = threadId === undefined || runOptions?.durability !== undefined || runOptions?.checkpointDuring !== undefined ? runOptions : { ...runOptions, durability };
+    // Lent to this run only: what it already applied is not kept as pending (see applied-writes.ts).
+    if (threadId !== undefined && typeof checkpointer === "object" && options?.durability === "exit") {
+      options = { ...options, configurable: { ...options.configurable, [CONFIG_KEY_CHECKPOINTER]: withoutAppliedCommandWrites(checkpointer) } };
+    }
     if (!isRevertible(checkpointer) || threadId === undefined) {
       yield* streamIterator(input, options);
       return;

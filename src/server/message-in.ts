@@ -81,9 +81,10 @@ const MessageDict = z
     ...MessageFields,
   })
   .refine((message) => (message.type ?? message.role) != null, "a message needs a `type` or a `role`")
-  // As OpenAI's own format: only an assistant message that calls tools may leave out its text.
-  .refine((message) => message.content != null || (TYPES[(message.role ?? message.type) as keyof typeof TYPES] === "ai" && (message.tool_calls?.length ?? 0) > 0), {
-    error: "expected string or array (only an AI message with tool_calls may leave content out)",
+  // As OpenAI's own format: only an assistant message that calls tools may leave out its text
+  // (and a removal, which names a message by its id and has no text of its own).
+  .refine((message) => message.content != null || message.type === "remove" || (TYPES[(message.role ?? message.type) as keyof typeof TYPES] === "ai" && (message.tool_calls?.length ?? 0) > 0), {
+    error: "expected string or array (only an AI message with tool_calls, or a removal, may leave content out)",
     path: ["content"],
   })
   .refine((message) => (message.role ?? message.type) !== "tool" || message.tool_call_id != null, "a tool message needs `tool_call_id`")

@@ -60,13 +60,27 @@ export const StatelessRunPath = z.object({ run_id: Uuid });
 /** A message in any form LangChain coerces (see message-in.ts). */
 export { MessageIn } from "./message-in.js";
 
-/** State values a client may write: the graph's only public channel is `messages`. */
-export const StateValues = z.strictObject({ messages: MessagesIn.optional() });
+/** Where the window starts (the graph's `windowStart`): an index into the messages. */
+const WindowStart = z.number().int().min(0);
+/** The graph's `summary` (`ConversationSummary` in src/graph/state.ts), or null for none. */
+const SummaryValue = z.strictObject({ text: z.string(), upTo: z.number().int().min(0) }).nullable();
+
+/**
+ * State values a client may write: the graph's channels, each checked for its type, so that what
+ * a client reads from the state it can write back. That `windowStart` and `summary.upTo` point
+ * into the messages is checked against the thread where it is known (`state-bounds.ts`).
+ */
+export const StateValues = z.strictObject({ messages: MessagesIn.optional(), windowStart: WindowStart.optional(), summary: SummaryValue.optional() });
 export type StateValues = z.infer<typeof StateValues>;
 
 export const Command = z.strictObject({
-  // As LangGraph takes it: the values, or `[channel, value]` pairs (the only public channel is `messages`).
-  update: z.union([StateValues, z.array(z.tuple([z.literal("messages"), MessagesIn]))]).optional(),
+  // As LangGraph takes it: the values, or `[channel, value]` pairs.
+  update: z
+    .union([
+      StateValues,
+      z.array(z.union([z.tuple([z.literal("messages"), MessagesIn]), z.tuple([z.literal("windowStart"), WindowStart]), z.tuple([z.literal("summary"), SummaryValue])])),
+    ])
+    .optional(),
   resume: z.unknown().optional(),
   goto: z
     .union([z.string(), z.object({ node: z.string(), input: z.unknown().optional() }), z.array(z.union([z.string(), z.object({ node: z.string(), input: z.unknown().optional() })]))])

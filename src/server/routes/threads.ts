@@ -1,4 +1,5 @@
 import { v7 as uuid7 } from "@langchain/core/utils/uuid";
+import type { BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { type Response, Router } from "express";
 import { AppError, NotFoundError, ValidationError } from "../../errors.js";
@@ -21,6 +22,7 @@ import {
 import type { Thread } from "../../storage/threads.js";
 import { checkpointOf, stateToWire, threadToWire, toWire } from "../wire.js";
 import { prefersMinimal } from "../prefer.js";
+import { checkStateBounds } from "../state-bounds.js";
 
 /** Threads: CRUD, search, copy, state (read, update, at a checkpoint) and history. */
 export function threadsRouter(deps: AppDeps): Router {
@@ -61,9 +63,14 @@ export function threadsRouter(deps: AppDeps): Router {
     // A client-chosen id may have belonged to a deleted thread: nothing of it may come back.
     if (body.thread_id) await checkpointer.deleteThread(threadId);
     try {
-      for (const superstep of body.supersteps ?? []) {
-        for (const update of superstep.updates) {
-          await applyUpdate({ configurable: { thread_id: threadId } }, update.values ?? update.command?.update ?? {}, update.as_node);
+      for (const [step, superstep] of (body.supersteps ?? []).entries()) {
+        for (const [index, update] of superstep.updates.entries()) {
+          const values = update.values ?? update.command?.update ?? {};
+          if (!Array.isArray(values)) {
+            const field = `supersteps.${step}.updates.${index}.${update.values ? "values" : "command.update"}`;
+            checkStateBounds(messagesOf(await valuesOf(threadId)), values, field);
+          }
+          await applyUpdate({ configurable: { thread_id: threadId } }, values, update.as_node);
         }
       }
       if (body.supersteps?.length) await recordThreadValues(deps, threadId);
@@ -185,7 +192,11 @@ export function threadsRouter(deps: AppDeps): Router {
       if (checkpoint.checkpoint_id && !(await checkpointer.getTuple(config))) {
         throw new NotFoundError(`Checkpoint ${String(checkpoint.checkpoint_id)} not found on thread ${thread_id}`);
       }
-      for (const values of Array.isArray(body.values) ? body.values : [body.values ?? {}]) {
+      const updates = Array.isArray(body.values) ? body.values : [body.values ?? {}];
+      // All are checked before any is written: a refused list writes nothing.
+      let messages: BaseMessage[] | undefined = messagesOf((await agent.getState(config)).values);
+      for (const [index, values] of updates.entries()) messages = checkStateBounds(messages, values, Array.isArray(body.values) ? `values.${index}` : "values");
+      for (const values of updates) {
         // A thread paused before a node (interrupt_before, or a run stopped half-way) keeps its
         // pending step, as on the official server: LangGraph writes as the node that ran last, so
         // the edit is what the paused node sees when the run continues. Otherwise the update is
@@ -238,6 +249,11 @@ export function threadsRouter(deps: AppDeps): Router {
   });
 
   return router;
+}
+
+/** A state's messages (none before its first write). */
+function messagesOf(values: unknown): BaseMessage[] {
+  return (values as { messages?: BaseMessage[] }).messages ?? [];
 }
 
 /** Drops null/undefined/"" entries so they do not override LangGraph's defaults. */

@@ -39,7 +39,7 @@ export function runKwargs(body: RunCreate): Record<string, unknown> {
 export function graphInput(body: RunCreate): unknown {
   if (body.command) {
     const { update, resume, goto } = body.command;
-    return new Command({ update: update as Record<string, unknown> | undefined, resume, goto: goto as string | string[] | undefined });
+    return new Command({ update: update as Record<string, unknown> | Array<[string, unknown]> | undefined, resume, goto: goto as string | string[] | undefined });
   }
   return body.input ?? null;
 }
