@@ -15,6 +15,11 @@ import { registerAgent } from "./run-checks.js";
 import { type RunSetupResolver, createRunSetupResolver } from "./run-setup.js";
 import { type DocumentSearch, createSearchDocumentsTool } from "./search-documents-tool.js";
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
+import type { BaseMessage } from "@langchain/core/messages";
+import { storeOf, userOf } from "./long-term-memory.js";
+import type { MemoryRun } from "./memory-recall.js";
+import { MEMORY_TOOL_NAMES, createMemoryTools } from "./memory-tools.js";
+import { MemoryWriter } from "./memory-writer.js";
 
 // The checks a server makes before starting a run, on agents built here.
 export { agentRunDefaults, assertHasModel, assertInputFits, assertRunSettings } from "./run-checks.js";
@@ -71,7 +76,29 @@ export interface AgentOptions {
    * `search_documents` tool. Runs without a collection are exactly as without it.
    */
   documents?: DocumentSearch;
+  /**
+   * Long-term memory (`LONG_TERM_MEMORY`): in runs given a store (`config.store`, as LangGraph
+   * passes it), the user's memories are recalled into the system prompt, new ones are extracted
+   * after turns, and the model gets `save_memory` / `forget_memory`. A run or assistant turns it
+   * off with `long_term_memory: false`. Unset: no memory at all.
+   */
+  longTermMemory?: LongTermMemoryOptions;
 }
+
+/** Long-term memory settings (see `AgentOptions.longTermMemory`). */
+export interface LongTermMemoryOptions {
+  /** On by default for runs (`LONG_TERM_MEMORY`); false turns it off for every run, whatever it says. */
+  enabled?: boolean;
+  /** Most memories recalled into one prompt (`MEMORY_RECALL_K`, default 5). */
+  recallK?: number;
+  /** Personal remarks gathered before one extraction call reads them (default `MEMORY_BATCH_SIZE`). */
+  batchSize?: number;
+  /** Told when recall or extraction fails; the turn is not affected. */
+  onError?: (error: unknown, context: { stage: "recall" | "extraction"; user: string; threadId: string | undefined }) => void;
+}
+
+/** Default `MEMORY_RECALL_K`. */
+export const DEFAULT_MEMORY_RECALL_K = 5;
 
 /** Summary memory mode (`MEMORY_MODE=summary`, or `configurable.memory_mode` per run). */
 export interface SummaryMemoryOptions {
@@ -98,8 +125,11 @@ function runDefaults(options: AgentOptions): ResolvedRunSettings {
     context_tokens: options.contextTokens ?? AGENT_DEFAULTS.contextTokens,
     memory_mode: options.memoryMode ?? (options.summary ? "summary" : "window"),
     summary_tokens: options.summary?.summaryTokens ?? AGENT_DEFAULTS.summaryTokens,
+    long_term_memory: hasLongTermMemory(options),
   };
 }
+
+const hasLongTermMemory = (options: AgentOptions) => options.longTermMemory !== undefined && options.longTermMemory.enabled !== false;
 
 function runSetupResolver(options: AgentOptions): RunSetupResolver {
   return createRunSetupResolver({
@@ -110,25 +140,78 @@ function runSetupResolver(options: AgentOptions): RunSetupResolver {
     summaryModelName: options.summary?.modelName,
     modelFactory: options.modelFactory,
     retrieval: options.documents !== undefined,
+    longTermMemory: hasLongTermMemory(options) ? { recallK: options.longTermMemory?.recallK ?? DEFAULT_MEMORY_RECALL_K } : undefined,
   });
+}
+
+function createMemoryWriter(options: AgentOptions): MemoryWriter {
+  const onError = options.longTermMemory?.onError;
+  return new MemoryWriter({
+    batchSize: options.longTermMemory?.batchSize,
+    timeoutMs: options.retry?.attemptTimeoutMs,
+    onError: onError && ((error, context) => onError(error, { stage: "extraction", ...context })),
+  });
+}
+
+const threadOf = (config: RunnableConfig | undefined): string | undefined => {
+  const value: unknown = config?.configurable?.thread_id;
+  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+};
+
+/** Whether the model called a memory tool since the newest user message. */
+function usedMemoryTools(messages: readonly BaseMessage[]): boolean {
+  const newestHuman = messages.findLastIndex((message) => message.getType() === "human");
+  return messages.slice(newestHuman + 1).some((message) => ((message as { tool_calls?: Array<{ name: string }> }).tool_calls ?? []).some((call) => MEMORY_TOOL_NAMES.has(call.name)));
+}
+
+/** Long-term memory of one model call: undefined when the run has it off or has no store. */
+function memoryRunResolver(options: AgentOptions, setup: RunSetupResolver, writer: MemoryWriter) {
+  return (config: RunnableConfig | undefined): MemoryRun | undefined => {
+    const store = storeOf(config);
+    const run = setup(config);
+    if (!store || run.recallK === 0) return undefined;
+    const user = userOf(config);
+    const threadId = threadOf(config);
+    return {
+      store,
+      user,
+      recallK: run.recallK,
+      counter: run.trim.counter,
+      budget: run.trim.contextTokens - run.trim.maxOutputTokens,
+      onError: (error) => options.longTermMemory?.onError?.(error, { stage: "recall", user, threadId }),
+      noteTurn: (messages) =>
+        writer.note({
+          store,
+          user,
+          threadId,
+          userMessages: messages.filter((message) => message.getType() === "human").map((message) => message.text),
+          handled: usedMemoryTools(messages),
+          model: () => run.summaryModel(),
+        }),
+    };
+  };
 }
 
 /**
  * Builds the uncompiled graph: START → trim → model → END; with a model, a summarize node that
  * runs in summary mode sits between trim and model (a run's memory mode picks the path), and
- * with documents a tools node that the model may route to, whose results go back through trim
+ * with documents or long-term memory a tools node that the model may route to, whose results go back through trim
  * (the window must still fit) to the model.
  */
-export function buildAgentGraph(options: AgentOptions = {}, setup: RunSetupResolver = runSetupResolver(options)) {
+export function buildAgentGraph(options: AgentOptions = {}, setup: RunSetupResolver = runSetupResolver(options), writer: MemoryWriter = createMemoryWriter(options)) {
   const systemPrompt = options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt;
-  const tools = options.documents ? [createSearchDocumentsTool(options.documents)] : undefined;
+  const documentTools = options.documents ? [createSearchDocumentsTool(options.documents)] : undefined;
+  const memoryTools = hasLongTermMemory(options) ? createMemoryTools() : undefined;
+  const tools = documentTools || memoryTools ? [...(documentTools ?? []), ...(memoryTools ?? [])] : undefined;
   const summaryMode = (config: RunnableConfig | undefined) => setup(config).settings.memory_mode === "summary";
   const modelNode = createModelNode({
     model: options.model ? (config) => setup(config).model() : undefined,
     sendsSummary: summaryMode,
     systemPrompt,
     retry: { ...DEFAULT_RETRY, ...options.retry },
-    tools,
+    tools: documentTools,
+    memory: memoryTools ? memoryRunResolver(options, setup, writer) : undefined,
+    memoryTools,
   });
   const builder = new StateGraph(AgentState).addNode("trim", createTrimNode((config) => setup(config).trim));
   // Each run's summaries: its summary model, its summary length and its context.
@@ -163,10 +246,23 @@ export type Agent = ReturnType<typeof createAgent>;
  */
 export function createAgent(options: AgentOptions = {}) {
   const setup = runSetupResolver(options);
-  const graph = buildAgentGraph(options, setup).compile({ checkpointer: options.checkpointer });
+  const writer = createMemoryWriter(options);
+  const graph = buildAgentGraph(options, setup, writer).compile({ checkpointer: options.checkpointer });
+  memoryWriters.set(graph, writer);
   makeRunsAtomic(graph, options.durability ?? "exit");
   registerAgent(graph, { setup, defaults: runDefaults(options), hasModel: options.model !== undefined });
   return graph;
+}
+
+/** Each agent's memory writer, for `memoryWritesSettled`. */
+const memoryWriters = new WeakMap<object, MemoryWriter>();
+
+/**
+ * Resolves once every memory extraction `agent` has started (in the background, after turns) has
+ * ended. Nothing on a reply's path waits for them; shutdown and tests wait here.
+ */
+export async function memoryWritesSettled(agent: object): Promise<void> {
+  await memoryWriters.get(agent)?.idle();
 }
 
 type CompiledAgentGraph = ReturnType<ReturnType<typeof buildAgentGraph>["compile"]>;

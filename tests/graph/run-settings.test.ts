@@ -26,6 +26,7 @@ const DEFAULTS: ResolvedRunSettings = {
   context_tokens: 16_384,
   memory_mode: "window",
   summary_tokens: 512,
+  long_term_memory: true,
 };
 
 describe("parseRunSettings", () => {
@@ -122,6 +123,7 @@ describe("runSettingsJsonSchema", () => {
       memory_mode: expect.objectContaining({ type: "string", enum: ["window", "summary"], default: "window" }),
       summary_tokens: expect.objectContaining({ type: "integer", minimum: 1, default: 512 }),
       collection_id: expect.objectContaining({ type: "string" }),
+      long_term_memory: expect.objectContaining({ type: "boolean", default: true, title: "Long-term memory" }),
     });
     for (const property of Object.values(schema.properties ?? {})) {
       expect(property).toEqual(expect.objectContaining({ title: expect.any(String), description: expect.any(String) }));
