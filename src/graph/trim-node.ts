@@ -96,6 +96,21 @@ export interface TrimNodeOptions {
 }
 
 /**
+ * The window chosen with `reserve` tokens kept free for recalled memories. When the newest turn
+ * does not fit beside that much, the room is halved until it does (down to none): the turn goes
+ * first, and memories get what is left.
+ */
+function withMemoryRoom(reserve: number, budget: number, windowStart: (room: number) => number): number {
+  for (let room = reserve; ; room = Math.floor(room / 2)) {
+    try {
+      return windowStart(budget - room);
+    } catch (error) {
+      if (room === 0 || !(error instanceof ContextOverflowError)) throw error;
+    }
+  }
+}
+
+/**
  * In summary mode a window that has to move moves back to this share of its budget, so that the
  * next few turns fit without moving it again: one summary call every few turns, not every turn.
  */
@@ -120,15 +135,7 @@ export function createTrimNode(options: TrimNodeOptions | ((config: RunnableConf
     const systemTokens = systemPromptTokens(counter, resolveSystemPrompt(run.systemPrompt, config, { retrieval: run.retrieval }));
     const windowStart = (room: number) =>
       summaryReserve === undefined ? selectWindow(state.messages, { budget: room, systemTokens, countMessage }).start : summaryWindowStart(state, room, summaryReserve, systemTokens, countMessage);
-    const memoryReserve = run.memoryReserve !== undefined && storeOf(config) !== undefined ? run.memoryReserve : 0;
-    let start: number;
-    try {
-      start = windowStart(budget - memoryReserve);
-    } catch (error) {
-      // The newest turn does not fit beside the memories' room: it goes first, with what memories still fit.
-      if (memoryReserve === 0 || !(error instanceof ContextOverflowError)) throw error;
-      start = windowStart(budget);
-    }
+    const start = withMemoryRoom(run.memoryReserve !== undefined && storeOf(config) !== undefined ? run.memoryReserve : 0, budget, windowStart);
     return start === state.windowStart ? {} : { windowStart: start };
   };
 }
