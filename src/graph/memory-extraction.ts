@@ -23,7 +23,7 @@ export const MEMORY_EXTRACTION_INSTRUCTIONS =
  * Messages that ask for memory work at once: explicit requests, and the commonest ways of
  * stating a fact about oneself that should not wait for a batch.
  */
-const EXPLICIT = /\b(remember|forget|don'?t forget|my name|call me|i prefer|from now on|keep in mind|note that)\b/i;
+const EXPLICIT = /\b(remember|forget|my name is|my name's|call me|i prefer|from now on|keep in mind|note that)\b/i;
 /** Messages that may say something about the user; they are examined in batches. */
 const PERSONAL = /\b(i am|i'm|i was|i have|i've|i like|i love|i hate|i enjoy|i prefer|i want|i work|i live|i use|i speak|my|mine|myself)\b/i;
 
