@@ -15,11 +15,11 @@ import { registerAgent } from "./run-checks.js";
 import { type RunSetupResolver, createRunSetupResolver } from "./run-setup.js";
 import { type DocumentSearch, createSearchDocumentsTool } from "./search-documents-tool.js";
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
-import type { BaseMessage } from "@langchain/core/messages";
-import { storeOf, userOf } from "./long-term-memory.js";
-import type { MemoryRun } from "./memory-recall.js";
-import { MEMORY_TOOL_NAMES, createMemoryTools } from "./memory-tools.js";
-import { MemoryWriter } from "./memory-writer.js";
+import { createMemoryTools } from "./memory-tools.js";
+import type { MemoryWriter } from "./memory-writer.js";
+import { DEFAULT_MEMORY_RECALL_K, type LongTermMemoryOptions, createMemoryWriter, memoryRunResolver, registerMemoryWriter } from "./agent-memory.js";
+
+export { DEFAULT_MEMORY_RECALL_K, type LongTermMemoryOptions, memoryWritesSettled } from "./agent-memory.js";
 
 // The checks a server makes before starting a run, on agents built here.
 export { agentRunDefaults, assertHasModel, assertInputFits, assertRunSettings } from "./run-checks.js";
@@ -85,21 +85,6 @@ export interface AgentOptions {
   longTermMemory?: LongTermMemoryOptions;
 }
 
-/** Long-term memory settings (see `AgentOptions.longTermMemory`). */
-export interface LongTermMemoryOptions {
-  /** On by default for runs (`LONG_TERM_MEMORY`); false turns it off for every run, whatever it says. */
-  enabled?: boolean;
-  /** Most memories recalled into one prompt (`MEMORY_RECALL_K`, default 5). */
-  recallK?: number;
-  /** Personal remarks gathered before one extraction call reads them (default `MEMORY_BATCH_SIZE`). */
-  batchSize?: number;
-  /** Told when recall or extraction fails; the turn is not affected. */
-  onError?: (error: unknown, context: { stage: "recall" | "extraction"; user: string; threadId: string | undefined }) => void;
-}
-
-/** Default `MEMORY_RECALL_K`. */
-export const DEFAULT_MEMORY_RECALL_K = 5;
-
 /** Summary memory mode (`MEMORY_MODE=summary`, or `configurable.memory_mode` per run). */
 export interface SummaryMemoryOptions {
   /** Longest summary, in tokens; kept free in the prompt budget (`SUMMARY_TOKENS`); runs may set `summary_tokens`. */
@@ -144,61 +129,13 @@ function runSetupResolver(options: AgentOptions): RunSetupResolver {
   });
 }
 
-function createMemoryWriter(options: AgentOptions): MemoryWriter {
-  const onError = options.longTermMemory?.onError;
-  return new MemoryWriter({
-    batchSize: options.longTermMemory?.batchSize,
-    timeoutMs: options.retry?.attemptTimeoutMs,
-    onError: onError && ((error, context) => onError(error, { stage: "extraction", ...context })),
-  });
-}
-
-const threadOf = (config: RunnableConfig | undefined): string | undefined => {
-  const value: unknown = config?.configurable?.thread_id;
-  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
-};
-
-/** Whether the model called a memory tool since the newest user message. */
-function usedMemoryTools(messages: readonly BaseMessage[]): boolean {
-  const newestHuman = messages.findLastIndex((message) => message.getType() === "human");
-  return messages.slice(newestHuman + 1).some((message) => ((message as { tool_calls?: Array<{ name: string }> }).tool_calls ?? []).some((call) => MEMORY_TOOL_NAMES.has(call.name)));
-}
-
-/** Long-term memory of one model call: undefined when the run has it off or has no store. */
-function memoryRunResolver(options: AgentOptions, setup: RunSetupResolver, writer: MemoryWriter) {
-  return (config: RunnableConfig | undefined): MemoryRun | undefined => {
-    const store = storeOf(config);
-    const run = setup(config);
-    if (!store || run.recallK === 0) return undefined;
-    const user = userOf(config);
-    const threadId = threadOf(config);
-    return {
-      store,
-      user,
-      recallK: run.recallK,
-      counter: run.trim.counter,
-      budget: run.trim.contextTokens - run.trim.maxOutputTokens,
-      onError: (error) => options.longTermMemory?.onError?.(error, { stage: "recall", user, threadId }),
-      noteTurn: (messages) =>
-        writer.note({
-          store,
-          user,
-          threadId,
-          userMessages: messages.filter((message) => message.getType() === "human").map((message) => message.text),
-          handled: usedMemoryTools(messages),
-          model: () => run.summaryModel(),
-        }),
-    };
-  };
-}
-
 /**
  * Builds the uncompiled graph: START → trim → model → END; with a model, a summarize node that
  * runs in summary mode sits between trim and model (a run's memory mode picks the path), and
  * with documents or long-term memory a tools node that the model may route to, whose results go back through trim
  * (the window must still fit) to the model.
  */
-export function buildAgentGraph(options: AgentOptions = {}, setup: RunSetupResolver = runSetupResolver(options), writer: MemoryWriter = createMemoryWriter(options)) {
+export function buildAgentGraph(options: AgentOptions = {}, setup: RunSetupResolver = runSetupResolver(options), writer: MemoryWriter = createMemoryWriter(options.longTermMemory, options.retry?.attemptTimeoutMs)) {
   const systemPrompt = options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt;
   const documentTools = options.documents ? [createSearchDocumentsTool(options.documents)] : undefined;
   const memoryTools = hasLongTermMemory(options) ? createMemoryTools() : undefined;
@@ -210,7 +147,7 @@ export function buildAgentGraph(options: AgentOptions = {}, setup: RunSetupResol
     systemPrompt,
     retry: { ...DEFAULT_RETRY, ...options.retry },
     tools: documentTools,
-    memory: memoryTools ? memoryRunResolver(options, setup, writer) : undefined,
+    memory: memoryTools ? memoryRunResolver(options.longTermMemory, setup, writer) : undefined,
     memoryTools,
   });
   const builder = new StateGraph(AgentState).addNode("trim", createTrimNode((config) => setup(config).trim));
@@ -246,23 +183,12 @@ export type Agent = ReturnType<typeof createAgent>;
  */
 export function createAgent(options: AgentOptions = {}) {
   const setup = runSetupResolver(options);
-  const writer = createMemoryWriter(options);
+  const writer = createMemoryWriter(options.longTermMemory, options.retry?.attemptTimeoutMs);
   const graph = buildAgentGraph(options, setup, writer).compile({ checkpointer: options.checkpointer });
-  memoryWriters.set(graph, writer);
+  registerMemoryWriter(graph, writer);
   makeRunsAtomic(graph, options.durability ?? "exit");
   registerAgent(graph, { setup, defaults: runDefaults(options), hasModel: options.model !== undefined });
   return graph;
-}
-
-/** Each agent's memory writer, for `memoryWritesSettled`. */
-const memoryWriters = new WeakMap<object, MemoryWriter>();
-
-/**
- * Resolves once every memory extraction `agent` has started (in the background, after turns) has
- * ended. Nothing on a reply's path waits for them; shutdown and tests wait here.
- */
-export async function memoryWritesSettled(agent: object): Promise<void> {
-  await memoryWriters.get(agent)?.idle();
 }
 
 type CompiledAgentGraph = ReturnType<ReturnType<typeof buildAgentGraph>["compile"]>;

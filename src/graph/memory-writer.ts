@@ -35,6 +35,8 @@ export interface MemoryWriterOptions {
 
 /** Default `batchSize`: a personal remark waits for three more, unless an explicit one comes first. */
 export const MEMORY_BATCH_SIZE = 4;
+/** Time an extraction call may take when the agent sets no model timeout. */
+const DEFAULT_TIMEOUT_MS = 60_000;
 /** Most user messages one extraction reads. */
 const MAX_MESSAGES_PER_EXTRACTION = 8;
 /** Threads whose reading position is kept; the oldest are forgotten first. */
@@ -50,7 +52,7 @@ export class MemoryWriter {
   readonly #pending = new Set<Promise<void>>();
 
   constructor(options: MemoryWriterOptions = {}) {
-    this.#options = { batchSize: MEMORY_BATCH_SIZE, timeoutMs: 60_000, ...options };
+    this.#options = { ...options, batchSize: options.batchSize ?? MEMORY_BATCH_SIZE, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS };
   }
 
   /**
@@ -63,7 +65,8 @@ export class MemoryWriter {
     const threadKey = `${turn.user}\u0000${turn.threadId ?? ""}`;
     const total = turn.userMessages.length;
     // A thread not seen since this process started: only its newest message is new to us.
-    const read = Math.min(this.#read.get(threadKey) ?? total - 1, total);
+    if (!this.#read.has(threadKey)) this.#remember(threadKey, Math.max(0, total - 1));
+    const read = Math.min(this.#read.get(threadKey) ?? 0, total);
     if (turn.handled) {
       this.#remember(threadKey, total);
       return;

@@ -7,7 +7,7 @@ import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import { describe, expect, it } from "vitest";
 import { memoryNamespace, userOf } from "../../src/graph/long-term-memory.js";
 import { parseExtraction, relevanceOf } from "../../src/graph/memory-extraction.js";
-import { MemoryWriter } from "../../src/graph/memory-writer.js";
+import { MEMORY_BATCH_SIZE, MemoryWriter } from "../../src/graph/memory-writer.js";
 
 describe("parseExtraction", () => {
   it("reads JSON wrapped in prose or a code fence, cleaning keys and texts", () => {
@@ -62,6 +62,20 @@ describe("MemoryWriter", () => {
     // Three personal remarks make one batch, read at the sixth message.
     expect(calls).toBe(1);
     expect((await store.get(memoryNamespace("ada"), "job"))?.value).toEqual({ text: "The user is a nurse." });
+  });
+
+  it("reads personal remarks in batches of MEMORY_BATCH_SIZE when the agent sets no batch size", async () => {
+    const store = new InMemoryStore();
+    const model = new FakeListChatModel({ responses: ['{"upsert": [], "delete": []}'] });
+    let calls = 0;
+    const writer = new MemoryWriter({ batchSize: undefined, timeoutMs: undefined, onExtracted: () => (calls += 1) });
+    const said: string[] = [];
+    for (let index = 1; index <= MEMORY_BATCH_SIZE * 2; index += 1) {
+      said.push(`I have ${index} hobbies`);
+      writer.note(turnOf(store, model, [...said]));
+      await writer.idle();
+    }
+    expect(calls).toBe(2);
   });
 
   it("reports a failed extraction and writes nothing", async () => {
