@@ -74,6 +74,7 @@ describe("parseRunSettings", () => {
     [{ memory_mode: "forever" }, 'configurable.memory_mode must be one of "window", "summary" (got "forever")'],
     [{ summary_tokens: -5 }, "configurable.summary_tokens must be an integer from 1"],
     [{ collection_id: 7 }, "configurable.collection_id must be a collection id (a string)"],
+    [{ long_term_memory: "off" }, 'configurable.long_term_memory must be true or false (got "off")'],
   ])("refuses %j, naming the field and the rule", (configurable, message) => {
     expect(rejection(configurable).message).toContain(message);
   });
