@@ -34,12 +34,15 @@ export const MEMORY_HEADING =
 
 /**
  * The user of a run: `configurable.user_id` (the server sets it to the API key's owner when the
- * client names none), else `DEFAULT_USER`.
+ * client names none), else `context.user_id`, else `DEFAULT_USER`.
  */
 export function userOf(config: RunnableConfig | undefined): string {
-  const value: unknown = config?.configurable?.user_id;
-  if (typeof value === "number") return String(value);
-  return typeof value === "string" && value.trim() !== "" ? value : DEFAULT_USER;
+  // LangGraph's runtime context (`context.user_id`, as `langgraph dev` passes it) when configurable names none.
+  for (const value of [config?.configurable?.user_id, (config as { context?: { user_id?: unknown } } | undefined)?.context?.user_id]) {
+    if (typeof value === "number") return String(value);
+    if (typeof value === "string" && value.trim() !== "") return value;
+  }
+  return DEFAULT_USER;
 }
 
 /**

@@ -40,6 +40,8 @@ describe("user namespaces", () => {
     expect(memoryNamespace("a:b")).not.toEqual(memoryNamespace("a_b"));
     expect(userOf({ configurable: { user_id: "" } })).toBe("local");
     expect(userOf(undefined)).toBe("local");
+    expect(userOf({ context: { user_id: "ada" } } as never)).toBe("ada");
+    expect(userOf({ configurable: { user_id: 7 } })).toBe("7");
     // The store accepts the encoded label.
     await new InMemoryStore().put(memoryNamespace("ada@example.com"), "name", { text: "Ada" });
   });
