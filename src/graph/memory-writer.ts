@@ -4,6 +4,7 @@
  * reported. At most one extraction starts per turn, and most turns start none (see `note`).
  */
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AsyncLocalStorageProviderSingleton } from "@langchain/core/singletons";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { type ExtractionResult, extractMemories, relevanceOf } from "./memory-extraction.js";
 
@@ -104,7 +105,9 @@ export class MemoryWriter {
       this.#chains.set(turn.store, chains);
     }
     const previous = chains.get(turn.user) ?? Promise.resolve();
-    const run = previous.then(async () => {
+    // Outside the run's async context: LangChain would otherwise make the extraction call a child
+    // of the model node, with the run's callbacks, streams and tracing, after the run has ended.
+    const run = AsyncLocalStorageProviderSingleton.getInstance().run(undefined, () => previous.then(async () => {
       try {
         const model = turn.model();
         if (!model) return;
@@ -113,7 +116,7 @@ export class MemoryWriter {
       } catch (error) {
         this.#options.onError?.(error, context);
       }
-    });
+    }));
     chains.set(turn.user, run);
     this.#pending.add(run);
     void run.finally(() => {

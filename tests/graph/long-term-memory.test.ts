@@ -4,6 +4,7 @@
  * would notice: what reached the model (the system prompt, the tools), what the store keeps, and
  * that the replies and threads are untouched when memory work fails.
  */
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import { HumanMessage } from "@langchain/core/messages";
 import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import { pino } from "pino";
@@ -74,6 +75,18 @@ describe("long-term memory", () => {
     expect(systemOf(chatRequests().at(-1)!)).not.toContain("Ada");
     expect(systemOf(chatRequests().at(-1)!)).not.toContain(MEMORY_HEADING);
     expect(await memories(store, "bob")).toEqual([]);
+  });
+
+  it("keeps extraction out of the run: its callbacks and streams never see the extraction call", async () => {
+    const agent = agentWith();
+    const store = new InMemoryStore();
+    const started: string[] = [];
+    const callbacks = [BaseCallbackHandler.fromMethods({ handleChatModelStart: (_llm, _messages, _runId, _parentRunId, _extra, _tags, _metadata, runName) => void started.push(runName ?? "model") })];
+    await agent.invoke({ messages: [new HumanMessage("My name is Ada.")] }, { configurable: { thread_id: "t", user_id: "ada" }, store, callbacks });
+    await memoryWritesSettled(agent);
+    expect(extractionRequests()).toHaveLength(1);
+    expect(started).toHaveLength(1);
+    expect(started).not.toContain("extract_memories");
   });
 
   it("forgets a name when asked, and replaces a corrected fact instead of keeping two", async () => {
