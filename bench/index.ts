@@ -1,7 +1,8 @@
 /**
  * `npm run bench [-- --turns N] [--retrieval-chunks N] [--sections a,b]`: prints one JSON object
  * with the figures of the storage and latency issue, the floor measured in the same run beside
- * them, retrieval at 10k chunks, and storage at rest as an operator sees it. A benchmark, not a
+ * them, retrieval at 10k chunks, storage at rest as an operator sees it, and long-term memory
+ * (recall at 10k memories, extraction calls per turn). A benchmark, not a
  * test: the numbers depend on the machine; the ratios are what to compare.
  */
 import { mkdtempSync, rmSync } from "node:fs";
