@@ -52,6 +52,10 @@ const EnvSchema = z
     SUMMARY_TOKENS: optional(positiveInteger).default(512),
     // Model that writes summaries (same provider); unset uses MODEL.
     SUMMARY_MODEL: optional(z.string()),
+    // Long-term memory: facts about the user kept in the store across threads (runs may turn it off).
+    LONG_TERM_MEMORY: optional(z.enum(["on", "off"])).default("on"),
+    // Most memories recalled into one prompt.
+    MEMORY_RECALL_K: optional(z.coerce.number().int().min(1).max(50)).default(5),
     DATA_DIR: optional(z.string()).default("./data"),
     // PostgreSQL instead of SQLite, for several instances on one database; unset keeps SQLite.
     DATABASE_URL: optional(z.url({ protocol: /^postgres(ql)?$/, error: "must be a postgres:// URL" })),

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { loadConfigOrExit } from "./config.js";
 import { DatabaseInUseError } from "./errors.js";
 import { createAgentFromConfig } from "./composition/agent-from-config.js";
+import { memoryWritesSettled } from "./graph/agent.js";
 import { MODEL_NOT_CONFIGURED_MESSAGE } from "./graph/model-node.js";
 import { createLogger } from "./logger.js";
 import { apiKeys } from "./server/auth.js";
@@ -77,6 +78,8 @@ async function start(): Promise<void> {
         server.closeAllConnections();
         return Promise.all([deps.monitor?.stop(), deps.sweeper?.stop(), deps.storeSweeper?.stop()]);
       })
+      // Memories being extracted after the last turns are written before the database closes (within the grace period).
+      .then(() => Promise.race([memoryWritesSettled(agent), new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_GRACE_MS).unref())]))
       .then(() => storage.close())
       .catch((error: unknown) => logger.error({ err: error }, "shutdown did not complete cleanly"))
       .then(() => process.exit(0));

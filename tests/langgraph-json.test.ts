@@ -10,8 +10,10 @@ import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { memoryWritesSettled } from "../src/graph/agent.js";
+import { DEFAULT_USER, memoryNamespace } from "../src/graph/long-term-memory.js";
 import { makeTempDir, removeDir } from "./support/fixtures.js";
-import { type OpenAiStub, startOpenAiStub } from "./support/openai-stub.js";
+import { type OpenAiStub, isExtractionRequest, startOpenAiStub } from "./support/openai-stub.js";
 import { REPO_ROOT } from "./support/spawn.js";
 
 interface Manifest {
@@ -97,11 +99,16 @@ describe("langgraph.json", () => {
 
     // What the dev server does before every run (langgraph-api `getGraph`): its own savers.
     graph.checkpointer = new MemorySaver();
-    graph.store = new InMemoryStore();
+    const store = new InMemoryStore();
+    graph.store = store;
     const config = { configurable: { thread_id: crypto.randomUUID() } };
     await graph.invoke({ messages: [new HumanMessage("My name is Ada")] }, config);
     const result = await graph.invoke({ messages: [new HumanMessage("What is my name?")] }, config);
     expect(result.messages.map((message) => message.content)).toEqual(["My name is Ada", "Nice to meet you, Ada!", "What is my name?", "Your name is Ada."]);
-    expect(stub.requests).toHaveLength(2);
+    // The dev server's store gives the graph long-term memory: the name was kept for the user.
+    await memoryWritesSettled(graph);
+    expect(stub.requests.filter((request) => !isExtractionRequest(request.body))).toHaveLength(2);
+    expect(stub.requests.filter((request) => isExtractionRequest(request.body))).toHaveLength(1);
+    expect((await store.get(memoryNamespace(DEFAULT_USER), "name"))?.value).toEqual({ text: "The user's name is Ada." });
   });
 });

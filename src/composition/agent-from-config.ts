@@ -79,6 +79,12 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
   });
   const agent = createAgent({
     summary,
+    // On in runs given a store (the server passes each owner's; `langgraph dev` its own).
+    longTermMemory: {
+      enabled: config.LONG_TERM_MEMORY === "on",
+      recallK: config.MEMORY_RECALL_K,
+      onError: (error, context) => logger.warn({ err: error, ...context }, "long-term memory failed; the turn was not affected"),
+    },
     memoryMode: config.MEMORY_MODE,
     documents,
     model,

@@ -16,6 +16,11 @@ import { registerAgent } from "./run-checks.js";
 import { type RunSetupResolver, createRunSetupResolver } from "./run-setup.js";
 import { type DocumentSearch, createSearchDocumentsTool } from "./search-documents-tool.js";
 import { ToolNode, toolsCondition } from "@langchain/langgraph/prebuilt";
+import { createMemoryTools } from "./memory-tools.js";
+import type { MemoryWriter } from "./memory-writer.js";
+import { DEFAULT_MEMORY_RECALL_K, type LongTermMemoryOptions, createMemoryWriter, memoryRunResolver, registerMemoryWriter } from "./agent-memory.js";
+
+export { DEFAULT_MEMORY_RECALL_K, type LongTermMemoryOptions, memoryWritesSettled } from "./agent-memory.js";
 
 // The checks a server makes before starting a run, on agents built here.
 export { agentRunDefaults, assertHasModel, assertInputFits, assertRunSettings } from "./run-checks.js";
@@ -77,6 +82,13 @@ export interface AgentOptions {
    * `search_documents` tool. Runs without a collection are exactly as without it.
    */
   documents?: DocumentSearch;
+  /**
+   * Long-term memory (`LONG_TERM_MEMORY`): in runs given a store (`config.store`, as LangGraph
+   * passes it), the user's memories are recalled into the system prompt, new ones are extracted
+   * after turns, and the model gets `save_memory` / `forget_memory`. A run or assistant turns it
+   * off with `long_term_memory: false`. Unset: no memory at all.
+   */
+  longTermMemory?: LongTermMemoryOptions;
 }
 
 /** Summary memory mode (`MEMORY_MODE=summary`, or `configurable.memory_mode` per run). */
@@ -104,8 +116,11 @@ function runDefaults(options: AgentOptions): ResolvedRunSettings {
     context_tokens: options.contextTokens ?? AGENT_DEFAULTS.contextTokens,
     memory_mode: options.memoryMode ?? (options.summary ? "summary" : "window"),
     summary_tokens: options.summary?.summaryTokens ?? AGENT_DEFAULTS.summaryTokens,
+    long_term_memory: hasLongTermMemory(options),
   };
 }
+
+const hasLongTermMemory = (options: AgentOptions) => options.longTermMemory !== undefined && options.longTermMemory.enabled !== false;
 
 function runSetupResolver(options: AgentOptions): RunSetupResolver {
   return createRunSetupResolver({
@@ -116,25 +131,30 @@ function runSetupResolver(options: AgentOptions): RunSetupResolver {
     summaryModelName: options.summary?.modelName,
     modelFactory: options.modelFactory,
     retrieval: options.documents !== undefined,
+    longTermMemory: hasLongTermMemory(options) ? { recallK: options.longTermMemory?.recallK ?? DEFAULT_MEMORY_RECALL_K } : undefined,
   });
 }
 
 /**
  * Builds the uncompiled graph: START → trim → model → END; with a model, a summarize node that
  * runs in summary mode sits between trim and model (a run's memory mode picks the path), and
- * with documents a tools node that the model may route to, whose results go back through trim
+ * with documents or long-term memory a tools node that the model may route to, whose results go back through trim
  * (the window must still fit) to the model.
  */
-export function buildAgentGraph(options: AgentOptions = {}, setup: RunSetupResolver = runSetupResolver(options)) {
+export function buildAgentGraph(options: AgentOptions = {}, setup: RunSetupResolver = runSetupResolver(options), writer: MemoryWriter = createMemoryWriter(options.longTermMemory, options.retry?.attemptTimeoutMs)) {
   const systemPrompt = options.systemPrompt ?? AGENT_DEFAULTS.systemPrompt;
-  const tools = options.documents ? [createSearchDocumentsTool(options.documents)] : undefined;
+  const documentTools = options.documents ? [createSearchDocumentsTool(options.documents)] : undefined;
+  const memoryTools = hasLongTermMemory(options) ? createMemoryTools() : undefined;
+  const tools = documentTools || memoryTools ? [...(documentTools ?? []), ...(memoryTools ?? [])] : undefined;
   const summaryMode = (config: RunnableConfig | undefined) => setup(config).settings.memory_mode === "summary";
   const modelNode = createModelNode({
     model: options.model ? (config) => setup(config).model() : undefined,
     sendsSummary: summaryMode,
     systemPrompt,
     retry: { ...DEFAULT_RETRY, ...options.retry },
-    tools,
+    tools: documentTools,
+    memory: memoryTools ? memoryRunResolver(options.longTermMemory, setup, writer) : undefined,
+    memoryTools,
   });
   const builder = new StateGraph(AgentState).addNode("trim", createTrimNode((config) => setup(config).trim));
   // Each run's summaries: its summary model, its summary length and its context.
@@ -169,7 +189,9 @@ export type Agent = ReturnType<typeof createAgent>;
  */
 export function createAgent(options: AgentOptions = {}) {
   const setup = runSetupResolver(options);
-  const graph = buildAgentGraph(options, setup).compile({ checkpointer: options.checkpointer, store: options.store });
+  const writer = createMemoryWriter(options.longTermMemory, options.retry?.attemptTimeoutMs);
+  const graph = buildAgentGraph(options, setup, writer).compile({ checkpointer: options.checkpointer, store: options.store });
+  registerMemoryWriter(graph, writer);
   makeRunsAtomic(graph, options.durability ?? "exit");
   registerAgent(graph, { setup, defaults: runDefaults(options), hasModel: options.model !== undefined });
   return graph;

@@ -9,6 +9,7 @@ import { resolveSystemPrompt } from "./configuration.js";
 import { collectionOf } from "./search-documents-tool.js";
 import { modelCallConfig } from "./model-call-config.js";
 import { isCachedReply, promptFingerprint } from "../storage/llm-cache.js";
+import { type MemoryRun, promptWithMemories } from "./memory-recall.js";
 import { DEFAULT_RETRY, type RetryOptions, isRetryable, retryAfterMs, retryDelayMs, sleep } from "./model-retry.js";
 import type { AgentStateUpdate, AgentStateValue } from "./state.js";
 import { SUMMARY_HEADING } from "./summary.js";
@@ -34,20 +35,24 @@ export interface ModelNodeOptions {
   retry?: RetryOptions;
   /** Tools offered to the model in runs bound to a collection (`search_documents`). */
   tools?: StructuredToolInterface[];
+  /** Long-term memory of a run, or undefined when it has none (off, or no store). */
+  memory?: (config: RunnableConfig | undefined) => MemoryRun | undefined;
+  /** Tools offered to the model in runs with long-term memory (`save_memory`, `forget_memory`). */
+  memoryTools?: StructuredToolInterface[];
 }
 
 /**
- * The messages one turn sends: the system prompt (with the summary of earlier messages, in
- * summary mode), pinned system messages, then the window. With `withSummary` false (a window
+ * The messages one turn sends: the system prompt (with the recalled long-term `memories`, and
+ * the summary of earlier messages in summary mode), pinned system messages, then the window. With `withSummary` false (a window
  * mode run on a thread that has a summary from summary mode runs) the summary is not sent: the
  * window mode budget keeps no room for it.
  */
-export function buildPrompt(state: AgentStateValue, systemPrompt: string, withSummary = true): BaseMessage[] {
+export function buildPrompt(state: AgentStateValue, systemPrompt: string, withSummary = true, memories = ""): BaseMessage[] {
   const pinned = countPinned(state.messages);
   // A summary lagging behind the window (its last update failed) is still true of what it covers;
   // one reaching into the window no longer matches the messages and is not sent.
   const summary = withSummary && state.summary && state.summary.upTo <= state.windowStart && state.summary.text !== "" ? `${SUMMARY_HEADING}${state.summary.text}` : "";
-  const system = [systemPrompt, summary].filter((part) => part !== "").join("\n\n");
+  const system = [systemPrompt, memories, summary].filter((part) => part !== "").join("\n\n");
   const prompt: BaseMessage[] = system === "" ? [] : [new SystemMessage(system)];
   prompt.push(...state.messages.slice(0, pinned), ...state.messages.slice(Math.max(pinned, state.windowStart)));
   return prompt;
@@ -174,6 +179,15 @@ function withHandler(config: RunnableConfig | undefined, handler: BaseCallbackHa
   return { ...config, callbacks: copy };
 }
 
+/** Models whose provider refused a request for offering tools: offered none again in this process. */
+const withoutToolCalling = new WeakSet<BaseChatModel>();
+
+/** Whether a failed call says the model or server does not take tools (HTTP 400/404/422/501 naming them). */
+function rejectsTools(error: unknown): boolean {
+  if (!(error instanceof ModelProviderError) || error.providerStatus === undefined) return false;
+  return [400, 404, 422, 501].includes(error.providerStatus) && /tool|function/i.test(error.message);
+}
+
 /**
  * Builds the model node: it sends the window chosen by the trim node and appends the reply.
  * A reply whose id is already in the thread (some OpenAI-compatible servers reuse ids) gets a
@@ -184,8 +198,26 @@ export function createModelNode(options: ModelNodeOptions) {
     const model = typeof options.model === "function" ? options.model(config) : options.model;
     if (!model) throw new ModelNotConfiguredError(MODEL_NOT_CONFIGURED_MESSAGE);
     const retrieval = options.tools !== undefined && collectionOf(config) !== undefined;
-    const prompt = buildPrompt(state, resolveSystemPrompt(options.systemPrompt, config, { retrieval }), options.sendsSummary?.(config) ?? true);
-    const reply = await invokeWithRetry(model, prompt, config, options.retry ?? DEFAULT_RETRY, retrieval ? options.tools : undefined);
+    const systemPrompt = resolveSystemPrompt(options.systemPrompt, config, { retrieval });
+    const withSummary = options.sendsSummary?.(config) ?? true;
+    const memory = options.memory?.(config);
+    const prompt = memory
+      ? await promptWithMemories(memory, state.messages.findLast((message) => message.getType() === "human")?.text ?? "", (section) => buildPrompt(state, systemPrompt, withSummary, section))
+      : buildPrompt(state, systemPrompt, withSummary);
+    const documentTools = retrieval ? (options.tools ?? []) : [];
+    const memoryTools = memory && !withoutToolCalling.has(model) ? (options.memoryTools ?? []) : [];
+    const tools = [...documentTools, ...memoryTools];
+    const retry = options.retry ?? DEFAULT_RETRY;
+    let reply: BaseMessage;
+    try {
+      reply = await invokeWithRetry(model, prompt, config, retry, tools.length > 0 ? tools : undefined);
+    } catch (error) {
+      // A model that cannot call tools still has memory: recall and extraction need no tools.
+      if (memoryTools.length === 0 || !rejectsTools(error)) throw error;
+      withoutToolCalling.add(model);
+      reply = await invokeWithRetry(model, prompt, config, retry, documentTools.length > 0 ? documentTools : undefined);
+    }
+    if (memory && ((reply as { tool_calls?: unknown[] }).tool_calls?.length ?? 0) === 0) memory.noteTurn([...state.messages, reply]);
     if (reply.id === undefined || state.messages.some((message) => message.id === reply.id)) {
       // Serialisation reads the constructor arguments (lc_kwargs), not the field: set both,
       // or a checkpoint would store the message without the id the stream showed.

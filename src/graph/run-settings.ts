@@ -42,6 +42,13 @@ const FIELDS = {
   },
   summary_tokens: { schema: tokens(), title: "Summary tokens", rule: TOKENS_RULE, description: "Longest summary in summary memory mode, in tokens; kept free in the context budget" },
   collection_id: { schema: z.string(), title: "Document collection", rule: "must be a collection id (a string)", description: "The document collection the run can search (search_documents tool)" },
+  long_term_memory: {
+    schema: z.boolean(),
+    title: "Long-term memory",
+    rule: "must be true or false",
+    description:
+      "Whether the agent remembers facts about the user (configurable.user_id) across conversations: recalls them into the system prompt, learns new ones after each turn, and offers the save_memory and forget_memory tools",
+  },
 } as const;
 
 type Fields = typeof FIELDS;

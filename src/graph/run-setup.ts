@@ -7,6 +7,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { type ChatModelFactory, type ModelSettings, createModelSource } from "./run-models.js";
 import { type ResolvedRunSettings, resolveRunSettings } from "./run-settings.js";
+import { memoryReserveTokens } from "./long-term-memory.js";
 import { summaryReserveTokens } from "./summary.js";
 import { type TokenCounter, createTokenCounter, encodingForModel } from "./token-counter.js";
 import type { TrimNodeOptions } from "./trim-node.js";
@@ -27,11 +28,18 @@ export interface RunSetupOptions {
   modelFactory?: ChatModelFactory;
   /** The agent can search documents (see `TrimNodeOptions.retrieval`). */
   retrieval: boolean;
+  /**
+   * Long-term memory (`LONG_TERM_MEMORY`): memories recalled per model call; unset when the agent
+   * has none, and then no run has it, whatever its `long_term_memory` says.
+   */
+  longTermMemory?: { recallK: number };
 }
 
 /** One run's setup (see the module comment). */
 export interface RunSetup {
   settings: ResolvedRunSettings;
+  /** Memories this run recalls per model call (`MEMORY_RECALL_K`); 0 when long-term memory is off for it. */
+  recallK: number;
   /** The trim node's settings for this run (`summaryReserve` only in summary mode). */
   trim: TrimNodeOptions;
   /** The chat model for this run's model, temperature and max tokens; undefined without a provider. */
@@ -73,8 +81,10 @@ export function createRunSetupResolver(options: RunSetupOptions): RunSetupResolv
   return (config) => {
     const settings = resolveRunSettings(config?.configurable ?? {}, defaults);
     const counter = counterFor(settings.model);
+    const recallK = options.longTermMemory && settings.long_term_memory ? options.longTermMemory.recallK : 0;
     return {
       settings,
+      recallK,
       trim: {
         counter,
         systemPrompt: defaults.system_prompt,
@@ -82,6 +92,7 @@ export function createRunSetupResolver(options: RunSetupOptions): RunSetupResolv
         maxOutputTokens: settings.max_tokens,
         summaryReserve: settings.memory_mode === "summary" ? summaryReserveTokens(counter, settings.summary_tokens) : undefined,
         retrieval: options.retrieval,
+        memoryReserve: recallK > 0 ? memoryReserveTokens(counter, recallK) : undefined,
       },
       model: () => (model ? source.modelFor(chatSettings(settings), model, defaultChat) : undefined),
       summaryModel: () => {

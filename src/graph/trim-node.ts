@@ -2,6 +2,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { ContextOverflowError, ValidationError } from "../errors.js";
 import { resolveSystemPrompt } from "./configuration.js";
+import { storeOf } from "./long-term-memory.js";
 import type { AgentStateUpdate, AgentStateValue } from "./state.js";
 import { REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, roleOf, type TokenCounter } from "./token-counter.js";
 
@@ -86,6 +87,27 @@ export interface TrimNodeOptions {
   summaryReserve?: number;
   /** The agent can search documents: runs bound to a collection get the tool's instructions. */
   retrieval?: boolean;
+  /**
+   * Long-term memory on: tokens kept free for the memories the model node recalls into the system
+   * prompt (see `memoryReserveTokens`), in runs that have a store. Only while the newest turn fits
+   * beside it: memories never make a turn fail; the model node sends those that fit.
+   */
+  memoryReserve?: number;
+}
+
+/**
+ * The window chosen with `reserve` tokens kept free for recalled memories. When the newest turn
+ * does not fit beside that much, the room is halved until it does (down to none): the turn goes
+ * first, and memories get what is left.
+ */
+function withMemoryRoom(reserve: number, budget: number, windowStart: (room: number) => number): number {
+  for (let room = reserve; ; room = Math.floor(room / 2)) {
+    try {
+      return windowStart(budget - room);
+    } catch (error) {
+      if (room === 0 || !(error instanceof ContextOverflowError)) throw error;
+    }
+  }
 }
 
 /**
@@ -111,7 +133,9 @@ export function createTrimNode(options: TrimNodeOptions | ((config: RunnableConf
     const budget = run.contextTokens - run.maxOutputTokens;
     const countMessage = (message: BaseMessage) => counter.countMessage(message);
     const systemTokens = systemPromptTokens(counter, resolveSystemPrompt(run.systemPrompt, config, { retrieval: run.retrieval }));
-    const start = summaryReserve === undefined ? selectWindow(state.messages, { budget, systemTokens, countMessage }).start : summaryWindowStart(state, budget, summaryReserve, systemTokens, countMessage);
+    const windowStart = (room: number) =>
+      summaryReserve === undefined ? selectWindow(state.messages, { budget: room, systemTokens, countMessage }).start : summaryWindowStart(state, room, summaryReserve, systemTokens, countMessage);
+    const start = withMemoryRoom(run.memoryReserve !== undefined && storeOf(config) !== undefined ? run.memoryReserve : 0, budget, windowStart);
     return start === state.windowStart ? {} : { windowStart: start };
   };
 }

@@ -26,6 +26,7 @@ const DEFAULTS: ResolvedRunSettings = {
   context_tokens: 16_384,
   memory_mode: "window",
   summary_tokens: 512,
+  long_term_memory: true,
 };
 
 describe("parseRunSettings", () => {
@@ -73,6 +74,7 @@ describe("parseRunSettings", () => {
     [{ memory_mode: "forever" }, 'configurable.memory_mode must be one of "window", "summary" (got "forever")'],
     [{ summary_tokens: -5 }, "configurable.summary_tokens must be an integer from 1"],
     [{ collection_id: 7 }, "configurable.collection_id must be a collection id (a string)"],
+    [{ long_term_memory: "off" }, 'configurable.long_term_memory must be true or false (got "off")'],
   ])("refuses %j, naming the field and the rule", (configurable, message) => {
     expect(rejection(configurable).message).toContain(message);
   });
@@ -122,6 +124,7 @@ describe("runSettingsJsonSchema", () => {
       memory_mode: expect.objectContaining({ type: "string", enum: ["window", "summary"], default: "window" }),
       summary_tokens: expect.objectContaining({ type: "integer", minimum: 1, default: 512 }),
       collection_id: expect.objectContaining({ type: "string" }),
+      long_term_memory: expect.objectContaining({ type: "boolean", default: true, title: "Long-term memory" }),
     });
     for (const property of Object.values(schema.properties ?? {})) {
       expect(property).toEqual(expect.objectContaining({ title: expect.any(String), description: expect.any(String) }));

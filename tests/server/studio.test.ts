@@ -224,6 +224,7 @@ describe("the calls Studio makes", () => {
       "memory_mode",
       "summary_tokens",
       "collection_id",
+      "long_term_memory",
     ]);
     // What Studio renders as the form: a title, a type, a description and the value used when unset.
     for (const property of Object.values(schemas.config_schema!.properties!)) {

@@ -7,6 +7,7 @@
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { MEMORY_EXTRACTION_INSTRUCTIONS } from "../../src/graph/memory-extraction.js";
 
 /** A message as it arrives on the wire. */
 export interface WireMessage {
@@ -98,8 +99,40 @@ export function wireText(message: WireMessage): string {
   return message.content.map((part) => part.text ?? "").join("");
 }
 
-/** Default replies: greets a name, answers "what is my name" from what it was sent. */
+/** Whether a request is a long-term memory extraction (its system message is the extractor's). */
+export const isExtractionRequest = (request: ChatRequest): boolean =>
+  request.messages[0] !== undefined && wireText(request.messages[0]).startsWith(MEMORY_EXTRACTION_INSTRUCTIONS);
+
+/**
+ * The stub's memory extractor, deterministic: "my name is X" / "call me X" keep `name`, "I prefer
+ * X" keeps `preference`, "forget my name" deletes `name`; in the JSON the extractor asks for.
+ */
+export function extractionAnswer(request: ChatRequest): string {
+  const text = wireText(request.messages.at(-1)!);
+  const lines = (text.split("The user's latest messages:\n")[1] ?? "").split("\n");
+  const upsert = new Map<string, string>();
+  const deletions = new Set<string>();
+  for (const line of lines) {
+    const name = /(?:my name is|call me) (\w+)/i.exec(line);
+    if (/forget my name/i.test(line)) {
+      upsert.delete("name");
+      deletions.add("name");
+    } else if (name) {
+      upsert.set("name", `The user's name is ${name[1]}.`);
+      deletions.delete("name");
+    }
+    const preference = /i prefer ([^.!?]+)/i.exec(line);
+    if (preference) upsert.set("preference", `The user prefers ${preference[1]!.trim()}.`);
+  }
+  return JSON.stringify({ upsert: [...upsert].map(([key, value]) => ({ key, text: value })), delete: [...deletions] });
+}
+
+/**
+ * Default replies: greets a name, answers "what is my name" from what it was sent (the thread, or
+ * the memories in the system prompt), and answers memory extraction requests (`extractionAnswer`).
+ */
 export const memoryResponder: Responder = (request) => {
+  if (isExtractionRequest(request)) return extractionAnswer(request);
   const userTexts = request.messages.filter((message) => message.role === "user").map(wireText);
   const last = userTexts.at(-1) ?? "";
   const introduced = /my name is (\w+)/i.exec(last);
@@ -109,6 +142,9 @@ export const memoryResponder: Responder = (request) => {
       const name = /my name is (\w+)/i.exec(text);
       if (name) return `Your name is ${name[1]}.`;
     }
+    const system = request.messages.filter((message) => message.role === "system").map(wireText).join("\n");
+    const remembered = /user's name is (\w+)/i.exec(system);
+    if (remembered) return `Your name is ${remembered[1]}.`;
     return "I don't know your name.";
   }
   return `You said: ${last}`;
