@@ -41,7 +41,7 @@ describe("long-term memory", () => {
     const dir = makeTempDir();
     dirs.push(dir);
     const logger = pino({ level: "warn" }, { write: (line: string) => void logs.push(line) });
-    const configured = createAgentFromConfig(makeConfig(stub, dir, env), { logger });
+    const configured = createAgentFromConfig(makeConfig(stub, dir, { LONG_TERM_MEMORY: "on", ...env }), { logger });
     agents.push(configured);
     return configured.agent;
   }

@@ -157,7 +157,7 @@ describe("run settings", () => {
       memory_mode: expect.objectContaining({ type: "string", enum: ["window", "summary"], default: "window" }),
       summary_tokens: expect.objectContaining({ type: "integer", minimum: 1, default: 400 }),
       collection_id: expect.objectContaining({ type: "string" }),
-      long_term_memory: expect.objectContaining({ type: "boolean", default: true }),
+      long_term_memory: expect.objectContaining({ type: "boolean", default: false }), // the test services run with LONG_TERM_MEMORY=off
     });
     for (const property of Object.values(config.properties)) {
       expect(property.title).toEqual(expect.any(String));

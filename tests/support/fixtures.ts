@@ -18,6 +18,10 @@ export function makeEnv(stub: OpenAiStub | undefined, dataDir: string, overrides
     MODEL_MAX_RETRIES: "0",
     MODEL_RETRY_BASE_MS: "20",
     LOG_LEVEL: "silent",
+    // Long-term memory (on by default for users) adds tools, recalled memories and extraction
+    // calls to what reaches the model: the suites about everything else assert exact prompts and
+    // request counts, so they run without it; the memory suites turn it on.
+    LONG_TERM_MEMORY: "off",
     ...overrides,
   };
 }
