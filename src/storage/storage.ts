@@ -11,7 +11,10 @@ import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
 import type { InstanceRepository } from "./instances.js";
 import type { RunEventStore } from "./run-events.js";
 import type { RunRepository } from "./runs.js";
+import type { StorageStore } from "./store.js";
 import type { ThreadRepository } from "./threads.js";
+
+export type { StorageStore } from "./store.js";
 
 /** The storage of one database. */
 export interface Storage {
@@ -37,6 +40,8 @@ export interface Storage {
   readonly documents: DocumentStore;
   /** Runs started on a schedule. */
   readonly crons: CronRepository;
+  /** LangGraph's Store (`/store`, `config.store`): items in namespaces, searched, with TTLs. */
+  readonly store: StorageStore;
   /** A model response cache kept in this database. */
   createLlmCache(options: LlmCacheOptions): LlmCache;
   /** Creates or migrates every part's tables; idempotent, and safe when several instances start at once. */
