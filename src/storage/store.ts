@@ -147,7 +147,9 @@ export abstract class DatabaseStore extends BaseStore {
     return item as Item | null;
   }
 
+  /** Refuses the root label "langgraph" as LangGraph's `put` does (a `batch` may write there). */
   override async put(namespace: string[], key: string, value: Record<string, unknown>, index?: false | string[], options: StorePutOptions = {}): Promise<void> {
+    checkNamespace(namespace, {});
     await this.batch([{ namespace, key, value, index, ...options } as StorePutOperation]);
   }
 
@@ -197,7 +199,7 @@ export abstract class DatabaseStore extends BaseStore {
     if ("value" in operation) {
       const key = checkKey(operation.key);
       if (operation.value === null) return { kind: "delete", namespace: encodeNamespace(checkNamespace(operation.namespace, { allowEmpty: true, allowReservedRoot: true })), key };
-      const namespace = encodeNamespace(checkNamespace(operation.namespace, {}));
+      const namespace = encodeNamespace(checkNamespace(operation.namespace, { allowReservedRoot: true }));
       const value: unknown = operation.value;
       if (value === null || typeof value !== "object" || Array.isArray(value)) throw new ValidationError("An item's value must be a JSON object");
       let json: string;
