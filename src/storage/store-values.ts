@@ -4,6 +4,7 @@
  * model is given, and `filter` read into conditions each backend writes as SQL.
  */
 import { ValidationError } from "../errors.js";
+import { queryTerms } from "./document-store.js";
 
 /**
  * Labels joined by ".", which no label may contain (LangGraph's rule, checked on every
@@ -159,4 +160,22 @@ export function parseFilter(filter: unknown): FilterCondition[] {
     }
   }
   return conditions;
+}
+
+/**
+ * English words too common to rank by (PostgreSQL's `english` configuration drops the same kind).
+ * A recall query is a user's message ("any tips for hiking in Lisbon?"): its "for" and "in"
+ * match nearly every item, and ranking all of them is most of a search's time.
+ */
+const STOPWORDS = new Set(
+  ("a about above after again against all am an and any are as at be because been before being below between both but by can could did do does doing " +
+    "down during each few for from further had has have having he her here hers herself him himself his how i if in into is it its itself just me more " +
+    "most my myself no nor not now of off on once only or other our ours ourselves out over own same she should so some such than that the their theirs " +
+    "them themselves then there these they this those through to too under until up very was we were what when where which while who whom why will " +
+    "with would you your yours yourself yourselves").split(" "),
+);
+
+/** The words of a full-text query that rank: letters and digits only, common English words left out. */
+export function storeQueryTerms(query: string): string[] {
+  return queryTerms(query).filter((term) => !STOPWORDS.has(term));
 }

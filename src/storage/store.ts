@@ -17,8 +17,7 @@ import {
   validateNamespace,
 } from "@langchain/langgraph-checkpoint";
 import { ModelProviderError, ValidationError } from "../errors.js";
-import { queryTerms } from "./document-store.js";
-import { type FilterCondition, type NamespaceListing, decodeNamespace, encodeNamespace, literalPrefix, namespaceRange, parseFilter, searchableText, textsAtPath } from "./store-values.js";
+import { type FilterCondition, type NamespaceListing, decodeNamespace, encodeNamespace, literalPrefix, namespaceRange, parseFilter, searchableText, storeQueryTerms, textsAtPath } from "./store-values.js";
 
 /** Semantic search, as LangGraph's `IndexConfig`: the embeddings model, and which fields of a value it embeds. */
 export interface StoreIndexConfig {
@@ -77,8 +76,8 @@ export type PreparedOperation =
       conditions: FilterCondition[];
       limit: number;
       offset: number;
-      /** Full-text words of the query; empty: no full-text ranking. */
-      terms: string[];
+      /** Full-text words of the query (none: the query matches nothing); undefined without a query. */
+      terms: string[] | undefined;
       /** The query's embedding when semantic search answers. */
       embedding: Float32Array | undefined;
       refreshTtl: boolean;
@@ -191,7 +190,7 @@ export abstract class DatabaseStore extends BaseStore {
         conditions: parseFilter(operation.filter),
         limit: checkCount(operation.limit, "limit", 10),
         offset: checkCount(operation.offset, "offset", 0),
-        terms: query ? queryTerms(query) : [],
+        terms: query ? storeQueryTerms(query) : undefined,
         embedding: undefined,
         refreshTtl,
       };

@@ -210,7 +210,8 @@ export class PostgresStore extends DatabaseStore {
     if (operation.range) where.push(`(i.namespace = ${add(operation.range.equal)} OR (i.namespace >= ${add(operation.range.from)} AND i.namespace < ${add(operation.range.to)}))`);
     for (const condition of operation.conditions) where.push(filterSql(condition, add));
     if (operation.embedding) return this.#searchVectors(client, operation, operation.embedding, where.join(" AND "), values);
-    if (operation.terms.length > 0) {
+    if (operation.terms !== undefined) {
+      if (operation.terms.length === 0) return [];
       // Any of the words; queryTerms keeps letters and digits only, and each is quoted, so to_tsquery sees no operator.
       const tsquery = add(operation.terms.map((term) => `'${term}'`).join(" | "));
       const { rows } = await client.query<Row>(

@@ -196,13 +196,17 @@ export class SqliteStore extends DatabaseStore {
         .statement(`SELECT ${COLUMNS}, ${score} AS score FROM agent_store_items i WHERE ${where.join(" AND ")} ORDER BY score IS NULL, score DESC, i.updated_at DESC, i.id DESC LIMIT ? OFFSET ?`)
         .all(asBlob(operation.embedding), operation.embedding.length, ...params, ...page) as Row[];
     }
-    if (operation.terms.length > 0) {
-      // Any of the words, each quoted so FTS5 reads none as an operator; bm25 is lower for better matches.
+    if (operation.terms !== undefined) {
+      if (operation.terms.length === 0) return [];
+      // Any of the words, each quoted so FTS5 reads none as an operator; bm25 is lower for better
+      // matches. The matches are ranked by id alone, and only the page's rows read whole.
       const match = operation.terms.map((term) => `"${term}"`).join(" OR ");
       return this.#database
         .statement(
-          `SELECT ${COLUMNS}, -bm25(agent_store_items_fts) AS score FROM agent_store_items_fts JOIN agent_store_items i ON i.id = agent_store_items_fts.rowid
-           WHERE agent_store_items_fts MATCH ? AND ${where.join(" AND ")} ORDER BY bm25(agent_store_items_fts), i.id DESC LIMIT ? OFFSET ?`,
+          `SELECT ${COLUMNS}, -ranked.rank AS score FROM (
+             SELECT i.id AS id, bm25(agent_store_items_fts) AS rank FROM agent_store_items_fts JOIN agent_store_items i ON i.id = agent_store_items_fts.rowid
+             WHERE agent_store_items_fts MATCH ? AND ${where.join(" AND ")} ORDER BY rank, i.id DESC LIMIT ? OFFSET ?
+           ) ranked JOIN agent_store_items i ON i.id = ranked.id ORDER BY ranked.rank, i.id DESC`,
         )
         .all(match, ...params, ...page) as Row[];
     }
