@@ -222,12 +222,15 @@ describe.each(storageBackends)("%s store", (_name, createBackend) => {
     await store.put([root], "cat", { text: "pizza night" });
     expect((await store.search([root], { query: "kitten", limit: 10 })).find((item) => item.key === "cat")?.score).toBeLessThan(0.5);
     expect((await store.search([root], { query: "food", filter: { text: "pizza night" } }))[0]?.key).toBe("cat");
+    // Another instance's update is seen by this one's next search (PostgreSQL caches embeddings per instance).
+    await storeBeside(storage, { index: { embeddings, dims: 5, fields: ["text"] } }).put([root], "code", { text: "kitten kitten cat" });
+    expect((await store.search([root], { query: "kitten", limit: 1 }))[0]?.key).toBe("code");
     // A failing model for the query: full-text answers.
     const failures: unknown[] = [];
     const failing = storeBeside(storage, {
       index: { embeddings: Object.assign(new TopicEmbeddings(), { embedQuery: () => Promise.reject(new Error("down")) }), onSearchFallback: (error) => failures.push(error) },
     });
-    expect((await failing.search([root], { query: "typescript" })).map((item) => item.key)).toEqual(["code"]);
+    expect((await failing.search([root], { query: "sunny" })).map((item) => item.key)).toEqual(["note"]);
     expect(failures).toHaveLength(1);
   });
 

@@ -1,15 +1,15 @@
-import type { PoolClient } from "pg";
 import type { MigrationSet } from "../migrations.js";
 import { DatabaseStore, type PreparedOperation, type StoreOptions, type StoreRow, toItem } from "../store.js";
 import { type FilterCondition, selectNamespaces } from "../store-values.js";
 import type { PostgresDatabase } from "./database.js";
+import { type Queryable, StoreVectorCache } from "./store-vectors.js";
 
 /**
  * The store's tables, numbered in `agent_store_migrations`. `text` is what full-text search
  * reads of a value (its strings and numbers); `text_search` is generated from it (English
  * stemming) and GIN-indexed. Embeddings are float32 vectors in a `bytea`, one per embedded field,
  * as the document store keeps them (pgvector is not assumed): the cosine scan runs in Node over
- * the candidates a search's namespace and filter leave.
+ * the candidates a search's namespace and filter leave, their embeddings cached (store-vectors.ts).
  */
 export const storeMigrations = (schema: string): MigrationSet => {
   const tables = `CREATE TABLE ${schema}.agent_store_items (
@@ -91,21 +91,6 @@ function filterSql(condition: FilterCondition, add: (value: unknown) => string):
   }
 }
 
-/** The cosine similarity of two vectors of one length. */
-function cosine(left: Float32Array, right: Float32Array): number {
-  let dot = 0;
-  let leftNorm = 0;
-  let rightNorm = 0;
-  for (let index = 0; index < left.length; index += 1) {
-    const a = left[index] as number;
-    const b = right[index] as number;
-    dot += a * b;
-    leftNorm += a * a;
-    rightNorm += b * b;
-  }
-  return leftNorm === 0 || rightNorm === 0 ? 0 : dot / Math.sqrt(leftNorm * rightNorm);
-}
-
 /**
  * The LangGraph Store in the service's PostgreSQL schema (see `DatabaseStore` for what it
  * answers), shared by every instance on it: a batch is one transaction, and sweeping is one
@@ -115,12 +100,14 @@ export class PostgresStore extends DatabaseStore {
   readonly #database: PostgresDatabase;
   readonly #schema: string;
   readonly #clock: { now(): Date };
+  readonly #vectors: StoreVectorCache;
 
   constructor(database: PostgresDatabase, options: StoreOptions = {}) {
     super(options);
     this.#database = database;
     this.#schema = database.schema;
     this.#clock = options.clock ?? database.clock;
+    this.#vectors = new StoreVectorCache(database.schema);
   }
 
   setup(): Promise<void> {
@@ -135,6 +122,10 @@ export class PostgresStore extends DatabaseStore {
 
   protected async execute(operations: PreparedOperation[]): Promise<unknown[]> {
     await this.setup();
+    const [only] = operations;
+    // One read or delete is one statement (a refresh is another, idempotent): prepared, and no
+    // BEGIN and COMMIT round trips. A put writes several, so it takes a transaction.
+    if (operations.length === 1 && only && only.kind !== "put") return [await this.#run(this.#database, only)];
     return this.#database.transaction(async (client) => {
       const results: unknown[] = [];
       for (const operation of operations) results.push(await this.#run(client, operation));
@@ -142,7 +133,7 @@ export class PostgresStore extends DatabaseStore {
     });
   }
 
-  async #run(client: PoolClient, operation: PreparedOperation): Promise<unknown> {
+  async #run(client: Queryable, operation: PreparedOperation): Promise<unknown> {
     const now = this.#clock.now();
     const items = `${this.#schema}.agent_store_items`;
     switch (operation.kind) {
@@ -178,7 +169,7 @@ export class PostgresStore extends DatabaseStore {
     }
   }
 
-  async #put(client: PoolClient, operation: Extract<PreparedOperation, { kind: "put" }>, now: Date): Promise<undefined> {
+  async #put(client: Queryable, operation: Extract<PreparedOperation, { kind: "put" }>, now: Date): Promise<undefined> {
     const items = `${this.#schema}.agent_store_items`;
     // An expired item not swept yet is gone: the put makes a new one (its own creation time).
     await client.query(`DELETE FROM ${items} WHERE namespace = $1 AND key = $2 AND expires_at <= $3`, [operation.namespace, operation.key, now]);
@@ -203,7 +194,7 @@ export class PostgresStore extends DatabaseStore {
     return undefined;
   }
 
-  async #search(client: PoolClient, operation: Extract<PreparedOperation, { kind: "search" }>, now: Date): Promise<Row[]> {
+  async #search(client: Queryable, operation: Extract<PreparedOperation, { kind: "search" }>, now: Date): Promise<Row[]> {
     const items = `${this.#schema}.agent_store_items`;
     const { values, add } = parameters();
     const where = [`(i.expires_at IS NULL OR i.expires_at > ${add(now)})`];
@@ -228,40 +219,19 @@ export class PostgresStore extends DatabaseStore {
     return rows;
   }
 
-  /**
-   * Ranks the candidates by the best cosine similarity of their fields' embeddings, those without
-   * embeddings after, newest first; reads the rows of the page asked for.
-   */
-  async #searchVectors(client: PoolClient, operation: Extract<PreparedOperation, { kind: "search" }>, embedding: Float32Array, where: string, values: unknown[]): Promise<Row[]> {
-    const dimensions = `$${values.length + 1}`;
-    const { rows: candidates } = await client.query<{ id: string; updated_at: Date; embedding: Buffer | null }>(
-      `SELECT i.id, i.updated_at, v.embedding FROM ${this.#schema}.agent_store_items i
-       LEFT JOIN ${this.#schema}.agent_store_vectors v ON v.item_id = i.id AND v.dimensions = ${dimensions} WHERE ${where}`,
-      [...values, embedding.length],
-    );
-    const ranked = new Map<string, { score: number | undefined; updatedAt: number; id: string }>();
-    for (const candidate of candidates) {
-      const entry = ranked.get(candidate.id) ?? { score: undefined, updatedAt: candidate.updated_at.getTime(), id: candidate.id };
-      if (candidate.embedding) {
-        // Copied out of the Buffer: its offset in node-postgres's pool need not be 4-byte aligned.
-        const vector = new Float32Array(new Uint8Array(candidate.embedding).buffer, 0, embedding.length);
-        const score = cosine(embedding, vector);
-        if (entry.score === undefined || score > entry.score) entry.score = score;
-      }
-      ranked.set(candidate.id, entry);
-    }
-    const order = [...ranked.values()].sort(
-      (a, b) => (a.score === undefined ? 1 : 0) - (b.score === undefined ? 1 : 0) || (b.score ?? 0) - (a.score ?? 0) || b.updatedAt - a.updatedAt || Number(b.id) - Number(a.id),
-    );
-    const page = order.slice(operation.offset, operation.offset + operation.limit);
+  /** The page of the candidates ranked by meaning (see `StoreVectorCache`), their rows read. */
+  async #searchVectors(client: Queryable, operation: Extract<PreparedOperation, { kind: "search" }>, embedding: Float32Array, where: string, values: unknown[]): Promise<Row[]> {
+    const ranked = await this.#vectors.rank(client, where, values, embedding);
+    const page = ranked.slice(operation.offset, operation.offset + operation.limit);
     if (page.length === 0) return [];
     const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM ${this.#schema}.agent_store_items i WHERE i.id = ANY($1::bigint[])`, [page.map((entry) => entry.id)]);
     const byId = new Map(rows.map((row) => [String(row.id), row]));
-    return page.map((entry) => ({ ...(byId.get(entry.id) as Row), score: entry.score ?? null }));
+    // A row deleted between the two statements is left out.
+    return page.filter((entry) => byId.has(entry.id)).map((entry) => ({ ...(byId.get(entry.id) as Row), score: entry.score ?? null }));
   }
 
   /** Extends the TTL of the rows read that have one, counted from `now`. */
-  async #refresh(client: PoolClient, rows: Row[], now: Date): Promise<void> {
+  async #refresh(client: Queryable, rows: Row[], now: Date): Promise<void> {
     const ids = rows.filter((row) => row.ttl_minutes !== null).map((row) => row.id);
     if (ids.length === 0) return;
     await client.query(
