@@ -1,8 +1,9 @@
+import type { QueryResult, QueryResultRow } from "pg";
 import type { MigrationSet } from "../migrations.js";
 import { DatabaseStore, type PreparedOperation, type StoreOptions, type StoreRow, toItem } from "../store.js";
 import { type FilterCondition, selectNamespaces } from "../store-values.js";
+import { StoreVectorCache, type VectorCandidate } from "../store-vectors.js";
 import type { PostgresDatabase } from "./database.js";
-import { type Queryable, StoreVectorCache } from "./store-vectors.js";
 
 /**
  * The store's tables, numbered in `agent_store_migrations`. `text` is what full-text search
@@ -62,6 +63,11 @@ const toRow = (row: Row): StoreRow => ({
 
 const asBytes = (vector: Float32Array) => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
 
+/** A pooled connection in a transaction, or the database itself for a statement alone. */
+interface Queryable {
+  query<Row extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<Row>>;
+}
+
 /** Collects a statement's parameters: `add(value)` is the placeholder for it. */
 function parameters(): { values: unknown[]; add(value: unknown): string } {
   const values: unknown[] = [];
@@ -107,7 +113,7 @@ export class PostgresStore extends DatabaseStore {
     this.#database = database;
     this.#schema = database.schema;
     this.#clock = options.clock ?? database.clock;
-    this.#vectors = new StoreVectorCache(database.schema);
+    this.#vectors = new StoreVectorCache();
   }
 
   setup(): Promise<void> {
@@ -221,7 +227,23 @@ export class PostgresStore extends DatabaseStore {
 
   /** The page of the candidates ranked by meaning (see `StoreVectorCache`), their rows read. */
   async #searchVectors(client: Queryable, operation: Extract<PreparedOperation, { kind: "search" }>, embedding: Float32Array, where: string, values: unknown[]): Promise<Row[]> {
-    const ranked = await this.#vectors.rank(client, where, values, embedding);
+    // The row's xmin is its version: a put rewrites the row and its embeddings in one transaction.
+    const { rows: candidateRows } = await client.query<{ id: string; version: string; updated_at: Date }>(
+      `SELECT i.id, i.xmin::text AS version, i.updated_at FROM ${this.#schema}.agent_store_items i WHERE ${where}`,
+      values,
+    );
+    const candidates: VectorCandidate[] = candidateRows.map((row) => ({ id: String(row.id), version: row.version, updatedAt: row.updated_at.getTime() }));
+    const stale = this.#vectors.stale(candidates, embedding.length);
+    if (stale.length > 0) {
+      const { rows: loaded } = await client.query<{ item_id: string; embedding: Buffer }>(
+        `SELECT item_id, embedding FROM ${this.#schema}.agent_store_vectors WHERE item_id = ANY($1::bigint[]) AND dimensions = $2`,
+        [stale.map((candidate) => candidate.id), embedding.length],
+      );
+      // Copied out of the Buffer: its offset in node-postgres's pool need not be 4-byte aligned.
+      const vectors = loaded.map((row) => ({ id: String(row.item_id), embedding: new Float32Array(new Uint8Array(row.embedding).buffer, 0, embedding.length) }));
+      this.#vectors.remember(stale, vectors, embedding.length);
+    }
+    const ranked = this.#vectors.rank(candidates, embedding);
     const page = ranked.slice(operation.offset, operation.offset + operation.limit);
     if (page.length === 0) return [];
     const { rows } = await client.query<Row>(`SELECT ${COLUMNS} FROM ${this.#schema}.agent_store_items i WHERE i.id = ANY($1::bigint[])`, [page.map((entry) => entry.id)]);

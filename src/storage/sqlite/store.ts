@@ -1,15 +1,16 @@
 import type { MigrationSet } from "../migrations.js";
 import { DatabaseStore, type PreparedOperation, type StoreOptions, type StoreRow, toItem } from "../store.js";
 import { type FilterCondition, selectNamespaces } from "../store-values.js";
+import { StoreVectorCache, type VectorCandidate } from "../store-vectors.js";
 import { canonicalJson } from "./canonical-json.js";
 import type { SqliteDatabase } from "./database.js";
 
 /**
  * The store's tables. `text` is what full-text search reads of a value (its strings and numbers),
  * indexed by FTS5 (Porter stemming) through triggers, so an item leaves the index in the
- * statement that deletes it. Embeddings are float32 BLOBs, one per embedded field, compared by
- * sqlite-vec's `vec_distance_cosine`. `expires_at` is milliseconds since the epoch; `ttl_minutes`
- * is kept to extend it on reads.
+ * statement that deletes it. Embeddings are float32 BLOBs, one per embedded field, compared in
+ * memory (store-vectors.ts); `version`, random on every put, tells a cached copy is stale.
+ * `expires_at` is milliseconds since the epoch; `ttl_minutes` is kept to extend it on reads.
  */
 export const STORE_MIGRATIONS: MigrationSet = {
   table: "agent_store_migrations",
@@ -24,6 +25,7 @@ export const STORE_MIGRATIONS: MigrationSet = {
        updated_at TEXT NOT NULL,
        expires_at INTEGER,
        ttl_minutes REAL,
+       version INTEGER NOT NULL DEFAULT 0,
        UNIQUE (namespace, key)
      );
      CREATE INDEX agent_store_items_namespace_updated ON agent_store_items (namespace, updated_at);
@@ -104,6 +106,7 @@ function filterSql(condition: FilterCondition, params: unknown[]): string {
 export class SqliteStore extends DatabaseStore {
   readonly #database: SqliteDatabase;
   readonly #clock: { now(): Date };
+  readonly #vectors = new StoreVectorCache();
 
   constructor(database: SqliteDatabase, options: StoreOptions = {}) {
     super(options);
@@ -166,9 +169,9 @@ export class SqliteStore extends DatabaseStore {
     const expiresAt = operation.ttlMinutes === null ? null : at + operation.ttlMinutes * 60_000;
     const { id } = this.#database
       .statement(
-        `INSERT INTO agent_store_items (namespace, key, value, text, created_at, updated_at, expires_at, ttl_minutes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO agent_store_items (namespace, key, value, text, created_at, updated_at, expires_at, ttl_minutes, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, random())
          ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, text = excluded.text, updated_at = excluded.updated_at,
-           expires_at = excluded.expires_at, ttl_minutes = excluded.ttl_minutes
+           expires_at = excluded.expires_at, ttl_minutes = excluded.ttl_minutes, version = excluded.version
          RETURNING id`,
       )
       .get(operation.namespace, operation.key, operation.value, operation.text, iso, iso, expiresAt, operation.ttlMinutes) as { id: number };
@@ -189,13 +192,7 @@ export class SqliteStore extends DatabaseStore {
     }
     for (const condition of operation.conditions) where.push(filterSql(condition, params));
     const page = [operation.limit, operation.offset];
-    if (operation.embedding) {
-      // The best of an item's fields; items without embeddings follow the ranked ones, newest first.
-      const score = `(SELECT max(1 - vec_distance_cosine(v.embedding, ?)) FROM agent_store_vectors v WHERE v.item_id = i.id AND v.dimensions = ?)`;
-      return this.#database
-        .statement(`SELECT ${COLUMNS}, ${score} AS score FROM agent_store_items i WHERE ${where.join(" AND ")} ORDER BY score IS NULL, score DESC, i.updated_at DESC, i.id DESC LIMIT ? OFFSET ?`)
-        .all(asBlob(operation.embedding), operation.embedding.length, ...params, ...page) as Row[];
-    }
+    if (operation.embedding) return this.#searchVectors(operation, operation.embedding, where.join(" AND "), params);
     if (operation.terms !== undefined) {
       if (operation.terms.length === 0) return [];
       // Any of the words, each quoted so FTS5 reads none as an operator; bm25 is lower for better
@@ -213,6 +210,29 @@ export class SqliteStore extends DatabaseStore {
     return this.#database
       .statement(`SELECT ${COLUMNS} FROM agent_store_items i WHERE ${where.join(" AND ")} ORDER BY i.updated_at DESC, i.id DESC LIMIT ? OFFSET ?`)
       .all(...params, ...page) as Row[];
+  }
+
+  /** The page of the candidates ranked by meaning (see `StoreVectorCache`), their rows read. */
+  #searchVectors(operation: Extract<PreparedOperation, { kind: "search" }>, embedding: Float32Array, where: string, params: unknown[]): Row[] {
+    const candidates: VectorCandidate[] = (
+      this.#database.statement(`SELECT i.id, CAST(i.version AS TEXT) AS version, i.updated_at FROM agent_store_items i WHERE ${where}`).all(...params) as Array<{ id: number; version: string; updated_at: string }>
+    ).map((row) => ({ id: String(row.id), version: row.version, updatedAt: Date.parse(row.updated_at) }));
+    const stale = this.#vectors.stale(candidates, embedding.length);
+    if (stale.length > 0) {
+      const loaded = this.#database
+        .statement("SELECT item_id, embedding FROM agent_store_vectors WHERE item_id IN (SELECT value FROM json_each(?)) AND dimensions = ?")
+        .all(JSON.stringify(stale.map((candidate) => Number(candidate.id))), embedding.length) as Array<{ item_id: number; embedding: Buffer }>;
+      // Copied out of the Buffer, whose offset need not be 4-byte aligned.
+      const vectors = loaded.map((row) => ({ id: String(row.item_id), embedding: new Float32Array(new Uint8Array(row.embedding).buffer, 0, embedding.length) }));
+      this.#vectors.remember(stale, vectors, embedding.length);
+    }
+    const page = this.#vectors.rank(candidates, embedding).slice(operation.offset, operation.offset + operation.limit);
+    if (page.length === 0) return [];
+    const rows = this.#database
+      .statement(`SELECT ${COLUMNS} FROM agent_store_items i WHERE i.id IN (SELECT value FROM json_each(?))`)
+      .all(JSON.stringify(page.map((entry) => Number(entry.id)))) as Row[];
+    const byId = new Map(rows.map((row) => [String(row.id), row]));
+    return page.map((entry) => ({ ...(byId.get(entry.id) as Row), score: entry.score ?? null }));
   }
 
   /** Extends the TTL of the rows read that have one, counted from `now`. */
