@@ -144,6 +144,8 @@ export function parseFilter(filter: unknown): FilterCondition[] {
   const conditions: FilterCondition[] = [];
   for (const [field, expected] of Object.entries(filter)) {
     if (field.startsWith("$")) throw new ValidationError(`Unsupported filter field ${JSON.stringify(field)}: operators go inside a field, as {"field": {"$gt": 1}}`);
+    // SQLite's `->` cannot name such a field; refused on both backends, so a filter means the same on each.
+    if (field.includes('"')) throw new ValidationError(`Unsupported filter field ${JSON.stringify(field)}: field names with double quotes cannot be filtered on`);
     if (expected === undefined) continue;
     const keys = isPlainObject(expected) ? Object.keys(expected) : [];
     if (keys.length === 0 || !keys.every((key) => key.startsWith("$"))) {

@@ -8,6 +8,7 @@
  * are here too, as our store answers them.
  */
 import { Embeddings } from "@langchain/core/embeddings";
+import { Annotation, type LangGraphRunnableConfig, StateGraph } from "@langchain/langgraph";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ValidationError } from "../../src/errors.js";
@@ -109,6 +110,7 @@ describe.each(storageBackends)("%s store", (_name, createBackend) => {
       store.search([root], { filter: { a: { $gt: true } } }),
       store.search([root], { limit: -1 }),
       store.listNamespaces({ prefix: ["a.b"] }),
+      store.search([root], { filter: { 'say "hi"': 1 } }),
     ];
     for (const attempt of refused) await expect(attempt).rejects.toBeInstanceOf(ValidationError);
     expect(await store.search([root])).toEqual([]);
@@ -332,6 +334,26 @@ describe.each(storageBackends)("%s store", (_name, createBackend) => {
     expect((results[3] as unknown as Array<{ key: string }>).map((item) => item.key)).toEqual(["b", "a"]);
     expect(results[5]).toBeNull();
     expect(results[6]).toEqual([[root]]);
+  });
+
+  it("serves a graph as LangGraph passes a store to its nodes (config.store, batched)", async () => {
+    const root = newRoot();
+    const State = Annotation.Root({ facts: Annotation<string[]>({ reducer: (_, next) => next, default: () => [] }) });
+    const graph = new StateGraph(State)
+      .addNode("remember", async (_state, config: LangGraphRunnableConfig) => {
+        // Concurrent calls in one step reach the store as one batch.
+        await Promise.all([config.store!.put([root, "memories"], "name", { text: "The user's name is Ada" }), config.store!.put([root, "memories"], "tea", { text: "Likes green tea" })]);
+        return {};
+      })
+      .addNode("recall", async (_state, config: LangGraphRunnableConfig) => {
+        const [found, name] = await Promise.all([config.store!.search([root, "memories"], { query: "what is my name" }), config.store!.get([root, "memories"], "name")]);
+        return { facts: [...found.map((item) => item.value.text as string), `get: ${name?.value.text}`] };
+      })
+      .addEdge("__start__", "remember")
+      .addEdge("remember", "recall")
+      .compile({ store: storage.store });
+    expect((await graph.invoke({})).facts).toEqual(["The user's name is Ada", "get: The user's name is Ada"]);
+    expect((await storage.store.search([root, "memories"])).map((item) => item.key).sort()).toEqual(["name", "tea"]);
   });
 
   it("shares one database between two storages, and concurrent sweeps delete each expired item once", async () => {
