@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --turns N] [--retrieval-chunks N] [--sections a,b]`: prints one JSON object
  * with the figures of the storage and latency issue, the floor measured in the same run beside
- * them, retrieval at 10k chunks, storage at rest as an operator sees it, and long-term memory
- * (recall at 10k memories, extraction calls per turn). A benchmark, not a
+ * them, retrieval at 10k chunks, the Store at 10k items, storage at rest as an operator sees it,
+ * and long-term memory (recall at 10k memories, extraction calls per turn). A benchmark, not a
  * test: the numbers depend on the machine; the ratios are what to compare.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,13 +11,15 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { firstTokenBench, httpBench } from "./http.js";
 import { inProcessBench } from "./in-process.js";
+import { memoryBenchStores } from "./memory-stores.js";
 import { memoryBench } from "./memory.js";
 import { operatorStorageBench } from "./operator-storage.js";
 import { postgresBench } from "./postgres.js";
 import { retrievalBench } from "./retrieval.js";
+import { storeBench } from "./store.js";
 import { summaryBench } from "./summary.js";
 
-const SECTIONS = ["in_process", "http", "first_token", "postgres", "summary_memory", "retrieval", "storage_at_rest", "long_term_memory"] as const;
+const SECTIONS = ["in_process", "http", "first_token", "postgres", "summary_memory", "retrieval", "store", "storage_at_rest", "long_term_memory"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -58,8 +60,9 @@ try {
   if (wanted("postgres")) result.postgres = await postgresBench(values["database-url"], Math.min(turns, 300));
   if (wanted("summary_memory")) result.summary_memory = await summaryBench(dir, Math.min(turns, 300));
   if (wanted("retrieval")) result.retrieval = await retrievalBench(dir, { chunks: retrievalChunks, databaseUrl: values["database-url"] });
+  if (wanted("store")) result.store = await storeBench(dir, { databaseUrl: values["database-url"] });
   // Recall at 10k memories of one user, per store, and extraction calls over a 100-turn conversation.
-  if (wanted("long_term_memory")) result.long_term_memory = await memoryBench(dir);
+  if (wanted("long_term_memory")) result.long_term_memory = await memoryBench(dir, { stores: await memoryBenchStores(dir, values["database-url"]) });
   if (wanted("storage_at_rest")) result.storage_at_rest = await operatorStorageBench(dir, values["database-url"]);
   console.log(JSON.stringify(result, null, 2));
 } finally {

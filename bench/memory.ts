@@ -131,7 +131,7 @@ export function conversation(turns: number): string[] {
  */
 async function extractionCost(dir: string, turns: number) {
   const stub = await startOpenAiStub();
-  const variants = [true, false].map((memory) => ({ memory, times: [] as number[], ...createAgentFromConfig(makeConfig(stub, `${dir}/memory-${memory ? "on" : "off"}`)) }));
+  const variants = [true, false].map((memory) => ({ memory, times: [] as number[], ...createAgentFromConfig(makeConfig(stub, `${dir}/memory-${memory ? "on" : "off"}`, { LONG_TERM_MEMORY: "on" })) }));
   const store = new InMemoryStore();
   try {
     for (const [turn, text] of conversation(turns).entries()) {

@@ -48,9 +48,12 @@ export function createLlmCache(config: Config, storage: Storage, logger?: Logger
  * failed summary calls (the service's own logger by default).
  */
 export function createAgentFromConfig(config: Config, options: { logger?: Logger } = {}): ConfiguredAgent {
-  const storage = openStorage(config);
-  const { checkpointer } = storage;
   const logger = options.logger ?? createLogger(config);
+  const embeddings = createEmbeddings(config);
+  const storage = openStorage(config, {
+    storeIndex: embeddings && { embeddings, onSearchFallback: (error) => logger.warn({ err: error }, "embedding a store search's query failed; it used full-text only") },
+  });
+  const { checkpointer } = storage;
   const llmCache = createLlmCache(config, storage, logger);
   const model = createChatModel(config, llmCache);
   // Runs with another model, temperature or max_tokens get a client of their own, on the same
@@ -67,7 +70,7 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
   };
   const documents = new DocumentIndex({
     store: storage.documents,
-    embeddings: createEmbeddings(config),
+    embeddings,
     chunking: { chunkSize: config.CHUNK_SIZE, chunkOverlap: config.CHUNK_OVERLAP },
     limits: {
       maxPages: config.DOCUMENT_MAX_PAGES,

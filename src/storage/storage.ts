@@ -11,8 +11,10 @@ import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
 import type { InstanceRepository } from "./instances.js";
 import type { RunEventStore } from "./run-events.js";
 import type { RunRepository } from "./runs.js";
-import type { ServiceStore } from "./store-operations.js";
+import type { StorageStore } from "./store.js";
 import type { ThreadRepository } from "./threads.js";
+
+export type { StorageStore } from "./store.js";
 
 /** The storage of one database. */
 export interface Storage {
@@ -42,7 +44,7 @@ export interface Storage {
    * LangGraph's key-value store (`/store`, a graph's `config.store`): every owner's items, with
    * no scoping; the server hands out `scopedStore(store, owner)` views of it.
    */
-  readonly store: ServiceStore;
+  readonly store: StorageStore;
   /** A model response cache kept in this database. */
   createLlmCache(options: LlmCacheOptions): LlmCache;
   /** Creates or migrates every part's tables; idempotent, and safe when several instances start at once. */

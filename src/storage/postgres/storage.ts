@@ -1,6 +1,6 @@
-import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
+import type { StoreIndexConfig } from "../store.js";
 import { PostgresAssistants } from "./assistants.js";
 import { PostgresCrons } from "./crons.js";
 import { PostgresCheckpointer } from "./checkpointer.js";
@@ -10,13 +10,14 @@ import { PostgresLlmCache } from "./llm-cache.js";
 import { PostgresInstances } from "./instances.js";
 import { PostgresRunEvents } from "./run-events.js";
 import { PostgresRuns } from "./runs.js";
+import { PostgresStore } from "./store.js";
 import { PostgresThreads } from "./threads.js";
 
 /**
  * Every part of storage in one PostgreSQL schema; closing the storage (or its checkpointer) ends
  * the pool when the database owns it. `location` names the server for log lines.
  */
-export function postgresStorage(database: PostgresDatabase, options: { retention?: number; location?: string } = {}): Storage {
+export function postgresStorage(database: PostgresDatabase, options: { retention?: number; location?: string; storeIndex?: StoreIndexConfig } = {}): Storage {
   const checkpointer = new PostgresCheckpointer(database, { retention: options.retention, closesDatabase: true });
   const threads = new PostgresThreads(database);
   const assistants = new PostgresAssistants(database);
@@ -25,6 +26,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
   const runEvents = new PostgresRunEvents(database);
   const crons = new PostgresCrons(database);
   const documents = new PostgresDocumentStore(database);
+  const store = new PostgresStore(database, { index: options.storeIndex });
   return {
     backend: "postgres",
     location: options.location ?? `PostgreSQL (schema ${database.schema})`,
@@ -36,8 +38,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
     runEvents,
     documents,
     crons,
-    // Until the database-backed store lands: kept in memory, per process.
-    store: new InMemoryStore(),
+    store,
     createLlmCache: (cacheOptions: LlmCacheOptions) => new PostgresLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
@@ -47,6 +48,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
       await documents.setup();
       // After the thread tables: a thread's crons refer to it.
       await crons.setup();
+      await store.setup();
     },
     close: () => database.close(),
   };

@@ -1,6 +1,6 @@
-import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
+import type { StoreIndexConfig } from "../store.js";
 import { SqliteAssistants } from "./assistants.js";
 import { SqliteCrons } from "./crons.js";
 import { SqliteCheckpointer } from "./checkpointer.js";
@@ -9,10 +9,11 @@ import { SqliteDocumentStore } from "./document-store.js";
 import { SqliteLlmCache } from "./llm-cache.js";
 import { SqliteInstances } from "./instances.js";
 import { SqliteRuns } from "./runs.js";
+import { SqliteStore } from "./store.js";
 import { SqliteThreads } from "./threads.js";
 
 /** Every part of storage on one SQLite file; closing the storage (or its checkpointer) closes the file. */
-export function sqliteStorage(database: SqliteDatabase, options: { retention?: number; location?: string } = {}): Storage {
+export function sqliteStorage(database: SqliteDatabase, options: { retention?: number; location?: string; storeIndex?: StoreIndexConfig } = {}): Storage {
   const checkpointer = new SqliteCheckpointer(database, { retention: options.retention, closesDatabase: true });
   const threads = new SqliteThreads(database);
   const assistants = new SqliteAssistants(database);
@@ -20,6 +21,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
   const instances = new SqliteInstances(database);
   const crons = new SqliteCrons(database);
   const documents = new SqliteDocumentStore(database);
+  const store = new SqliteStore(database, { index: options.storeIndex });
   return {
     backend: "sqlite",
     location: options.location ?? `the SQLite database ${database.path}`,
@@ -30,8 +32,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
     instances,
     documents,
     crons,
-    // Until the database-backed store lands: kept in memory, per process.
-    store: new InMemoryStore(),
+    store,
     createLlmCache: (cacheOptions: LlmCacheOptions) => new SqliteLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
@@ -41,6 +42,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
       await documents.setup();
       // After the thread tables: a thread's crons refer to it.
       await crons.setup();
+      await store.setup();
     },
     async close() {
       database.close();
