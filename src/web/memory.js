@@ -33,6 +33,24 @@ export function memoryText(value) {
  */
 export const newestFirst = (items) => [...items].sort((a, b) => Date.parse(b.updated_at) - Date.parse(a.updated_at));
 
+/**
+ * Whose memory it is: the namespace after "memories", as written (the agent percent-encodes the
+ * characters labels may not hold, such as the dots of an e-mail address).
+ * @param {MemoryItem} item
+ */
+export function userOf(item) {
+  return item.namespace
+    .slice(MEMORY_NAMESPACE.length)
+    .map((label) => {
+      try {
+        return decodeURIComponent(label);
+      } catch {
+        return label;
+      }
+    })
+    .join("/");
+}
+
 /** @param {string} iso */
 function formatDate(iso) {
   const date = new Date(iso);
@@ -100,7 +118,7 @@ export function createMemoryPanel({ api }) {
 
   function render() {
     // Memories of several users (`user_id` given by a client) say whose they are.
-    const users = new Set(items.map((item) => item.namespace.slice(1).join("/")));
+    const users = new Set(items.map(userOf));
     list.replaceChildren(...items.map((item) => itemElement(item, users.size > 1)));
     list.hidden = items.length === 0;
     empty.hidden = items.length > 0;
@@ -123,7 +141,7 @@ export function createMemoryPanel({ api }) {
     const meta = document.createElement("time");
     meta.className = "memory-meta";
     meta.dateTime = item.updated_at;
-    meta.textContent = `${showUser ? `${item.namespace.slice(1).join("/")} · ` : ""}${formatDate(item.updated_at)}`;
+    meta.textContent = `${showUser ? `${userOf(item)} · ` : ""}${formatDate(item.updated_at)}`;
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "button icon memory-delete";
