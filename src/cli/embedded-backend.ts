@@ -10,6 +10,8 @@ import type { Assistant } from "../storage/assistants.js";
 import type { ConfiguredAgent } from "../composition/agent-from-config.js";
 import type { ServiceCheckpointer } from "../storage/checkpointer.js";
 import type { Storage } from "../storage/storage.js";
+import type { BaseStore, Item } from "@langchain/langgraph-checkpoint";
+import type { MemoryStoreAccess, StoredItem } from "./chat-memories.js";
 import {
   ASSISTANT_LIMIT,
   type AssistantSummary,
@@ -31,6 +33,19 @@ import {
 const toChatMessage = (message: BaseMessage): ChatMessage => ({ role: roleOf(message.getType()), text: textOf(message.content) });
 const toSummary = (assistant: Assistant): AssistantSummary => ({ assistantId: assistant.assistantId, name: assistant.name, version: assistant.version, system: assistant.system });
 
+const toStoredItem = (item: Item): StoredItem => ({ namespace: item.namespace, key: item.key, value: item.value as Record<string, unknown>, updatedAt: item.updatedAt });
+
+/** `/memory` on the database's Store, the one the server's Store API reads without API keys. */
+const storeAccess = (store: BaseStore): MemoryStoreAccess => ({
+  search: async (prefix, { limit, offset }) => (await store.search(prefix, { limit, offset })).map(toStoredItem),
+  listNamespaces: (prefix, { limit }) => store.listNamespaces({ prefix, limit }),
+  get: async (namespace, key) => {
+    const item = await store.get(namespace, key);
+    return item ? toStoredItem(item) : null;
+  },
+  delete: (namespace, key) => store.delete(namespace, key),
+});
+
 /** See the module comment. Build it with `EmbeddedBackend.open`. */
 export class EmbeddedBackend implements ChatBackend {
   readonly description: string;
@@ -39,12 +54,14 @@ export class EmbeddedBackend implements ChatBackend {
   readonly #storage: Storage;
   /** Threads this chat ran turns on, whose runs `close` waits for. */
   readonly #used = new Set<string>();
+  readonly memoryStore: MemoryStoreAccess;
 
   private constructor(configured: ConfiguredAgent, storage: Storage, description: string) {
     this.#agent = configured.agent;
     this.#checkpointer = configured.checkpointer;
     this.#storage = storage;
     this.description = description;
+    this.memoryStore = storeAccess(storage.store);
   }
 
   /**
