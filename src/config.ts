@@ -103,6 +103,8 @@ const EnvSchema = z
     INSTANCE_HEARTBEAT_MS: optional(z.coerce.number().int().min(50)).default(2000),
     // How often each instance looks for crons that are due (a cron runs at most this late).
     CRON_POLL_MS: optional(z.coerce.number().int().min(10)).default(1000),
+    // How often each instance deletes the key-value store's expired items (`ttl`); reads skip them meanwhile.
+    STORE_SWEEP_MS: optional(z.coerce.number().int().min(100)).default(60_000),
     // Retrieval: an embeddings model (OpenAI-compatible /v1/embeddings) adds vector search to full-text.
     EMBEDDING_MODEL: optional(z.string()),
     // The embeddings provider, when it is not the chat model's (OPENAI_BASE_URL / OPENAI_API_KEY).

@@ -35,6 +35,7 @@ async function start(): Promise<void> {
       apiKeys: keys,
       heartbeatMs: config.INSTANCE_HEARTBEAT_MS,
       cronPollMs: config.CRON_POLL_MS,
+      storeSweepMs: config.STORE_SWEEP_MS,
       llmCache,
       documents,
       documentMaxBytes: config.DOCUMENT_MAX_BYTES,
@@ -72,7 +73,7 @@ async function start(): Promise<void> {
       .then((cancelled) => {
         if (cancelled > 0) logger.warn({ cancelled }, "cancelled runs still going after the grace period");
         server.closeAllConnections();
-        return deps.monitor?.stop();
+        return Promise.all([deps.monitor?.stop(), deps.storeSweeper?.stop()]);
       })
       .then(() => storage.close())
       .catch((error: unknown) => logger.error({ err: error }, "shutdown did not complete cleanly"))

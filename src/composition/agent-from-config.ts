@@ -10,6 +10,7 @@ import type { LlmCache, LlmCacheOptions } from "../storage/llm-cache.js";
 import { MemoryLlmCache } from "../storage/memory/llm-cache.js";
 import type { ServiceCheckpointer } from "../storage/checkpointer.js";
 import { openStorage } from "../storage/open-storage.js";
+import { scopedStore } from "../storage/scoped-store.js";
 import type { Storage } from "../storage/storage.js";
 
 /** An agent and the storage it owns, so whoever built it can close the database. */
@@ -85,6 +86,9 @@ export function createAgentFromConfig(config: Config, options: { logger?: Logger
     modelName: config.MODEL,
     temperature: config.TEMPERATURE,
     checkpointer,
+    // Used in code and through langgraph.json, the agent's user is the local one: the same
+    // namespaces as a server without API keys on this database.
+    store: scopedStore(storage.store, undefined),
     systemPrompt: config.SYSTEM_PROMPT,
     contextTokens: config.CONTEXT_TOKENS,
     maxOutputTokens: config.MAX_OUTPUT_TOKENS,

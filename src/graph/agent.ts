@@ -1,7 +1,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { END, START, StateGraph } from "@langchain/langgraph";
-import type { BaseCheckpointSaver } from "@langchain/langgraph-checkpoint";
+import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph-checkpoint";
 import { isRevertible } from "../storage/checkpointer.js";
 import { createModelNode } from "./model-node.js";
 import { DEFAULT_RETRY, type RetryOptions } from "./model-retry.js";
@@ -48,6 +48,11 @@ export interface AgentOptions {
   temperature?: number;
   /** Where threads live. Without one the graph keeps no memory between invocations. */
   checkpointer?: BaseCheckpointSaver;
+  /**
+   * The graph's default long-term store (`config.store` in nodes) for invocations that bring
+   * none: the server passes each run its owner's view, and `langgraph dev` swaps in its own.
+   */
+  store?: BaseStore;
   systemPrompt?: string;
   /** Prompt budget: system prompt + window + `maxOutputTokens` never exceed it. */
   contextTokens?: number;
@@ -163,7 +168,7 @@ export type Agent = ReturnType<typeof createAgent>;
  */
 export function createAgent(options: AgentOptions = {}) {
   const setup = runSetupResolver(options);
-  const graph = buildAgentGraph(options, setup).compile({ checkpointer: options.checkpointer });
+  const graph = buildAgentGraph(options, setup).compile({ checkpointer: options.checkpointer, store: options.store });
   makeRunsAtomic(graph, options.durability ?? "exit");
   registerAgent(graph, { setup, defaults: runDefaults(options), hasModel: options.model !== undefined });
   return graph;

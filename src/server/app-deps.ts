@@ -11,6 +11,7 @@ import type { ApiKeys } from "./auth.js";
 import type { CronScheduler } from "./cron-scheduler.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
 import type { RunManager } from "./run-manager.js";
+import type { StoreSweeper } from "./store-sweeper.js";
 import type { Storage } from "../storage/storage.js";
 
 /** Everything the HTTP app needs; the factory reads no environment and opens no socket. */
@@ -33,6 +34,8 @@ export interface AppDeps {
   monitor?: InstanceMonitor;
   /** Starts crons' runs when due; stop it before the run manager shuts down. */
   crons?: CronScheduler;
+  /** Deletes the store's expired items; stop it before closing the database. */
+  storeSweeper?: StoreSweeper;
   /** The model response cache, when `LLM_CACHE` is on; `/info` shows its counters. */
   llmCache?: LlmCache;
   /** Collections of documents (`/collections`), the same index the agent's search tool uses. */

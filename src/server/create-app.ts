@@ -16,11 +16,12 @@ import { InstanceMonitor } from "./instance-monitor.js";
 import { CronScheduler } from "./cron-scheduler.js";
 import { cronsRouter } from "./routes/crons.js";
 import { RunManager } from "./run-manager.js";
+import { StoreSweeper } from "./store-sweeper.js";
 import { type WebhookOptions, Webhooks } from "./webhooks.js";
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
-import { notOfferedRouter } from "./routes/not-offered.js";
 import { runsRouter } from "./routes/runs.js";
+import { storeRouter } from "./routes/store.js";
 import { runsCancelRouter } from "./routes/runs-cancel.js";
 import { threadStreamRouter } from "./routes/thread-stream.js";
 import { threadsRouter } from "./routes/threads.js";
@@ -36,6 +37,8 @@ export type { AppDeps } from "./app-deps.js";
 const DEFAULT_HEARTBEAT_MS = 2000;
 /** Cron poll interval when none is configured. */
 const DEFAULT_CRON_POLL_MS = 1000;
+/** Interval of the store's sweeps of expired items when none is configured. */
+const DEFAULT_STORE_SWEEP_MS = 60_000;
 
 /**
  * The request's id: the caller's `x-request-id` when it is a sane token (so a proxy's id follows
@@ -82,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/collections", express.json({ limit: deps.documentMaxBytes ?? DEFAULT_DOCUMENT_MAX_BYTES, strict: false, type: isJsonLike }));
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
   app.use(inputLimits());
-  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), cronsRouter(deps), runsRouter(deps), runsCancelRouter(deps), threadStreamRouter(deps), collectionsRouter(deps), notOfferedRouter());
+  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), cronsRouter(deps), runsRouter(deps), runsCancelRouter(deps), threadStreamRouter(deps), collectionsRouter(deps), storeRouter(deps));
   app.use(notFound, errorHandler);
   return app;
 }
@@ -103,6 +106,8 @@ export async function createServerDeps(parts: {
   heartbeatMs?: number;
   /** Interval of the polls for due crons (`CRON_POLL_MS`). */
   cronPollMs?: number;
+  /** Interval of the sweeps of the store's expired items (`STORE_SWEEP_MS`). */
+  storeSweepMs?: number;
   llmCache?: LlmCache;
   /** The agent's document index; without one, collections are kept in `storage` and no run can search them. */
   documents?: DocumentIndex;
@@ -125,5 +130,7 @@ export async function createServerDeps(parts: {
   monitor.cancels = runs;
   const crons = new CronScheduler({ storage, runs, logger: parts.logger, pollMs: parts.cronPollMs ?? DEFAULT_CRON_POLL_MS });
   crons.start();
-  return { ...parts, checkpointer, runs, monitor, crons, documents };
+  const storeSweeper = new StoreSweeper({ store: storage.store, logger: parts.logger, intervalMs: parts.storeSweepMs ?? DEFAULT_STORE_SWEEP_MS });
+  storeSweeper.start();
+  return { ...parts, checkpointer, runs, monitor, crons, documents, storeSweeper };
 }

@@ -313,16 +313,29 @@ export const SubgraphsQuery = z.object({ recurse: Flag.optional() });
 
 export const AssistantLatestVersion = z.object({ version: z.number().int().min(1) });
 
-/** The key-value store's requests, checked although the store is always empty (see not-offered.ts). */
-const Namespace = z.array(z.string());
+/**
+ * The key-value store's requests (`/store`). A namespace label may not be empty, nor hold a
+ * period (`GET` sends the namespace dot-joined), a colon or NUL: stores refuse them. A value is
+ * a JSON object; `ttl` is in minutes, as LangGraph's store has it.
+ */
+const NamespaceLabel = z
+  .string()
+  .min(1, "namespace labels cannot be empty")
+  .refine((label) => !/[.:\0]/.test(label), { error: (issue) => `namespace labels cannot contain periods or colons; got ${JSON.stringify(issue.input)}` });
+const Namespace = z.array(NamespaceLabel);
+/** The namespace of an item: at least one label. */
+const ItemNamespace = Namespace.min(1, "a namespace is required (at least one label)");
+const ItemKey = z.string().min(1, "a key is required");
+const RefreshTtl = z.boolean().nullish();
 
 export const StoreNamespaceSearch = z.object({
-  prefix: Namespace.optional(),
-  suffix: Namespace.optional(),
-  max_depth: z.number().int().min(1).optional(),
+  prefix: Namespace.nullish(),
+  suffix: Namespace.nullish(),
+  max_depth: z.number().int().min(1).nullish(),
   limit: z.number().int().min(1).max(1000).default(100),
   offset: z.number().int().min(0).default(0),
 });
+export type StoreNamespaceSearch = z.infer<typeof StoreNamespaceSearch>;
 
 export const StoreItemSearch = z.object({
   namespace_prefix: Namespace.default([]),
@@ -330,12 +343,35 @@ export const StoreItemSearch = z.object({
   limit: z.number().int().min(1).max(1000).default(10),
   offset: z.number().int().min(0).default(0),
   query: z.string().nullish(),
+  refresh_ttl: RefreshTtl,
 });
+export type StoreItemSearch = z.infer<typeof StoreItemSearch>;
 
-/** `GET`/`DELETE /store/items`: the namespace as the SDK sends it, dot-joined (`a.b`), and the key. */
-export const StoreItemQuery = z.object({ namespace: z.string().optional(), key: z.string().min(1) });
+export const StoreItemPut = z.object({
+  namespace: ItemNamespace,
+  key: ItemKey,
+  value: z.record(z.string(), z.unknown(), { error: "value must be a JSON object" }),
+  /** false: not indexed for semantic search; a list: the fields to index; null or unset: the store's default. */
+  index: z.union([z.literal(false), z.array(z.string().min(1))]).nullish(),
+  /** Minutes until the item expires (restarted by reads that refresh it); null or unset: never. */
+  ttl: z.number().positive("ttl must be a positive number of minutes").nullish(),
+});
+export type StoreItemPut = z.infer<typeof StoreItemPut>;
 
-export const StoreItemDelete = z.object({ namespace: Namespace, key: z.string().min(1) });
+/** `GET /store/items`: the namespace as the SDK sends it, dot-joined (`a.b`), the key, and `refresh_ttl`. */
+export const StoreItemQuery = z.object({
+  namespace: z
+    .string()
+    .default("")
+    .transform((joined) => (joined === "" ? [] : joined.split(".")))
+    .pipe(ItemNamespace),
+  key: ItemKey,
+  refresh_ttl: Flag.optional(),
+});
+export type StoreItemQuery = z.infer<typeof StoreItemQuery>;
+
+export const StoreItemDelete = z.object({ namespace: ItemNamespace, key: ItemKey });
+export type StoreItemDelete = z.infer<typeof StoreItemDelete>;
 
 /** Crons: a run request repeated on a schedule (croner's cron syntax, in `timezone` or UTC). */
 export const CronPath = z.object({ cron_id: Uuid });

@@ -4,6 +4,7 @@
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StateSnapshot } from "@langchain/langgraph";
+import type { Item, SearchItem } from "@langchain/langgraph-checkpoint";
 import type { Cron } from "../storage/crons.js";
 import type { Run } from "../storage/runs.js";
 import type { Thread } from "../storage/threads.js";
@@ -168,5 +169,18 @@ export function cronToWire(cron: Cron) {
     next_run_date: iso(cron.nextRunDate),
     metadata: cron.metadata,
     enabled: cron.enabled,
+  };
+}
+
+/** A store item as the LangGraph API returns it (the SDK's `Item`, with `score` for search results that have one). */
+export function storeItemToWire(item: Item | SearchItem) {
+  const score = (item as SearchItem).score;
+  return {
+    namespace: item.namespace,
+    key: item.key,
+    value: item.value,
+    created_at: new Date(item.createdAt).toISOString(),
+    updated_at: new Date(item.updatedAt).toISOString(),
+    ...(score === undefined ? {} : { score }),
   };
 }

@@ -11,6 +11,7 @@ import type { LlmCache, LlmCacheOptions } from "./llm-cache.js";
 import type { InstanceRepository } from "./instances.js";
 import type { RunEventStore } from "./run-events.js";
 import type { RunRepository } from "./runs.js";
+import type { ServiceStore } from "./store-operations.js";
 import type { ThreadRepository } from "./threads.js";
 
 /** The storage of one database. */
@@ -37,6 +38,11 @@ export interface Storage {
   readonly documents: DocumentStore;
   /** Runs started on a schedule. */
   readonly crons: CronRepository;
+  /**
+   * LangGraph's key-value store (`/store`, a graph's `config.store`): every owner's items, with
+   * no scoping; the server hands out `scopedStore(store, owner)` views of it.
+   */
+  readonly store: ServiceStore;
   /** A model response cache kept in this database. */
   createLlmCache(options: LlmCacheOptions): LlmCache;
   /** Creates or migrates every part's tables; idempotent, and safe when several instances start at once. */

@@ -32,6 +32,7 @@ afterAll(async () => {
     await deps.crons?.stop();
     await deps.runs.shutdown(0);
     await deps.monitor?.stop();
+    await deps.storeSweeper?.stop();
   }
   for (const configured of opened) await configured.checkpointer.close();
   await stub.close();

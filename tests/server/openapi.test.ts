@@ -190,6 +190,8 @@ describe("the OpenAPI document and /docs", () => {
     const threadId = (thread.body as { thread_id: string }).thread_id;
     const collection = await server.request("/collections", { body: { name: "notes" }, headers: withKey });
     const collectionId = (collection.body as { collection_id: string }).collection_id;
+    const stored = await server.request("/store/items", { method: "PUT", body: { namespace: ["notes"], key: "ada", value: { text: "Ada" } }, headers: withKey });
+    expect(stored.status).toBe(204);
     const input = { messages: [{ role: "user", content: "My name is Ada" }] };
     const calls: { method?: string; path: string; template: string; body?: unknown }[] = [
       { path: "/ok", template: "/ok" },
@@ -214,6 +216,8 @@ describe("the OpenAPI document and /docs", () => {
       { path: `/collections/${collectionId}/search`, template: "/collections/{collection_id}/search", body: { query: "first program" } },
       { path: "/store/namespaces", template: "/store/namespaces", body: {} },
       { path: "/store/items/search", template: "/store/items/search", body: {} },
+      { path: "/store/items?namespace=notes&key=ada", template: "/store/items" },
+      { path: "/store/items?namespace=notes&key=nobody", template: "/store/items" },
       { path: "/runs/crons/search", template: "/runs/crons/search", body: {} },
     ];
     const problems: string[] = [];

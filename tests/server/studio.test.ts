@@ -331,14 +331,16 @@ describe("the calls Studio makes", () => {
     expect(texts(after.values).at(-1)).toEqual(["human", JSON.stringify([{ type: "text", text: "Tell me a long story" }])]);
   });
 
-  it("finds the memory tab empty, refuses to store, and lists no crons before one is made", async () => {
+  it("finds the memory tab empty, stores, finds and deletes an item, and lists no crons before one is made", async () => {
     expect((await studio("/store/namespaces", { body: { limit: 100, offset: 0 } })).body).toEqual({ namespaces: [] });
     expect((await studio("/store/items/search", { body: { namespace_prefix: ["memories"], limit: 10, offset: 0 } })).body).toEqual({ items: [] });
     expect(await studio("/store/items?namespace=memories&key=profile")).toMatchObject({ status: 200, body: null });
     const put = await studio("/store/items", { method: "PUT", body: { namespace: ["memories"], key: "profile", value: { name: "Ada" } } });
-    expect(put.status).toBe(501);
-    expect((put.body as { detail: string }).detail).toMatch(/no key-value store/);
+    expect(put.status).toBe(204);
+    expect((await studio("/store/namespaces", { body: { limit: 100, offset: 0 } })).body).toEqual({ namespaces: [["memories"]] });
+    expect(await studio("/store/items?namespace=memories&key=profile")).toMatchObject({ status: 200, body: { namespace: ["memories"], key: "profile", value: { name: "Ada" } } });
     expect((await studio("/store/items", { method: "DELETE", body: { namespace: ["memories"], key: "profile" } })).status).toBe(204);
+    expect((await studio("/store/items/search", { body: { namespace_prefix: ["memories"], limit: 10, offset: 0 } })).body).toEqual({ items: [] });
     expect((await studio("/store/items/search", { body: { namespace_prefix: "memories" } })).status).toBe(422);
 
     // Crons (tests/server/crons.test.ts has the rest): Studio's list, empty until one is made.

@@ -63,6 +63,7 @@ export async function startServer(
     allowedHosts: config.ALLOWED_HOSTS,
     apiKeys: config.apiKeys ? apiKeys(config.apiKeys) : undefined,
     cronPollMs: config.CRON_POLL_MS,
+    storeSweepMs: config.STORE_SWEEP_MS,
     llmCache,
     documents,
     documentMaxBytes: config.DOCUMENT_MAX_BYTES,
@@ -100,6 +101,7 @@ export async function startServer(
       await deps.crons?.stop();
       await deps.runs.shutdown(0);
       await deps.monitor?.stop();
+      await deps.storeSweeper?.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (schema && !keepData) await dropSchema((storage.checkpointer as PostgresCheckpointer).database.pool, schema);

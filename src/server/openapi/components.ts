@@ -20,6 +20,14 @@ const object = (properties: Record<string, JsonSchema>, required: string[] = Obj
   ...extra,
 });
 const anyObject: JsonSchema = { type: "object", additionalProperties: true };
+/** A store item's fields; search results add `score` when the search had a query. */
+const ITEM_PROPERTIES: Record<string, JsonSchema> = {
+  namespace: { type: "array", items: { type: "string" } },
+  key: { type: "string" },
+  value: anyObject,
+  created_at: dateTime,
+  updated_at: dateTime,
+};
 const RUN_STATUSES = ["pending", "running", "success", "error", "timeout", "interrupted"];
 const MULTITASK_STRATEGIES = ["reject", "enqueue", "interrupt", "rollback"];
 
@@ -184,14 +192,9 @@ export const SCHEMAS = {
     },
     ["cron_id", "assistant_id", "thread_id", "end_time", "schedule", "created_at", "updated_at", "payload", "next_run_date", "metadata", "enabled"],
   ),
-  Item: object({
-    namespace: { type: "array", items: { type: "string" } },
-    key: { type: "string" },
-    value: anyObject,
-    created_at: dateTime,
-    updated_at: dateTime,
-  }),
-  SearchItem: { allOf: [ref("Item"), { type: "object", properties: { score: nullable({ type: "number" }) } }] },
+  Item: object(ITEM_PROPERTIES),
+  // Written out rather than as allOf [Item, {score}]: each part of an allOf would refuse the other's fields.
+  SearchItem: object({ ...ITEM_PROPERTIES, score: { type: "number" } }, Object.keys(ITEM_PROPERTIES)),
   Namespaces: object({ namespaces: { type: "array", items: { type: "array", items: { type: "string" } } } }),
   SearchItems: object({ items: { type: "array", items: ref("SearchItem") } }),
   Collection: object({

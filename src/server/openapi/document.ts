@@ -16,7 +16,7 @@ const TAGS: Record<Tag, string> = {
   "Stateless runs": "Runs on a temporary thread",
   Crons: "Scheduled runs",
   Collections: "Documents the agent can search (retrieval)",
-  Store: "The key-value store (this server keeps none: reads are empty, writes refused)",
+  Store: "The key-value store (LangGraph's BaseStore): each API key owner's namespaces are its own",
 };
 
 const isZod = (shape: Shape): shape is z.ZodType => "_zod" in shape;

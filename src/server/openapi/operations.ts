@@ -21,6 +21,7 @@ import {
   RunCreate,
   RunListQuery,
   StoreItemDelete,
+  StoreItemPut,
   StoreItemQuery,
   StoreItemSearch,
   StoreNamespaceSearch,
@@ -44,12 +45,11 @@ import {
   ThreadStreamQuery,
 } from "../schemas.js";
 import { type JsonSchema, type SchemaName, ref } from "./components.js";
-import * as official from "./official-requests.js";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
 export type Tag = "Meta" | "Assistants" | "Threads" | "Thread runs" | "Stateless runs" | "Crons" | "Collections" | "Store";
 
-/** A request body or query: the route's zod schema, or JSON Schema where it has none (see official-requests.ts). */
+/** A request body or query: the route's zod schema, or JSON Schema where a route has none. */
 export type Shape = z.ZodType | JsonSchema;
 
 /** One answer of an operation: JSON, an event stream, an HTML page, or no body. */
@@ -76,7 +76,7 @@ const list = (name: SchemaName): Reply[] => [{ status: 200, media: "application/
 const SSE: Reply[] = [{ status: 200, media: "text/event-stream", schema: ref("EventStream") }];
 const HTML: Reply[] = [{ status: 200, media: "text/html", schema: ref("Html") }];
 const NO_CONTENT = (description: string): Reply[] => [{ status: 204, description }];
-const NULL_ITEM: Reply[] = [{ status: 200, media: "application/json", schema: { anyOf: [ref("Item"), { type: "null" }], description: "Always null: no store" } }];
+const ITEM_OR_NULL: Reply[] = [{ status: 200, media: "application/json", schema: { anyOf: [ref("Item"), { type: "null" }], description: "The item, or null when there is none" } }];
 
 const META: Operation[] = [
   { method: "get", path: "/ok", tag: "Meta", summary: "Health check", replies: json("Ok"), open: true },
@@ -171,11 +171,11 @@ const COLLECTIONS: Operation[] = [
 ];
 
 const STORE: Operation[] = [
-  { method: "post", path: "/store/namespaces", tag: "Store", summary: "Namespaces (none: no store)", body: StoreNamespaceSearch, replies: json("Namespaces") },
-  { method: "post", path: "/store/items/search", tag: "Store", summary: "Search items (none: no store)", body: StoreItemSearch, replies: json("SearchItems") },
-  { method: "get", path: "/store/items", tag: "Store", summary: "Get an item (null: no store)", query: StoreItemQuery, replies: NULL_ITEM },
-  { method: "put", path: "/store/items", tag: "Store", summary: "Put an item (501: no store)", body: official.STORE_PUT_ITEM, replies: NO_CONTENT("Stored") },
-  { method: "delete", path: "/store/items", tag: "Store", summary: "Delete an item (nothing to delete)", body: StoreItemDelete, replies: NO_CONTENT("Deleted") },
+  { method: "post", path: "/store/namespaces", tag: "Store", summary: "List namespaces (prefix, suffix, depth, pages)", body: StoreNamespaceSearch, replies: json("Namespaces") },
+  { method: "post", path: "/store/items/search", tag: "Store", summary: "Search items (namespace prefix, filter, query, pages)", body: StoreItemSearch, replies: json("SearchItems") },
+  { method: "get", path: "/store/items", tag: "Store", summary: "Get an item (namespace dot-joined)", query: StoreItemQuery, replies: ITEM_OR_NULL },
+  { method: "put", path: "/store/items", tag: "Store", summary: "Put an item (with an optional ttl in minutes)", body: StoreItemPut, replies: NO_CONTENT("Stored") },
+  { method: "delete", path: "/store/items", tag: "Store", summary: "Delete an item", body: StoreItemDelete, replies: NO_CONTENT("Deleted") },
 ];
 
 /** Every operation, in the order the reference lists them. */

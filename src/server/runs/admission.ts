@@ -69,7 +69,7 @@ export class RunAdmission {
   async validate(body: RunCreate, owner: string | undefined, threadId = "validation"): Promise<RunAssistant> {
     const assistant = await resolveRunAssistant(this.deps.storage.assistants, body.assistant_id, owner);
     assertHasModel(this.deps.agent);
-    const configurable = runConfigurable(threadId, body, assistant);
+    const configurable = runConfigurable(threadId, body, assistant, owner);
     // A bad setting (configurable.temperature, ...) is a 422 naming it, before anything is created.
     assertRunSettings(this.deps.agent, configurable);
     if (body.input?.messages?.length) {

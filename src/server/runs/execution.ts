@@ -17,6 +17,7 @@ import type { Logger } from "../../logger.js";
 import type { DocumentIndex } from "../../retrieval/document-index.js";
 import { requestedCollection, requireCollection } from "../run-collection.js";
 import { StreamTranslator, graphModesFor } from "../run-stream.js";
+import { scopedStore } from "../../storage/scoped-store.js";
 import type { Storage } from "../../storage/storage.js";
 import type { Webhooks } from "../webhooks.js";
 import { errorToWire } from "../wire.js";
@@ -125,7 +126,9 @@ export class RunExecution implements QueueWork {
     // "values" always: the last one is the run's result, which spares reading the state back;
     // "updates" always: an `__interrupt__` update says the run paused at a breakpoint.
     const options = {
-      ...runConfig(run, body, handle.assistant),
+      ...runConfig(run, body, handle.assistant, handle.owner),
+      // The graph's `config.store`: the owner's view, whatever namespace or user_id the run names.
+      store: scopedStore(this.deps.storage.store, handle.owner),
       streamMode: [...new Set<GraphStreamMode>([...graphModesFor(requested), "values", "updates"])],
       signal: handle.controller.signal,
     };

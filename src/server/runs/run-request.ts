@@ -58,14 +58,17 @@ export type RunAssistant = Pick<Assistant, "assistantId" | "graphId" | "config" 
  * the run or switch off its undo, are dropped from all four), the one collection chosen for the
  * run (for a created run, the checked one `bindCollection` left in its request), its thread
  * and the checkpoint it forks from, which only the request's `checkpoint_id`/`checkpoint` may name.
+ * With API keys, `user_id` (whose long-term memory the graph uses) is the key's `owner` unless a
+ * layer names one; whichever user it names, the run's store stays the owner's (`scopedStore`).
  */
-export function runConfigurable(threadId: string, body: RunCreate, assistant: RunAssistant): Record<string, unknown> {
+export function runConfigurable(threadId: string, body: RunCreate, assistant: RunAssistant, owner?: string): Record<string, unknown> {
   const checkpointId = forkCheckpointId(body);
   const collectionId = requestedCollection(body) ?? assistantCollection(assistant);
   const layers = [assistant.config.configurable as Record<string, unknown> | undefined, assistant.context, body.config?.configurable, body.context];
   const merged = Object.assign({}, ...layers.map(clientKeys)) as Record<string, unknown>;
   delete merged.collection_id;
   return {
+    ...(owner === undefined ? {} : { user_id: owner }),
     ...merged,
     ...(collectionId === undefined ? {} : { collection_id: collectionId }),
     thread_id: threadId,
@@ -76,13 +79,14 @@ export function runConfigurable(threadId: string, body: RunCreate, assistant: Ru
 /**
  * The graph's config for `run`: its `configurable`, limits and tags (the run's, else its
  * assistant's), breakpoints and metadata, which names the run's real assistant and its graph.
+ * `owner` is the API key's (see `runConfigurable`); the caller adds the run's `store`.
  */
-export function runConfig(run: Run, body: RunCreate, assistant: RunAssistant) {
+export function runConfig(run: Run, body: RunCreate, assistant: RunAssistant, owner?: string) {
   const defaults = assistant.config as { recursion_limit?: unknown; tags?: unknown };
   const recursionLimit = body.config?.recursion_limit ?? (typeof defaults.recursion_limit === "number" ? defaults.recursion_limit : undefined);
   const tags = body.config?.tags ?? (Array.isArray(defaults.tags) ? (defaults.tags as string[]) : undefined);
   return {
-    configurable: runConfigurable(run.threadId, body, assistant),
+    configurable: runConfigurable(run.threadId, body, assistant, owner),
     ...(recursionLimit ? { recursionLimit } : {}),
     ...(tags ? { tags } : {}),
     ...(body.interrupt_before ? { interruptBefore: body.interrupt_before } : {}),

@@ -1,3 +1,4 @@
+import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
 import { PostgresAssistants } from "./assistants.js";
@@ -35,6 +36,8 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
     runEvents,
     documents,
     crons,
+    // Until the database-backed store lands: kept in memory, per process.
+    store: new InMemoryStore(),
     createLlmCache: (cacheOptions: LlmCacheOptions) => new PostgresLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();

@@ -1,3 +1,4 @@
+import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import type { LlmCacheOptions } from "../llm-cache.js";
 import type { Storage } from "../storage.js";
 import { SqliteAssistants } from "./assistants.js";
@@ -29,6 +30,8 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
     instances,
     documents,
     crons,
+    // Until the database-backed store lands: kept in memory, per process.
+    store: new InMemoryStore(),
     createLlmCache: (cacheOptions: LlmCacheOptions) => new SqliteLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
