@@ -10,6 +10,7 @@ import type { Assistant } from "../storage/assistants.js";
 import type { ConfiguredAgent } from "../composition/agent-from-config.js";
 import type { ServiceCheckpointer } from "../storage/checkpointer.js";
 import type { Storage } from "../storage/storage.js";
+import { scopedStore } from "../storage/scoped-store.js";
 import type { BaseStore, Item } from "@langchain/langgraph-checkpoint";
 import type { MemoryStoreAccess, StoredItem } from "./chat-memories.js";
 import {
@@ -35,7 +36,7 @@ const toSummary = (assistant: Assistant): AssistantSummary => ({ assistantId: as
 
 const toStoredItem = (item: Item): StoredItem => ({ namespace: item.namespace, key: item.key, value: item.value as Record<string, unknown>, updatedAt: item.updatedAt });
 
-/** `/memory` on the database's Store, the one the server's Store API reads without API keys. */
+/** `/memory` on a `BaseStore`. */
 const storeAccess = (store: BaseStore): MemoryStoreAccess => ({
   search: async (prefix, { limit, offset }) => (await store.search(prefix, { limit, offset })).map(toStoredItem),
   listNamespaces: (prefix, { limit }) => store.listNamespaces({ prefix, limit }),
@@ -61,7 +62,9 @@ export class EmbeddedBackend implements ChatBackend {
     this.#checkpointer = configured.checkpointer;
     this.#storage = storage;
     this.description = description;
-    this.memoryStore = storeAccess(storage.store);
+    // The store the agent's runs here use (the local user's scope of the database's store): what
+    // they remember is what `/memory` shows, as the server shows it without API keys.
+    this.memoryStore = storeAccess(configured.agent.store ?? scopedStore(storage.store, undefined));
   }
 
   /**
