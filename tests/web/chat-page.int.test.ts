@@ -438,7 +438,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       await page.waitForSelector("#assistant-dialog", { state: "hidden" });
     });
 
-    it("shows what the agent remembers in the Memory dialog, newest first, forgets one by keyboard and then everything after confirming", async () => {
+    it("shows what the agent remembers in the Memory dialog, newest first and a page at a time, forgets one by keyboard and then everything after confirming", async () => {
       const store = server.client.store;
       const user = ["memories", "local"];
       await store.putItem(user, "name", { text: "The user's name is Ada" });
@@ -462,10 +462,22 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       expect(await store.getItem(user, "name")).toBeNull();
       expect(await store.getItem(user, "language")).not.toBeNull();
 
-      // Dismissing the confirmation keeps everything; accepting forgets everything.
+      // A page at a time: twenty more make two pages.
+      for (let index = 1; index <= 20; index += 1) await store.putItem(user, `fact_${index}`, { text: `Fact number ${index}` });
+      await page.click("#memory-close");
+      await page.click("#manage-memory");
+      await expect.poll(async () => (await memories()).length).toBe(20);
+      await page.click("#memory-more");
+      await expect.poll(async () => (await memories()).length).toBe(21);
+      expect(await page.locator("#memory-more").isHidden()).toBe(true);
+
+      // Dismissing the confirmation keeps everything; accepting forgets everything, the memories not shown too.
       page.once("dialog", (dialog) => void dialog.dismiss());
       await page.click("#memory-clear");
-      await expect.poll(memories).toEqual(["Prefers answers in French"]);
+      expect(await memories()).toHaveLength(21);
+      await page.click("#memory-close");
+      await page.click("#manage-memory");
+      await expect.poll(async () => (await memories()).length).toBe(20);
       page.once("dialog", (dialog) => {
         expect(dialog.message()).toContain("Forget everything");
         void dialog.accept();
