@@ -38,6 +38,7 @@ async function serve(deps: AppDeps): Promise<{ apiUrl: string; close: () => Prom
       await deps.crons?.stop();
       await deps.runs.shutdown(0);
       await deps.monitor?.stop();
+      await deps.storeSweeper?.stop();
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     },

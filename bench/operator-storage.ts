@@ -92,6 +92,7 @@ async function serve(env: Record<string, string>, stub: OpenAiStub) {
       await deps.runs.shutdown(config.SHUTDOWN_GRACE_MS);
       server.closeAllConnections();
       await deps.monitor?.stop();
+      await deps.storeSweeper?.stop();
       await storage.close();
     },
   };

@@ -16,7 +16,7 @@ import { InstanceMonitor } from "./instance-monitor.js";
 import { CronScheduler } from "./cron-scheduler.js";
 import { cronsRouter } from "./routes/crons.js";
 import { RunManager } from "./run-manager.js";
-import { StoreSweeper } from "./store-sweeper.js";
+import { DEFAULT_STORE_SWEEP_MS, StoreSweeper } from "./store-sweeper.js";
 import { type WebhookOptions, Webhooks } from "./webhooks.js";
 import { assistantsRouter } from "./routes/assistants.js";
 import { metaRouter } from "./routes/meta.js";
@@ -37,8 +37,6 @@ export type { AppDeps } from "./app-deps.js";
 const DEFAULT_HEARTBEAT_MS = 2000;
 /** Cron poll interval when none is configured. */
 const DEFAULT_CRON_POLL_MS = 1000;
-/** Interval of the store's sweeps of expired items when none is configured. */
-const DEFAULT_STORE_SWEEP_MS = 60_000;
 
 /**
  * The request's id: the caller's `x-request-id` when it is a sane token (so a proxy's id follows

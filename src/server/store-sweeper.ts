@@ -7,6 +7,9 @@
 import type { Logger } from "../logger.js";
 import type { ServiceStore } from "../storage/store-operations.js";
 
+/** Time between sweeps when none is configured (`STORE_SWEEP_MS`'s default). */
+export const DEFAULT_STORE_SWEEP_MS = 60_000;
+
 export interface StoreSweeperDeps {
   store: ServiceStore;
   logger: Logger;

@@ -7,6 +7,8 @@ import { type AppDeps, createApp, createServerDeps } from "../../src/server/crea
 import { createAgentFromConfig } from "../../src/composition/agent-from-config.js";
 import type { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
 import { REDACTED_PATHS } from "../../src/logger.js";
+import type { Agent } from "../../src/graph/agent.js";
+import type { Storage } from "../../src/storage/storage.js";
 import { apiKeys } from "../../src/server/auth.js";
 import type { Resolver } from "../../src/server/webhooks.js";
 import { makeConfig, makeTempDir, removeDir } from "./fixtures.js";
@@ -45,6 +47,8 @@ export async function startServer(
     backend?: Backend;
     /** Resolves webhook host names instead of DNS. */
     resolve?: Resolver;
+    /** Serves this graph, built on the server's storage, instead of the configured agent. */
+    agent?: (storage: Storage) => Agent;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? makeTempDir();
@@ -54,9 +58,10 @@ export async function startServer(
   const config = makeConfig(stub, dataDir, { ...database, ...options.env });
   const logs: string[] = [];
   const logger = options.captureLogs ? pino({ level: "debug", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, { write: (line: string) => void logs.push(line) }) : pino({ level: "silent" });
-  const { agent, storage, llmCache, documents } = createAgentFromConfig(config, { logger });
+  const configured = createAgentFromConfig(config, { logger });
+  const { storage, llmCache, documents } = configured;
   const deps = await createServerDeps({
-    agent,
+    agent: options.agent?.(storage) ?? configured.agent,
     storage,
     logger,
     corsOrigins: config.CORS_ORIGINS,
