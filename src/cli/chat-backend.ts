@@ -4,6 +4,7 @@
  * calls these and prints.
  */
 import { NotFoundError } from "../errors.js";
+import type { MemoryStoreAccess } from "./chat-memories.js";
 
 /** Who said a message, as the chat labels it. */
 export type ChatRole = "user" | "assistant" | "system" | "tool";
@@ -63,6 +64,8 @@ export interface ChatBackend {
   threads(options: { limit: number }): Promise<ThreadSummary[]>;
   /** The thread's messages, oldest first; empty for a thread that does not exist yet. */
   history(threadId: string): Promise<ChatMessage[]>;
+  /** The Store that holds the agent's long-term memories, for `/memory`; failures reject with a one-line message. */
+  readonly memoryStore: MemoryStoreAccess;
   /** Releases the database or connections; waits for a stopped turn to be undone first. */
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { Readable, Writable } from "node:stream";
 import { threadIdProblem } from "./chat-arguments.js";
 import { NotFoundError } from "../errors.js";
 import type { AssistantSummary, ChatBackend, ThreadSummary } from "./chat-backend.js";
+import { MEMORY_LIST_LIMIT, type MemorySummary, forgetAllMemories, forgetMemory, hasMemories, listMemories } from "./chat-memories.js";
 
 /** How many threads `/threads` lists. */
 const THREAD_LIST_LIMIT = 30;
@@ -21,6 +22,11 @@ export const COMMANDS_HELP = `Commands:
   /assistants    list the assistants (* marks the one in use)
   /assistant <id or name>
                  talk through this assistant, in a new thread
+  /memory        list what the agent remembers about you across threads, newest first
+  /memory forget <key>
+                 forget one memory (its key is the first column of /memory)
+  /memory clear [--yes]
+                 forget every memory (asks first, unless --yes)
   /help          show this help
   /exit          leave (so do Ctrl-D and Ctrl-C)
 Anything else is sent as a message; start it with // to send a message beginning with /.`;
@@ -51,6 +57,12 @@ export function describeError(error: unknown): string {
   return message.split("\n")[0]?.trim() || "unknown error";
 }
 
+/** What `/memory` says when nothing is remembered. */
+export const NO_MEMORIES = "Nothing is remembered yet. The agent keeps facts you tell it about yourself (your name, preferences, goals) and uses them in your other threads; LONG_TERM_MEMORY=off turns this off.";
+
+/** The answers that confirm a question; anything else (an empty line too) declines. */
+const YES = /^y(es)?$/i;
+
 /** `Pirate (<id>, version 2)`. */
 const describeAssistant = (assistant: AssistantSummary): string => `${assistant.name} (${assistant.assistantId}, version ${assistant.version})`;
 
@@ -72,6 +84,9 @@ export class ChatSession {
 
   /** The assistant turns run through now; undefined is the graph's own. */
   #assistant: AssistantSummary | undefined;
+
+  /** What the next line answers, after a question such as `/memory clear`'s; it runs on "y"/"yes". */
+  #confirming: (() => Promise<void>) | undefined;
 
   constructor(options: ChatSessionOptions) {
     this.#options = options;
@@ -123,6 +138,16 @@ export class ChatSession {
 
   /** Handles one line; false when the chat should end. */
   async #handle(line: string): Promise<boolean> {
+    const confirmed = this.#confirming;
+    if (confirmed) {
+      this.#confirming = undefined;
+      if (!YES.test(line)) {
+        this.#print("Nothing was forgotten.");
+        return true;
+      }
+      await confirmed().catch((error: unknown) => this.#fail(describeError(error)));
+      return true;
+    }
     if (line === "") return true;
     if (line.startsWith("//")) {
       await this.#send(line.slice(1));
@@ -161,12 +186,16 @@ export class ChatSession {
         case "/assistant":
           await this.#useAssistant(argument);
           return true;
+        case "/memory":
+          await this.#memory(rest);
+          return true;
         default:
           this.#fail(`Unknown command ${command}; /help lists the commands`);
           return true;
       }
     } catch (error) {
-      this.#fail(error instanceof NotFoundError && command === "/assistant" ? `${describeError(error)}; /assistants lists them` : describeError(error));
+      const hint = command === "/assistant" ? "; /assistants lists them" : command === "/memory" ? "; /memory lists them" : "";
+      this.#fail(error instanceof NotFoundError ? `${describeError(error)}${hint}` : describeError(error));
       return true;
     }
   }
@@ -210,6 +239,39 @@ export class ChatSession {
     this.#assistant = await this.#options.backend.findAssistant(idOrName);
     this.#threadId = randomUUID();
     this.#print(`Assistant ${describeAssistant(this.#assistant)}; new thread ${this.#threadId}`);
+  }
+
+  /** `/memory`, `/memory forget <key>`, `/memory clear [--yes]`. */
+  async #memory(words: string[]): Promise<void> {
+    const store = this.#options.backend.memoryStore;
+    const [action, ...rest] = words;
+    if (action === undefined) return this.#printMemories(await listMemories(store, MEMORY_LIST_LIMIT));
+    if (action === "forget" && rest.length === 1) {
+      const key = rest[0] as string;
+      const forgotten = await forgetMemory(store, key);
+      return this.#print(forgotten === 1 ? `Forgot ${key}.` : `Forgot ${key} (${forgotten} users had it).`);
+    }
+    if (action === "clear" && (rest.length === 0 || (rest.length === 1 && rest[0] === "--yes"))) {
+      if (!(await hasMemories(store))) return this.#print("Nothing is remembered.");
+      const clear = async () => {
+        const forgotten = await forgetAllMemories(store);
+        this.#print(`Forgot ${forgotten} ${forgotten === 1 ? "memory" : "memories"}.`);
+      };
+      if (rest[0] === "--yes") return clear();
+      this.#confirming = clear;
+      return this.#print("Forget everything the agent remembers about you? This cannot be undone. [y/N]");
+    }
+    this.#fail("Usage: /memory, /memory forget <key>, /memory clear [--yes]");
+  }
+
+  #printMemories(memories: MemorySummary[]): void {
+    if (memories.length === 0) return this.#print(NO_MEMORIES);
+    // Memories of several users (a `user_id` given by clients) say whose they are.
+    const severalUsers = new Set(memories.map((memory) => memory.user)).size > 1;
+    const width = Math.max(...memories.map((memory) => memory.key.length));
+    const lines = memories.map((memory) => `  ${memory.key.padEnd(width)}  ${formatTime(memory.updatedAt)}  ${memory.text.replace(/\s+/g, " ")}${severalUsers ? `  (${memory.user})` : ""}`);
+    if (memories.length >= MEMORY_LIST_LIMIT) lines.push(`(the newest ${MEMORY_LIST_LIMIT} are shown)`);
+    this.#print(lines.join("\n"));
   }
 
   #printAssistants(assistants: AssistantSummary[]): void {

@@ -10,6 +10,9 @@ import type { Assistant } from "../storage/assistants.js";
 import type { ConfiguredAgent } from "../composition/agent-from-config.js";
 import type { ServiceCheckpointer } from "../storage/checkpointer.js";
 import type { Storage } from "../storage/storage.js";
+import { scopedStore } from "../storage/scoped-store.js";
+import type { BaseStore, Item } from "@langchain/langgraph-checkpoint";
+import type { MemoryStoreAccess, StoredItem } from "./chat-memories.js";
 import {
   ASSISTANT_LIMIT,
   type AssistantSummary,
@@ -31,6 +34,19 @@ import {
 const toChatMessage = (message: BaseMessage): ChatMessage => ({ role: roleOf(message.getType()), text: textOf(message.content) });
 const toSummary = (assistant: Assistant): AssistantSummary => ({ assistantId: assistant.assistantId, name: assistant.name, version: assistant.version, system: assistant.system });
 
+const toStoredItem = (item: Item): StoredItem => ({ namespace: item.namespace, key: item.key, value: item.value as Record<string, unknown>, updatedAt: item.updatedAt });
+
+/** `/memory` on a `BaseStore`. */
+const storeAccess = (store: BaseStore): MemoryStoreAccess => ({
+  search: async (prefix, { limit, offset }) => (await store.search(prefix, { limit, offset })).map(toStoredItem),
+  listNamespaces: (prefix, { limit }) => store.listNamespaces({ prefix, limit }),
+  get: async (namespace, key) => {
+    const item = await store.get(namespace, key);
+    return item ? toStoredItem(item) : null;
+  },
+  delete: (namespace, key) => store.delete(namespace, key),
+});
+
 /** See the module comment. Build it with `EmbeddedBackend.open`. */
 export class EmbeddedBackend implements ChatBackend {
   readonly description: string;
@@ -39,12 +55,16 @@ export class EmbeddedBackend implements ChatBackend {
   readonly #storage: Storage;
   /** Threads this chat ran turns on, whose runs `close` waits for. */
   readonly #used = new Set<string>();
+  readonly memoryStore: MemoryStoreAccess;
 
   private constructor(configured: ConfiguredAgent, storage: Storage, description: string) {
     this.#agent = configured.agent;
     this.#checkpointer = configured.checkpointer;
     this.#storage = storage;
     this.description = description;
+    // The store the agent's runs here use (the local user's scope of the database's store): what
+    // they remember is what `/memory` shows, as the server shows it without API keys.
+    this.memoryStore = storeAccess(configured.agent.store ?? scopedStore(storage.store, undefined));
   }
 
   /**

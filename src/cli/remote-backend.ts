@@ -2,7 +2,7 @@
  * The terminal chat against a LangGraph server (ours or any compatible one), through the
  * official SDK client: runs streamed in `messages-tuple` mode, threads created on first use.
  */
-import { type Assistant, Client } from "@langchain/langgraph-sdk";
+import { type Assistant, Client, type Item } from "@langchain/langgraph-sdk";
 import { RemoteServerError } from "../errors.js";
 import {
   ASSISTANT_LIMIT,
@@ -20,6 +20,7 @@ import {
   titleOf,
   unknownAssistant,
 } from "./chat-backend.js";
+import type { MemoryStoreAccess, StoredItem } from "./chat-memories.js";
 
 /** The graph id; the server takes it wherever an assistant id is expected. */
 const GRAPH_ID = "agent";
@@ -44,6 +45,9 @@ const messagesOf = (values: unknown): WireMessage[] => {
   return Array.isArray(messages) ? (messages as WireMessage[]) : [];
 };
 const toChatMessage = (message: WireMessage): ChatMessage => ({ role: roleOf(message.type ?? "ai"), text: textOf(message.content) });
+
+/** An item as the SDK gives it (it adds `createdAt`/`updatedAt` beside the wire's snake_case fields). */
+const toStoredItem = (item: Item): StoredItem => ({ namespace: item.namespace, key: item.key, value: item.value, updatedAt: item.updatedAt ? new Date(item.updatedAt) : undefined });
 
 /** The `detail` of a LangGraph API error body, or the body itself. */
 function detailOf(body: string): string {
@@ -139,6 +143,23 @@ export class RemoteBackend implements ChatBackend {
       throw error;
     }
   }
+
+  /** The server's Store API (which shows an API key's owner only their own items). */
+  readonly memoryStore: MemoryStoreAccess = {
+    search: async (prefix, { limit, offset }) => (await this.#call(() => this.#client.store.searchItems(prefix, { limit, offset }))).items.map(toStoredItem),
+    listNamespaces: async (prefix, { limit }) => (await this.#call(() => this.#client.store.listNamespaces({ prefix, limit }))).namespaces,
+    get: async (namespace, key) => {
+      try {
+        const item = await this.#call(() => this.#client.store.getItem(namespace, key));
+        return item ? toStoredItem(item) : null;
+      } catch (error) {
+        // The official server answers null; a server that answers 404 means the same.
+        if (error instanceof RemoteServerError && error.serverStatus === 404) return null;
+        throw error;
+      }
+    },
+    delete: (namespace, key) => this.#call(() => this.#client.store.deleteItem(namespace, key)),
+  };
 
   async close(): Promise<void> {
     // The SDK holds no connection open between requests.

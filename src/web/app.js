@@ -8,6 +8,7 @@ import { createAssistantsPanel } from "./assistants.js";
 import { forkPoint, shorten, textOf, titleOf, versionsAt } from "./branches.js";
 import { citationsFor } from "./citations.js";
 import { createDocumentsPanel } from "./documents.js";
+import { createMemoryPanel } from "./memory.js";
 
 /** The graph's own assistant (its id works wherever an assistant id is expected), until the list is read. */
 const ASSISTANT = "agent";
@@ -354,6 +355,8 @@ const documentsPanel = createDocumentsPanel({
     showChoices();
   },
 });
+
+const memoryPanel = createMemoryPanel({ api });
 
 function newChat() {
   detachRun();
@@ -887,6 +890,7 @@ view.keyDialog.addEventListener("cancel", (event) => event.preventDefault());
 view.collection.addEventListener("change", () => void guarded(() => setChatSetting("collection_id", view.collection.value)));
 element("edit-assistant").addEventListener("click", () => assistantsPanel.open());
 element("manage-documents").addEventListener("click", () => void documentsPanel.open(chatSetting("collection_id") || null));
+element("manage-memory").addEventListener("click", () => void memoryPanel.open());
 
 async function start() {
   await loadThreads();

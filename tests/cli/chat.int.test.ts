@@ -17,6 +17,8 @@ import { wireText } from "../support/openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 import { type TestServer, startServer } from "../support/server.js";
 import { useProcessFixture } from "../support/use-process-fixture.js";
+import { until } from "../support/until.js";
+import { NO_MEMORIES } from "../../src/cli/chat-session.js";
 
 // A fresh DATA_DIR for each test.
 const fixture = useProcessFixture({ dataDir: "test" });
@@ -215,6 +217,31 @@ describe("terminal chat on the agent in its own process", () => {
       expect(help.stdout).toContain("Usage: npm run chat --");
     }
   });
+  it("/memory lists the memories the server stored in the same database, /memory forget and /memory clear --yes delete them", async () => {
+    const server = await startServer(fixture.stub, { dataDir: fixture.dataDir });
+    await putTwoMemories(server);
+    await server.close({ keepData: true });
+
+    const input = ["/memory", "/memory forget name", "/memory forget name", "/memory", "/memory clear --yes", "/memory", "/memory clear", "/memory bogus"].join("\n");
+    const { code, stdout, stderr } = await runChatInProcess([], env(), `${input}\n`);
+    expect(code).toBe(0);
+    const listings = memoryListings(stdout);
+    expect(listings[0]).toEqual([expect.stringMatching(/^ {2}language {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}Prefers answers in French$/), expect.stringMatching(/^ {2}name {6}.+ {2}The user's name is Ada$/)]);
+    expect(stdout).toContain("Forgot name.\n");
+    expect(listings[1]).toEqual([expect.stringMatching(/^ {2}language {2}.+ {2}Prefers answers in French$/)]);
+    expect(stdout).toContain("Forgot 1 memory.\n");
+    expect(stdout).toContain(`${NO_MEMORIES}\nNothing is remembered.\n`);
+    expect(stderr).toBe('error: No memory has the key "name"; /memory lists them\nerror: Usage: /memory, /memory forget <key>, /memory clear [--yes]\n');
+    expect(fixture.stub.requests).toHaveLength(0);
+
+    // What the chat deleted, the server no longer has.
+    const after = await startServer(fixture.stub, { dataDir: fixture.dataDir });
+    try {
+      expect((await after.client.store.searchItems(["memories"])).items).toEqual([]);
+    } finally {
+      await after.close({ keepData: true });
+    }
+  });
 });
 
 const pgReachable = await postgresReachable();
@@ -354,7 +381,56 @@ describe("terminal chat against a server (--url)", () => {
     expect(stdout.match(/Nice to meet you, Ada!/g)).toHaveLength(1);
     expect(stdout.match(/Your name is Ada\./g)).toHaveLength(1);
   });
+
+  it("/memory lists the server's memories through its Store API, /memory forget deletes one, /memory clear asks first", async () => {
+    // A server of its own: no other test's turns leave memories in it.
+    const own = await startServer(fixture.stub);
+    try {
+      await putTwoMemories(own);
+      const input = ["/memory", "/memory forget name", "/memory forget name", "/memory", "/memory clear", "no", "/memory", "/memory clear", "yes", "/memory", "/help"].join("\n");
+      const { code, stdout, stderr } = await runChatInProcess(["--url", own.baseUrl], {}, `${input}\n`);
+      expect(code).toBe(0);
+      expect(stderr).toBe('error: No memory has the key "name"; /memory lists them\n');
+      const listings = memoryListings(stdout);
+      expect(listings[0]).toEqual([expect.stringMatching(/^ {2}language {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}Prefers answers in French$/), expect.stringMatching(/^ {2}name {6}.+ {2}The user's name is Ada$/)]);
+      expect(stdout).toContain("Forgot name.\n");
+      // Declining keeps everything; confirming forgets everything.
+      const question = "Forget everything the agent remembers about you? This cannot be undone. [y/N]\n";
+      expect(stdout).toContain(`${question}Nothing was forgotten.\n`);
+      expect(listings[1]).toEqual([expect.stringMatching(/^ {2}language {2}.+ {2}Prefers answers in French$/)]);
+      expect(listings[2]).toEqual(listings[1]);
+      expect(stdout).toContain(`${question}Forgot 1 memory.\n${NO_MEMORIES}\n`);
+      expect(stdout).toContain("/memory forget <key>");
+      expect((await own.client.store.searchItems(["memories"])).items).toEqual([]);
+    } finally {
+      await own.close();
+    }
+  });
 });
+
+/** Puts two memories for the local user (no API keys) through the server's Store API, the second newer. */
+async function putTwoMemories(server: TestServer) {
+  const user = ["memories", "local"];
+  await server.client.store.putItem(user, "name", { text: "The user's name is Ada" });
+  const first = await server.client.store.getItem(user, "name");
+  await until(() => Date.now() > Date.parse(first!.updatedAt) + 1);
+  await server.client.store.putItem(user, "language", { text: "Prefers answers in French" });
+}
+
+/** The listings `/memory` printed, each as its lines (`  <key>  <time>  <text>`). */
+function memoryListings(stdout: string): string[][] {
+  const listings: string[][] = [];
+  let current: string[] | undefined;
+  for (const line of stdout.split("\n")) {
+    if (!/^ {2}\S+ +\d{4}-\d\d-\d\d \d\d:\d\d {2}/.test(line)) {
+      current = undefined;
+      continue;
+    }
+    if (!current) listings.push((current = []));
+    current.push(line);
+  }
+  return listings;
+}
 
 /**
  * Has the stub hold its reply after the first word, sends a message to `chat` (just started),

@@ -438,6 +438,59 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       await page.waitForSelector("#assistant-dialog", { state: "hidden" });
     });
 
+    it("shows what the agent remembers in the Memory dialog, newest first and a page at a time, forgets one by keyboard and then everything after confirming", async () => {
+      const store = server.client.store;
+      const user = ["memories", "local"];
+      await store.putItem(user, "name", { text: "The user's name is Ada" });
+      // The second is newer: its time must differ from the first's.
+      const first = await store.getItem(user, "name");
+      await until(() => Date.now() > Date.parse(first!.updatedAt) + 1);
+      await store.putItem(user, "language", { text: "Prefers answers in French" });
+      const memories = () => page.locator("#memory-list .memory-text").allInnerTexts();
+
+      await page.click("#manage-memory");
+      await page.waitForSelector("#memory-dialog[open]");
+      await expect.poll(memories).toEqual(["Prefers answers in French", "The user's name is Ada"]);
+      expect(await page.locator("#memory-empty").isHidden()).toBe(true);
+
+      // Keyboard only: Tab reaches each memory's delete button, named after what it forgets.
+      await page.locator("#memory-list .memory-delete").first().focus();
+      await page.keyboard.press("Tab");
+      expect(await page.evaluate(() => document.activeElement?.getAttribute("aria-label"))).toBe("Forget “The user's name is Ada”");
+      await page.keyboard.press("Enter");
+      await expect.poll(memories).toEqual(["Prefers answers in French"]);
+      expect(await store.getItem(user, "name")).toBeNull();
+      expect(await store.getItem(user, "language")).not.toBeNull();
+
+      // A page at a time: twenty more make two pages.
+      for (let index = 1; index <= 20; index += 1) await store.putItem(user, `fact_${index}`, { text: `Fact number ${index}` });
+      await page.click("#memory-close");
+      await page.click("#manage-memory");
+      await expect.poll(async () => (await memories()).length).toBe(20);
+      await page.click("#memory-more");
+      await expect.poll(async () => (await memories()).length).toBe(21);
+      expect(await page.locator("#memory-more").isHidden()).toBe(true);
+
+      // Dismissing the confirmation keeps everything; accepting forgets everything, the memories not shown too.
+      page.once("dialog", (dialog) => void dialog.dismiss());
+      await page.click("#memory-clear");
+      expect(await memories()).toHaveLength(21);
+      await page.click("#memory-close");
+      await page.click("#manage-memory");
+      await expect.poll(async () => (await memories()).length).toBe(20);
+      page.once("dialog", (dialog) => {
+        expect(dialog.message()).toContain("Forget everything");
+        void dialog.accept();
+      });
+      await page.click("#memory-clear");
+      await page.waitForSelector("#memory-empty:not([hidden])");
+      expect(await page.locator("#memory-empty").innerText()).toContain("LONG_TERM_MEMORY=off");
+      expect(await page.locator("#memory-clear").isHidden()).toBe(true);
+      expect((await store.searchItems(["memories"])).items).toEqual([]);
+      await page.keyboard.press("Escape");
+      await page.waitForSelector("#memory-dialog", { state: "hidden" });
+    });
+
     it("Shift+Enter writes a new line and Enter sends the message", async () => {
       await page.click("#prompt");
       await page.keyboard.type("first line");
@@ -457,6 +510,9 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
       expect(await page.locator("#composer").isVisible()).toBe(true);
+      // The header's last button is on screen: they wrap rather than being cut off.
+      const memoryButton = await page.locator("#manage-memory").boundingBox();
+      expect(memoryButton!.x + memoryButton!.width).toBeLessThanOrEqual(390);
       // The list is off screen until the menu button opens it.
       const hiddenBox = await page.locator("#sidebar").boundingBox();
       expect((hiddenBox?.x ?? 0) + (hiddenBox?.width ?? 0)).toBeLessThanOrEqual(0);
