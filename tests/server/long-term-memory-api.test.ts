@@ -3,19 +3,20 @@
  * with API keys and LONG_TERM_MEMORY=on, driven through the SDK Client. What is checked is what a
  * user would notice: what reached the model (the system prompt of a new thread), what the Store
  * API shows and deletes, and that owners and users never see each other's memories. Extraction
- * runs in the background after each turn, so the tests poll the Store API for its result.
+ * runs in the background after each turn, so the tests poll the Store API for its result. Two
+ * servers in this process on one PostgreSQL schema stand for two instances.
  */
 import { Client } from "@langchain/langgraph-sdk";
 import { randomUUID } from "node:crypto";
+import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { MEMORY_HEADING } from "../../src/graph/long-term-memory.js";
 import { FORGET_MEMORY_TOOL, SAVE_MEMORY_TOOL } from "../../src/graph/memory-tools.js";
 import { messageContents, userInput } from "../support/fixtures.js";
 import { type ChatRequest, type OpenAiStub, isExtractionRequest, startOpenAiStub, wireText } from "../support/openai-stub.js";
-import { dropSchema, postgresReachable, schemaName, TEST_DATABASE_URL } from "../support/postgres.js";
+import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 import { type TestServer, startServer, testBackends } from "../support/server.js";
 import { until } from "../support/until.js";
-import pg from "pg";
 
 const ADA_KEY = "ada-key-0123456789abcdef";
 const BOB_KEY = "bob-key-0123456789abcdef";
