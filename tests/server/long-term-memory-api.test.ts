@@ -96,6 +96,10 @@ describe.each(await testBackends())("long-term memory through the server on %s",
     expect(promptFor(bobAsked)).not.toContain("Ada");
     expect(promptFor(bobAsked)).not.toContain(MEMORY_HEADING);
     expect((await bob.store.searchItems(["memories"])).items).toEqual([]);
+    // Even naming Ada's user id: Bob's runs stay inside his own store.
+    const bobAsAda = question();
+    expect(await turn(bob, bobAsAda, { configurable: { user_id: "ada" } })).toBe("I don't know your name.");
+    expect(promptFor(bobAsAda)).not.toContain(MEMORY_HEADING);
 
     // The same owner, another user of its own.
     const graceAsked = question();
@@ -158,6 +162,40 @@ describe.each(await testBackends())("long-term memory through the server on %s",
     const asked = question();
     expect(await turn(ada, asked)).toBe("I don't know your name.");
     expect(promptFor(asked)).not.toContain(MEMORY_HEADING);
+  });
+
+  it("keeps a user id with dots and an @ apart, through configurable or context, and recalls it in a new thread", async () => {
+    const user = "ada.l@example.com";
+    await turn(ada, "My name is Ada.", { configurable: { user_id: user } });
+    let namespaces: string[][] = [];
+    await until(async () => (namespaces = (await ada.store.listNamespaces({ prefix: ["memories"] })).namespaces).length > 0, EXTRACTION_DEADLINE_MS);
+    expect(namespaces).toHaveLength(1);
+    expect(namespaces[0]![1]).not.toBe("ada");
+    const asked = question();
+    const thread = await ada.threads.create();
+    const values = await ada.runs.wait(thread.thread_id, "agent", { input: userInput(asked), context: { user_id: user } });
+    expect(messageContents(values).at(-1)).toBe("Your name is Ada.");
+    expect(promptFor(asked)).toContain("- name: The user's name is Ada.");
+    // The owner's own user (no user id given) has none of it.
+    const own = question();
+    expect(await turn(ada, own)).toBe("I don't know your name.");
+    expect(promptFor(own)).not.toContain(MEMORY_HEADING);
+  });
+
+  it("answers the turn and keeps the thread when extraction fails, and stores nothing", async () => {
+    stub.failMatching(isExtractionRequest, 500);
+    try {
+      const thread = await ada.threads.create();
+      expect(await turn(ada, "My name is Ada.", { threadId: thread.thread_id })).toBe("Nice to meet you, Ada!");
+      // The failed extraction was tried (the run did not wait for it), and left nothing behind.
+      await until(() => stub.requests.some((request) => isExtractionRequest(request.body) && lastUserText(request.body).includes("My name is Ada.")), EXTRACTION_DEADLINE_MS);
+      expect(await turn(ada, "What is my name?", { threadId: thread.thread_id })).toBe("Your name is Ada.");
+      expect(messageContents((await ada.threads.getState(thread.thread_id)).values)).toEqual(["My name is Ada.", "Nice to meet you, Ada!", "What is my name?", "Your name is Ada."]);
+      expect((await ada.threads.get(thread.thread_id)).status).toBe("idle");
+      expect(await memoriesOf(ada, "ada")).toEqual([]);
+    } finally {
+      stub.failMatching(undefined);
+    }
   });
 
   it("stops returning an item once its ttl has passed", async () => {
