@@ -1,3 +1,4 @@
+import { WhereClause } from "./where-clause.js";
 import type { Cron, CronFilter, CronPatch, CronRepository, CronSearch, CronThreadAction, NewCron } from "../crons.js";
 import type { MigrationSet } from "../migrations.js";
 import type { PostgresDatabase } from "./database.js";
@@ -144,25 +145,13 @@ export class PostgresCrons implements CronRepository {
     return (result.rowCount ?? 0) > 0;
   }
 
-  #where(filter: CronFilter): { sql: string; parameters: unknown[] } {
-    const clauses: string[] = [];
-    const parameters: unknown[] = [];
-    const add = (clause: (...placeholders: string[]) => string, ...values: unknown[]) => {
-      const placeholders = values.map((value) => {
-        parameters.push(value);
-        return `$${parameters.length}`;
-      });
-      clauses.push(clause(...placeholders));
-    };
-    if (filter.owner !== undefined) add((owner) => `owner = ${owner}`, filter.owner);
-    if (filter.assistantId !== undefined) add((id) => `assistant_id = ${id}`, filter.assistantId);
-    if (filter.threadId !== undefined) add((id) => `thread_id = ${id}`, filter.threadId);
-    if (filter.enabled !== undefined) add((enabled) => `enabled = ${enabled}`, filter.enabled);
-    // A missing key matches null, as in the SQLite store.
-    for (const [key, value] of Object.entries(filter.metadata ?? {})) {
-      add((name, json) => `coalesce(metadata -> ${name}, 'null'::jsonb) = ${json}::jsonb`, key, JSON.stringify(value));
-    }
-    return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", parameters };
+  #where(filter: CronFilter): WhereClause {
+    const where = new WhereClause();
+    if (filter.owner !== undefined) where.add((owner) => `owner = ${owner}`, filter.owner);
+    if (filter.assistantId !== undefined) where.add((id) => `assistant_id = ${id}`, filter.assistantId);
+    if (filter.threadId !== undefined) where.add((id) => `thread_id = ${id}`, filter.threadId);
+    if (filter.enabled !== undefined) where.add((enabled) => `enabled = ${enabled}`, filter.enabled);
+    return where.metadata(filter.metadata);
   }
 
   async searchCrons(search: CronSearch): Promise<Cron[]> {

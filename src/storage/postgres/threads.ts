@@ -1,3 +1,4 @@
+import { WhereClause } from "./where-clause.js";
 import type { NewThread, Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
 import { SORT_COLUMNS, type ThreadRow, PostgresThreadTables, toThread } from "./thread-tables.js";
 
@@ -88,26 +89,15 @@ export class PostgresThreads extends PostgresThreadTables implements ThreadRepos
   }
 
 
-  #where(filter: ThreadFilter): { sql: string; parameters: unknown[] } {
-    const clauses: string[] = [];
-    const parameters: unknown[] = [];
-    const add = (clause: (...placeholders: string[]) => string, ...values: unknown[]) => {
-      const placeholders = values.map((value) => {
-        parameters.push(value);
-        return `$${parameters.length}`;
-      });
-      clauses.push(clause(...placeholders));
-    };
-    if (filter.owner !== undefined) add((owner) => `owner = ${owner}`, filter.owner);
-    for (const [key, value] of Object.entries(filter.metadata ?? {})) {
-      // A missing key matches null, as in the SQLite store.
-      add((name, json) => `coalesce(metadata -> ${name}, 'null'::jsonb) = ${json}::jsonb`, key, JSON.stringify(value));
-    }
-    if (filter.status) add((status) => `status = ${status}`, filter.status);
-    if (filter.ids) add((ids) => `thread_id = ANY(${ids}::text[])`, filter.ids);
+  #where(filter: ThreadFilter): WhereClause {
+    const where = new WhereClause();
+    if (filter.owner !== undefined) where.add((owner) => `owner = ${owner}`, filter.owner);
+    where.metadata(filter.metadata);
+    if (filter.status) where.add((status) => `status = ${status}`, filter.status);
+    if (filter.ids) where.add((ids) => `thread_id = ANY(${ids}::text[])`, filter.ids);
     // jsonb containment, through the GIN index (jsonb_path_ops).
-    if (filter.values) add((values) => `state_values @> ${values}::jsonb`, JSON.stringify(filter.values));
-    return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", parameters };
+    if (filter.values) where.add((values) => `state_values @> ${values}::jsonb`, JSON.stringify(filter.values));
+    return where;
   }
 
 
