@@ -17,7 +17,7 @@ import { pino } from "pino";
 import { createAgentFromConfig } from "../src/composition/agent-from-config.js";
 import { loadConfig } from "../src/config.js";
 import { createApp, createServerDeps } from "../src/server/create-app.js";
-import { type OpenAiStub, startOpenAiStub } from "../tests/support/openai-stub.js";
+import { type OpenAiStub, extractionAnswer, isExtractionRequest, startOpenAiStub } from "../tests/support/openai-stub.js";
 import { inParallel, messageTexts } from "./workloads.js";
 
 /** The workload: one thread of 300 turns, then 16 threads of 10 turns each. */
@@ -110,7 +110,10 @@ async function serveAndConverse(emptyEnv: Record<string, string>, env: Record<st
     const emptyBytes = await measureEmpty();
     const replyText = messageTexts(2);
     const replies: string[] = [];
-    stub.respondWith(() => {
+    stub.respondWith((request) => {
+      // Long-term memory is on, as for an operator: its extraction calls are answered as the
+      // test extractor does, and are not replies of the conversation.
+      if (isExtractionRequest(request)) return extractionAnswer(request);
       const reply = replyText();
       replies.push(reply);
       return reply;
