@@ -6,9 +6,10 @@
  * a 422 naming the field, and changes nothing.
  */
 import type { Client } from "@langchain/langgraph-sdk";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type OpenAiStub, startOpenAiStub, wireText } from "../support/openai-stub.js";
-import { type TestServer, startServer, testBackends } from "../support/server.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type OpenAiStub, wireText } from "../support/openai-stub.js";
+import { type TestServer, testBackends } from "../support/server.js";
+import { useStubAndServer } from "../support/use-server.js";
 
 /** A message as Python's `HumanMessage("...").model_dump()` gives it. */
 const pythonHuman = (content: string) => ({
@@ -36,20 +37,15 @@ const pythonAi = (content: string) => ({
 });
 
 describe.each(await testBackends())("on %s", (backend) => {
+  const fixture = useStubAndServer(backend);
   let stub: OpenAiStub;
   let server: TestServer;
   let client: Client;
 
-  beforeAll(async () => {
-    stub = await startOpenAiStub();
-    server = await startServer(stub, { backend });
+  beforeAll(() => {
+    ({ stub, server } = fixture);
     client = server.client;
   });
-  afterAll(async () => {
-    await server.close();
-    await stub.close();
-  });
-  beforeEach(() => stub.reset());
 
   type StoredMessage = { type: string; content: unknown; id?: string | null; name?: string | null };
   const messagesOf = async (threadId: string) => ((await client.threads.getState(threadId)).values as { messages: StoredMessage[] }).messages;

@@ -27,10 +27,11 @@
  * select; a fork by a state update at an earlier checkpoint; interrupt_after.
  */
 import type { Client, ThreadState } from "@langchain/langgraph-sdk";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { until } from "../support/until.js";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { type TestServer, startServer, testBackends } from "../support/server.js";
+import type { OpenAiStub } from "../support/openai-stub.js";
+import { type TestServer, testBackends } from "../support/server.js";
+import { useStubAndServer } from "../support/use-server.js";
 
 type Message = { type: string; content: string; id?: string };
 type AgentState = { messages: Message[] };
@@ -42,20 +43,15 @@ async function gather<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe.each(await testBackends())("official threads e2e, adapted (%s)", (backend) => {
+  const fixture = useStubAndServer(backend);
   let stub: OpenAiStub;
   let server: TestServer;
   let client: Client;
 
-  beforeAll(async () => {
-    stub = await startOpenAiStub();
-    server = await startServer(stub, { backend });
+  beforeAll(() => {
+    ({ stub, server } = fixture);
     client = server.client;
   });
-  afterAll(async () => {
-    await server.close();
-    await stub.close();
-  });
-  beforeEach(() => stub.reset());
 
   const input = (content: string, id?: string) => ({ messages: [{ type: "human", content, ...(id ? { id } : {}) }] });
   const contents = (state: { values: unknown }) => ((state.values as AgentState).messages ?? []).map((message) => message.content);

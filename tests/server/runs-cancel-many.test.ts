@@ -5,28 +5,24 @@
  * caller's own runs.
  */
 import { Client } from "@langchain/langgraph-sdk";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
 import { type TestServer, startServer, testBackends } from "../support/server.js";
 import { until } from "../support/until.js";
+import { useStubAndServer } from "../support/use-server.js";
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 
 describe.each(await testBackends())("on %s", (backend) => {
+  const fixture = useStubAndServer(backend);
   let stub: OpenAiStub;
   let server: TestServer;
   let client: Client;
 
-  beforeAll(async () => {
-    stub = await startOpenAiStub();
-    server = await startServer(stub, { backend });
+  beforeAll(() => {
+    ({ stub, server } = fixture);
     client = server.client;
   });
-  afterAll(async () => {
-    await server.close();
-    await stub.close();
-  });
-  beforeEach(() => stub.reset());
 
   /** A thread with a run the model is holding (running) and one queued behind it (pending). */
   const busyThread = async (label: string) => {
