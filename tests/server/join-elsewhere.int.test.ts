@@ -3,42 +3,28 @@
  * ends, and stops as soon as the client that joined leaves. The events A relayed stay while an
  * instance could serve them, and leave no bytes behind once the last one stops.
  */
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
-import { type TestServer, startServer } from "../support/server.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { OpenAiStub } from "../support/openai-stub.js";
+import { TEST_DATABASE_URL } from "../support/postgres.js";
+import { startServer } from "../support/server.js";
 import { until } from "../support/until.js";
+import { useInstances } from "../support/use-instances.js";
 
-const reachable = await postgresReachable();
-const schema = schemaName();
+const instances = await useInstances();
+const { reachable } = instances;
 /** A schema of its own for the test that stops every instance on it. */
-const stoppedSchema = schemaName();
-const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+const stoppedSchema = instances.newSchema();
 let stub: OpenAiStub;
-const servers: TestServer[] = [];
-
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-});
-afterAll(async () => {
-  stub.reset();
-  for (const server of servers) await server.close({ keepData: true });
-  await stub.close();
-  if (reachable) await dropSchema(pool, schema);
-  if (reachable) await dropSchema(pool, stoppedSchema);
-  await pool.end();
+beforeAll(() => {
+  stub = instances.stub;
 });
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 
 describe.skipIf(!reachable)("joining a run held by another instance", () => {
   it("stops polling the run once the client has left", async () => {
-    const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema };
-    const a = await startServer(stub, { env });
-    servers.push(a);
-    const b = await startServer(stub, { env, captureLogs: true });
-    servers.push(b);
+    const a = await instances.start();
+    const b = await instances.start({ captureLogs: true });
 
     // B's reads of each run's record, and how many are under way.
     const polls = new Map<string, number>();
@@ -96,7 +82,7 @@ describe.skipIf(!reachable)("joining a run held by another instance", () => {
     const thread = await a.client.threads.create();
     const run = await a.client.runs.create(thread.thread_id, "agent", { input: user("relayed to the other instance") });
     await a.client.runs.join(thread.thread_id, run.run_id);
-    const relayed = async () => Number((await pool.query(`SELECT count(*) AS count FROM ${stoppedSchema}.agent_run_events WHERE run_id = $1`, [run.run_id])).rows[0].count);
+    const relayed = async () => Number((await instances.pool.query(`SELECT count(*) AS count FROM ${stoppedSchema}.agent_run_events WHERE run_id = $1`, [run.run_id])).rows[0].count);
     expect(await relayed()).toBeGreaterThan(0);
 
     // A stops; B is still there, and can still stream the run A executed, from its first event.
@@ -109,7 +95,7 @@ describe.skipIf(!reachable)("joining a run held by another instance", () => {
     // B was the last one: no instance can serve a join any more, and the table holds no bytes.
     await b.close({ keepData: true });
     expect(await relayed()).toBe(0);
-    const { rows } = await pool.query(`SELECT pg_relation_size('${stoppedSchema}.agent_run_events') AS heap, pg_relation_size(reltoastrelid) AS toast FROM pg_class WHERE oid = '${stoppedSchema}.agent_run_events'::regclass`);
+    const { rows } = await instances.pool.query(`SELECT pg_relation_size('${stoppedSchema}.agent_run_events') AS heap, pg_relation_size(reltoastrelid) AS toast FROM pg_class WHERE oid = '${stoppedSchema}.agent_run_events'::regclass`);
     expect(rows[0]).toEqual({ heap: "0", toast: "0" });
   });
 });

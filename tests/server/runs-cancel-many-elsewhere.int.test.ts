@@ -2,39 +2,24 @@
  * `POST /runs/cancel` on instance B for runs instance A executes: by id and by status, B asks A
  * through PostgreSQL, and A stops them.
  */
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
-import { type TestServer, startServer } from "../support/server.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { OpenAiStub } from "../support/openai-stub.js";
 import { until } from "../support/until.js";
+import { useInstances } from "../support/use-instances.js";
 
-const reachable = await postgresReachable();
-const schema = schemaName();
-const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+const instances = await useInstances();
+const { reachable } = instances;
 let stub: OpenAiStub;
-const servers: TestServer[] = [];
-
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-});
-afterAll(async () => {
-  stub.reset();
-  for (const server of servers) await server.close({ keepData: true });
-  await stub.close();
-  if (reachable) await dropSchema(pool, schema);
-  await pool.end();
+beforeAll(() => {
+  stub = instances.stub;
 });
 
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 
 describe.skipIf(!reachable)("cancelling many runs through another instance", () => {
   it("stops A's runs when B is asked, by id and by status", async () => {
-    const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema };
-    const a = await startServer(stub, { env });
-    servers.push(a);
-    const b = await startServer(stub, { env });
-    servers.push(b);
+    const a = await instances.start();
+    const b = await instances.start();
 
     stub.holdNextReply();
     stub.holdNextReply();

@@ -3,28 +3,16 @@
  * the events A relays through PostgreSQL, run after run, token by token as A produces them, and
  * stops reading the database once the client has left.
  */
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
-import { type TestServer, startServer } from "../support/server.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { OpenAiStub } from "../support/openai-stub.js";
 import { until } from "../support/until.js";
+import { useInstances } from "../support/use-instances.js";
 
-const reachable = await postgresReachable();
-const schema = schemaName();
-const pool = new pg.Pool({ connectionString: TEST_DATABASE_URL, max: 1 });
+const instances = await useInstances();
+const { reachable } = instances;
 let stub: OpenAiStub;
-const servers: TestServer[] = [];
-
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-});
-afterAll(async () => {
-  stub.reset();
-  for (const server of servers) await server.close({ keepData: true });
-  await stub.close();
-  if (reachable) await dropSchema(pool, schema);
-  await pool.end();
+beforeAll(() => {
+  stub = instances.stub;
 });
 
 type Part = { id?: string; event: string; data: unknown };
@@ -33,11 +21,8 @@ const isRunDone = (part: Part) => part.event === "metadata" && (part.data as { s
 
 describe.skipIf(!reachable)("a thread's stream joined on another instance than the one running it", () => {
   it("passes on each run's relayed events as they come, then the next run's, and stops when the client leaves", async () => {
-    const env = { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema };
-    const a = await startServer(stub, { env });
-    servers.push(a);
-    const b = await startServer(stub, { env, captureLogs: true });
-    servers.push(b);
+    const a = await instances.start();
+    const b = await instances.start({ captureLogs: true });
     // B's looks at each thread's runs, and how many reads of the database are under way.
     const looks = new Map<string, number>();
     let underWay = 0;
