@@ -26,6 +26,11 @@ export class ValidationError extends AppError {
   override readonly status = 422;
 }
 
+/** A request whose framing is wrong (a protocol command without an id, say), before any field is read. */
+export class BadRequestError extends AppError {
+  override readonly status = 400;
+}
+
 /** A document over one of the limits on what is stored or read (`DOCUMENT_MAX_*`, the extraction's memory). */
 export class DocumentTooLargeError extends AppError {
   override readonly status = 413;

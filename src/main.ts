@@ -11,6 +11,7 @@ import { MODEL_NOT_CONFIGURED_MESSAGE } from "./graph/model-node.js";
 import { createLogger } from "./logger.js";
 import { apiKeys } from "./server/auth.js";
 import { createApp, createServerDeps } from "./server/create-app.js";
+import { closeSockets, serveUpgrades } from "./server/protocol/websocket.js";
 
 /** Whether `host` only accepts connections from this machine. */
 const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
@@ -52,7 +53,10 @@ async function start(): Promise<void> {
     await storage.close().catch(() => undefined);
     process.exit(1);
   }
-  const server = createApp(deps).listen(config.PORT, config.HOST);
+  const app = createApp(deps);
+  const server = app.listen(config.PORT, config.HOST);
+  // The agent streaming protocol's WebSocket: upgrades go through the app's checks too.
+  serveUpgrades(server, app);
   server.on("listening", () => {
     const { address, port } = server.address() as AddressInfo;
     logger.info({ address, port, model: config.MODEL, dataDir: config.DATA_DIR, llmCache: llmCache?.mode ?? "off" }, `listening on http://${address}:${port}`);
@@ -70,6 +74,7 @@ async function start(): Promise<void> {
     // Stop accepting; idle keep-alive sockets would hold close() open, active requests finish.
     server.close();
     server.closeIdleConnections();
+    closeSockets(server);
     // No cron starts a run once shutting down has begun.
     void (deps.crons?.stop() ?? Promise.resolve())
       .then(() => deps.runs.shutdown(config.SHUTDOWN_GRACE_MS))

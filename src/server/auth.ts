@@ -3,7 +3,7 @@
  * `Authorization: Bearer <key>` or `x-api-key` (what the SDK's `apiKey` sends); the key names its
  * owner, and each thread belongs to the owner who created it.
  */
-import type { RequestHandler, Response } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import { createHash, timingSafeEqual } from "node:crypto";
 import { UnauthorizedError } from "../errors.js";
 
@@ -44,6 +44,20 @@ export const ownerOf = (response: Response): string | undefined => response.loca
  */
 const isPublic = (path: string) => path === "/ok" || path === "/" || path.startsWith("/web/") || path === "/docs" || path.startsWith("/docs/");
 
+/**
+ * The key of a WebSocket upgrade given as `?api_key=`: browsers cannot set headers on a
+ * WebSocket. It is taken out of the URL, so that no log line shows it.
+ */
+function webSocketKey(request: Request): string | undefined {
+  if (request.headers.upgrade?.toLowerCase() !== "websocket") return undefined;
+  const url = new URL(request.originalUrl, "http://localhost");
+  const key = url.searchParams.get("api_key");
+  if (key === null) return undefined;
+  url.searchParams.delete("api_key");
+  request.url = request.originalUrl = `${url.pathname}${url.search}`;
+  return key;
+}
+
 /** Authenticates every request when `keys` is given; lets all through when it is not. */
 export function authenticate(keys: ApiKeys | undefined): RequestHandler {
   return (request, response, next) => {
@@ -51,7 +65,7 @@ export function authenticate(keys: ApiKeys | undefined): RequestHandler {
     const authorization = request.headers.authorization;
     const bearer = authorization?.toLowerCase().startsWith("bearer ") ? authorization.slice(7).trim() : undefined;
     const headerKey = request.headers["x-api-key"];
-    const presented = bearer ?? (typeof headerKey === "string" ? headerKey : undefined);
+    const presented = bearer ?? (typeof headerKey === "string" ? headerKey : undefined) ?? webSocketKey(request);
     const owner = presented ? ownerOfKey(keys, presented) : undefined;
     if (!owner) {
       response.setHeader("WWW-Authenticate", 'Bearer realm="stateful-agent"');

@@ -25,6 +25,7 @@ import { runsRouter } from "./routes/runs.js";
 import { storeRouter } from "./routes/store.js";
 import { runsCancelRouter } from "./routes/runs-cancel.js";
 import { threadStreamRouter } from "./routes/thread-stream.js";
+import { protocolRouter } from "./routes/protocol.js";
 import { threadsRouter } from "./routes/threads.js";
 import { webRouter } from "./routes/web.js";
 import { collectionsRouter } from "./routes/collections.js";
@@ -84,7 +85,7 @@ export function createApp(deps: AppDeps): Express {
   app.use("/collections", express.json({ limit: deps.documentMaxBytes ?? DEFAULT_DOCUMENT_MAX_BYTES, strict: false, type: isJsonLike }));
   app.use(express.json({ limit: BODY_LIMIT, strict: false, type: isJsonLike }));
   app.use(inputLimits());
-  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), cronsRouter(deps), runsRouter(deps), runsCancelRouter(deps), threadStreamRouter(deps), collectionsRouter(deps), storeRouter(deps));
+  app.use(webRouter(), metaRouter(deps), assistantsRouter(deps), threadsRouter(deps), cronsRouter(deps), runsRouter(deps), runsCancelRouter(deps), threadStreamRouter(deps), protocolRouter(deps), collectionsRouter(deps), storeRouter(deps));
   app.use(notFound, errorHandler);
   return app;
 }

@@ -14,6 +14,7 @@ import type { Agent } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../storage/checkpointer.js";
 import type { Logger } from "../logger.js";
 import type { DocumentIndex } from "../retrieval/document-index.js";
+import { ThreadFeed } from "./protocol/thread-feed.js";
 import { RunAdmission, type RunPlan } from "./runs/admission.js";
 import { RunExecution } from "./runs/execution.js";
 import type { CancelAction, CancelReason, RunHandle } from "./runs/run-handle.js";
@@ -44,6 +45,9 @@ export interface RunManagerDeps {
   threadTtlMinutes?: number;
 }
 
+/** How often an idle protocol stream looks for events of runs on other instances. */
+const PROTOCOL_POLL_MS = 100;
+
 /** Creates, schedules, cancels and shuts down runs (see the module comment for its parts). */
 export class RunManager {
   readonly #storage: Storage;
@@ -53,13 +57,19 @@ export class RunManager {
   readonly #admission: RunAdmission;
   /** Clients' state writes, for the thread streams that follow them. */
   readonly stateUpdates = new StateUpdates();
+  /** The agent streaming protocol's events of each thread: runs publish them, streams follow them. */
+  readonly feed: ThreadFeed;
   #closing = false;
 
   constructor(deps: RunManagerDeps) {
     this.#storage = deps.storage;
     const webhooks = deps.webhooks ?? new Webhooks();
+    // A database that relays run events is shared by instances: their runs' protocol events are
+    // found there, so an idle protocol stream looks at it now and then.
+    this.feed = new ThreadFeed({ store: deps.storage.threadEvents, logger: deps.logger, pollMs: deps.storage.runEvents ? PROTOCOL_POLL_MS : undefined });
     this.#execution = new RunExecution({
       ...deps,
+      feed: this.feed,
       webhooks,
       othersOn: (threadId, except) => this.#queue.othersOn(threadId, except),
       onEnded: () => this.#registry.forgetOldRuns(),

@@ -2,6 +2,7 @@
  * Request bodies, queries and path parameters of the API, validated at the edge. Each schema and
  * its type share a name; `parseInput` turns a failed parse into a 422 naming the bad fields.
  */
+import { isSupportedChannel } from "@langchain/langgraph/stream";
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
 import { DOCUMENT_CONTENT_TYPES } from "../storage/documents.js";
@@ -469,4 +470,20 @@ export type DocumentCreate = z.infer<typeof DocumentCreate>;
 export const CollectionSearch = z.object({
   query: z.string().trim().min(1, "must not be empty").max(2000),
   k: z.number().int().min(1).max(50).default(5),
+});
+
+/** A command of the agent streaming protocol (`POST /threads/{id}/commands`, or a WebSocket frame): its envelope. */
+export const ProtocolCommand = z.object({
+  id: z.number().int().nonnegative(),
+  method: z.string().min(1),
+  params: z.record(z.string(), z.unknown()).optional(),
+});
+export type ProtocolCommand = z.infer<typeof ProtocolCommand>;
+
+/** The filter of a protocol event stream (`POST /threads/{id}/stream/events`): the protocol's `EventStreamRequest`. */
+export const EventStreamRequest = z.strictObject({
+  channels: z.array(z.string().refine(isSupportedChannel, { error: "unknown channel" })).min(1),
+  namespaces: z.array(z.array(z.string())).optional(),
+  depth: z.number().int().nonnegative().optional(),
+  since: z.number().int().nonnegative().optional(),
 });

@@ -19,7 +19,11 @@ export type SseEvent =
   | "error"
   | "end"
   /** A client's write to a thread's state, on the thread's stream. */
-  | "state_update";
+  | "state_update"
+  /** The agent streaming protocol's own methods, beside the modes above that it shares. */
+  | "lifecycle"
+  | "input.requested"
+  | "input.answered";
 
 export const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
@@ -36,6 +40,8 @@ export interface SseStream {
   /** Fires only when the client left (what `on_disconnect: cancel` acts on). */
   disconnected: AbortSignal;
   send(event: SseEvent, data: unknown, id?: string): Promise<void>;
+  /** Writes an SSE comment, which clients ignore: a heartbeat on a quiet stream. */
+  comment(text: string): void;
   end(): void;
 }
 
@@ -105,6 +111,9 @@ export function openSse(response: Response, options: SseOptions = {}): SseStream
       // A full buffer: give the socket a turn of the event loop to send, without waiting for a
       // client that may never read (a replayed log would otherwise be queued in one go).
       else if (!flushed) await setImmediate();
+    },
+    comment(text) {
+      if (!stopped.signal.aborted) response.write(`: ${text}\n\n`);
     },
     end: () => finish(),
   };

@@ -12,6 +12,7 @@ import type { InstanceRepository } from "./instances.js";
 import type { RunEventStore } from "./run-events.js";
 import type { RunRepository } from "./runs.js";
 import type { StorageStore } from "./store.js";
+import type { ThreadEventStore } from "./thread-events.js";
 import type { ThreadRepository } from "./threads.js";
 
 export type { StorageStore } from "./store.js";
@@ -36,6 +37,8 @@ export interface Storage {
    * several instances share (PostgreSQL); none where one process owns the file (SQLite).
    */
   readonly runEvents?: RunEventStore;
+  /** The agent streaming protocol's events of each thread, kept for clients that reconnect. */
+  readonly threadEvents: ThreadEventStore;
   /** Collections of documents and their chunks. */
   readonly documents: DocumentStore;
   /** Runs started on a schedule. */

@@ -37,6 +37,7 @@ describe.skipIf(!reachable)("PostgreSQL schema setup", () => {
       "agent_messages",
       "agent_run_events",
       "agent_runs",
+      "agent_thread_events",
       "agent_thread_migrations",
       "agent_threads",
     ]);

@@ -4,6 +4,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { type AppDeps, createApp, createServerDeps } from "../../src/server/create-app.js";
+import { closeSockets, serveUpgrades } from "../../src/server/protocol/websocket.js";
 import { createAgentFromConfig } from "../../src/composition/agent-from-config.js";
 import type { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
 import { REDACTED_PATHS } from "../../src/logger.js";
@@ -77,7 +78,9 @@ export async function startServer(
     threadTtlMinutes: config.THREAD_TTL,
     threadTtlSweepMs: config.THREAD_TTL_SWEEP_MS,
   });
-  const server: Server = createApp(deps).listen(0, "127.0.0.1");
+  const app = createApp(deps);
+  const server: Server = app.listen(0, "127.0.0.1");
+  serveUpgrades(server, app);
   await once(server, "listening");
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // No client-side retries (a test must see the first answer), and no client-side queue (the SDK
@@ -110,6 +113,7 @@ export async function startServer(
       await deps.monitor?.stop();
       await deps.sweeper?.stop();
       await deps.storeSweeper?.stop();
+      closeSockets(server);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (schema && !keepData) await dropSchema((storage.checkpointer as PostgresCheckpointer).database.pool, schema);

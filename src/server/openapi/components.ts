@@ -231,6 +231,21 @@ export const SCHEMAS = {
   }),
   Count: { type: "integer", minimum: 0 },
   Html: { type: "string", description: "An HTML page" },
+  ProtocolResponse: {
+    ...anyObject,
+    description:
+      "The agent streaming protocol's answer to a command: `{type: \"success\", id, result, meta}` or " +
+      "`{type: \"error\", id, error, message}`, `error` being one of the protocol's codes (invalid_argument, unknown_command, " +
+      "no_such_run, no_such_subscription, no_such_namespace, no_such_interrupt, no_such_checkpoint, permission_denied, not_supported, unknown_error)",
+    properties: { type: { type: "string", enum: ["success", "error"] }, id: nullable({ type: "integer" }), result: anyObject, error: { type: "string" }, message: { type: "string" } },
+  },
+  ProtocolEventStream: {
+    type: "string",
+    description:
+      "Server-sent events of the agent streaming protocol: each event's `id` is its number on the thread (`seq`), its " +
+      "`event` the method (`lifecycle`, `values`, `updates`, `messages`, `tools`, `input.requested`, `checkpoints`, `tasks`, " +
+      "`custom`); the stream replays the events still kept (after `since`), then goes on live until the client leaves.",
+  },
 } satisfies Record<SchemaName, JsonSchema>;
 
 /** The name of a schema under `components.schemas` (`SCHEMAS` must define each, and no other). */
@@ -238,4 +253,5 @@ export type SchemaName =
   | "Error" | "Ok" | "Info" | "OpenApiDocument" | "Metadata" | "Config" | "Message" | "Values" | "Interrupt" | "Checkpoint"
   | "Thread" | "ThreadTask" | "ThreadState" | "ThreadStateUpdateResponse" | "Run" | "RunOutcome" | "EventStream"
   | "Assistant" | "AssistantGraph" | "GraphSchemas" | "Subgraphs" | "Cron" | "Item" | "SearchItem" | "Namespaces"
-  | "SearchItems" | "Collection" | "Document" | "SearchHit" | "CollectionSearchResult" | "Count" | "Html";
+  | "SearchItems" | "Collection" | "Document" | "SearchHit" | "CollectionSearchResult" | "Count" | "Html"
+  | "ProtocolResponse" | "ProtocolEventStream";

@@ -17,6 +17,9 @@ const TAGS: Record<Tag, string> = {
   Crons: "Scheduled runs",
   Collections: "Documents the agent can search (retrieval)",
   Store: "The key-value store (LangGraph's BaseStore): each API key owner's namespaces are its own",
+  Protocol:
+    "The agent streaming protocol (`@langchain/protocol`) that `@langchain/react`'s useStream, the SDK's threads.stream and " +
+    "RemoteGraph.streamEvents v3 speak: commands, and a thread's events over SSE or one WebSocket",
 };
 
 const isZod = (shape: Shape): shape is z.ZodType => "_zod" in shape;

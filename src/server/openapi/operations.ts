@@ -34,6 +34,8 @@ import {
   CronCount,
   CronCreate,
   CronUpdate,
+  EventStreamRequest,
+  ProtocolCommand,
   RunsCancel,
   RunsCancelQuery,
   ThreadHistory,
@@ -47,7 +49,7 @@ import {
 import { type JsonSchema, type SchemaName, ref } from "./components.js";
 
 export type Method = "get" | "post" | "put" | "patch" | "delete";
-export type Tag = "Meta" | "Assistants" | "Threads" | "Thread runs" | "Stateless runs" | "Crons" | "Collections" | "Store";
+export type Tag = "Meta" | "Assistants" | "Threads" | "Thread runs" | "Stateless runs" | "Crons" | "Collections" | "Store" | "Protocol";
 
 /** A request body or query: the route's zod schema, or JSON Schema where a route has none. */
 export type Shape = z.ZodType | JsonSchema;
@@ -178,5 +180,24 @@ const STORE: Operation[] = [
   { method: "delete", path: "/store/items", tag: "Store", summary: "Delete an item", body: StoreItemDelete, replies: NO_CONTENT("Deleted") },
 ];
 
+const PROTOCOL: Operation[] = [
+  {
+    method: "post",
+    path: "/threads/{thread_id}/commands",
+    tag: "Protocol",
+    summary: "A protocol command (run.start, input.respond, state.get, state.listCheckpoints, state.fork, agent.getTree)",
+    body: ProtocolCommand,
+    replies: json("ProtocolResponse"),
+  },
+  { method: "post", path: "/threads/{thread_id}/stream/events", tag: "Protocol", summary: "A thread's protocol events that a filter selects", body: EventStreamRequest, replies: [{ status: 200, media: "text/event-stream", schema: ref("ProtocolEventStream") }] },
+  {
+    method: "get",
+    path: "/threads/{thread_id}/stream/events",
+    tag: "Protocol",
+    summary: "The protocol over a WebSocket (Upgrade: websocket; in browsers the key may be ?api_key=): commands, subscriptions and events",
+    replies: [{ status: 204, description: "Switching Protocols (101): the socket carries JSON commands, answers and events" }],
+  },
+];
+
 /** Every operation, in the order the reference lists them. */
-export const OPERATIONS: readonly Operation[] = [...META, ...ASSISTANTS, ...THREADS, ...THREAD_RUNS, ...STATELESS_RUNS, ...CRONS, ...COLLECTIONS, ...STORE];
+export const OPERATIONS: readonly Operation[] = [...META, ...ASSISTANTS, ...THREADS, ...THREAD_RUNS, ...STATELESS_RUNS, ...CRONS, ...COLLECTIONS, ...STORE, ...PROTOCOL];

@@ -33,6 +33,8 @@ export interface RunPlan {
   thread: Thread | null;
   temporary: boolean;
   owner: string | undefined;
+  /** Started through the agent streaming protocol (see RunHandle.protocol). */
+  protocol?: boolean;
 }
 
 /** What admission needs: storage, the checks, and the queue and registry it puts runs in. */
@@ -142,7 +144,7 @@ export class RunAdmission {
       throw new ThreadBusyError(`Thread ${id} is busy with ${current ? `run ${current.run.runId}` : "a state update"}; ${BUSY_HINT}`);
     }
     const run = this.#newRun(id, assistant.assistantId, body);
-    const handle = new RunHandle(run, body, temporary, owner, assistant);
+    const handle = new RunHandle(run, body, temporary, owner, assistant, plan.protocol);
     if (busy && (strategy === "interrupt" || strategy === "rollback")) {
       const why = `run ${run.runId} was started on the thread with multitask_strategy ${strategy}`;
       for (const other of queue.runsOn(id)) this.deps.cancel(other, strategy, why);

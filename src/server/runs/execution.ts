@@ -22,6 +22,8 @@ import type { Storage } from "../../storage/storage.js";
 import type { Webhooks } from "../webhooks.js";
 import { currentValues, valuesProjection } from "../thread-values.js";
 import { errorToWire } from "../wire.js";
+import { ProtocolRecorder } from "../protocol/run-recorder.js";
+import type { ThreadFeed } from "../protocol/thread-feed.js";
 import { EventRelay } from "./event-relay.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
 import { forkCheckpointId, graphInput, runConfig, toModes } from "./run-request.js";
@@ -36,6 +38,8 @@ export interface RunExecutionDeps {
   logger: Logger;
   documents?: Pick<DocumentIndex, "requireCollection">;
   webhooks: Webhooks;
+  /** Where runs started through the agent streaming protocol publish their events. */
+  feed: ThreadFeed;
   /** True while the thread has runs other than `except` running or queued (they own its status). */
   othersOn(threadId: string, except: RunHandle | undefined): boolean;
   /** Called as each run ends, after its outcome is out. */
@@ -63,6 +67,7 @@ export class RunExecution implements QueueWork {
     const relay = storage.runEvents ? new EventRelay(storage.runEvents, run.runId, logger) : undefined;
     if (relay) handle.log.onEvent((event) => relay.add(event));
     let outcome: RunOutcome;
+    let recorder: ProtocolRecorder | undefined;
     try {
       const { signal } = handle.controller;
       if (body.after_seconds) await sleep(body.after_seconds * 1000, undefined, { signal });
@@ -77,9 +82,14 @@ export class RunExecution implements QueueWork {
       const headCheckpointId = await checkpointer.headCheckpointId(run.threadId);
       await storage.runs.setRunStatus(run.runId, "running", { headCheckpointId });
       handle.log.push("metadata", { run_id: run.runId, thread_id: run.threadId, attempt: 1 });
+      if (handle.protocol) {
+        // Numbered after the thread's last event: holding the claim, no other run publishes.
+        recorder = new ProtocolRecorder(await this.deps.feed.publisher(run.threadId, run.runId), handle.assistant.graphId);
+        recorder.started();
+      }
       let result: GraphResult;
       try {
-        result = await this.#stream(handle);
+        result = await this.#stream(handle, recorder);
       } finally {
         await runsSettled(agent, run.threadId);
       }
@@ -111,14 +121,30 @@ export class RunExecution implements QueueWork {
       { runId: run.runId, threadId: run.threadId, status: outcome.status, durationMs: Math.round(performance.now() - startedAt) },
       "run finished",
     );
+    if (recorder) {
+      const paused = handle.threadStatusAfter === "interrupted" || recorder.paused;
+      if (outcome.status === "success") recorder.ended(paused ? "interrupted" : "completed");
+      else if (outcome.status === "error") recorder.ended("failed", outcome.error?.message);
+      else recorder.ended("interrupted");
+    }
     // Every event is stored before the run is recorded as ended: a remote follower that sees the
-    // end has all its events.
-    await relay?.close();
+    // end has all its events, and the thread's next run numbers its events after them.
+    await Promise.all([relay?.close(), recorder?.close()]);
+    if (recorder && handle.cancel?.action === "rollback") await this.#forgetEvents(handle);
     await this.finish(handle, outcome);
   }
 
-  /** Runs the graph and turns its output into the run's events. */
-  async #stream(handle: RunHandle): Promise<GraphResult> {
+  /** A run rolled back leaves nothing behind, its protocol events included. */
+  async #forgetEvents(handle: RunHandle): Promise<void> {
+    try {
+      await this.deps.storage.threadEvents.deleteRunEvents(handle.run.threadId, handle.run.runId);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, runId: handle.run.runId }, "could not delete the protocol events of a run rolled back");
+    }
+  }
+
+  /** Runs the graph and turns its output into the run's events (and the protocol's, with a recorder). */
+  async #stream(handle: RunHandle, recorder?: ProtocolRecorder): Promise<GraphResult> {
     const { agent } = this.deps;
     const { run, body } = handle;
     const result: GraphResult = { finalValues: undefined, pausedAtBreakpoint: false };
@@ -140,6 +166,20 @@ export class RunExecution implements QueueWork {
       else if (mode === "values") result.finalValues = payload as Record<string, unknown>;
       for (const [event, data] of translator.translate(mode, payload)) handle.log.push(event, data);
     };
+    if (recorder) {
+      // The protocol's events, from LangGraph's own v3 stream; the root's values and updates
+      // also feed the run's log, which `join` and `/runs/{id}/stream` read.
+      for await (const event of await agent.streamEvents(input, { ...options, version: "v3" })) {
+        recorder.record(event);
+        if (event.params.namespace.length > 0) continue;
+        if (event.method === "values") publish("values", event.params.data);
+        else if (event.method === "updates") {
+          const update = event.params.data as { node?: string; values?: unknown };
+          if (update.node !== undefined) publish("updates", { [update.node]: update.values });
+        }
+      }
+      return result;
+    }
     if (!requested.includes("events")) {
       const stream = await agent.stream(input, options);
       for await (const [mode, payload] of stream as AsyncIterable<[GraphStreamMode, unknown]>) publish(mode, payload);

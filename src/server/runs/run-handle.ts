@@ -74,6 +74,8 @@ export class RunHandle {
     readonly owner: string | undefined,
     /** The assistant's version it runs with, as it was when the run was admitted. */
     readonly assistant: RunAssistant,
+    /** Started through the agent streaming protocol: its events go to its thread's protocol stream too. */
+    readonly protocol = false,
   ) {
     this.done = new Promise((resolve) => {
       this.#settle = resolve;

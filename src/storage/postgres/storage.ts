@@ -12,6 +12,7 @@ import { PostgresRunEvents } from "./run-events.js";
 import { PostgresRuns } from "./runs.js";
 import { PostgresStore } from "./store.js";
 import { PostgresThreads } from "./threads.js";
+import { PostgresThreadEvents } from "./thread-events.js";
 
 /**
  * Every part of storage in one PostgreSQL schema; closing the storage (or its checkpointer) ends
@@ -20,6 +21,7 @@ import { PostgresThreads } from "./threads.js";
 export function postgresStorage(database: PostgresDatabase, options: { retention?: number; location?: string; storeIndex?: StoreIndexConfig } = {}): Storage {
   const checkpointer = new PostgresCheckpointer(database, { retention: options.retention, closesDatabase: true });
   const threads = new PostgresThreads(database);
+  const threadEvents = new PostgresThreadEvents(database);
   const assistants = new PostgresAssistants(database);
   const runs = new PostgresRuns(database);
   const instances = new PostgresInstances(database);
@@ -34,6 +36,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
     threads,
     assistants,
     runs,
+    threadEvents,
     instances,
     runEvents,
     documents,

@@ -68,7 +68,14 @@ export const threadMigrations = (schema: string): MigrationSet => ({
      created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
      PRIMARY KEY (run_id, seq)
    );
-   CREATE INDEX agent_run_events_created ON ${schema}.agent_run_events (created_at);`,
+   CREATE INDEX agent_run_events_created ON ${schema}.agent_run_events (created_at);
+   CREATE TABLE ${schema}.agent_thread_events (
+     thread_id TEXT COLLATE "C" NOT NULL REFERENCES ${schema}.agent_threads (thread_id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     run_id TEXT COLLATE "C" NOT NULL,
+     event TEXT NOT NULL,
+     PRIMARY KEY (thread_id, seq)
+   );`,
   steps: [
   `CREATE TABLE ${schema}.threads (
      thread_id TEXT COLLATE "C" PRIMARY KEY,
@@ -134,6 +141,14 @@ export const threadMigrations = (schema: string): MigrationSet => ({
   `ALTER TABLE ${schema}.agent_threads ADD COLUMN state_values JSONB;
    ALTER TABLE ${schema}.agent_threads ADD COLUMN ttl_minutes DOUBLE PRECISION;
    CREATE INDEX agent_threads_state_values ON ${schema}.agent_threads USING GIN (state_values jsonb_path_ops);`,
+  // The agent streaming protocol's events, numbered per thread across its runs (thread-events.ts).
+  `CREATE TABLE ${schema}.agent_thread_events (
+     thread_id TEXT COLLATE "C" NOT NULL REFERENCES ${schema}.agent_threads (thread_id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     run_id TEXT COLLATE "C" NOT NULL,
+     event TEXT NOT NULL,
+     PRIMARY KEY (thread_id, seq)
+   );`,
   ],
 });
 

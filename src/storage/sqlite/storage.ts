@@ -11,11 +11,13 @@ import { SqliteInstances } from "./instances.js";
 import { SqliteRuns } from "./runs.js";
 import { SqliteStore } from "./store.js";
 import { SqliteThreads } from "./threads.js";
+import { SqliteThreadEvents } from "./thread-events.js";
 
 /** Every part of storage on one SQLite file; closing the storage (or its checkpointer) closes the file. */
 export function sqliteStorage(database: SqliteDatabase, options: { retention?: number; location?: string; storeIndex?: StoreIndexConfig } = {}): Storage {
   const checkpointer = new SqliteCheckpointer(database, { retention: options.retention, closesDatabase: true });
   const threads = new SqliteThreads(database);
+  const threadEvents = new SqliteThreadEvents(database);
   const assistants = new SqliteAssistants(database);
   const runs = new SqliteRuns(database);
   const instances = new SqliteInstances(database);
@@ -29,6 +31,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
     threads,
     assistants,
     runs,
+    threadEvents,
     instances,
     documents,
     crons,

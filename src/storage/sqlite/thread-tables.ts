@@ -5,7 +5,7 @@ import type { SqliteDatabase } from "./database.js";
 import type { Run, RunStatus } from "../runs.js";
 import type { Thread, ThreadStatus } from "../threads.js";
 
-/** Threads, runs and instances; numbered in `schema_migrations` since the first release. */
+/** Threads, runs, instances and protocol events; numbered in `schema_migrations` since the first release. */
 export const THREAD_MIGRATIONS: MigrationSet = {
   table: "schema_migrations",
   steps: [
@@ -53,6 +53,14 @@ export const THREAD_MIGRATIONS: MigrationSet = {
   `ALTER TABLE threads ADD COLUMN state_values TEXT;
    ALTER TABLE threads ADD COLUMN ttl_minutes REAL;
    CREATE INDEX threads_expiry ON threads (updated_at) WHERE ttl_minutes IS NOT NULL;`,
+  // The agent streaming protocol's events, numbered per thread across its runs (thread-events.ts).
+  `CREATE TABLE thread_events (
+     thread_id TEXT NOT NULL REFERENCES threads (thread_id) ON DELETE CASCADE,
+     seq INTEGER NOT NULL,
+     run_id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     PRIMARY KEY (thread_id, seq)
+   ) WITHOUT ROWID;`,
   ],
 };
 

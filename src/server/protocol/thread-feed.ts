@@ -1,0 +1,246 @@
+/**
+ * Where a thread's protocol events go and are read back. A run executing here publishes each
+ * event at once to the streams of this process (from memory) and, in batches, to the database;
+ * a stream reads the database for what it missed or what another instance's run wrote, then
+ * this process's events as they come. The events of a run stay in memory only until the database
+ * has them all.
+ */
+import type { Logger } from "../../logger.js";
+import type { StoredThreadEvent, ThreadEventStore } from "../../storage/thread-events.js";
+import type { ThreadEvent } from "./thread-event.js";
+
+/** How long events wait to be written together: a bound on the delay for streams elsewhere. */
+const FLUSH_MS = 50;
+/** Events read from the database at once. */
+const PAGE = 500;
+
+/** A thread's events held in memory: those of its runs executing here, not yet all stored. */
+interface LiveThread {
+  events: ThreadEvent[];
+  /** The run of each event in `events`, by its number. */
+  runOf: Map<number, string>;
+  /** Runs publishing here, by id. */
+  runs: Set<string>;
+  /** Streams waiting for the next event. */
+  waiters: Set<() => void>;
+}
+
+export interface ThreadFeedOptions {
+  store: ThreadEventStore;
+  logger: Logger;
+  /**
+   * How often an idle stream looks in the database for events of runs other instances execute;
+   * `undefined` where one process owns the database (every event is published here).
+   */
+  pollMs?: number;
+}
+
+/** Publishes and follows the protocol events of threads (see the module comment). */
+export class ThreadFeed {
+  readonly #threads = new Map<string, LiveThread>();
+
+  constructor(private readonly options: ThreadFeedOptions) {}
+
+  #live(threadId: string): LiveThread {
+    let live = this.#threads.get(threadId);
+    if (!live) {
+      live = { events: [], runOf: new Map(), runs: new Set(), waiters: new Set() };
+      this.#threads.set(threadId, live);
+    }
+    return live;
+  }
+
+  /** Forgets a thread nobody publishes to or waits on. */
+  #drop(threadId: string, live: LiveThread): void {
+    if (live.runs.size === 0 && live.waiters.size === 0 && live.events.length === 0) this.#threads.delete(threadId);
+  }
+
+  /**
+   * Opens the publisher of a run that holds the thread (only one run does at a time, here or on
+   * another instance): its events are numbered after the thread's last one. The events of older
+   * runs than the thread's newest are deleted first.
+   */
+  async publisher(threadId: string, runId: string): Promise<RunPublisher> {
+    const { store } = this.options;
+    // Pruning is housekeeping: the run goes on without it.
+    await store.pruneThreadEvents(threadId).catch((error: unknown) => this.options.logger.warn({ err: error, threadId }, "could not prune the thread's protocol events"));
+    const live = this.#live(threadId);
+    live.runs.add(runId);
+    const inMemory = live.events.at(-1)?.seq ?? 0;
+    return new RunPublisher(this, threadId, runId, Math.max(await store.lastThreadSeq(threadId), inMemory));
+  }
+
+  /** Called by a publisher: hands an event to this process's streams. */
+  publish(threadId: string, runId: string, event: ThreadEvent): void {
+    const live = this.#live(threadId);
+    live.events.push(event);
+    live.runOf.set(event.seq, runId);
+    for (const wake of live.waiters) wake();
+  }
+
+  /** Called by a publisher once the database has all its run's events: memory lets them go. */
+  released(threadId: string, runId: string, lastSeq: number): void {
+    const live = this.#threads.get(threadId);
+    if (!live) return;
+    live.runs.delete(runId);
+    if (live.runs.size === 0) {
+      live.events = live.events.filter((event) => event.seq > lastSeq);
+      for (const seq of live.runOf.keys()) if (seq <= lastSeq) live.runOf.delete(seq);
+    }
+    for (const wake of live.waiters) wake();
+    this.#drop(threadId, live);
+  }
+
+  write(threadId: string, events: StoredThreadEvent[]): Promise<void> {
+    return this.options.store.appendThreadEvents(threadId, events);
+  }
+
+  get logger(): Logger {
+    return this.options.logger;
+  }
+
+  /** The number of the thread's last event, stored or not; 0 when it has none. */
+  async lastSeq(threadId: string): Promise<number> {
+    const inMemory = this.#threads.get(threadId)?.events.at(-1)?.seq ?? 0;
+    return Math.max(inMemory, await this.options.store.lastThreadSeq(threadId));
+  }
+
+  /**
+   * The events of one run of the thread that are still kept (`runId` undefined: of its newest
+   * run), oldest first, with the run's id; none when it has none.
+   */
+  async runEvents(threadId: string, runId?: string): Promise<{ runId: string | undefined; events: ThreadEvent[] }> {
+    const found = new Map<number, { runId: string; event: ThreadEvent }>();
+    let after = 0;
+    for (;;) {
+      const page = await this.options.store.threadEventsAfter(threadId, after, PAGE);
+      for (const row of page) found.set(row.seq, { runId: row.runId, event: JSON.parse(row.event) as ThreadEvent });
+      if (page.length < PAGE) break;
+      after = page.at(-1)?.seq ?? after;
+    }
+    const live = this.#threads.get(threadId);
+    for (const event of live?.events ?? []) found.set(event.seq, { runId: live?.runOf.get(event.seq) ?? "", event });
+    const all = [...found.entries()].sort(([a], [b]) => a - b).map(([, entry]) => entry);
+    const wanted = runId ?? all.at(-1)?.runId;
+    return { runId: wanted, events: all.filter((entry) => entry.runId === wanted).map((entry) => entry.event) };
+  }
+
+  /**
+   * The thread's events numbered above `after`, oldest first, then each new one as it comes,
+   * until `signal` fires. Numbers only increase; a gap (the events of a run rolled back, or of
+   * runs pruned meanwhile) is passed over once the database confirms it.
+   */
+  async *follow(threadId: string, after: number, signal: AbortSignal, options: { live?: boolean } = {}): AsyncGenerator<ThreadEvent> {
+    let cursor = after;
+    while (!signal.aborted) {
+      const live = this.#threads.get(threadId);
+      const inMemory = live?.events.filter((event) => event.seq > cursor) ?? [];
+      if (inMemory[0]?.seq === cursor + 1) {
+        for (const event of inMemory) {
+          // Contiguous only: what is missing before an event is in the database.
+          if (event.seq !== cursor + 1) break;
+          yield event;
+          cursor = event.seq;
+        }
+        continue;
+      }
+      const stored = await this.options.store.threadEventsAfter(threadId, cursor, PAGE);
+      if (stored.length > 0) {
+        for (const row of stored) {
+          yield JSON.parse(row.event) as ThreadEvent;
+          cursor = row.seq;
+        }
+        continue;
+      }
+      if (inMemory.length > 0) {
+        // Missing from both: gone for good. Go on from the first event that is here.
+        for (const event of inMemory) {
+          yield event;
+          cursor = event.seq;
+        }
+        continue;
+      }
+      // Without `live`, only what is there already.
+      if (options.live === false) return;
+      await this.#next(threadId, signal);
+    }
+  }
+
+  /** Resolves at the thread's next event here, after `pollMs` (another instance may have written), or when `signal` fires. */
+  #next(threadId: string, signal: AbortSignal): Promise<void> {
+    const live = this.#live(threadId);
+    return new Promise<void>((resolve) => {
+      const timer = this.options.pollMs === undefined ? undefined : setTimeout(wake, this.options.pollMs);
+      function wake() {
+        clearTimeout(timer);
+        live.waiters.delete(wake);
+        signal.removeEventListener("abort", wake);
+        resolve();
+      }
+      live.waiters.add(wake);
+      signal.addEventListener("abort", wake, { once: true });
+    }).finally(() => this.#drop(threadId, live));
+  }
+}
+
+/**
+ * What one run publishes to its thread: events numbered on, handed to this process's streams at
+ * once and written to the database within FLUSH_MS. `close` resolves once all are stored.
+ */
+export class RunPublisher {
+  #seq: number;
+  readonly #buffer: StoredThreadEvent[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #writing: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  constructor(
+    private readonly feed: ThreadFeed,
+    readonly threadId: string,
+    readonly runId: string,
+    startSeq: number,
+  ) {
+    this.#seq = startSeq;
+  }
+
+  /** The number of the last event published. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  /** Numbers and publishes an event of `method` at `namespace`. */
+  emit(method: string, namespace: string[], data: unknown, node?: string): ThreadEvent {
+    this.#seq += 1;
+    const event: ThreadEvent = {
+      type: "event",
+      event_id: String(this.#seq),
+      seq: this.#seq,
+      method,
+      params: { namespace, timestamp: Date.now(), ...(node === undefined ? {} : { node }), data },
+    };
+    if (this.#closed) return event;
+    this.feed.publish(this.threadId, this.runId, event);
+    this.#buffer.push({ seq: event.seq, runId: this.runId, event: JSON.stringify(event) });
+    this.#timer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+    return event;
+  }
+
+  /** Writes what is left; resolves when every event is stored, and lets memory go of them. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#flush();
+    await this.#writing;
+    this.feed.released(this.threadId, this.runId, this.#seq);
+  }
+
+  #flush(): void {
+    this.#timer = undefined;
+    const batch = this.#buffer.splice(0);
+    if (batch.length === 0) return;
+    this.#writing = this.#writing
+      .then(() => this.feed.write(this.threadId, batch))
+      .catch((error: unknown) => this.feed.logger.warn({ err: error, runId: this.runId, threadId: this.threadId }, "could not store protocol events"));
+  }
+}
