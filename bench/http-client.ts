@@ -1,6 +1,6 @@
 /**
  * The client side of the HTTP benchmarks, run as a child process so that it does not share the
- * server's event loop and core: `http-client.ts <apiUrl> <latency|throughput|first-token> [stubDelayMs]`.
+ * server's event loop and core: `http-client.ts <apiUrl> <latency|throughput|first-token|first-token-protocol> [stubDelayMs]`.
  * Prints one JSON object.
  */
 import { Client } from "@langchain/langgraph-sdk";
@@ -49,5 +49,44 @@ async function firstToken(delayMs: number) {
   return { mean: ms(mean(overheads)), max: ms(Math.max(...overheads)) };
 }
 
-const result = mode === "latency" ? await latency() : mode === "throughput" ? await throughput() : await firstToken(Number(delayArgument ?? 0));
+/**
+ * The same over the agent streaming protocol, as `@langchain/react`'s useStream does it: one
+ * `ThreadStream` kept open on the thread, `run.start` for each turn, the first text delta of the
+ * run's reply on its event stream.
+ */
+async function firstTokenProtocol(delayMs: number) {
+  const thread = client.threads.stream({ assistantId: "agent" });
+  let lastSeq = 0;
+  let waiting: { afterSeq: number; token?: (at: number) => void; end: () => void } | undefined;
+  thread.onEvent((event) => {
+    const seq = event.seq ?? 0;
+    lastSeq = Math.max(lastSeq, seq);
+    if (!waiting || seq <= waiting.afterSeq) return;
+    const data = event.params.data as { event?: string };
+    if (event.method === "messages" && data.event === "content-block-delta") {
+      waiting.token?.(performance.now());
+      waiting.token = undefined;
+    }
+    if (event.method === "lifecycle" && event.params.namespace.length === 0 && data.event !== "running") waiting.end();
+  });
+  // Opens the messages stream the page's useStream reads tokens from.
+  void thread.messages;
+  const overheads: number[] = [];
+  for (let attempt = 0; attempt < 25; attempt += 1) {
+    let first: number | undefined;
+    const ended = new Promise<void>((resolve) => {
+      waiting = { afterSeq: lastSeq, token: (at) => (first = at), end: resolve };
+    });
+    const started = performance.now();
+    await thread.run.start({ input: input("Tell me something") });
+    await ended;
+    if (attempt >= 5 && first !== undefined) overheads.push(first - started - delayMs);
+  }
+  await thread.close();
+  return { mean: ms(mean(overheads)), max: ms(Math.max(...overheads)) };
+}
+
+const delay = Number(delayArgument ?? 0);
+const result =
+  mode === "latency" ? await latency() : mode === "throughput" ? await throughput() : mode === "first-token-protocol" ? await firstTokenProtocol(delay) : await firstToken(delay);
 console.log(JSON.stringify(result));

@@ -212,8 +212,11 @@ export class ProtocolCommands {
     const thread = await this.deps.storage.threads.getThread(threadId, owner);
     const configurable = params.config?.configurable as Record<string, unknown> | undefined;
     const checkpointId = typeof configurable?.checkpoint_id === "string" ? configurable.checkpoint_id : undefined;
-    // On a thread waiting on an interrupt, the input answers it (the protocol's run.start).
-    const resume = thread && params.input != null && !checkpointId && (await this.#pendingInterrupts(threadId)).length > 0;
+    // On a thread waiting on an interrupt, the input answers it (the protocol's run.start). Only
+    // a thread whose last run paused (or one still busy: its run may have paused a moment ago,
+    // its status not written yet) can be waiting; an idle thread's state is not read for nothing.
+    const mayWait = thread?.status === "interrupted" || thread?.status === "busy";
+    const resume = mayWait && params.input != null && !checkpointId && (await this.#pendingInterrupts(threadId)).length > 0;
     const handle = await this.#start(
       threadId,
       {

@@ -133,8 +133,7 @@ export class ThreadFeed {
   async *follow(threadId: string, after: number, signal: AbortSignal, options: { live?: boolean } = {}): AsyncGenerator<ThreadEvent> {
     let cursor = after;
     while (!signal.aborted) {
-      const live = this.#threads.get(threadId);
-      const inMemory = live?.events.filter((event) => event.seq > cursor) ?? [];
+      const inMemory = this.#inMemoryAfter(threadId, cursor);
       if (inMemory[0]?.seq === cursor + 1) {
         for (const event of inMemory) {
           // Contiguous only: what is missing before an event is in the database.
@@ -164,6 +163,19 @@ export class ThreadFeed {
       if (options.live === false) return;
       await this.#next(threadId, signal);
     }
+  }
+
+  /** The events held in memory numbered above `after` (they are in order: a binary search finds the first). */
+  #inMemoryAfter(threadId: string, after: number): ThreadEvent[] {
+    const events = this.#threads.get(threadId)?.events ?? [];
+    let low = 0;
+    let high = events.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((events[middle] as ThreadEvent).seq <= after) low = middle + 1;
+      else high = middle;
+    }
+    return events.slice(low);
   }
 
   /** Resolves at the thread's next event here, after `pollMs` (another instance may have written), or when `signal` fires. */
