@@ -123,6 +123,10 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
         const chunk = fields?.chunk as { message?: { tool_call_chunks?: unknown[] } } | undefined;
         if (token !== "" || (chunk?.message?.tool_call_chunks?.length ?? 0) > 0) streamed = true;
       },
+      // Where the run streams content blocks (LangGraph's v3 events, the agent streaming protocol).
+      handleChatModelStreamEvent: (event) => {
+        if (event.event === "content-block-delta") streamed = true;
+      },
     });
     const deadline = retry.attemptTimeoutMs ? AbortSignal.timeout(retry.attemptTimeoutMs) : undefined;
     const signal = deadline && config?.signal ? AbortSignal.any([config.signal, deadline]) : (deadline ?? config?.signal);
@@ -139,7 +143,7 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
     try {
       const reply = await model.invoke(prompt, options);
       if (options.runId !== undefined && isCachedReply(reply)) adoptCachedReplyId(reply, options.runId);
-      return reply;
+      return asPlainText(reply);
     } catch (error) {
       const timedOut = deadline?.aborted === true && config?.signal?.aborted !== true;
       const failure = timedOut
@@ -152,6 +156,24 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
       await sleep(retryDelayMs(failure, attempt, retry), config?.signal);
     }
   }
+}
+
+/** Content blocks that hold nothing a plain-text reply loses: its text, and tool calls (kept in `tool_calls`). */
+const PLAIN_BLOCKS = new Set(["text", "tool_call", "tool_call_chunk"]);
+
+/**
+ * A reply streamed as content blocks (LangChain does so when the run streams the protocol's
+ * content-block events) stored as the plain text the other paths store: one shape in the thread
+ * whichever client streamed the turn, for every client that reads `content` as a string.
+ * Replies with other blocks (reasoning, images) are kept as they are.
+ */
+function asPlainText(reply: BaseMessage): BaseMessage {
+  const { content } = reply;
+  if (!Array.isArray(content) || !content.every((block) => typeof block === "object" && PLAIN_BLOCKS.has(block.type))) return reply;
+  const text = content.map((block) => (block.type === "text" && typeof block.text === "string" ? block.text : "")).join("");
+  reply.content = text;
+  reply.lc_kwargs.content = text;
+  return reply;
 }
 
 /**

@@ -28,6 +28,10 @@ export interface ThreadEventStore {
    * own): a client that missed more than that reads the thread's state instead.
    */
   pruneThreadEvents(threadId: string): Promise<void>;
-  /** Deletes the events of one run (a run rolled back leaves nothing behind). */
+  /**
+   * Deletes the events of one run (a run rolled back leaves nothing behind) but its last, its
+   * end: the thread's numbering must go on from there, or clients that saw the run would take
+   * the next run's events, numbered the same, for ones they already have.
+   */
   deleteRunEvents(threadId: string, runId: string): Promise<void>;
 }

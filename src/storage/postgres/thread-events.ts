@@ -48,7 +48,8 @@ export class PostgresThreadEvents extends PostgresThreadTables implements Thread
 
 
   async deleteRunEvents(threadId: string, runId: string): Promise<void> {
-    await this.database.query(`DELETE FROM ${this.schema}.agent_thread_events WHERE thread_id = $1 AND run_id = $2`, [threadId, runId]);
+    const table = `${this.schema}.agent_thread_events`;
+    await this.database.query(`DELETE FROM ${table} WHERE thread_id = $1 AND run_id = $2 AND seq < (SELECT max(seq) FROM ${table} WHERE thread_id = $1 AND run_id = $2)`, [threadId, runId]);
   }
 
 }

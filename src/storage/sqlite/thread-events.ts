@@ -42,7 +42,10 @@ export class SqliteThreadEvents extends SqliteThreadTables implements ThreadEven
 
 
   async deleteRunEvents(threadId: string, runId: string): Promise<void> {
-    this.sql("DELETE FROM thread_events WHERE thread_id = ? AND run_id = ?").run(threadId, runId);
+    this.sql(
+      `DELETE FROM thread_events WHERE thread_id = @thread AND run_id = @run
+         AND seq < (SELECT max(seq) FROM thread_events WHERE thread_id = @thread AND run_id = @run)`,
+    ).run({ thread: threadId, run: runId });
   }
 
 }

@@ -75,7 +75,7 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
     const state = await sendCommand(server.baseUrl, threadId, { id: 2, method: "state.get", params: { namespace: [], keys: ["messages"] } });
     expect(state.body.type).toBe("success");
     expect(Object.keys(state.body.result.values)).toEqual(["messages"]);
-    expect(state.body.result.values.messages.map((message: { content: unknown }) => message.content)).toEqual(["one", [{ type: "text", text: "reply" }]]);
+    expect(state.body.result.values.messages.map((message: { content: unknown }) => message.content)).toEqual(["one", "reply"]);
     expect(state.body.result.checkpoint.id).toEqual(expect.any(String));
 
     const listed = await sendCommand(server.baseUrl, threadId, { id: 3, method: "state.listCheckpoints", params: { limit: 5 } });
