@@ -80,6 +80,8 @@ describe.skipIf(unavailable !== null)("@langchain/react useStream against the se
   let browserLog: string[];
   /** Errors thrown in the page: there must be none. */
   let pageErrors: string[];
+  /** The WebSockets the page opened. */
+  let webSockets: string[];
 
   beforeAll(async () => {
     [browser, stub, pageServer] = await Promise.all([launchChromium(), startOpenAiStub(), servePage()]);
@@ -97,6 +99,7 @@ describe.skipIf(unavailable !== null)("@langchain/react useStream against the se
     stub.reset();
     browserLog = [];
     pageErrors = [];
+    webSockets = [];
     onTestFailed(() => console.log(`What the browser did:\n${browserLog.join("\n")}`));
     // A context per test: no storage or connection is left from the one before.
     context = await browser.newContext();
@@ -113,8 +116,13 @@ describe.skipIf(unavailable !== null)("@langchain/react useStream against the se
       browserLog.push(`page error: ${error.stack ?? error.message}`);
       pageErrors.push(error.message);
     });
-    await page.goto(`${pageServer.origin}/?apiUrl=${encodeURIComponent(server.baseUrl)}`);
-    await page.waitForSelector("main");
+    page.on("websocket", (socket) => {
+      webSockets.push(socket.url());
+      browserLog.push(`⇄ WebSocket ${socket.url()}`);
+      socket.on("framesent", (frame) => browserLog.push(`⇄ → ${String(frame.payload).slice(0, 500)}`));
+      socket.on("framereceived", (frame) => browserLog.push(`⇄ ← ${String(frame.payload).slice(0, 500)}`));
+      socket.on("close", () => browserLog.push(`⇄ closed ${socket.url()}`));
+    });
   });
   afterEach(async () => {
     const alert = await page.locator('[role="alert"]').allInnerTexts();
@@ -156,69 +164,89 @@ describe.skipIf(unavailable !== null)("@langchain/react useStream against the se
 
   const texts = (type: "human" | "ai") => page.locator(`li.${type}`).allInnerTexts();
   const threadInUrl = () => page.evaluate(() => location.hash.slice(1));
+  /** The text of each message the thread holds (content as a string, or as text blocks as protocol runs keep it). */
   const threadMessages = async (threadId: string) => {
-    const state = await server.client.threads.getState<{ messages: Array<{ content: string }> }>(threadId);
-    return state.values.messages.map((message) => message.content);
+    const state = await server.client.threads.getState<{ messages: Array<{ content: string | Array<{ text?: string }> }> }>(threadId);
+    return state.values.messages.map(({ content }) => (typeof content === "string" ? content : content.map((part) => part.text ?? "").join("")));
   };
 
-  it("streams the reply into the page token by token", async () => {
-    // The model sends its first words, then holds the rest until the page has shown them: no
-    // race with the clock, however busy the machine.
-    let release!: () => void;
-    stub.inject({ kind: "pause", afterChunks: 3, resume: new Promise<void>((resolve) => (release = resolve)) });
-    stub.respondWith(() => "one two three four five six");
-    await type("Count to six");
-    const seen = await shown((full) => {
-      const text = document.querySelector("li.ai")?.textContent ?? "";
-      return text !== "" && text !== full ? text : null;
-    }, "one two three four five six");
-    expect("one two three four five six".startsWith(seen)).toBe(true);
-    expect(await page.locator("main").getAttribute("aria-busy")).toBe("true");
-    release();
-    await shown(isIdle);
-    expect(await texts("human")).toEqual(["Count to six"]);
-    expect(await texts("ai")).toEqual(["one two three four five six"]);
-    // What the page shows is what the thread holds.
-    const threadId = await threadInUrl();
-    expect(threadId).not.toBe("");
-    expect(await threadMessages(threadId)).toEqual(["Count to six", "one two three four five six"]);
-  });
+  describe.each(["sse", "websocket"] as const)("over %s", (transport) => {
+    beforeEach(async () => {
+      await page.goto(`${pageServer.origin}/?apiUrl=${encodeURIComponent(server.baseUrl)}&transport=${transport}`);
+      await page.waitForSelector("main");
+    });
+    afterEach(() => {
+      // The events came the way the page asked for: a WebSocket to the thread's events, or none.
+      const eventPosts = browserLog.filter((line) => /^→ POST \S+\/stream\/events /.test(line));
+      if (transport === "websocket") {
+        expect(webSockets.length).toBeGreaterThan(0);
+        expect(webSockets.every((url) => /^ws:\/\/127\.0\.0\.1:\d+\/threads\/[^/]+\/stream\/events$/.test(url))).toBe(true);
+        expect(eventPosts).toEqual([]);
+      } else {
+        expect(webSockets).toEqual([]);
+        expect(eventPosts.length).toBeGreaterThan(0);
+      }
+    });
 
-  it("remembers the first turn in the second, and shows the whole chat again after a reload", async () => {
-    await send("My name is Ada");
-    await send("What is my name?");
-    expect(await texts("human")).toEqual(["My name is Ada", "What is my name?"]);
-    expect(await texts("ai")).toEqual(["Nice to meet you, Ada!", "Your name is Ada."]);
-    // The second turn reached the model with the first.
-    expect(stub.requests).toHaveLength(2);
-    expect(conversation(stub.requests[1])).toEqual(["user: My name is Ada", "assistant: Nice to meet you, Ada!", "user: What is my name?"]);
+    it("streams the reply into the page token by token", async () => {
+      // The model sends its first words, then holds the rest until the page has shown them: no
+      // race with the clock, however busy the machine.
+      let release!: () => void;
+      stub.inject({ kind: "pause", afterChunks: 3, resume: new Promise<void>((resolve) => (release = resolve)) });
+      stub.respondWith(() => "one two three four five six");
+      await type("Count to six");
+      const seen = await shown((full) => {
+        const text = document.querySelector("li.ai")?.textContent ?? "";
+        return text !== "" && text !== full ? text : null;
+      }, "one two three four five six");
+      expect("one two three four five six".startsWith(seen)).toBe(true);
+      expect(await page.locator("main").getAttribute("aria-busy")).toBe("true");
+      release();
+      await shown(isIdle);
+      expect(await texts("human")).toEqual(["Count to six"]);
+      expect(await texts("ai")).toEqual(["one two three four five six"]);
+      // What the page shows is what the thread holds.
+      const threadId = await threadInUrl();
+      expect(threadId).not.toBe("");
+      expect(await threadMessages(threadId)).toEqual(["Count to six", "one two three four five six"]);
+    });
 
-    const threadId = await threadInUrl();
-    await page.reload();
-    await shown(() => document.querySelectorAll("li.ai").length === 2);
-    expect(await texts("ai")).toEqual(["Nice to meet you, Ada!", "Your name is Ada."]);
-    expect(await texts("human")).toEqual(["My name is Ada", "What is my name?"]);
-    expect(await threadInUrl()).toBe(threadId);
-    // Reading the chat back asked nothing of the model.
-    expect(stub.requests).toHaveLength(2);
-  });
+    it("remembers the first turn in the second, and shows the whole chat again after a reload", async () => {
+      await send("My name is Ada");
+      await send("What is my name?");
+      expect(await texts("human")).toEqual(["My name is Ada", "What is my name?"]);
+      expect(await texts("ai")).toEqual(["Nice to meet you, Ada!", "Your name is Ada."]);
+      // The second turn reached the model with the first.
+      expect(stub.requests).toHaveLength(2);
+      expect(conversation(stub.requests[1])).toEqual(["user: My name is Ada", "assistant: Nice to meet you, Ada!", "user: What is my name?"]);
 
-  it("starts a new thread: an empty chat, whose model input holds nothing of the old one", async () => {
-    await send("My name is Ada");
-    const first = await threadInUrl();
-    await page.getByRole("button", { name: "New thread" }).click();
-    await expect.poll(() => page.locator("li").count()).toBe(0);
-    expect(await threadInUrl()).toBe("");
+      const threadId = await threadInUrl();
+      await page.reload();
+      await shown(() => document.querySelectorAll("li.ai").length === 2);
+      expect(await texts("ai")).toEqual(["Nice to meet you, Ada!", "Your name is Ada."]);
+      expect(await texts("human")).toEqual(["My name is Ada", "What is my name?"]);
+      expect(await threadInUrl()).toBe(threadId);
+      // Reading the chat back asked nothing of the model.
+      expect(stub.requests).toHaveLength(2);
+    });
 
-    await send("What is my name?");
-    expect(await texts("human")).toEqual(["What is my name?"]);
-    expect(await texts("ai")).toEqual(["I don't know your name."]);
-    expect(conversation(stub.requests.at(-1))).toEqual(["user: What is my name?"]);
-    const second = await threadInUrl();
-    expect(second).not.toBe("");
-    expect(second).not.toBe(first);
-    // The first thread is as it was.
-    expect(await threadMessages(first)).toEqual(["My name is Ada", "Nice to meet you, Ada!"]);
-    expect(await threadMessages(second)).toEqual(["What is my name?", "I don't know your name."]);
+    it("starts a new thread: an empty chat, whose model input holds nothing of the old one", async () => {
+      await send("My name is Ada");
+      const first = await threadInUrl();
+      await page.getByRole("button", { name: "New thread" }).click();
+      await expect.poll(() => page.locator("li").count()).toBe(0);
+      expect(await threadInUrl()).toBe("");
+
+      await send("What is my name?");
+      expect(await texts("human")).toEqual(["What is my name?"]);
+      expect(await texts("ai")).toEqual(["I don't know your name."]);
+      expect(conversation(stub.requests.at(-1))).toEqual(["user: What is my name?"]);
+      const second = await threadInUrl();
+      expect(second).not.toBe("");
+      expect(second).not.toBe(first);
+      // The first thread is as it was.
+      expect(await threadMessages(first)).toEqual(["My name is Ada", "Nice to meet you, Ada!"]);
+      expect(await threadMessages(second)).toEqual(["What is my name?", "I don't know your name."]);
+    });
   });
 });

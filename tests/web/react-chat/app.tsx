@@ -1,15 +1,19 @@
 /**
  * A minimal chat on `useStream` from @langchain/react, LangChain's own React client, talking to
- * this server over the agent streaming protocol. Bundle it (`esbuild app.tsx --bundle
- * --format=esm --outfile=app.js`), serve it beside index.html, and open
- * `index.html?apiUrl=http://127.0.0.1:8123` with the page's origin listed in `CORS_ORIGINS`.
+ * this server over the agent streaming protocol. Bundle it (`npx esbuild app.tsx --bundle
+ * --format=esm --jsx=automatic --minify --outfile=app.js`), serve it beside index.html, and open
+ * `index.html?apiUrl=http://127.0.0.1:8123` (add `&transport=websocket` for a WebSocket) with the
+ * page's origin listed in `CORS_ORIGINS`.
  */
 import { useStream } from "@langchain/react";
 import { type FormEvent, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 
+const query = new URLSearchParams(location.search);
 /** The server: `?apiUrl=` in the page's address, else its default address. */
-const API_URL = new URLSearchParams(location.search).get("apiUrl") ?? "http://127.0.0.1:8123";
+const API_URL = query.get("apiUrl") ?? "http://127.0.0.1:8123";
+/** How the thread's events arrive: server-sent events, or `?transport=websocket`. */
+const TRANSPORT = query.get("transport") === "websocket" ? "websocket" : "sse";
 
 /** The thread named by the address's hash, if any. */
 const threadInUrl = (): string | null => location.hash.slice(1) || null;
@@ -22,7 +26,7 @@ function Chat() {
   }, [threadId]);
 
   // With no thread yet, the first message creates one and `onThreadId` reports its id.
-  const stream = useStream({ apiUrl: API_URL, assistantId: "agent", threadId, onThreadId: setThreadId });
+  const stream = useStream({ apiUrl: API_URL, transport: TRANSPORT, assistantId: "agent", threadId, onThreadId: setThreadId });
 
   function send(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
