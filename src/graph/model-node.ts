@@ -164,8 +164,9 @@ const PLAIN_BLOCKS = new Set(["text", "tool_call", "tool_call_chunk"]);
 /**
  * A reply streamed as content blocks (LangChain does so when the run streams the protocol's
  * content-block events) stored as the plain text the other paths store: one shape in the thread
- * whichever client streamed the turn, for every client that reads `content` as a string.
- * Replies with other blocks (reasoning, images) are kept as they are.
+ * whichever client streamed the turn, for every client that reads `content` as a string (and for
+ * the provider's own conversion of the next turn's history). Replies with other blocks
+ * (reasoning, images) are kept as they are.
  */
 function asPlainText(reply: BaseMessage): BaseMessage {
   const { content } = reply;
@@ -173,6 +174,10 @@ function asPlainText(reply: BaseMessage): BaseMessage {
   const text = content.map((block) => (block.type === "text" && typeof block.text === "string" ? block.text : "")).join("");
   reply.content = text;
   reply.lc_kwargs.content = text;
+  // `output_version: "v1"` tells LangChain the content is blocks; plain text is the default version.
+  const { output_version: _version, ...metadata } = (reply.response_metadata ?? {}) as Record<string, unknown>;
+  reply.response_metadata = metadata;
+  reply.lc_kwargs.response_metadata = metadata;
   return reply;
 }
 
