@@ -244,7 +244,7 @@ export const SCHEMAS = {
     description:
       "Server-sent events of the agent streaming protocol: each event's `id` is its number on the thread (`seq`), its " +
       "`event` the method (`lifecycle`, `values`, `updates`, `messages`, `tools`, `input.requested`, `checkpoints`, `tasks`, " +
-      "`custom`); the stream replays the events still kept (after `since`), then goes on live until the client leaves.",
+      "`custom`); the stream replays the events still kept after `since` (without it, those of the current run), then goes on live until the client leaves.",
   },
 } satisfies Record<SchemaName, JsonSchema>;
 

@@ -8,8 +8,8 @@
  * headers on a WebSocket, so there the key may come as `?api_key=` (see auth.ts).
  *
  * Subscriptions are the socket's: each event is sent once, when it matches any of them, and a
- * new subscription first gets the kept events it matches (`replayed_events`), right after its
- * answer. They hold across runs until unsubscribed or the socket closes. A subscription's id
+ * new subscription first gets the current run's events it matches (`replayed_events`, see
+ * replay-start.ts), right after its answer. They hold across runs until unsubscribed or the socket closes. A subscription's id
  * carries its filter, so `subscription.reconnect` restores it on any instance.
  */
 import type { Request, Response } from "express";
@@ -25,6 +25,7 @@ import { DEFAULT_STREAM_BUFFER_BYTES } from "../sse.js";
 import { ProtocolCommand } from "../schemas.js";
 import { type ProtocolCommands, type ProtocolResponse, ProtocolError, errorFrame } from "./commands.js";
 import type { OwnerGate } from "./owner-gate.js";
+import { currentRunStart } from "./replay-start.js";
 import { type EventFilter, type ThreadEvent, matchesFilter } from "./thread-event.js";
 
 /** Where `serveUpgrades` leaves the socket of an upgrade request for the route that accepts it. */
@@ -229,7 +230,8 @@ class ProtocolSocket {
         case "subscription.subscribe": {
           const filter = paramsOf(SubscribeParams, command);
           const id = subscriptionId(filter);
-          await this.#activate(command.id, [[id, filter]], (replayed) => ({ subscription_id: id, replayed_events: replayed }), 0);
+          const after = await currentRunStart(this.deps, this.options.threadId);
+          await this.#activate(command.id, [[id, filter]], (replayed) => ({ subscription_id: id, replayed_events: replayed }), after);
           return;
         }
         case "subscription.unsubscribe": {

@@ -3,8 +3,8 @@
  * `useStream`, the SDK's `threads.stream` and `RemoteGraph.streamEvents` v3 speak it):
  * - `POST /threads/{thread_id}/commands`: one command, one JSON answer (see protocol/commands.ts);
  * - `POST /threads/{thread_id}/stream/events`: the thread's events that a filter selects, as SSE,
- *   from storage (everything still kept, or what follows `since`) and then live, until the client
- *   leaves;
+ *   from storage (what follows `since`, or without it the current run's: see replay-start.ts)
+ *   and then live, until the client leaves;
  * - `GET /threads/{thread_id}/stream/events` with `Upgrade: websocket`: both at once, on one
  *   socket (see protocol/websocket.ts).
  * A malformed envelope or filter is a 400; the thread may not exist yet, but may not be another
@@ -18,6 +18,7 @@ import type { AppDeps } from "../app-deps.js";
 import { ownerOf } from "../auth.js";
 import { OwnerGate } from "../protocol/owner-gate.js";
 import { ProtocolCommands } from "../protocol/commands.js";
+import { currentRunStart } from "../protocol/replay-start.js";
 import { matchesFilter } from "../protocol/thread-event.js";
 import { acceptProtocolSocket, isWebSocketUpgrade } from "../protocol/websocket.js";
 import { EventStreamRequest, ProtocolCommand, ThreadPath, parseInput } from "../schemas.js";
@@ -59,10 +60,11 @@ export function protocolRouter(deps: AppDeps): Router {
     const filter = parseFrame(EventStreamRequest, request.body, "event stream request");
     const owner = ownerOf(response);
     const gate = new OwnerGate(deps.storage, threadId, owner, await threadVisible(deps, threadId, owner));
+    const after = filter.since ?? (await currentRunStart(deps, threadId));
     const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes });
     const heartbeat = setInterval(() => sse.comment("heartbeat"), HEARTBEAT_MS);
     try {
-      for await (const event of deps.runs.feed.follow(threadId, filter.since ?? 0, sse.signal)) {
+      for await (const event of deps.runs.feed.follow(threadId, after, sse.signal)) {
         if (!matchesFilter(event, filter)) continue;
         if (!(await gate.allows())) break;
         await sse.send(event.method as SseEvent, event, event.event_id);
