@@ -38,11 +38,6 @@ export interface ThreadFeedOptions {
 /** Publishes and follows the protocol events of threads (see the module comment). */
 export class ThreadFeed {
   readonly #threads = new Map<string, LiveThread>();
-  /**
-   * The last number a thread's events took before a run's events were deleted (`forgetRun`):
-   * the database no longer shows it, and the thread's next run must number on after it.
-   */
-  readonly #taken = new Map<string, number>();
 
   constructor(private readonly options: ThreadFeedOptions) {}
 
@@ -72,21 +67,7 @@ export class ThreadFeed {
     const live = this.#live(threadId);
     live.runs.add(runId);
     const inMemory = live.events.at(-1)?.seq ?? 0;
-    const taken = this.#taken.get(threadId) ?? 0;
-    this.#taken.delete(threadId);
-    return new RunPublisher(this, threadId, runId, Math.max(await store.lastThreadSeq(threadId), inMemory, taken));
-  }
-
-  /**
-   * Deletes the events of a run (one rolled back leaves nothing behind), once they are all
-   * stored. Their numbers stay taken: were the next run to number its events from the thread's
-   * last stored one, a stream already past them would skip the new run's first events, and
-   * clients, which tell events apart by `event_id`, would drop them as seen.
-   */
-  async forgetRun(threadId: string, runId: string): Promise<void> {
-    const taken = await this.lastSeq(threadId);
-    await this.options.store.deleteRunEvents(threadId, runId);
-    this.#taken.set(threadId, taken);
+    return new RunPublisher(this, threadId, runId, Math.max(await store.lastThreadSeq(threadId), inMemory));
   }
 
   /** Called by a publisher: hands an event to this process's streams. */
@@ -118,10 +99,10 @@ export class ThreadFeed {
     return this.options.logger;
   }
 
-  /** The number of the thread's last event, stored or not (or forgotten: `forgetRun`); 0 when it has none. */
+  /** The number of the thread's last event, stored or not; 0 when it has none. */
   async lastSeq(threadId: string): Promise<number> {
     const inMemory = this.#threads.get(threadId)?.events.at(-1)?.seq ?? 0;
-    return Math.max(inMemory, this.#taken.get(threadId) ?? 0, await this.options.store.lastThreadSeq(threadId));
+    return Math.max(inMemory, await this.options.store.lastThreadSeq(threadId));
   }
 
   /**

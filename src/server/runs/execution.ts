@@ -137,7 +137,7 @@ export class RunExecution implements QueueWork {
   /** A run rolled back leaves nothing behind, its protocol events included. */
   async #forgetEvents(handle: RunHandle): Promise<void> {
     try {
-      await this.deps.feed.forgetRun(handle.run.threadId, handle.run.runId);
+      await this.deps.storage.threadEvents.deleteRunEvents(handle.run.threadId, handle.run.runId);
     } catch (error) {
       this.deps.logger.warn({ err: error, runId: handle.run.runId }, "could not delete the protocol events of a run rolled back");
     }

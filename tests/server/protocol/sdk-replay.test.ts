@@ -63,7 +63,7 @@ describe.each(await testBackends())("on %s", (backend) => {
     expect(narrow).toEqual(kept.filter((event) => event.seq > last && event.method === "lifecycle"));
   });
 
-  it("opened without since, a stream replays what is kept of the thread's runs, in order", async () => {
+  it("with since: 0, a stream replays what is kept of the thread's runs, in order; without since, from the newest run", async () => {
     const { server } = fixture;
     const threadId = randomUUID();
     const thread = streams.open(threadId, "sse");
@@ -71,7 +71,7 @@ describe.each(await testBackends())("on %s", (backend) => {
     await startRun(thread, { ...userTurn("What is my name?"), multitaskStrategy: "enqueue" });
     await streams.runsEnded(thread, 2);
 
-    const replay = await readEventStream(server.baseUrl, threadId, { channels: ALL_CHANNELS }, (events) => events.filter(isRootTerminal).length === 2);
+    const replay = await readEventStream(server.baseUrl, threadId, { channels: ALL_CHANNELS, since: 0 }, (events) => events.filter(isRootTerminal).length === 2);
     const roots = replay.filter((event) => event.method === "lifecycle" && event.params.namespace.length === 0).map((event) => (event.params.data as { event: string }).event);
     expect(roots).toEqual(["running", "completed", "running", "completed"]);
     const seqs = replay.map((event) => event.seq);
@@ -80,6 +80,11 @@ describe.each(await testBackends())("on %s", (backend) => {
     for (const event of replay) expect(event.event_id).toBe(String(event.seq));
     const values = replay.filter((event) => event.method === "values" && event.params.namespace.length === 0);
     expect(messageTexts(values.at(-1)!.params.data)).toEqual(messageTexts((await server.client.threads.getState(threadId)).values));
+    // Without since: the newest run only, so a client that opens its stream after run.start
+    // does not take the run before for its own.
+    const newest = await readEventStream(server.baseUrl, threadId, { channels: ["lifecycle"] }, (events) => events.filter(isRootTerminal).length === 1);
+    expect(newest.filter((event) => event.params.namespace.length === 0).map((event) => (event.params.data as { event: string }).event)).toEqual(["running", "completed"]);
+    expect(newest[0]!.seq).toBeGreaterThan(replay.filter(isRootTerminal)[0]!.seq);
   });
 
   describe.each(TRANSPORTS)("over %s", (transport) => {
