@@ -243,6 +243,41 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
       }
     });
 
+    it("restores subscriptions on a new socket with subscription.reconnect, replaying what followed the last event seen", async () => {
+      stub.respondWith(() => "alpha beta gamma");
+      const threadId = randomUUID();
+      const first = await openSocket(threadId);
+      first.socket.send(JSON.stringify({ id: 1, method: "subscription.subscribe", params: { channels: ["lifecycle", "messages"] } }));
+      const { result } = await first.next((frame) => frame.id === 1);
+      // The connection drops just after the run's first event.
+      const release = stub.holdNextReply();
+      first.socket.send(JSON.stringify({ id: 2, method: "run.start", params: { assistant_id: "agent", input: userInput("hi") } }));
+      const { result: started } = await first.next((frame) => frame.id === 2);
+      const running = (await first.next((frame) => frame.type === "event" && frame.method === "lifecycle")) as WireEvent;
+      first.socket.close();
+
+      const second = await openSocket(threadId);
+      try {
+        release();
+        const missed = await readEvents(server.baseUrl, threadId, { channels: ["lifecycle", "messages"], since: running.seq });
+        second.socket.send(JSON.stringify({ id: 3, method: "subscription.reconnect", params: { run_id: started.run_id, last_event_id: running.event_id, subscriptions: [result.subscription_id] } }));
+        const answer = await second.next((frame) => frame.id === 3);
+        expect(answer).toMatchObject({ type: "success", result: { restored: true, missed_events: expect.any(Number) } });
+        await second.next((frame) => frame.type === "event" && endsRun(frame));
+        const replayed = second.frames.filter((frame) => frame.type === "event") as WireEvent[];
+        expect(replayed.length).toBe(answer.result.missed_events);
+        // Exactly what the subscription matches after the last event the first socket saw.
+        expect(replayed.map((event) => event.seq)).toEqual(missed.map((event) => event.seq));
+        const text = replayed.filter((event) => event.method === "messages" && event.params.data.event === "content-block-delta").map((event) => event.params.data.delta.text).join("");
+        expect(text).toBe("alpha beta gamma");
+        // A subscription id that is not one of ours cannot be restored.
+        second.socket.send(JSON.stringify({ id: 4, method: "subscription.reconnect", params: { run_id: started.run_id, subscriptions: ["made-up"] } }));
+        expect(await second.next((frame) => frame.id === 4)).toMatchObject({ type: "success", result: { restored: false } });
+      } finally {
+        second.socket.close();
+      }
+    });
+
     it("sends each event once to overlapping subscriptions, and nothing more to one unsubscribed", async () => {
       stub.respondWith(() => "one two three");
       const threadId = randomUUID();

@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { testBackends } from "../../support/server.js";
 import { useStubAndServer } from "../../support/use-server.js";
-import { ThreadStreams, messageTexts, readEventStream, startRun, userTurn, webSocketFactory } from "../../support/protocol-client.js";
+import { ALL_CHANNELS, ThreadStreams, messageTexts, readEventStream, startRun, userTurn, webSocketFactory } from "../../support/protocol-client.js";
+import { until } from "../../support/until.js";
 
 const ALICE = "alice-key-0123456789abcdef";
 const BOB = "bob-key-fedcba9876543210xyz";
@@ -102,5 +103,26 @@ describe.each(await testBackends())("on %s", (backend) => {
     const anonymous = streams.open(threadId, "sse", { client: clientOf(null) });
     await expect(startRun(anonymous, userTurn("hello?"))).rejects.toMatchObject({ status: 401 });
     expect(stub.requests).toHaveLength(0);
+  });
+  it("passes nothing of a thread another owner creates under an id a stream was already open on", async () => {
+    const { server } = fixture;
+    const threadId = randomUUID();
+    // Alice listens on an id nobody has used yet (allowed: her run.start could create it).
+    const aliceSse = readEventStream(server.baseUrl, threadId, { channels: ALL_CHANNELS, since: 0 }, () => false, { "x-api-key": ALICE });
+    const aliceSocket = new WebSocket(socketUrl(threadId), { headers: { "x-api-key": ALICE } });
+    const frames: Array<{ type: string }> = [];
+    aliceSocket.on("message", (data) => frames.push(JSON.parse(String(data)) as { type: string }));
+    const closed = new Promise<number>((resolve) => aliceSocket.on("close", (code) => resolve(code)));
+    await new Promise((resolve) => aliceSocket.once("open", resolve));
+    aliceSocket.send(JSON.stringify({ id: 1, method: "subscription.subscribe", params: { channels: ALL_CHANNELS } }));
+    await until(() => frames.length > 0);
+    // Bob takes the id.
+    const bobs = streams.open(threadId, "sse", { client: clientOf(BOB) });
+    await startRun(bobs, userTurn("bob's secret"));
+    expect(messageTexts(await bobs.output)).toEqual(["bob's secret", "You said: bob's secret"]);
+    // Alice's stream ends without an event of Bob's; her socket is closed as for a thread that is not there.
+    expect(await aliceSse).toEqual([]);
+    expect(await closed).toBe(4404);
+    expect(frames.filter((frame) => frame.type === "event")).toEqual([]);
   });
 });
