@@ -1,7 +1,8 @@
 /**
  * Driving the agent streaming protocol the way users do: the official SDK's `ThreadStream`
- * (`client.threads.stream`) over SSE or a WebSocket, unchanged, plus a raw SSE reader for what
- * the SDK does not expose (`since`). Every stream a test opens is closed by `closeAll`.
+ * (`client.threads.stream`) over SSE or a WebSocket, unchanged, plus raw HTTP for what the SDK
+ * does not expose (`since`, malformed commands): SSE readers and `sendCommand`. Every stream a
+ * test opens is closed by `closeAll`.
  */
 import type { Client } from "@langchain/langgraph-sdk";
 import WebSocket from "ws";
@@ -106,49 +107,132 @@ export class ThreadStreams {
   }
 }
 
-/**
- * Reads `POST /threads/{id}/stream/events` as raw SSE until `enough` holds for the events so far
- * (or the server ends the stream), then disconnects. Rejects with the status on a refusal.
- */
-export async function readEventStream(
-  baseUrl: string,
-  threadId: string,
-  body: { channels: string[]; namespaces?: string[][]; depth?: number; since?: number },
-  enough: (events: WireEvent[]) => boolean,
-  headers: Record<string, string> = {},
-): Promise<WireEvent[]> {
-  const controller = new AbortController();
+/** The protocol events of an SSE body as they arrive (comments, the heartbeats, carry none). */
+async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<WireEvent> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf("\n\n")) >= 0) {
+      const frame = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const data = frame
+        .split("\n")
+        .filter((line) => line.startsWith("data:"))
+        .map((line) => line.slice(5).trimStart())
+        .join("\n");
+      if (data) yield JSON.parse(data) as WireEvent;
+    }
+  }
+}
+
+/** The filter of an event stream (the protocol's `EventStreamRequest`). */
+export interface EventStreamBody {
+  channels: string[];
+  namespaces?: string[][];
+  depth?: number;
+  since?: number;
+}
+
+/** `POST /threads/{id}/stream/events`; rejects with the status on a refusal. */
+async function openEventStream(baseUrl: string, threadId: string, body: EventStreamBody, headers: Record<string, string>, signal: AbortSignal): Promise<ReadableStream<Uint8Array>> {
   const response = await fetch(`${baseUrl}/threads/${threadId}/stream/events`, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "text/event-stream", ...headers },
     body: JSON.stringify(body),
-    signal: controller.signal,
+    signal,
   });
   if (!response.ok || !response.body) throw Object.assign(new Error(`stream refused: ${response.status} ${await response.text()}`), { status: response.status });
+  return response.body;
+}
+
+/**
+ * Reads `POST /threads/{id}/stream/events` as raw SSE until `enough` holds for the events so far
+ * (checked after each event), or the server ends the stream, then disconnects. Rejects with the
+ * status on a refusal.
+ */
+export async function readEventStream(
+  baseUrl: string,
+  threadId: string,
+  body: EventStreamBody,
+  enough: (events: WireEvent[]) => boolean,
+  headers: Record<string, string> = {},
+): Promise<WireEvent[]> {
+  const controller = new AbortController();
   const events: WireEvent[] = [];
-  const decoder = new TextDecoder();
-  let buffered = "";
   try {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      buffered += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = buffered.indexOf("\n\n")) >= 0) {
-        const frame = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const data = frame
-          .split("\n")
-          .filter((line) => line.startsWith("data:"))
-          .map((line) => line.slice(5).trimStart())
-          .join("\n");
-        // Comments (heartbeats) carry no data.
-        if (data) events.push(JSON.parse(data) as WireEvent);
-      }
+    for await (const event of sseEvents(await openEventStream(baseUrl, threadId, body, headers, controller.signal))) {
+      events.push(event);
       if (enough(events)) break;
     }
   } finally {
     controller.abort();
   }
   return events;
+}
+
+/** Reads a thread's events until the end of the run that is going (its root's last lifecycle event). */
+export const readRun = (baseUrl: string, threadId: string, body: EventStreamBody, headers: Record<string, string> = {}): Promise<WireEvent[]> =>
+  readEventStream(baseUrl, threadId, body, (events) => isRootTerminal(events.at(-1) as WireEvent), headers);
+
+/** An event stream kept open: what it received so far, and how to wait for more. */
+export interface RawEventStream {
+  /** The events received, in the order they came. */
+  events: WireEvent[];
+  /** Waits until `predicate` holds over the events; fails if the stream ends first (or in the bound of `until`). */
+  waitFor(predicate: (events: WireEvent[]) => boolean): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens an event stream that gathers its events in the background; answers once the headers are in. */
+export async function openRawEventStream(baseUrl: string, threadId: string, body: EventStreamBody): Promise<RawEventStream> {
+  const controller = new AbortController();
+  const stream = await openEventStream(baseUrl, threadId, body, {}, controller.signal);
+  const events: WireEvent[] = [];
+  let ended = false;
+  const pump = (async () => {
+    try {
+      for await (const event of sseEvents(stream)) events.push(event);
+    } catch {
+      // Aborted by close(), or the server went away: `ended` says so.
+    } finally {
+      ended = true;
+    }
+  })();
+  return {
+    events,
+    async waitFor(predicate) {
+      await until(() => {
+        if (predicate(events)) return true;
+        if (ended) throw new Error(`the event stream ended first, after ${events.length} events`);
+        return false;
+      });
+    },
+    async close() {
+      controller.abort();
+      await pump;
+    },
+  };
+}
+
+/** The text of a `messages` event that carries a token; undefined for any other event. */
+export function tokenOf(event: WireEvent): string | undefined {
+  const data = event.params.data as { event?: string; delta?: { type?: string; text?: string } };
+  return event.method === "messages" && data.event === "content-block-delta" && data.delta?.type === "text-delta" ? data.delta.text : undefined;
+}
+
+/** The numbers of `events`, in the order they came. */
+export const seqsOf = (events: WireEvent[]): number[] => events.map((event) => event.seq);
+
+/** POSTs one protocol command on raw HTTP; the status and the JSON answer. */
+export async function sendCommand(baseUrl: string, threadId: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${baseUrl}/threads/${threadId}/commands`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
 }
 
 /** Every channel of the protocol: a filter that selects every event. */

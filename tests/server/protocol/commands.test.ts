@@ -10,7 +10,7 @@ import { WebSocket } from "ws";
 import type { Agent } from "../../../src/graph/agent.js";
 import type { Storage } from "../../../src/storage/storage.js";
 import { type OpenAiStub, startOpenAiStub } from "../../support/openai-stub.js";
-import { type WireEvent, endsRun, readEvents, sendCommand } from "../../support/protocol.js";
+import { type WireEvent, isRootTerminal, readRun, sendCommand } from "../../support/protocol-client.js";
 import { type TestServer, startServer, testBackends } from "../../support/server.js";
 
 /** A graph that asks before it answers: `interrupt()` in its only node. */
@@ -26,6 +26,11 @@ function approvalGraph(storage: Storage): Agent {
 }
 
 const userInput = (content: string) => ({ messages: [{ role: "user", content }] });
+
+/** An event with its data open to reading, as the tests below take events apart. */
+type Event = WireEvent & { params: { data: any } };
+/** The events of the run going on the thread, to its end. */
+const readAll = async (...args: Parameters<typeof readRun>) => (await readRun(...args)) as Event[];
 
 describe.each(await testBackends())("protocol commands on %s", (backend) => {
   let stub: OpenAiStub;
@@ -47,7 +52,7 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
     const started = await sendCommand(target.baseUrl, threadId, { id: 1, method: "run.start", params: { assistant_id: "agent", ...params } });
     expect(started.status).toBe(200);
     expect(started.body.type).toBe("success");
-    const events = await readEvents(target.baseUrl, threadId, { channels: ["lifecycle", "values", "input", "messages", "checkpoints", "updates"], since });
+    const events = await readAll(target.baseUrl, threadId, { channels: ["lifecycle", "values", "input", "messages", "checkpoints", "updates"], since });
     return { started: started.body, events };
   }
 
@@ -61,9 +66,9 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
     const text = events.filter((event) => event.method === "messages" && event.params.data.event === "content-block-delta").map((event) => event.params.data.delta.text).join("");
     expect(text).toBe("Hello there");
     // Each step: its checkpoint, then its values; the run's reply is in the last values.
-    const last = events.filter((event) => event.method === "values").at(-1) as WireEvent;
+    const last = events.filter((event) => event.method === "values").at(-1) as Event;
     expect(last.params.data.messages.map((message: { type: string }) => message.type)).toEqual(["human", "ai"]);
-    const before = events[events.indexOf(last) - 1] as WireEvent;
+    const before = events[events.indexOf(last) - 1] as Event;
     expect(before.method).toBe("checkpoints");
     expect((await server.client.threads.get(threadId)).thread_id).toBe(threadId);
   });
@@ -88,7 +93,7 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
     const first = checkpoints.at(-1) as { id: string };
     const forked = await sendCommand(server.baseUrl, threadId, { id: 4, method: "state.fork", params: { checkpoint_id: first.id, input: userInput("other") } });
     expect(forked.body).toMatchObject({ type: "success", result: { run_id: expect.any(String), thread_id: threadId } });
-    await readEvents(server.baseUrl, threadId, { channels: ["lifecycle"], since: state.body.meta.applied_through_seq });
+    await readAll(server.baseUrl, threadId, { channels: ["lifecycle"], since: state.body.meta.applied_through_seq });
     const after = await sendCommand(server.baseUrl, threadId, { id: 5, method: "state.get", params: {} });
     expect(after.body.result.values.messages.map((message: { content: unknown }) => (typeof message.content === "string" ? message.content : "reply"))).toContain("other");
 
@@ -165,13 +170,13 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
     } finally {
       release();
     }
-    await readEvents(server.baseUrl, threadId, { channels: ["lifecycle"] });
+    await readAll(server.baseUrl, threadId, { channels: ["lifecycle"] });
   });
 
   it("asks for input through input.requested, and input.respond answers the interrupt", async () => {
     const threadId = randomUUID();
     const { events } = await runTurn(approvals, threadId, { input: userInput("please delete it") });
-    const request = events.find((event) => event.method === "input.requested") as WireEvent;
+    const request = events.find((event) => event.method === "input.requested") as Event;
     expect(request.params.data).toMatchObject({ interrupt_id: expect.any(String), payload: { question: "Proceed?" } });
     expect(events.at(-1)).toMatchObject({ params: { namespace: [], data: { event: "interrupted" } } });
 
@@ -180,7 +185,7 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
     expect(await respond({ namespace: ["elsewhere"], interrupt_id: request.params.data.interrupt_id, response: "yes" })).toMatchObject({ type: "error", error: "no_such_namespace" });
     const answered = await respond({ namespace: [], interrupt_id: request.params.data.interrupt_id, response: "yes" });
     expect(answered).toMatchObject({ type: "success", result: { run_id: expect.any(String) } });
-    const resumed = await readEvents(approvals.baseUrl, threadId, { channels: ["lifecycle", "values"], since: (events.at(-1) as WireEvent).seq });
+    const resumed = await readAll(approvals.baseUrl, threadId, { channels: ["lifecycle", "values"], since: (events.at(-1) as Event).seq });
     expect(resumed.at(-1)).toMatchObject({ params: { data: { event: "completed" } } });
     const state = await sendCommand(approvals.baseUrl, threadId, { id: 8, method: "state.get" });
     expect(state.body.result.values.messages.at(-1).content).toBe('You said: "yes"');
@@ -253,18 +258,18 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
       const release = stub.holdNextReply();
       first.socket.send(JSON.stringify({ id: 2, method: "run.start", params: { assistant_id: "agent", input: userInput("hi") } }));
       const { result: started } = await first.next((frame) => frame.id === 2);
-      const running = (await first.next((frame) => frame.type === "event" && frame.method === "lifecycle")) as WireEvent;
+      const running = (await first.next((frame) => frame.type === "event" && frame.method === "lifecycle")) as Event;
       first.socket.close();
 
       const second = await openSocket(threadId);
       try {
         release();
-        const missed = await readEvents(server.baseUrl, threadId, { channels: ["lifecycle", "messages"], since: running.seq });
+        const missed = await readAll(server.baseUrl, threadId, { channels: ["lifecycle", "messages"], since: running.seq });
         second.socket.send(JSON.stringify({ id: 3, method: "subscription.reconnect", params: { run_id: started.run_id, last_event_id: running.event_id, subscriptions: [result.subscription_id] } }));
         const answer = await second.next((frame) => frame.id === 3);
         expect(answer).toMatchObject({ type: "success", result: { restored: true, missed_events: expect.any(Number) } });
-        await second.next((frame) => frame.type === "event" && endsRun(frame));
-        const replayed = second.frames.filter((frame) => frame.type === "event") as WireEvent[];
+        await second.next((frame) => frame.type === "event" && isRootTerminal(frame));
+        const replayed = second.frames.filter((frame) => frame.type === "event") as Event[];
         expect(replayed.length).toBe(answer.result.missed_events);
         // Exactly what the subscription matches after the last event the first socket saw.
         expect(replayed.map((event) => event.seq)).toEqual(missed.map((event) => event.seq));
@@ -288,8 +293,8 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
         const [first, second] = [await next((frame) => frame.id === 1), await next((frame) => frame.id === 2)];
         expect(first.result.subscription_id).not.toBe(second.result.subscription_id);
         socket.send(JSON.stringify({ id: 3, method: "run.start", params: { assistant_id: "agent", input: userInput("hi") } }));
-        await next((frame) => frame.type === "event" && endsRun(frame));
-        const events = frames.filter((frame) => frame.type === "event") as WireEvent[];
+        await next((frame) => frame.type === "event" && isRootTerminal(frame));
+        const events = frames.filter((frame) => frame.type === "event") as Event[];
         expect(new Set(events.map((event) => event.seq)).size).toBe(events.length);
         expect(events.some((event) => event.method === "messages" && event.params.namespace[0]!.startsWith("model:"))).toBe(true);
         expect(events.some((event) => event.method === "values")).toBe(true);
@@ -298,8 +303,8 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
         expect(await next((frame) => frame.id === 4)).toMatchObject({ type: "success" });
         const seen = frames.length;
         socket.send(JSON.stringify({ id: 5, method: "run.start", params: { assistant_id: "agent", input: userInput("again") } }));
-        await next((frame) => frame.type === "event" && frame.seq > (events.at(-1) as WireEvent).seq && frame.method === "messages" && frame.params.data.event === "message-finish");
-        const later = frames.slice(seen).filter((frame) => frame.type === "event") as WireEvent[];
+        await next((frame) => frame.type === "event" && frame.seq > (events.at(-1) as Event).seq && frame.method === "messages" && frame.params.data.event === "message-finish");
+        const later = frames.slice(seen).filter((frame) => frame.type === "event") as Event[];
         expect(later.some((event) => event.method === "values")).toBe(false);
       } finally {
         socket.close();

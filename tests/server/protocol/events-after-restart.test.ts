@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type OpenAiStub, startOpenAiStub } from "../../support/openai-stub.js";
 import { type TestServer, startServer } from "../../support/server.js";
-import { ALL_CHANNELS, type RawEventStream, isRootEnd, openRawEventStream, seqsOf, tokenOf } from "./raw-event-stream.js";
+import { ALL_CHANNELS, type RawEventStream, isRootTerminal, openRawEventStream, seqsOf, tokenOf } from "../../support/protocol-client.js";
 
 let stub: OpenAiStub;
 beforeAll(async () => {
@@ -48,7 +48,7 @@ describe("protocol events across a restart (SQLite)", () => {
     const threadId = randomUUID();
     const live = await stream(before, threadId);
     const firstRun = await runStart(before, threadId, "My name is Ada");
-    await live.waitFor((events) => events.some(isRootEnd));
+    await live.waitFor((events) => events.some(isRootTerminal));
     // Its record says it ended once all its events are stored.
     await before.client.runs.join(threadId, firstRun);
     const seen = [...live.events];
@@ -63,21 +63,21 @@ describe("protocol events across a restart (SQLite)", () => {
 
     // From the start: the same events, the same numbers.
     const replay = await stream(after, threadId, 0);
-    await replay.waitFor((events) => events.some(isRootEnd));
+    await replay.waitFor((events) => events.some(isRootTerminal));
     expect(replay.events).toEqual(seen);
     // From the middle: exactly what came after.
     const firstToken = seen.find((event) => tokenOf(event) !== undefined)!.seq;
     const rest = await stream(after, threadId, firstToken);
-    await rest.waitFor((events) => events.some(isRootEnd));
+    await rest.waitFor((events) => events.some(isRootTerminal));
     expect(rest.events).toEqual(seen.filter((event) => event.seq > firstToken));
     // Without since: the thread's last run, as a client arriving after it ends sees it.
     const latest = await stream(after, threadId);
-    await latest.waitFor((events) => events.some(isRootEnd));
+    await latest.waitFor((events) => events.some(isRootTerminal));
     expect(latest.events).toEqual(seen);
 
     // The next run goes on from the last number, and remembers the first turn; the open streams follow it.
     await runStart(after, threadId, "What is my name?");
-    for (const opened of [replay, rest, latest]) await opened.waitFor((events) => events.filter(isRootEnd).length === 2);
+    for (const opened of [replay, rest, latest]) await opened.waitFor((events) => events.filter(isRootTerminal).length === 2);
     const last = seen.at(-1)!.seq;
     const next = replay.events.slice(seen.length);
     expect(seqsOf(next)).toEqual(next.map((_, index) => last + 1 + index));

@@ -8,10 +8,9 @@ import { randomUUID } from "node:crypto";
 import type { SubscriptionHandle, ThreadStream } from "@langchain/langgraph-sdk";
 import { beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import type { ThreadEvent } from "../../../src/server/protocol/thread-event.js";
 import { until } from "../../support/until.js";
 import { useInstances } from "../../support/use-instances.js";
-import { ALL_CHANNELS, type RawEventStream, isRootEnd, openRawEventStream, seqsOf, tokenOf } from "./raw-event-stream.js";
+import { ALL_CHANNELS, type RawEventStream, type WireEvent, isRootTerminal, openRawEventStream, seqsOf, tokenOf } from "../../support/protocol-client.js";
 
 const instances = await useInstances();
 const { reachable } = instances;
@@ -34,15 +33,15 @@ function holdAfterFirstWord(): () => void {
  * Reads a ThreadStream subscription into `into` until the run's end: the SDK ends a `for await`
  * loop by itself after the root's terminal lifecycle event.
  */
-async function readRun(subscription: SubscriptionHandle, into: ThreadEvent[], onEvent?: (event: ThreadEvent) => void): Promise<void> {
+async function readRun(subscription: SubscriptionHandle, into: WireEvent[], onEvent?: (event: WireEvent) => void): Promise<void> {
   for await (const event of subscription) {
-    into.push(event as ThreadEvent);
-    onEvent?.(event as ThreadEvent);
+    into.push(event as WireEvent);
+    onEvent?.(event as WireEvent);
   }
 }
 
 /** The reply's tokens in `events`. */
-const tokensIn = (events: ThreadEvent[]) => events.flatMap((event) => tokenOf(event) ?? []);
+const tokensIn = (events: WireEvent[]) => events.flatMap((event) => tokenOf(event) ?? []);
 const isIncreasing = (seqs: number[]) => seqs.every((seq, index) => index === 0 || seq > seqs[index - 1]!);
 
 describe.skipIf(!reachable)("protocol events across instances", () => {
@@ -65,7 +64,7 @@ describe.skipIf(!reachable)("protocol events across instances", () => {
       const onB = b.client.threads.stream(threadId, { assistantId: "agent" });
       threads.push(onB);
       const subscription = await onB.subscribe({ channels: [...CHANNELS] });
-      const sdkEvents: ThreadEvent[] = [];
+      const sdkEvents: WireEvent[] = [];
       let completeAtFirstToken: boolean | undefined;
       const following = readRun(subscription, sdkEvents, (event) => {
         if (tokenOf(event) !== undefined) completeAtFirstToken ??= instances.stub.requests[0]?.complete;
@@ -77,7 +76,7 @@ describe.skipIf(!reachable)("protocol events across instances", () => {
       await until(() => completeAtFirstToken !== undefined);
       resume();
       await following;
-      await raw.waitFor((events) => events.some(isRootEnd));
+      await raw.waitFor((events) => events.some(isRootTerminal));
 
       expect(completeAtFirstToken).toBe(false);
       for (const events of [raw.events, sdkEvents]) {
@@ -97,17 +96,17 @@ describe.skipIf(!reachable)("protocol events across instances", () => {
       const lastSeen = raw.events.find((event) => tokenOf(event) !== undefined)!.seq;
       const resumed = await openRawEventStream(a.baseUrl, threadId, { channels: ALL_CHANNELS, since: lastSeen });
       streams.push(resumed);
-      await resumed.waitFor((events) => events.some(isRootEnd));
+      await resumed.waitFor((events) => events.some(isRootTerminal));
       expect(resumed.events).toEqual(raw.events.filter((event) => event.seq > lastSeen));
 
       // The next run, started on B, continues the thread's numbering and remembers A's turn;
       // A's stream, still open, follows it live.
-      const second: ThreadEvent[] = [];
+      const second: WireEvent[] = [];
       const { run_id: secondRun } = await onB.run.start({ input: user("What is my name?") });
       expect(secondRun).not.toBe(firstRun);
       await readRun(subscription, second);
-      await resumed.waitFor((events) => events.filter(isRootEnd).length === 2);
-      await raw.waitFor((events) => events.filter(isRootEnd).length === 2);
+      await resumed.waitFor((events) => events.filter(isRootTerminal).length === 2);
+      await raw.waitFor((events) => events.filter(isRootTerminal).length === 2);
 
       const lastOfFirst = firstSeqs.at(-1)!;
       expect(tokensIn(second)).toEqual(["Your", " name", " is", " Ada."]);
@@ -148,7 +147,7 @@ describe.skipIf(!reachable)("protocol events across instances", () => {
       });
       threads.push(onB);
       const subscription = await onB.subscribe({ channels: [...CHANNELS] });
-      const events: ThreadEvent[] = [];
+      const events: WireEvent[] = [];
       let completeAtFirstToken: boolean | undefined;
       const following = readRun(subscription, events, (event) => {
         if (tokenOf(event) !== undefined) completeAtFirstToken ??= instances.stub.requests[0]?.complete;
@@ -181,7 +180,7 @@ describe.skipIf(!reachable)("protocol events across instances", () => {
         webSocketFactory: (url) => new WebSocket(url) as unknown as globalThis.WebSocket,
       });
       threads.push(late);
-      const lateEvents: ThreadEvent[] = [];
+      const lateEvents: WireEvent[] = [];
       let completeAtLateToken: boolean | undefined;
       const lateFollowing = readRun(await late.subscribe({ channels: [...CHANNELS] }), lateEvents, (event) => {
         if (tokenOf(event) !== undefined) completeAtLateToken ??= instances.stub.requests[1]?.complete;
