@@ -6,6 +6,7 @@
  * has them all.
  */
 import type { Logger } from "../../logger.js";
+import { BatchedWrites } from "../batched-writes.js";
 import type { StoredThreadEvent, ThreadEventStore } from "../../storage/thread-events.js";
 import type { ThreadEvent } from "./thread-event.js";
 
@@ -201,9 +202,7 @@ export class ThreadFeed {
  */
 export class RunPublisher {
   #seq: number;
-  readonly #buffer: StoredThreadEvent[] = [];
-  #timer: NodeJS.Timeout | undefined;
-  #writing: Promise<void> = Promise.resolve();
+  readonly #writes: BatchedWrites<StoredThreadEvent>;
   #closed = false;
 
   constructor(
@@ -213,6 +212,11 @@ export class RunPublisher {
     startSeq: number,
   ) {
     this.#seq = startSeq;
+    this.#writes = new BatchedWrites(
+      (batch) => feed.write(threadId, batch),
+      (error) => feed.logger.warn({ err: error, runId, threadId }, "could not store protocol events"),
+      FLUSH_MS,
+    );
   }
 
   /** The number of the last event published. */
@@ -232,8 +236,7 @@ export class RunPublisher {
     };
     if (this.#closed) return event;
     this.feed.publish(this.threadId, this.runId, event);
-    this.#buffer.push({ seq: event.seq, runId: this.runId, event: JSON.stringify(event) });
-    this.#timer ??= setTimeout(() => this.#flush(), FLUSH_MS);
+    this.#writes.add({ seq: event.seq, runId: this.runId, event: JSON.stringify(event) });
     return event;
   }
 
@@ -241,18 +244,7 @@ export class RunPublisher {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#timer);
-    this.#flush();
-    await this.#writing;
+    await this.#writes.close();
     this.feed.released(this.threadId, this.runId, this.#seq);
-  }
-
-  #flush(): void {
-    this.#timer = undefined;
-    const batch = this.#buffer.splice(0);
-    if (batch.length === 0) return;
-    this.#writing = this.#writing
-      .then(() => this.feed.write(this.threadId, batch))
-      .catch((error: unknown) => this.feed.logger.warn({ err: error, runId: this.runId, threadId: this.threadId }, "could not store protocol events"));
   }
 }
