@@ -9,22 +9,23 @@ import { RemoteGraph } from "@langchain/langgraph/remote";
 import type { BaseMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
 import { wireText } from "../../support/openai-stub.js";
+import { testBackends } from "../../support/server.js";
 import { useStubAndServer } from "../../support/use-server.js";
-
-const fixture = useStubAndServer("sqlite");
 
 type State = { messages: BaseMessage[] };
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 
-/** Holds the stub's next reply after its first word; the returned function lets the rest go. */
-function holdAfterFirstWord(): () => void {
-  let resume!: () => void;
-  // Chunk 1 is the role, chunk 2 the first word.
-  fixture.stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
-  return () => resume();
-}
+describe.each(await testBackends())("RemoteGraph.streamEvents v3 on %s", (backend) => {
+  const fixture = useStubAndServer(backend);
 
-describe("RemoteGraph.streamEvents v3", () => {
+  /** Holds the stub's next reply after its first word; the returned function lets the rest go. */
+  function holdAfterFirstWord(): () => void {
+    let resume!: () => void;
+    // Chunk 1 is the role, chunk 2 the first word.
+    fixture.stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
+    return () => resume();
+  }
+
   it("streams each turn token by token and keeps the thread's memory across calls", async () => {
     const { server, stub } = fixture;
     const graph = new RemoteGraph({ graphId: "agent", url: server.baseUrl });

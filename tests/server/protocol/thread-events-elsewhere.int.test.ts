@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { SubscriptionHandle, ThreadStream } from "@langchain/langgraph-sdk";
+import { RemoteGraph } from "@langchain/langgraph/remote";
 import { beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { until } from "../../support/until.js";
@@ -195,5 +196,28 @@ describe.skipIf(!reachable)("protocol events across instances", () => {
     } finally {
       for (const thread of threads) await thread.close();
     }
+  });
+  it("serves RemoteGraph.streamEvents v3 on either instance: a thread begun on A goes on through B, token by token, remembering", async () => {
+    const a = await instances.start();
+    const b = await instances.start();
+    const config = { configurable: { thread_id: randomUUID() } };
+    instances.stub.respondWith((request) => (request.messages.some((message) => message.content === "My name is Ada") && request.messages.length > 2 ? "Your name is Ada." : "Nice to meet you, Ada!"));
+    const onA = new RemoteGraph({ graphId: "agent", url: a.baseUrl });
+    await onA.invoke(user("My name is Ada"), config);
+    const onB = new RemoteGraph({ graphId: "agent", url: b.baseUrl });
+    const resume = holdAfterFirstWord();
+    const run = await onB.streamEvents(user("What is my name?"), { version: "v3", ...config });
+    const deltas: string[] = [];
+    for await (const event of run) {
+      const token = tokenOf(event as unknown as WireEvent);
+      if (token === undefined) continue;
+      deltas.push(token);
+      // The first word came while B's model still holds the rest: it streams.
+      if (deltas.length === 1) resume();
+    }
+    expect(deltas).toEqual(["Your", " name", " is", " Ada."]);
+    const output = (await run.output) as { messages: Array<{ content: unknown }> };
+    expect(output.messages.map((message) => message.content)).toEqual(["My name is Ada", "Nice to meet you, Ada!", "What is my name?", "Your name is Ada."]);
+    expect(instances.stub.requests.at(-1)?.body.messages.map((message) => message.content)).toContain("Nice to meet you, Ada!");
   });
 });
