@@ -11,6 +11,21 @@ import { type AgentStatus, inputRequests, toProtocolState } from "./thread-event
 
 const isEmptyRecord = (value: unknown) => typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0;
 
+/**
+ * A tool event with its input as the arguments object the protocol describes: LangChain hands
+ * the tool's input over as the JSON text the model wrote.
+ */
+function toolEvent(data: unknown): unknown {
+  const event = data as { event?: string; input?: unknown };
+  if (event?.event !== "tool-started" || typeof event.input !== "string") return data;
+  try {
+    const input: unknown = JSON.parse(event.input);
+    return typeof input === "object" && input !== null ? { ...event, input } : data;
+  } catch {
+    return data;
+  }
+}
+
 /** Records one run's events on its thread (see the module comment). */
 export class ProtocolRecorder {
   readonly #requested = new Set<string>();
@@ -54,8 +69,10 @@ export class ProtocolRecorder {
         return;
       }
       case "messages":
-      case "tools":
         this.publisher.emit(method, namespace, toWire(data), node);
+        return;
+      case "tools":
+        this.publisher.emit(method, namespace, toolEvent(toWire(data)), node);
         return;
       case "checkpoints":
       case "tasks":
