@@ -103,6 +103,22 @@ describe.each(await testBackends())("protocol commands on %s", (backend) => {
     expect(tree.body.result.tree.children.some((child: { namespace: string[] }) => child.namespace[0]!.startsWith("model:"))).toBe(true);
   });
 
+  it("forks with run.start when its config names a checkpoint (the SDK's forkFrom), keeping the old branch", async () => {
+    stub.respondWith(() => "reply");
+    const threadId = randomUUID();
+    await runTurn(server, threadId, { input: userInput("first question") });
+    const afterFirst = (await sendCommand(server.baseUrl, threadId, { id: 1, method: "state.get" })).body;
+    await runTurn(server, threadId, { input: userInput("second question") }, afterFirst.meta.applied_through_seq);
+    const since = (await sendCommand(server.baseUrl, threadId, { id: 2, method: "state.get" })).body.meta.applied_through_seq;
+    // The second question asked again differently, from the checkpoint after the first turn.
+    await runTurn(server, threadId, { input: userInput("second question, reworded"), config: { configurable: { checkpoint_id: afterFirst.result.checkpoint.id } } }, since);
+    const state = await sendCommand(server.baseUrl, threadId, { id: 3, method: "state.get" });
+    expect(state.body.result.values.messages.map((message: { content: string }) => message.content)).toEqual(["first question", "reply", "second question, reworded", "reply"]);
+    // The first branch is still in the history.
+    const all = await server.client.threads.getHistory(threadId, { limit: 50 });
+    expect(all.some((entry) => JSON.stringify(entry.values).includes('"second question"'))).toBe(true);
+  });
+
   it("refuses a malformed envelope or filter with 400, and a GET without an upgrade with 426", async () => {
     const threadId = randomUUID();
     for (const body of ["{not json", { method: "state.get" }, { id: -1, method: "state.get" }, { id: 1.5, method: "state.get" }, { id: 1 }, [1, 2]]) {
