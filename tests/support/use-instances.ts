@@ -47,9 +47,12 @@ export async function useInstances() {
       schemas.push(schema);
       return schema;
     },
-    /** An instance on `schema` (the file's by default), closed after the file unless the test closes it. */
-    async start(options: Omit<StartOptions, "env"> = {}, schema = schemas[0]!): Promise<TestServer> {
-      const server = await startServer(stubModel(), { ...options, env: { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema } });
+    /**
+     * An instance on `schema` (the file's by default), closed after the file unless the test closes
+     * it. `options.env` adds settings (CORS_ORIGINS, say); the database ones are always the file's.
+     */
+    async start(options: Omit<StartOptions, "backend"> = {}, schema = schemas[0]!): Promise<TestServer> {
+      const server = await startServer(stubModel(), { ...options, env: { ...options.env, DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema } });
       servers.push(server);
       return server;
     },
