@@ -1,5 +1,6 @@
 import pg from "pg";
 import { afterAll, beforeAll } from "vitest";
+import { removeDir } from "./fixtures.js";
 import { type OpenAiStub, startOpenAiStub } from "./openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "./postgres.js";
 import { type TestServer, startServer } from "./server.js";
@@ -27,7 +28,11 @@ export async function useInstances() {
   });
   afterAll(async () => {
     stub?.reset();
-    for (const server of servers) await server.close({ keepData: true });
+    // The schema is the file's, dropped below; each instance's own folder goes now.
+    for (const server of servers) {
+      await server.close({ keepData: true });
+      removeDir(server.dataDir);
+    }
     await stub?.close();
     if (reachable) for (const schema of schemas) await dropSchema(pool, schema);
     await pool.end();
