@@ -140,7 +140,8 @@ class ProtocolSocket {
 
   start(): void {
     const { socket } = this;
-    socket.on("message", (data, isBinary) => this.#onMessage(isBinary ? Buffer.from(data as Buffer).toString("utf8") : String(data)));
+    // Text or binary frames alike carry JSON; ws hands a Buffer, or its fragments.
+    socket.on("message", (data) => this.#onMessage((Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString("utf8")));
     socket.on("close", () => this.#closed.abort());
     socket.on("error", () => this.#closed.abort());
     socket.on("pong", () => {
