@@ -18,7 +18,8 @@ const isLoopback = (host: string) => host === "localhost" || host === "::1" || h
 
 async function start(): Promise<void> {
   const config = loadConfigOrExit();
-  const logger = createLogger(config);
+  // A person at a terminal reads coloured lines; anything else (a pipe, a file, a collector) gets JSON.
+  const logger = createLogger(config, { pretty: process.stdout.isTTY === true });
   const { agent, storage, hasModel, llmCache, documents } = createAgentFromConfig(config, { logger });
   if (!hasModel) logger.warn(`${MODEL_NOT_CONFIGURED_MESSAGE}. The server runs, but runs will fail until then.`);
 

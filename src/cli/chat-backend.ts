@@ -34,10 +34,19 @@ export interface AssistantSummary {
   system: boolean;
 }
 
+/** How a turn ended that did not fail: the whole reply, or stopped (Ctrl-C) after part of it. */
+export type TurnEnd = "completed" | "stopped";
+
 /** Options of one turn. */
 export interface SendOptions {
-  /** Aborting it stops the turn. */
+  /** Aborting it abandons the turn at once (the chat is ending): the request is dropped. */
   signal?: AbortSignal;
+  /**
+   * Aborting it stops the reply (Ctrl-C): no more tokens are passed on, the run is cancelled as a
+   * user's stop (`interrupt` on a server, an abort here), and `send` resolves with "stopped" once
+   * the run has ended, so the next turn can start on the thread.
+   */
+  stop?: AbortSignal;
   /** The assistant whose settings the turn runs with; the graph's own when undefined. */
   assistantId?: string;
 }
@@ -50,9 +59,10 @@ export interface ChatBackend {
    * Sends `text` as the user's next message on `threadId` (creating the thread if it does not
    * exist) and calls `onToken` with each piece of the reply as it arrives. Rejects with an error
    * whose message says what failed, on one line; a failed turn leaves the thread as it was.
-   * Aborting `signal` stops the turn; `assistantId` runs it through that assistant's version in use.
+   * Aborting `signal` abandons the turn, aborting `stop` stops it (see `SendOptions`);
+   * `assistantId` runs it through that assistant's version in use.
    */
-  send(threadId: string, text: string, onToken: (token: string) => void, options?: SendOptions): Promise<void>;
+  send(threadId: string, text: string, onToken: (token: string) => void, options?: SendOptions): Promise<TurnEnd>;
   /** The assistants the chat may use, the graph's own first, then by name. */
   assistants(): Promise<AssistantSummary[]>;
   /**
@@ -62,6 +72,12 @@ export interface ChatBackend {
   findAssistant(idOrName: string): Promise<AssistantSummary>;
   /** The most recently active threads first, at most `limit`. */
   threads(options: { limit: number }): Promise<ThreadSummary[]>;
+  /**
+   * The ids of the threads that `idOrPrefix` names, for `/switch`: the thread with that id if it
+   * exists, else those whose id starts with it among the `THREAD_SCAN_LIMIT` most recently
+   * active; empty when none does.
+   */
+  findThreads(idOrPrefix: string): Promise<string[]>;
   /** The thread's messages, oldest first; empty for a thread that does not exist yet. */
   history(threadId: string): Promise<ChatMessage[]>;
   /** The Store that holds the agent's long-term memories, for `/memory`; failures reject with a one-line message. */
@@ -71,6 +87,13 @@ export interface ChatBackend {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** How many of the most recent threads `findThreads` looks through for an id prefix. */
+export const THREAD_SCAN_LIMIT = 1000;
+
+/** The ids among `threadIds` that start with `prefix` (ids compared in any case, as UUIDs are). */
+export const idsStartingWith = (threadIds: readonly string[], prefix: string): string[] =>
+  threadIds.filter((threadId) => threadId.toLowerCase().startsWith(prefix.toLowerCase()));
 
 /** How many assistants the chat reads at most, to list or to find one by name. */
 export const ASSISTANT_LIMIT = 1000;

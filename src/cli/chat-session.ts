@@ -5,7 +5,6 @@
 import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
-import { threadIdProblem } from "./chat-arguments.js";
 import { NotFoundError } from "../errors.js";
 import type { AssistantSummary, ChatBackend, ThreadSummary } from "./chat-backend.js";
 import { MEMORY_LIST_LIMIT, type MemorySummary, forgetAllMemories, forgetMemory, hasMemories, listMemories } from "./chat-memories.js";
@@ -16,9 +15,11 @@ const THREAD_LIST_LIMIT = 30;
 /** Printed by `/help`. */
 export const COMMANDS_HELP = `Commands:
   /new           start a new thread and print its id
-  /threads       list threads, most recent first (* marks the current one)
+  /threads       list threads, numbered, most recent first (* marks the current one)
   /history       print the current thread's messages
-  /switch <id>   continue another thread
+  /switch <number or id>
+                 continue another thread: its number in /threads, or its id (the start of
+                 it is enough when no other thread's id starts the same way)
   /assistants    list the assistants (* marks the one in use)
   /assistant <id or name>
                  talk through this assistant, in a new thread
@@ -28,7 +29,8 @@ export const COMMANDS_HELP = `Commands:
   /memory clear [--yes]
                  forget every memory (asks first, unless --yes)
   /help          show this help
-  /exit          leave (so do Ctrl-D and Ctrl-C)
+  /exit          leave (so do Ctrl-D, and Ctrl-C at the prompt)
+Ctrl-C while a reply is streaming stops it (what was printed is kept); a second Ctrl-C leaves.
 Anything else is sent as a message; start it with // to send a message beginning with /.`;
 
 /** What a session runs on and where it writes. */
@@ -38,8 +40,6 @@ export interface ChatSessionOptions {
   threadId: string | undefined;
   /** The assistant turns run through (`--assistant`); undefined is the graph's own. */
   assistant?: AssistantSummary;
-  /** Whether thread ids must be UUIDs (a server's rule). */
-  remote: boolean;
   input: Readable;
   /** Replies and command output. */
   output: Writable;
@@ -47,7 +47,10 @@ export interface ChatSessionOptions {
   errors: Writable;
   /** A person at a terminal: show a prompt and let readline edit lines. */
   interactive: boolean;
-  /** Called for Ctrl-C at the terminal (which readline catches before the process sees it); `stop` by default. */
+  /**
+   * Called for Ctrl-C at the terminal (which readline catches before the process sees it); by
+   * default `stopReply`, or else `stop`.
+   */
   onInterrupt?: () => void;
 }
 
@@ -63,6 +66,9 @@ export const NO_MEMORIES = "Nothing is remembered yet. The agent keeps facts you
 /** The answers that confirm a question; anything else (an empty line too) declines. */
 const YES = /^y(es)?$/i;
 
+/** What ends a reply that Ctrl-C stopped. */
+export const STOPPED_MARK = "(stopped)";
+
 /** `Pirate (<id>, version 2)`. */
 const describeAssistant = (assistant: AssistantSummary): string => `${assistant.name} (${assistant.assistantId}, version ${assistant.version})`;
 
@@ -73,13 +79,26 @@ function formatTime(date: Date | undefined): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-/** One conversation at a terminal (or a pipe). Call `run` once; `stop` ends it early. */
+/** A turn in progress: `abandon` drops it (the chat is ending), `stop` stops its reply (Ctrl-C). */
+interface Turn {
+  abandon: AbortController;
+  stop: AbortController;
+}
+
+/**
+ * One conversation at a terminal (or a pipe). Call `run` once; `stopReply` stops the reply in
+ * progress, `stop` ends the chat early.
+ */
 export class ChatSession {
   readonly #options: ChatSessionOptions;
   #threadId: string;
-  /** Aborts the turn in progress, if any. */
-  #turn: AbortController | undefined;
+  /** The turn in progress, if any. */
+  #turn: Turn | undefined;
   #stopping = false;
+  /** How many messages failed (not stopped: failed), for the exit code of a chat on a pipe. */
+  #failedTurns = 0;
+  /** The thread ids of the last `/threads` listing, in its order: what `/switch <number>` means. */
+  #listed: string[] | undefined;
   #readline: ReturnType<typeof createInterface> | undefined;
 
   /** The assistant turns run through now; undefined is the graph's own. */
@@ -99,13 +118,18 @@ export class ChatSession {
     return this.#threadId;
   }
 
+  /** How many messages failed so far (a stopped reply is no failure). */
+  get failedTurns(): number {
+    return this.#failedTurns;
+  }
+
   /** Reads and handles lines until `/exit`, the end of the input, or `stop`. */
   async run(): Promise<void> {
     const { input, output, interactive } = this.#options;
     const readline = createInterface({ input, output: interactive ? output : undefined, terminal: interactive, prompt: "> " });
     this.#readline = readline;
     // At a terminal Ctrl-C reaches readline, not the process: treat it like the signal.
-    readline.on("SIGINT", () => (this.#options.onInterrupt ?? (() => this.stop()))());
+    readline.on("SIGINT", () => (this.#options.onInterrupt ?? (() => this.stopReply() || this.stop()))());
     this.#print(
       this.#options.threadId === undefined
         ? `New thread ${this.#threadId} (continue it later with --thread ${this.#threadId}), on ${this.#options.backend.description}.`
@@ -129,10 +153,22 @@ export class ChatSession {
     }
   }
 
-  /** Stops the turn in progress (its thread is left as it was) and ends `run`. */
+  /**
+   * What Ctrl-C does first: stops the reply being streamed, which ends with "(stopped)" and leaves
+   * the chat at the prompt. False when there is none, or it is already stopping: then Ctrl-C ends
+   * the chat instead (so pressing it twice always leaves).
+   */
+  stopReply(): boolean {
+    const turn = this.#turn;
+    if (!turn || this.#stopping || turn.stop.signal.aborted) return false;
+    turn.stop.abort();
+    return true;
+  }
+
+  /** Ends `run`: the turn in progress is abandoned (the server or the graph cancels its run). */
   stop(): void {
     this.#stopping = true;
-    this.#turn?.abort();
+    this.#turn?.abandon.abort();
     this.#readline?.close();
   }
 
@@ -172,10 +208,10 @@ export class ChatSession {
           this.#print(`New thread ${this.#threadId}`);
           return true;
         case "/switch":
-          this.#switch(argument);
+          await this.#switch(argument);
           return true;
         case "/threads":
-          this.#printThreads(await this.#options.backend.threads({ limit: THREAD_LIST_LIMIT }));
+          this.#printThreads(await this.#threadRows());
           return true;
         case "/history":
           await this.#printHistory();
@@ -202,33 +238,57 @@ export class ChatSession {
 
   async #send(text: string): Promise<void> {
     const { backend, output } = this.#options;
-    const turn = new AbortController();
+    const turn: Turn = { abandon: new AbortController(), stop: new AbortController() };
     this.#turn = turn;
-    let printed = false;
+    let printed = "";
     try {
-      await backend.send(
+      const end = await backend.send(
         this.#threadId,
         text,
         (token) => {
-          printed = true;
+          printed += token;
           output.write(token);
         },
-        { signal: turn.signal, assistantId: this.#assistant?.assistantId },
+        { signal: turn.abandon.signal, stop: turn.stop.signal, assistantId: this.#assistant?.assistantId },
       );
-      output.write("\n");
+      if (end === "stopped" && !turn.abandon.signal.aborted) output.write(`${printed === "" || /\s$/.test(printed) ? "" : " "}${STOPPED_MARK}\n`);
+      else output.write("\n");
     } catch (error) {
       // The reply may have been cut mid-line; the error goes on a line of its own.
-      if (printed) output.write("\n");
-      if (!turn.signal.aborted) this.#fail(describeError(error));
+      if (printed !== "") output.write("\n");
+      if (!turn.abandon.signal.aborted) {
+        this.#failedTurns += 1;
+        this.#fail(describeError(error));
+      }
     } finally {
       this.#turn = undefined;
     }
   }
 
-  #switch(threadId: string): void {
-    if (threadId === "") return this.#fail("Usage: /switch <thread id>");
-    const problem = threadIdProblem(threadId, this.#options.remote);
-    if (problem) return this.#fail(`Cannot switch: ${problem}`);
+  /** `/switch <number or id>`: a row of the last `/threads`, or a thread that exists, by its id or the start of it. */
+  async #switch(argument: string): Promise<void> {
+    if (argument === "") return this.#fail("Usage: /switch <number from /threads, or thread id>");
+    let rows: string[] | undefined;
+    if (/^\d+$/.test(argument)) {
+      // Numbers are those of the listing shown; before any, of the one /threads would show.
+      rows = this.#listed ?? (await this.#threadRows()).map((row) => row.threadId);
+      const chosen = rows[Number(argument) - 1];
+      if (chosen !== undefined) return this.#switchTo(chosen);
+      // Not a row: digits may also begin an id.
+    }
+    if (argument === this.#threadId) return this.#switchTo(argument);
+    const matches = await this.#options.backend.findThreads(argument);
+    if (matches.length === 1) return this.#switchTo(matches[0] as string);
+    if (matches.length > 1) {
+      const shown = matches.slice(0, 3).join(", ");
+      return this.#fail(`${matches.length} threads have an id starting with ${JSON.stringify(argument)} (${shown}${matches.length > 3 ? ", ..." : ""}): give more of it`);
+    }
+    const numbered = rows ? `; /threads numbers ${rows.length === 1 ? "one thread" : `${rows.length} threads`}` : "; /threads lists them";
+    const which = rows ? `numbered ${argument} or with an id starting with ${JSON.stringify(argument)}` : `with an id starting with ${JSON.stringify(argument)}`;
+    this.#fail(`No thread found ${which}${numbered}`);
+  }
+
+  #switchTo(threadId: string): void {
     this.#threadId = threadId;
     this.#print(`Thread ${threadId}`);
   }
@@ -279,11 +339,20 @@ export class ChatSession {
     this.#print(assistants.map((assistant) => `${current(assistant) ? "*" : " "} ${assistant.assistantId}  v${assistant.version}  ${assistant.name}${assistant.system ? " (the graph's own)" : ""}`).join("\n"));
   }
 
-  #printThreads(threads: ThreadSummary[]): void {
-    const lines = threads.map((thread) => `${thread.threadId === this.#threadId ? "*" : " "} ${thread.threadId}  ${formatTime(thread.updatedAt)}  ${thread.title}`);
+  /** What `/threads` lists: the most recent threads, and the current one first if it has no messages yet. */
+  async #threadRows(): Promise<ThreadSummary[]> {
+    const threads = await this.#options.backend.threads({ limit: THREAD_LIST_LIMIT });
     // The current thread has no messages yet (new, or named with --thread): list it anyway.
-    if (!threads.some((thread) => thread.threadId === this.#threadId)) lines.unshift(`* ${this.#threadId}  ${formatTime(undefined)}  (new, no messages yet)`);
-    this.#print(lines.join("\n"));
+    if (threads.some((thread) => thread.threadId === this.#threadId)) return threads;
+    return [{ threadId: this.#threadId, title: "(new, no messages yet)", updatedAt: undefined }, ...threads];
+  }
+
+  #printThreads(threads: ThreadSummary[]): void {
+    this.#listed = threads.map((thread) => thread.threadId);
+    const width = String(threads.length).length;
+    this.#print(
+      threads.map((thread, index) => `${thread.threadId === this.#threadId ? "*" : " "} ${`${index + 1}.`.padStart(width + 1)} ${thread.threadId}  ${formatTime(thread.updatedAt)}  ${thread.title}`).join("\n"),
+    );
   }
 
   async #printHistory(): Promise<void> {

@@ -20,8 +20,11 @@ import {
   type ChatMessage,
   ReplyTokens,
   type SendOptions,
+  THREAD_SCAN_LIMIT,
   type ThreadSummary,
+  type TurnEnd,
   assistantNamed,
+  idsStartingWith,
   isAssistantId,
   isServerThreadId,
   roleOf,
@@ -76,7 +79,7 @@ export class EmbeddedBackend implements ChatBackend {
     return new EmbeddedBackend(configured, configured.storage, description);
   }
 
-  async send(threadId: string, text: string, onToken: (token: string) => void, options: SendOptions = {}): Promise<void> {
+  async send(threadId: string, text: string, onToken: (token: string) => void, options: SendOptions = {}): Promise<TurnEnd> {
     assertHasModel(this.#agent);
     // The version in use now, as a server's run takes it when it starts.
     const assistant = await this.#assistant(options.assistantId ?? ASSISTANT_ID);
@@ -101,15 +104,26 @@ export class EmbeddedBackend implements ChatBackend {
       ...(Array.isArray(defaults.tags) ? { tags: defaults.tags as string[] } : {}),
       metadata: { thread_id: threadId, ...stamp },
     };
-    const stream = await this.#agent.stream({ messages: [new HumanMessage(text)] }, { ...config, streamMode: "messages", signal: options.signal });
-    const reply = new ReplyTokens();
-    for await (const [message, metadata] of stream) {
-      if ((metadata as { langgraph_node?: string }).langgraph_node !== "model" || message.getType() !== "ai") continue;
-      const token = reply.take(message);
-      if (token !== "") onToken(token);
+    // Stopping aborts the run as the server's execution does for a user's stop: the same graph
+    // code decides what of it the thread keeps.
+    const signals = [options.signal, options.stop].filter((signal): signal is AbortSignal => signal !== undefined);
+    const stopped = () => options.stop?.aborted === true && options.signal?.aborted !== true;
+    try {
+      const stream = await this.#agent.stream({ messages: [new HumanMessage(text)] }, { ...config, streamMode: "messages", signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
+      const reply = new ReplyTokens();
+      for await (const [message, metadata] of stream) {
+        if ((metadata as { langgraph_node?: string }).langgraph_node !== "model" || message.getType() !== "ai") continue;
+        const token = reply.take(message);
+        if (token !== "" && !options.stop?.aborted) onToken(token);
+      }
+    } catch (error) {
+      if (!stopped()) throw error;
     }
+    // Ended only once what the run wrote is kept or undone: the next turn reads the thread as it is.
+    if (stopped()) await runsSettled(this.#agent, threadId);
     // The server sorts its threads by this time; a turn here counts as activity too.
     if (isServerThreadId(threadId)) await this.#storage.threads.updateThread(threadId, { metadata: stamp });
+    return stopped() ? "stopped" : "completed";
   }
 
   async assistants(): Promise<AssistantSummary[]> {
@@ -137,6 +151,19 @@ export class EmbeddedBackend implements ChatBackend {
         title: titleOf(metadataOf.get(head.threadId), (await this.#messages(head.threadId)).map(toChatMessage)),
         updatedAt: head.updatedAt,
       })),
+    );
+  }
+
+  async findThreads(idOrPrefix: string): Promise<string[]> {
+    const exists =
+      (await this.#checkpointer.getTuple({ configurable: { thread_id: idOrPrefix, checkpoint_ns: "" } })) !== undefined ||
+      (isServerThreadId(idOrPrefix) && (await this.#storage.threads.getThread(idOrPrefix)) !== null);
+    if (exists) return [idOrPrefix];
+    // The threads /threads lists: every thread with checkpoints, the server's and the graph's.
+    const heads = await this.#checkpointer.listThreads({ limit: THREAD_SCAN_LIMIT });
+    return idsStartingWith(
+      heads.map((head) => head.threadId),
+      idOrPrefix,
     );
   }
 

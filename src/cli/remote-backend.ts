@@ -11,9 +11,13 @@ import {
   type ChatMessage,
   ReplyTokens,
   type SendOptions,
+  THREAD_SCAN_LIMIT,
   type ThreadSummary,
+  type TurnEnd,
   assistantNamed,
+  idsStartingWith,
   isAssistantId,
+  isServerThreadId,
   roleOf,
   sortAssistants,
   textOf,
@@ -21,6 +25,9 @@ import {
   unknownAssistant,
 } from "./chat-backend.js";
 import type { MemoryStoreAccess, StoredItem } from "./chat-memories.js";
+
+/** How long the check that the server answers waits, before the chat starts. */
+const REACHABLE_TIMEOUT_MS = 10_000;
 
 /** The graph id; the server takes it wherever an assistant id is expected. */
 const GRAPH_ID = "agent";
@@ -65,6 +72,7 @@ function detailOf(body: string): string {
 export class RemoteBackend implements ChatBackend {
   readonly description: string;
   readonly #url: string;
+  readonly #apiKey: string | undefined;
   readonly #client: Client;
   /** Threads known to exist on the server, so each is created at most once per chat. */
   readonly #created = new Set<string>();
@@ -72,13 +80,26 @@ export class RemoteBackend implements ChatBackend {
   /** `apiKey` is sent as `x-api-key`; without one no key is sent (none is read from the environment). */
   constructor(options: { url: string; apiKey?: string }) {
     this.#url = options.url.replace(/\/+$/, "");
+    this.#apiKey = options.apiKey;
     this.description = `the server at ${this.#url}`;
     // No retries: a run is not idempotent, and a chat should say at once that the server is down.
     this.#client = new Client({ apiUrl: this.#url, apiKey: options.apiKey ?? null, callerOptions: { maxRetries: 0 } });
   }
 
-  async send(threadId: string, text: string, onToken: (token: string) => void, options: SendOptions = {}): Promise<void> {
+  /**
+   * Resolves once the server answers at all (any status: a server that refuses our key is still
+   * there, and says so on the first request); rejects, saying so, when nothing answers.
+   */
+  async reachable(): Promise<void> {
     await this.#call(async () => {
+      const response = await fetch(`${this.#url}/ok`, { headers: this.#apiKey ? { "x-api-key": this.#apiKey } : {}, signal: AbortSignal.timeout(REACHABLE_TIMEOUT_MS) });
+      await response.body?.cancel();
+    });
+  }
+
+  async send(threadId: string, text: string, onToken: (token: string) => void, options: SendOptions = {}): Promise<TurnEnd> {
+    const { stop } = options;
+    return this.#call(async () => {
       if (!this.#created.has(threadId)) {
         // `do_nothing` lets `--thread` name a thread that does not exist yet, or one that does.
         await this.#client.threads.create({ threadId, ifExists: "do_nothing", signal: options.signal });
@@ -91,20 +112,61 @@ export class RemoteBackend implements ChatBackend {
         onDisconnect: "cancel",
         signal: options.signal,
       });
-      const reply = new ReplyTokens();
-      for await (const part of stream) {
-        if (part.event === "error") {
-          const data = part.data as { error?: string; message?: string };
-          throw new RemoteServerError(`The run failed: ${data.message ?? data.error ?? "unknown error"}`);
+      // A stop cancels the run as a user's stop (`interrupt`: the thread keeps the turn, as the
+      // web page's Stop does), and the stream is read on until the server ends it: by then the
+      // thread is free for the next turn. The run's id comes in the stream's first event.
+      let runId: string | undefined;
+      let cancelled: Promise<void> | undefined;
+      const cancel = () => {
+        if (runId === undefined || cancelled) return;
+        // A run that ended meanwhile answers 404 or 409: the stream ends all the same.
+        cancelled = this.#client.runs.cancel(threadId, runId, false, "interrupt").catch(() => undefined);
+      };
+      stop?.addEventListener("abort", cancel, { once: true });
+      try {
+        const reply = new ReplyTokens();
+        for await (const part of stream) {
+          if (part.event === "metadata" && runId === undefined) {
+            runId = (part.data as { run_id?: string }).run_id;
+            if (stop?.aborted) cancel();
+            continue;
+          }
+          // After a stop, the run's end (an error event saying it was cancelled) is no failure.
+          if (stop?.aborted) continue;
+          if (part.event === "error") {
+            const data = part.data as { error?: string; message?: string };
+            throw new RemoteServerError(`The run failed: ${data.message ?? data.error ?? "unknown error"}`);
+          }
+          if (part.event !== "messages") continue;
+          const [message, metadata] = part.data as [WireMessage, { langgraph_node?: string }];
+          // Chunks are "AIMessageChunk" on LangGraph's server, "ai" (like whole messages) on ours.
+          if (metadata?.langgraph_node !== "model" || (message.type !== "AIMessageChunk" && message.type !== "ai")) continue;
+          const token = reply.take(message);
+          if (token !== "") onToken(token);
         }
-        if (part.event !== "messages") continue;
-        const [message, metadata] = part.data as [WireMessage, { langgraph_node?: string }];
-        // Chunks are "AIMessageChunk" on LangGraph's server, "ai" (like whole messages) on ours.
-        if (metadata?.langgraph_node !== "model" || (message.type !== "AIMessageChunk" && message.type !== "ai")) continue;
-        const token = reply.take(message);
-        if (token !== "") onToken(token);
+      } finally {
+        stop?.removeEventListener("abort", cancel);
       }
+      await cancelled;
+      return stop?.aborted ? "stopped" : "completed";
     });
+  }
+
+  async findThreads(idOrPrefix: string): Promise<string[]> {
+    if (isServerThreadId(idOrPrefix)) {
+      try {
+        return [(await this.#call(() => this.#client.threads.get(idOrPrefix))).thread_id];
+      } catch (error) {
+        if (error instanceof RemoteServerError && error.serverStatus === 404) return [];
+        throw error;
+      }
+    }
+    // Ids only: the threads' values may be large.
+    const threads = await this.#call(() => this.#client.threads.search({ limit: THREAD_SCAN_LIMIT, sortBy: "updated_at", sortOrder: "desc", select: ["thread_id"] }));
+    return idsStartingWith(
+      threads.map((thread) => thread.thread_id),
+      idOrPrefix,
+    );
   }
 
   async assistants(): Promise<AssistantSummary[]> {

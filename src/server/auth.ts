@@ -72,6 +72,8 @@ export function authenticate(keys: ApiKeys | undefined): RequestHandler {
       return next(new UnauthorizedError(presented ? "Invalid API key" : "Missing API key: send Authorization: Bearer <key> or x-api-key: <key>"));
     }
     response.locals.owner = owner;
+    // What the request logs from here on says whose it is.
+    request.log = request.log.child({ owner });
     next();
   };
 }

@@ -1,10 +1,11 @@
 import helmet from "helmet";
 import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type Express } from "express";
 import { type GenReqId, pinoHttp } from "pino-http";
 import type { Agent } from "../graph/agent.js";
 import type { LlmCache } from "../storage/llm-cache.js";
-import type { Logger } from "../logger.js";
+import type { Logger, RequestLine } from "../logger.js";
 import type { AppDeps } from "./app-deps.js";
 import { ensureSystemAssistant } from "./assistants.js";
 import { type ApiKeys, authenticate } from "./auth.js";
@@ -51,6 +52,26 @@ const requestId: GenReqId = (request, response) => {
   return id;
 };
 
+/** `/ok` is polled by health checks: logging each poll would bury everything else. */
+const isHealthCheck = (request: IncomingMessage): boolean => request.url === "/ok";
+
+/**
+ * The request as its debug line shows it. A WebSocket upgrade may carry its key as `?api_key=`,
+ * which authentication takes out of the URL only after this line is written: it is left out here
+ * (and `query`, a copy of the URL's, altogether).
+ */
+function requestAtDebug(request: { url?: string; query?: unknown; params?: unknown }): Record<string, unknown> {
+  const { query: _query, params: _params, ...rest } = request;
+  return { ...rest, url: request.url?.replace(/([?&])api_key=[^&]*/g, "$1api_key=[redacted]") };
+}
+
+/** The fields of a request's one line at `info`. */
+function requestLine(request: IncomingMessage, response: ServerResponse, durationMs: number): RequestLine {
+  const url = (request as { originalUrl?: string }).originalUrl ?? request.url ?? "";
+  const owner = (response as { locals?: { owner?: string } }).locals?.owner;
+  return { method: request.method ?? "", path: url.split("?")[0] ?? url, status: response.statusCode, durationMs, ...(owner === undefined ? {} : { owner }) };
+}
+
 /** Request bodies larger than this are refused with 413. */
 export const BODY_LIMIT = "1mb";
 /** Document uploads larger than this are refused with 413, unless `documentMaxBytes` says otherwise. */
@@ -67,10 +88,27 @@ export function createApp(deps: AppDeps): Express {
     pinoHttp({
       logger: deps.logger,
       genReqId: requestId,
-      customProps: (_request, response) => ({ owner: (response as unknown as { locals?: { owner?: string } }).locals?.owner }),
-      autoLogging: { ignore: (request) => request.url === "/ok" },
+      // `request.log` binds the request id alone (not the whole request, headers and all), so
+      // every line a request writes carries it at little cost; the request's own line is below.
+      quietReqLogger: true,
+      quietResLogger: true,
+      customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? "error" : "info"),
+      customSuccessObject: (request, response, fields: { responseTime: number }) => requestLine(request, response, fields.responseTime),
+      customErrorObject: (request, response, error, fields: { responseTime: number }) => ({
+        ...requestLine(request, response, fields.responseTime),
+        // pino-http makes up an error for a 5xx; the error handler has logged the real one.
+        ...(error.message === `failed with status code ${response.statusCode}` ? {} : { err: error }),
+      }),
+      customErrorMessage: () => "request failed",
+      serializers: { req: requestAtDebug },
+      autoLogging: { ignore: isHealthCheck },
     }),
   );
+  // The headers only at debug, when the request arrives (so a request that never ends shows too).
+  app.use((request, _response, next) => {
+    if (!isHealthCheck(request) && request.log.isLevelEnabled("debug")) request.log.debug({ req: request }, "request received");
+    next();
+  });
   const origins = deps.corsOrigins ?? [];
   // First: a request from a foreign site, or for a host we do not serve, costs nothing more.
   app.use(sameSiteOnly({ allowedOrigins: origins, allowedHosts: deps.allowedHosts ?? (deps.apiKeys ? undefined : []) }));

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DATABASE_FILE } from "../../src/storage/sqlite/checkpointer.js";
 import { type Chat, runChat, runChatInProcess, startChat, startChatInProcess } from "../support/chat-process.js";
 import { makeEnv } from "../support/fixtures.js";
-import { wireText } from "../support/openai-stub.js";
+import { type ChatRequest, memoryResponder, wireText } from "../support/openai-stub.js";
 import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "../support/postgres.js";
 import { type TestServer, startServer } from "../support/server.js";
 import { useProcessFixture } from "../support/use-process-fixture.js";
@@ -66,17 +66,19 @@ describe("terminal chat on the agent in its own process", () => {
     expect(second).not.toBe(first);
     expect(chat.stdout).toContain("you: My name is Ada\nassistant: Nice to meet you, Ada!\n");
     const listings = chat.stdout.split("\n").filter((line) => / {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}|\(new, no messages yet\)/.test(line));
-    // Right after /new the new thread has no messages yet, but is listed and marked.
-    expect(listings[0]).toBe(`* ${second}                    (new, no messages yet)`);
-    expect(listings[1]).toMatch(new RegExp(`^  ${first}  .+  My name is Ada$`));
+    // Right after /new the new thread has no messages yet, but is listed (numbered) and marked.
+    expect(listings[0]).toBe(`* 1. ${second}                    (new, no messages yet)`);
+    expect(listings[1]).toMatch(new RegExp(`^  2\\. ${first}  .+  My name is Ada$`));
     // After its first message it is the most recent thread.
-    expect(listings[2]).toMatch(new RegExp(`^\\* ${second}  .+  hello$`));
-    expect(listings[3]).toMatch(new RegExp(`^  ${first}  .+  My name is Ada$`));
+    expect(listings[2]).toMatch(new RegExp(`^\\* 1\\. ${second}  .+  hello$`));
+    expect(listings[3]).toMatch(new RegExp(`^  2\\. ${first}  .+  My name is Ada$`));
     const afterNew = chat.stdout.slice(chat.stdout.lastIndexOf("You said: hello"));
     expect(afterNew).not.toContain("Ada");
 
-    chat.write(`/switch ${first}\n/history\nWhat is my name?\n/exit\n`);
+    // The number of the listing just shown.
+    chat.write(`/switch 2\n/history\nWhat is my name?\n/exit\n`);
     await chat.waitForOutput("Your name is Ada.");
+    expect(chat.stdout).toContain(`Thread ${first}\nyou: My name is Ada\n`);
     expect(await chat.exited).toBe(0);
     expect(chat.stderr).toBe("");
   });
@@ -89,9 +91,9 @@ describe("terminal chat on the agent in its own process", () => {
 
     const { code, stdout, stderr } = await runChatInProcess(["--thread", thread.thread_id], env(), "/threads\n/history\n/help\n");
     expect(code).toBe(0);
-    expect(stdout).toMatch(new RegExp(`^\\* ${thread.thread_id}  .+  Trip planning$`, "m"));
+    expect(stdout).toMatch(new RegExp(`^\\* 1\\. ${thread.thread_id}  .+  Trip planning$`, "m"));
     expect(stdout).toContain("you: Where should I go?\nassistant: You said: Where should I go?\n");
-    expect(stdout).toContain("/switch <id>");
+    expect(stdout).toContain("/switch <number or id>");
     expect(stderr).toBe("");
   });
 
@@ -107,10 +109,10 @@ describe("terminal chat on the agent in its own process", () => {
     }
   });
 
-  it("a provider error prints one error line, leaves the thread as it was, and the chat goes on", async () => {
+  it("a provider error prints one error line, leaves the thread as it was, and the chat goes on (then exits 1: its input was a pipe)", async () => {
     fixture.stub.inject({ kind: "status", status: 400, message: "Bad request, says the provider" });
     const { code, stdout, stderr } = await runChatInProcess([], env(), "My name is Ada\nMy name is Bob\nWhat is my name?\n");
-    expect(code).toBe(0);
+    expect(code).toBe(1);
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).toMatch(/^error: .*HTTP 400.*Bad request, says the provider/);
     expect(stdout).toContain("Nice to meet you, Bob!");
@@ -126,9 +128,10 @@ describe("terminal chat on the agent in its own process", () => {
     expect(stdout.match(/Your name is Ada\./g)).toHaveLength(1);
   });
 
-  it("without a model says what to set, at start and for each message, and goes on", async () => {
-    const { code, stdout, stderr } = await runChatInProcess([], makeEnv(undefined, fixture.dataDir), "hello\n/history\n");
-    expect(code).toBe(0);
+  it("without a model says what to set, at start and for each message, goes on, and exits 1 as a message failed", async () => {
+    // In a process: the exit code a script piping messages in sees.
+    const { code, stdout, stderr } = await runChat([], makeEnv(undefined, fixture.dataDir), fixture.dataDir, "hello\n/history\n");
+    expect(code).toBe(1);
     expect(stderr).toMatch(/^warning: No model provider is configured: set OPENAI_API_KEY .* or OPENAI_BASE_URL/);
     expect(stderr).toMatch(/\nerror: No model provider is configured/);
     expect(stdout).toContain("(no messages yet)");
@@ -144,23 +147,100 @@ describe("terminal chat on the agent in its own process", () => {
     expect(walLeft()).toBe(false);
   });
 
-  it("on SIGINT in the middle of a reply stops it, undoes the turn and closes the database", async () => {
-    let resume!: () => void;
-    fixture.stub.respondWith(() => "one two three four five");
-    fixture.stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
-    const threadId = randomUUID();
-    const chat = startChat(["--thread", threadId], env(), fixture.dataDir);
+  it("SIGINT in the middle of a reply stops it, keeping what was printed; SIGINT at the prompt exits 130 and closes the database", async () => {
+    const resume = holdReplyAfterFirstWord();
+    const chat = startChat([], env(), fixture.dataDir);
     try {
       chat.write("count to five\n");
       await chat.waitForOutput("one");
       chat.child.kill("SIGINT");
-      expect(await chat.exited).toBe(130);
+      await chat.waitForOutput("one (stopped)\n");
     } finally {
       resume();
     }
+    // The chat goes on: the next message is answered.
+    chat.write("hello\n");
+    await chat.waitForOutput("You said: hello\n");
+    chat.child.kill("SIGINT");
+    expect(await chat.exited).toBe(130);
+    expect(chat.stdout).not.toContain("two");
+    expect(chat.stderr).toBe("");
     expect(walLeft()).toBe(false);
-    const after = await runChatInProcess(["--thread", threadId], env(), "/history\n");
-    expect(after.stdout).toContain("(no messages yet)");
+  });
+
+  it("Ctrl-C at a terminal: stops the reply, then at the prompt leaves", async () => {
+    const resume = holdReplyAfterFirstWord();
+    // readline reads the input as keys typed at a terminal; Ctrl-C is the byte 0x03.
+    const chat = startChatInProcess([], env(), { interactive: true });
+    try {
+      chat.write("count to five\r");
+      await chat.waitForOutput("one");
+      chat.write("\u0003");
+      await chat.waitForOutput("one (stopped)\n");
+    } finally {
+      resume();
+    }
+    chat.write("hello\r");
+    await chat.waitForOutput("You said: hello\n");
+    chat.write("\u0003");
+    expect(await chat.exited).toBe(130);
+    expect(chat.stdout).not.toContain("two");
+  });
+
+  it("Ctrl-C twice during a reply leaves (130), as does Ctrl-C before any message", async () => {
+    const resume = holdReplyAfterFirstWord();
+    const twice = startChatInProcess([], env());
+    try {
+      twice.write("count to five\n");
+      await twice.waitForOutput("one");
+      twice.interrupt();
+      twice.interrupt();
+      expect(await twice.exited).toBe(130);
+    } finally {
+      resume();
+    }
+    const atPrompt = startChatInProcess([], env());
+    await atPrompt.waitForOutput("New thread");
+    atPrompt.interrupt();
+    expect(await atPrompt.exited).toBe(130);
+    expect(`${twice.stderr}${atPrompt.stderr}`).toBe("");
+  });
+
+  it("a stopped reply is no failure: a chat on a pipe still exits 0, and the thread takes the next turn", async () => {
+    const resume = holdReplyAfterFirstWord();
+    const threadId = randomUUID();
+    const chat = startChatInProcess(["--thread", threadId], env());
+    try {
+      chat.write("count to five\n");
+      await chat.waitForOutput("one");
+      chat.interrupt();
+      await chat.waitForOutput("one (stopped)\n");
+    } finally {
+      resume();
+    }
+    chat.write("My name is Ada\n");
+    chat.end();
+    expect(await chat.exited).toBe(0);
+    expect(chat.stdout).toContain("Nice to meet you, Ada!\n");
+    expect(chat.stderr).toBe("");
+    expect(lastUserTexts().at(-1)).toBe("My name is Ada");
+  });
+
+  it("/switch takes a number from /threads or the start of an id, and says when none or several match", async () => {
+    for (const threadId of ["topic-apples", "topic-pears"]) await runChatInProcess(["--thread", threadId], env(), `about ${threadId}\n`);
+    const input = ["/switch topic", "/switch nothing-like-it", "/switch 7", "/switch topic-p", "/history", "/threads", "/switch 2", "/history"].join("\n");
+    const { code, stdout, stderr } = await runChatInProcess([], env(), `${input}\n`);
+    expect(code).toBe(0);
+    expect(stderr.split("\n")).toEqual([
+      'error: 2 threads have an id starting with "topic" (topic-pears, topic-apples): give more of it',
+      'error: No thread found with an id starting with "nothing-like-it"; /threads lists them',
+      'error: No thread found numbered 7 or with an id starting with "7"; /threads numbers 3 threads',
+      "",
+    ]);
+    // No thread was opened by the failed attempts: the pears are reached by their prefix, the apples by their number.
+    expect(stdout).toContain("Thread topic-pears\nyou: about topic-pears\n");
+    expect(stdout).toMatch(/^\* 1\. topic-pears {2}.+\n {2}2\. topic-apples {2}/m);
+    expect(stdout).toContain("Thread topic-apples\nyou: about topic-apples\n");
   });
 
   it("--assistant, /assistants and /assistant: the assistant's system prompt reaches the model, an unknown one exits 2", async () => {
@@ -262,7 +342,7 @@ const pgReachable = await postgresReachable();
     expect(first.stdout).toContain("on PostgreSQL (DATABASE_URL, schema");
     const second = await runChatInProcess(["--thread", threadId], env(database), "What is my name?\n/threads\n");
     expect(second.stdout).toContain("Your name is Ada.");
-    expect(second.stdout).toMatch(new RegExp(`^\\* ${threadId}  .+  My name is Ada$`, "m"));
+    expect(second.stdout).toMatch(new RegExp(`^\\* 1\\. ${threadId}  .+  My name is Ada$`, "m"));
     expect(lastUserTexts()).toEqual(["My name is Ada", "What is my name?"]);
     // Nothing was written to SQLite.
     expect(existsSync(join(fixture.dataDir, DATABASE_FILE))).toBe(false);
@@ -283,7 +363,7 @@ describe("terminal chat against a server (--url)", () => {
     const first = await runChat(["--url", server.baseUrl, "--thread", threadId], {}, fixture.dataDir, "/history\n/threads\nMy name is Ada\n");
     expect(first.code).toBe(0);
     expect(first.stdout).toContain("(no messages yet)");
-    expect(first.stdout).toContain(`* ${threadId}                    (new, no messages yet)`);
+    expect(first.stdout).toContain(`* 1. ${threadId}                    (new, no messages yet)`);
     expect(first.stdout).toContain("Nice to meet you, Ada!");
     expect(first.stderr).toBe("");
 
@@ -291,7 +371,7 @@ describe("terminal chat against a server (--url)", () => {
     expect(second.code).toBe(0);
     expect(second.stdout).toContain("Your name is Ada.");
     expect(lastUserTexts()).toEqual(["My name is Ada", "What is my name?"]);
-    expect(second.stdout).toMatch(new RegExp(`^\\* ${threadId}  .+  My name is Ada$`, "m"));
+    expect(second.stdout).toMatch(new RegExp(`^\\* +\\d+\\. ${threadId}  .+  My name is Ada$`, "m"));
     expect(second.stdout).toContain("you: My name is Ada\nassistant: Nice to meet you, Ada!\nyou: What is my name?\nassistant: Your name is Ada.\n");
     expect(second.stderr).toBe("");
 
@@ -311,7 +391,7 @@ describe("terminal chat against a server (--url)", () => {
   it("a failed run prints one error line and the next message still works", async () => {
     fixture.stub.inject({ kind: "status", status: 400 });
     const { code, stdout, stderr } = await runChatInProcess(["--url", server.baseUrl], {}, "My name is Ada\nMy name is Bob\nWhat is my name?\n");
-    expect(code).toBe(0);
+    expect(code).toBe(1);
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).toMatch(/^error: The run failed: .*400/);
     expect(stdout).toContain("Your name is Bob.");
@@ -323,7 +403,7 @@ describe("terminal chat against a server (--url)", () => {
     const guarded = await startServer(fixture.stub, { env: { API_KEYS: `ada:${key}` } });
     try {
       const refused = await runChatInProcess(["--url", guarded.baseUrl, "--api-key", "wrong-key-0123456789abcdef"], {}, "hello\n/threads\n");
-      expect(refused.code).toBe(0);
+      expect(refused.code).toBe(1);
       expect(refused.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^error: The server answered HTTP 401: /), expect.stringMatching(/^error: The server answered HTTP 401: /)]);
       const accepted = await runChatInProcess(["--url", guarded.baseUrl, "--api-key", key], {}, "hello\n");
       expect(accepted.stdout).toContain("You said: hello");
@@ -333,17 +413,63 @@ describe("terminal chat against a server (--url)", () => {
     }
   });
 
-  it("says when the server cannot be reached, and goes on", async () => {
+  it("Ctrl-C during a reply cancels the run as a user's stop (interrupt), keeps what was printed, and the thread takes the next turn", async () => {
+    const resume = holdReplyAfterFirstWord();
+    const threadId = randomUUID();
+    const chat = startChatInProcess(["--url", server.baseUrl, "--thread", threadId], {});
+    try {
+      chat.write("count to five\n");
+      await chat.waitForOutput("one");
+      chat.interrupt();
+      await chat.waitForOutput("one (stopped)\n");
+    } finally {
+      resume();
+    }
+    // Stopped, not rolled back: the run is kept, and so is the message (the thread is not left as
+    // if it had never been sent). The chat waited for the run's end: the next turn is not refused as busy.
+    expect((await server.client.runs.list(threadId)).map((run) => run.status)).toEqual(["interrupted"]);
+    chat.write("My name is Ada\n/history\n");
+    chat.end();
+    expect(await chat.exited).toBe(0);
+    expect(chat.stderr).toBe("");
+    expect(chat.stdout).toContain("Nice to meet you, Ada!\n");
+    expect(chat.stdout).toMatch(/^you: count to five\n/m);
+  });
+
+  it("/switch finds the server's threads by the start of their id, and refuses an id the server does not have", async () => {
+    const thread = await server.client.threads.create({ metadata: { title: "Made through the API" } });
+    const missing = randomUUID();
+    const { code, stdout, stderr } = await runChatInProcess(["--url", server.baseUrl], {}, `/switch ${missing}\n/switch ${thread.thread_id.slice(0, 13)}\n/threads\n`);
+    expect(code).toBe(0);
+    expect(stderr).toBe(`error: No thread found with an id starting with "${missing}"; /threads lists them\n`);
+    expect(stdout).toContain(`Thread ${thread.thread_id}\n`);
+    expect(stdout).toMatch(new RegExp(`^\\* +\\d+\\. ${thread.thread_id} {2}.+ {2}Made through the API$`, "m"));
+  });
+
+  it("a server that does not answer: exits 1 at once, before starting a thread", async () => {
     const stopped = await startServer(fixture.stub);
     const url = stopped.baseUrl;
     await stopped.close();
-    const { code, stdout, stderr } = await runChatInProcess(["--url", url], {}, "hello\n/threads\n/help\n");
-    expect(code).toBe(0);
-    expect(stderr.trim().split("\n")).toEqual([
-      `error: Cannot reach the server at ${url}: is it running? (fetch failed)`,
-      `error: Cannot reach the server at ${url}: is it running? (fetch failed)`,
+    // In a process: the exit code and all it printed.
+    const { code, stdout, stderr } = await runChat(["--url", url], {}, fixture.dataDir, "hello\n");
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    expect(stderr).toBe(`Cannot reach the server at ${url}: is it running? (fetch failed)\n`);
+  });
+
+  it("a server that stops during the chat: each request says so, and the chat goes on", async () => {
+    const going = await startServer(fixture.stub);
+    const chat = startChatInProcess(["--url", going.baseUrl], {});
+    await chat.waitForOutput("New thread");
+    await going.close();
+    chat.write("hello\n/threads\n/help\n");
+    chat.end();
+    expect(await chat.exited).toBe(1);
+    expect(chat.stderr.trim().split("\n")).toEqual([
+      `error: Cannot reach the server at ${going.baseUrl}: is it running? (fetch failed)`,
+      `error: Cannot reach the server at ${going.baseUrl}: is it running? (fetch failed)`,
     ]);
-    expect(stdout).toContain("/switch <id>");
+    expect(chat.stdout).toContain("/switch <number or id>");
   });
 
   it("--assistant by name or id passes the assistant to the server's runs, /assistant switches; an unknown one exits 2", async () => {
@@ -430,6 +556,19 @@ function memoryListings(stdout: string): string[][] {
     current.push(line);
   }
   return listings;
+}
+
+/**
+ * Has the stub answer "count to five" with "one two three four five" (other messages as usual),
+ * holding the next reply after "one" until the returned function is called (call it in a finally).
+ */
+function holdReplyAfterFirstWord(): () => void {
+  let resume!: () => void;
+  const lastUserText = (request: ChatRequest) => wireText(request.messages.filter((message) => message.role === "user").at(-1) ?? { role: "user", content: "" });
+  fixture.stub.respondWith((request) => (lastUserText(request) === "count to five" ? "one two three four five" : memoryResponder(request)));
+  // The stub sends the role chunk and "one", then holds the rest until the test lets it go.
+  fixture.stub.inject({ kind: "pause", afterChunks: 2, resume: new Promise<void>((resolve) => (resume = resolve)) });
+  return resume;
 }
 
 /**

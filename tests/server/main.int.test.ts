@@ -23,6 +23,11 @@ describe("src/main.ts", () => {
     const response = await fetch(`${server.baseUrl}/ok`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ ok: true });
+    // Its output is a pipe here, not a terminal: each request is one JSON line (and /ok none).
+    const search = await fetch(`${server.baseUrl}/threads/search`, { method: "POST", headers: { "content-type": "application/json", "x-request-id": "trace-main" }, body: "{}" });
+    expect(search.status).toBe(200);
+    expect(await server.waitForLog((line) => line.reqId === "trace-main")).toMatchObject({ level: 30, method: "POST", path: "/threads/search", status: 200, msg: "request completed" });
+    expect(server.logs.some((line) => line.path === "/ok")).toBe(false);
 
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);

@@ -7,7 +7,7 @@
  * memory across processes) and runs the rest in process.
  */
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
-import { once } from "node:events";
+import { EventEmitter, once } from "node:events";
 import { PassThrough, Writable } from "node:stream";
 import { loadConfig } from "../../src/config.js";
 import { runChatCommand } from "../../src/cli/chat-command.js";
@@ -35,9 +35,12 @@ export interface ChatProcess extends Chat {
   child: ChildProcessWithoutNullStreams;
 }
 
-/** A chat in the test's process; `interrupt` is what SIGINT does to the CLI. */
+/** A chat in the test's process. */
 export interface ChatInProcess extends Chat {
+  /** What SIGINT (Ctrl-C on a pipe) does to the CLI. */
   interrupt(): void;
+  /** What SIGTERM does to the CLI. */
+  terminate(): void;
 }
 
 /** How a chat run on a whole input ended. */
@@ -116,11 +119,13 @@ export async function runChat(args: string[], env: Record<string, string>, cwd: 
 
 /**
  * Runs the chat's command (`runChatCommand`, what `src/cli/chat.ts` runs) with `args` in this
- * process, configured by exactly `env` (no `.env`, no `process.env`), not at a terminal.
+ * process, configured by exactly `env` (no `.env`, no `process.env`). Not at a terminal, unless
+ * `interactive`: then readline reads the input as keys typed at one (Ctrl-C is "\u0003").
  */
-export function startChatInProcess(args: string[], env: Record<string, string>): ChatInProcess {
+export function startChatInProcess(args: string[], env: Record<string, string>, options: { interactive?: boolean } = {}): ChatInProcess {
   const input = new PassThrough();
   const interruption = new AbortController();
+  const interrupts = new EventEmitter();
   const printed = transcript();
   const sink = (add: (text: string) => void) =>
     new Writable({
@@ -136,8 +141,9 @@ export function startChatInProcess(args: string[], env: Record<string, string>):
       input,
       output: sink(printed.addStdout),
       errors: sink(printed.addStderr),
-      interactive: false,
+      interactive: options.interactive ?? false,
       signal: interruption.signal,
+      interrupts,
     }),
   );
   return {
@@ -150,7 +156,8 @@ export function startChatInProcess(args: string[], env: Record<string, string>):
     write: (text) => void input.write(text),
     end: () => void input.end(),
     waitForOutput: (text, timeoutMs) => printed.waitForOutput(text, timeoutMs),
-    interrupt: () => interruption.abort(),
+    interrupt: () => void interrupts.emit("interrupt"),
+    terminate: () => interruption.abort(),
     exited,
   };
 }

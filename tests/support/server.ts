@@ -2,12 +2,13 @@ import { Client } from "@langchain/langgraph-sdk";
 import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Writable } from "node:stream";
 import { pino } from "pino";
 import { type AppDeps, createApp, createServerDeps } from "../../src/server/create-app.js";
 import { closeSockets, serveUpgrades } from "../../src/server/protocol/websocket.js";
 import { createAgentFromConfig } from "../../src/composition/agent-from-config.js";
 import type { PostgresCheckpointer } from "../../src/storage/postgres/checkpointer.js";
-import { REDACTED_PATHS } from "../../src/logger.js";
+import { createLogger } from "../../src/logger.js";
 import type { Agent } from "../../src/graph/agent.js";
 import type { Storage } from "../../src/storage/storage.js";
 import { apiKeys } from "../../src/server/auth.js";
@@ -44,6 +45,10 @@ export async function startServer(
     env?: Record<string, string>;
     dataDir?: string;
     captureLogs?: boolean;
+    /** The level of the captured logs: debug by default, to see everything. */
+    logLevel?: "debug" | "info";
+    /** Captured as a person at a terminal sees them (`LoggerOptions.pretty`), not as JSON. */
+    prettyLogs?: boolean;
     apiKey?: string;
     backend?: Backend;
     /** Resolves webhook host names instead of DNS. */
@@ -58,7 +63,14 @@ export async function startServer(
   const database: Record<string, string> = schema ? { DATABASE_URL: TEST_DATABASE_URL, DATABASE_SCHEMA: schema, DATABASE_POOL_SIZE: "8" } : {};
   const config = makeConfig(stub, dataDir, { ...database, ...options.env });
   const logs: string[] = [];
-  const logger = options.captureLogs ? pino({ level: "debug", redact: { paths: REDACTED_PATHS, censor: "[redacted]" } }, { write: (line: string) => void logs.push(line) }) : pino({ level: "silent" });
+  // The service's own logger (its redaction, its request lines), writing into `logs`.
+  const sink = new Writable({
+    write(chunk: Buffer | string, _encoding, callback) {
+      logs.push(chunk.toString());
+      callback();
+    },
+  });
+  const logger = options.captureLogs ? createLogger({ LOG_LEVEL: options.logLevel ?? "debug" }, { destination: sink, pretty: options.prettyLogs }) : pino({ level: "silent" });
   const configured = createAgentFromConfig(config, { logger });
   const { storage, llmCache, documents } = configured;
   const deps = await createServerDeps({

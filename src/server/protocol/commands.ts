@@ -11,6 +11,7 @@
 import { z } from "zod";
 import { AppError, NotFoundError, ValidationError } from "../../errors.js";
 import type { AppDeps } from "../app-deps.js";
+import type { Logger } from "../../logger.js";
 import { requireThread } from "../runs/lookup.js";
 import { type ProtocolCommand, RunCreate, parseInput } from "../schemas.js";
 import { toWire } from "../wire.js";
@@ -139,9 +140,10 @@ export class ProtocolCommands {
 
   /**
    * Answers one command on `threadId` for `owner`. Protocol errors come back as error responses;
-   * errors of the HTTP API (AppError other than a validation error) are thrown.
+   * errors of the HTTP API (AppError other than a validation error) are thrown. Unexpected
+   * failures are logged to `logger` (the request's, when there is one).
    */
-  async handle(threadId: string, command: ProtocolCommand, owner: string | undefined): Promise<ProtocolResponse> {
+  async handle(threadId: string, command: ProtocolCommand, owner: string | undefined, logger: Logger = this.deps.logger): Promise<ProtocolResponse> {
     try {
       const result = await this.#dispatch(threadId, command, owner);
       return { type: "success", id: command.id, result, meta: await this.meta(threadId) };
@@ -150,7 +152,7 @@ export class ProtocolCommands {
       // A request the run machinery found invalid (a bad message, a setting out of range).
       if (error instanceof ValidationError) return { type: "error", id: command.id, error: "invalid_argument", message: error.message };
       if (error instanceof AppError) throw error;
-      this.deps.logger.error({ err: error, threadId, method: command.method }, "protocol command failed");
+      logger.error({ err: error, threadId, method: command.method }, "protocol command failed");
       return { type: "error", id: command.id, error: "unknown_error", message: error instanceof Error ? error.message : "The command failed" };
     }
   }

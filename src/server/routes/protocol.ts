@@ -52,7 +52,7 @@ export function protocolRouter(deps: AppDeps): Router {
   router.post("/threads/:thread_id/commands", async (request, response) => {
     const threadId = threadOf(request);
     const command = parseFrame(ProtocolCommand, request.body, "protocol command: it needs an integer id and a method");
-    response.json(await commands.handle(threadId, command, ownerOf(response)));
+    response.json(await commands.handle(threadId, command, ownerOf(response), request.log));
   });
 
   router.post("/threads/:thread_id/stream/events", async (request, response) => {
@@ -70,7 +70,7 @@ export function protocolRouter(deps: AppDeps): Router {
         await sse.send(event.method as SseEvent, event, event.event_id);
       }
     } catch (error) {
-      deps.logger.error({ err: error, threadId }, "protocol event stream failed");
+      request.log.error({ err: error, threadId }, "protocol event stream failed");
     } finally {
       clearInterval(heartbeat);
       sse.end();

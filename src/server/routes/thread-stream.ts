@@ -13,7 +13,8 @@ export function threadStreamRouter(deps: AppDeps): Router {
     const { modes } = parseInput(ThreadStreamQuery, request.query, "query");
     const owner = ownerOf(response);
     await requireThread(deps.storage, thread_id, owner);
-    await streamThread(deps, thread_id, owner, response, { modes, lastEventId: request.header("last-event-id") });
+    // Its failures are logged as this request's.
+    await streamThread({ ...deps, logger: request.log }, thread_id, owner, response, { modes, lastEventId: request.header("last-event-id") });
   });
   return router;
 }
