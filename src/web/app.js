@@ -1,13 +1,15 @@
 // @ts-check
 /**
  * The web chat: a list of chats and one conversation, over our own LangGraph-compatible API.
- * Plain DOM code with no dependencies, so the page works offline and needs no build step.
+ * Plain DOM code, with its few libraries (Markdown, see markdown.js) served by our own server, so
+ * the page works offline and needs no build step.
  */
 import { ApiError, call, openStream, storeKey, storedKey } from "./api.js";
 import { createAssistantsPanel } from "./assistants.js";
 import { forkPoint, shorten, textOf, titleOf, versionsAt } from "./branches.js";
 import { citationsFor } from "./citations.js";
 import { createDocumentsPanel } from "./documents.js";
+import { copyButton, renderMarkdown, streamMarkdown } from "./markdown.js";
 import { createMemoryPanel } from "./memory.js";
 
 /** The graph's own assistant (its id works wherever an assistant id is expected), until the list is read. */
@@ -460,6 +462,13 @@ function messageNode(message, position) {
     }
     const cited = citationsFor(state.conversation?.messages ?? [], position, text);
     if (cited.length > 0) node.append(citationList(cited));
+    if (text !== "") {
+      const actions = document.createElement("div");
+      actions.className = "message-actions";
+      // The reply as the model wrote it: its Markdown.
+      actions.append(copyButton(text, "Copy reply"));
+      node.append(actions);
+    }
     return node;
   }
   return null;
@@ -486,7 +495,8 @@ function citationList(cited) {
     const summary = document.createElement("summary");
     summary.textContent = `[${citation.n}] ${citation.source}, part ${citation.position + 1}`;
     const passage = document.createElement("blockquote");
-    passage.textContent = citation.text;
+    passage.className = "markdown";
+    passage.append(renderMarkdown(citation.text));
     details.append(summary, passage);
     item.append(details);
     list.append(item);
@@ -495,6 +505,7 @@ function citationList(cited) {
 }
 
 /**
+ * A message: the user's as plain text, as typed; the assistant's as Markdown.
  * @param {"user" | "assistant"} role
  * @param {string} text
  */
@@ -504,7 +515,10 @@ function bubble(role, text) {
   node.setAttribute("aria-label", role === "user" ? "You" : "Assistant");
   const body = document.createElement("div");
   body.className = "message-text";
-  body.textContent = text;
+  if (role === "assistant") {
+    body.classList.add("markdown");
+    body.append(renderMarkdown(text));
+  } else body.textContent = text;
   node.append(body);
   return node;
 }
@@ -695,6 +709,8 @@ async function follow(threadId, text, open, running = beginRunning(threadId, nul
   let broken = false;
   /** @type {HTMLElement | null} */
   let reply = null;
+  /** @type {ReturnType<typeof streamMarkdown> | null} renders the reply's Markdown as it grows */
+  let replyView = null;
   /** @type {Map<string, string>} streamed text per message id */
   const streamed = new Map();
   try {
@@ -718,8 +734,8 @@ async function follow(threadId, text, open, running = beginRunning(threadId, nul
         const sofar = (streamed.get(chunk.id) ?? "") + piece;
         streamed.set(chunk.id, sofar);
         reply ??= appendReply();
-        /** @type {HTMLElement} */ (reply.querySelector(".message-text")).textContent = sofar;
-        scrollToEnd();
+        replyView ??= streamMarkdown(/** @type {HTMLElement} */ (reply.querySelector(".message-text")), scrollToEnd);
+        replyView.update(sofar);
       } else if (event === "error") {
         // Stopped (here with Stop, or elsewhere) or its chat deleted: not a failure to send again.
         if (data?.error === "RunCancelled" || data?.error === "ThreadDeleted") {
@@ -824,7 +840,8 @@ function setRunning(running) {
   view.stop.hidden = !running;
   view.prompt.disabled = false;
   setStatus(running ? "Answering…" : "");
-  for (const button of view.messages.querySelectorAll("button")) button.disabled = running;
+  // Copying stays possible while a reply streams.
+  for (const button of view.messages.querySelectorAll("button")) if (!button.classList.contains("copy")) button.disabled = running;
 }
 
 function scrollToEnd() {

@@ -26,11 +26,27 @@ describe("web chat route", () => {
     const policy = page.headers.get("content-security-policy") ?? "";
     expect(policy).toContain("script-src 'self'");
     expect(policy).not.toContain("upgrade-insecure-requests");
-    for (const file of ["app.js", "api.js", "branches.js", "chat.css"]) {
+    for (const file of ["app.js", "api.js", "branches.js", "markdown.js", "chat.css", "markdown.css"]) {
       const asset = await fetch(`${server.baseUrl}/web/${file}`);
       expect(asset.status, file).toBe(200);
       expect(asset.headers.get("cache-control")).toBe("no-cache");
       expect(await asset.text()).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/);
+    }
+  });
+
+  it("serves the page's libraries from node_modules as JavaScript, and only those", async () => {
+    for (const file of ["marked.js", "purify.js", "highlight/core.js", "highlight/languages/javascript.js", "highlight/languages/python.js"]) {
+      const library = await fetch(`${server.baseUrl}/web/vendor/${file}`);
+      expect(library.status, file).toBe(200);
+      // Module scripts must be JavaScript (the server sends nosniff).
+      expect(library.headers.get("content-type"), file).toBe("text/javascript; charset=utf-8");
+      expect(library.headers.get("cache-control"), file).toBe("no-cache");
+      expect(await library.text(), file).toMatch(/\bexport\b/);
+    }
+    for (const path of ["vendor/nope.js", "vendor/highlight/languages/nope.js", "vendor/highlight/languages/..%2F..%2Fpackage.json", "vendor/marked.d.ts"]) {
+      const missing = await fetch(`${server.baseUrl}/web/${path}`);
+      expect(missing.status, path).toBe(404);
+      expect(await missing.json(), path).toHaveProperty("detail");
     }
   });
 
