@@ -127,6 +127,22 @@ describe.each(storageBackends)("%s thread repository", (_name, createBackend) =>
       expect(await storage.threads.getThread(thread.threadId)).toEqual(both);
     });
 
+    it("sets a metadata key only where it is missing or null, leaving updatedAt and the other keys", async () => {
+      const thread = await create({ keep: 1, empty: null });
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, "title", "Generated")).toBe(true);
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, "empty", { nested: ["x"] })).toBe(true);
+      // Set meanwhile (a user renaming the chat): never overwritten.
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, "title", "Second")).toBe(false);
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, "keep", 2)).toBe(false);
+      expect(await storage.threads.setMetadataIfAbsent(newId("unknown"), "title", "x")).toBe(false);
+      const after = await storage.threads.getThread(thread.threadId);
+      expect(after?.metadata).toEqual({ keep: 1, empty: { nested: ["x"] }, title: "Generated" });
+      expect(after?.updatedAt).toEqual(thread.updatedAt);
+      // A key with dots and quotes is one key.
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, 'a."b', true)).toBe(true);
+      expect((await storage.threads.getThread(thread.threadId))?.metadata['a."b']).toBe(true);
+    });
+
     it("returns null for an unknown thread and creates nothing", async () => {
       const threadId = newId("unknown");
       expect(await storage.threads.updateThread(threadId, { metadata: { a: 1 }, status: "busy" })).toBeNull();

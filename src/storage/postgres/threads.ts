@@ -44,6 +44,16 @@ export class PostgresThreads extends PostgresThreadTables implements ThreadRepos
   }
 
 
+  async setMetadataIfAbsent(threadId: string, key: string, value: unknown): Promise<boolean> {
+    const { rowCount } = await this.database.query(
+      `UPDATE ${this.schema}.agent_threads SET metadata = metadata || jsonb_build_object($2::text, $3::jsonb)
+       WHERE thread_id = $1 AND coalesce(metadata -> $2, 'null'::jsonb) = 'null'::jsonb`,
+      [threadId, key, JSON.stringify(value)],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+
   async deleteThread(threadId: string): Promise<boolean> {
     return ((await this.database.query(`DELETE FROM ${this.schema}.agent_threads WHERE thread_id = $1`, [threadId])).rowCount ?? 0) > 0;
   }

@@ -41,6 +41,15 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
   }
 
 
+  async setMetadataIfAbsent(threadId: string, key: string, value: unknown): Promise<boolean> {
+    const path = jsonPath(key);
+    return (
+      this.sql("UPDATE threads SET metadata = json_set(metadata, ?, json(?)) WHERE thread_id = ? AND coalesce(json_type(metadata, ?), 'null') = 'null'")
+        .run(path, JSON.stringify(value), threadId, path).changes > 0
+    );
+  }
+
+
   async deleteThread(threadId: string): Promise<boolean> {
     return this.sql("DELETE FROM threads WHERE thread_id = ?").run(threadId).changes > 0;
   }
