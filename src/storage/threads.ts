@@ -41,6 +41,12 @@ export interface ThreadFilter {
    * matches no values filter until they are (`threadsWithoutValues`).
    */
   values?: Record<string, unknown>;
+  /**
+   * The thread's title (`metadata.title`) or the text of one of its messages (the user's or the
+   * assistant's, on any branch of its history) contains this text, ignoring case (see
+   * message-text.ts); blank means no filter.
+   */
+  text?: string;
 }
 
 export interface ThreadSearch extends ThreadFilter {

@@ -1,3 +1,4 @@
+import { searchNeedle } from "../message-text.js";
 import { WhereClause } from "./where-clause.js";
 import type { NewThread, Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
 import { SORT_COLUMNS, type ThreadRow, PostgresThreadTables, toThread } from "./thread-tables.js";
@@ -107,6 +108,16 @@ export class PostgresThreads extends PostgresThreadTables implements ThreadRepos
     if (filter.ids) where.add((ids) => `thread_id = ANY(${ids}::text[])`, filter.ids);
     // jsonb containment, through the GIN index (jsonb_path_ops).
     if (filter.values) where.add((values) => `state_values @> ${values}::jsonb`, JSON.stringify(filter.values));
+    const needle = searchNeedle(filter.text);
+    if (needle !== undefined) {
+      // The checkpointer's text of each message (lowercased as it was written), read by its key
+      // for the threads the other filters leave; a plain substring test, so no pattern characters.
+      where.add(
+        (text) => `(strpos(lower(metadata ->> 'title'), ${text}) > 0
+          OR EXISTS (SELECT 1 FROM ${this.schema}.agent_message_text AS texts WHERE texts.thread_id = agent_threads.thread_id AND strpos(texts.text, ${text}) > 0))`,
+        needle,
+      );
+    }
     return where;
   }
 

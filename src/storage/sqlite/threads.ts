@@ -1,4 +1,5 @@
 import type { NewThread, Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
+import { searchNeedle } from "../message-text.js";
 import { canonicalJson } from "./canonical-json.js";
 import { SORT_COLUMNS, SqliteThreadTables, type ThreadRow, jsonPath, toThread } from "./thread-tables.js";
 
@@ -108,6 +109,16 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
       // No index: SQLite reads the rows the other filters leave (never a checkpoint).
       clauses.push("json_contains(state_values, ?)");
       parameters.push(JSON.stringify(filter.values));
+    }
+    const needle = searchNeedle(filter.text);
+    if (needle !== undefined) {
+      // The checkpointer's text of each message (lowercased as it was written), read by its key
+      // for the threads the other filters leave; a plain substring test, so no pattern characters.
+      clauses.push(
+        `(instr(unicode_lower(metadata ->> '$.title'), ?) > 0
+          OR EXISTS (SELECT 1 FROM agent_message_text AS texts WHERE texts.thread_id = threads.thread_id AND instr(texts.text, ?) > 0))`,
+      );
+      parameters.push(needle, needle);
     }
     return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", parameters };
   }
