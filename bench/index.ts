@@ -2,7 +2,8 @@
  * `npm run bench [-- --turns N] [--retrieval-chunks N] [--sections a,b]`: prints one JSON object
  * with the figures of the storage and latency issue, the floor measured in the same run beside
  * them, retrieval at 10k chunks, the Store at 10k items, storage at rest as an operator sees it,
- * and long-term memory (recall at 10k memories, extraction calls per turn). A benchmark, not a
+ * long-term memory (recall at 10k memories, extraction calls per turn), and thread search by
+ * text over 1,000 threads of 20 messages. A benchmark, not a
  * test: the numbers depend on the machine; the ratios are what to compare.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,8 +19,9 @@ import { postgresBench } from "./postgres.js";
 import { retrievalBench } from "./retrieval.js";
 import { storeBench } from "./store.js";
 import { summaryBench } from "./summary.js";
+import { threadSearchBench } from "./thread-search.js";
 
-const SECTIONS = ["in_process", "http", "first_token", "postgres", "summary_memory", "retrieval", "store", "storage_at_rest", "long_term_memory"] as const;
+const SECTIONS = ["in_process", "http", "first_token", "postgres", "summary_memory", "retrieval", "store", "storage_at_rest", "long_term_memory", "thread_search"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -64,6 +66,8 @@ try {
   // Recall at 10k memories of one user, per store, and extraction calls over a 100-turn conversation.
   if (wanted("long_term_memory")) result.long_term_memory = await memoryBench(dir, { stores: await memoryBenchStores(dir, values["database-url"]) });
   if (wanted("storage_at_rest")) result.storage_at_rest = await operatorStorageBench(dir, values["database-url"]);
+  // Search by text over 1,000 threads of 20 messages of one owner (beside another's 1,000).
+  if (wanted("thread_search")) result.thread_search = await threadSearchBench(dir, values["database-url"]);
   console.log(JSON.stringify(result, null, 2));
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -54,6 +54,8 @@ const EnvSchema = z
     SUMMARY_MODEL: optional(z.string()),
     // Long-term memory: facts about the user kept in the store across threads (runs may turn it off).
     LONG_TERM_MEMORY: optional(z.enum(["on", "off"])).default("on"),
+    // Chats without a title get one from the model after their first exchange (one short call).
+    TITLE_GENERATION: optional(z.enum(["on", "off"])).default("on"),
     // Most memories recalled into one prompt.
     MEMORY_RECALL_K: optional(z.coerce.number().int().min(1).max(50)).default(5),
     DATA_DIR: optional(z.string()).default("./data"),

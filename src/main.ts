@@ -46,6 +46,7 @@ async function start(): Promise<void> {
       webhooks: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE },
       threadTtlMinutes: config.THREAD_TTL,
       threadTtlSweepMs: config.THREAD_TTL_SWEEP_MS,
+      titleGeneration: config.TITLE_GENERATION === "on",
     });
   } catch (error) {
     // That message already names the folder and says what to do.

@@ -23,7 +23,7 @@ import { DEFAULT_MEMORY_RECALL_K, type LongTermMemoryOptions, createMemoryWriter
 export { DEFAULT_MEMORY_RECALL_K, type LongTermMemoryOptions, memoryWritesSettled } from "./agent-memory.js";
 
 // The checks a server makes before starting a run, on agents built here.
-export { agentRunDefaults, assertHasModel, assertInputFits, assertRunSettings } from "./run-checks.js";
+export { agentRunDefaults, assertHasModel, assertInputFits, assertRunSettings, titleModelOf } from "./run-checks.js";
 
 /** Defaults used when `createAgent` is called without them (the service passes its config). */
 export const AGENT_DEFAULTS = {

@@ -2,6 +2,7 @@
  * The checks made before a run starts, so a server can answer 4xx at once instead of starting a
  * run doomed to fail. They know the agents `createAgent` built (`registerAgent`).
  */
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { ContextOverflowError, ModelNotConfiguredError } from "../errors.js";
@@ -36,6 +37,15 @@ export function assertHasModel(agent: object): void {
 /** The settings a run of `agent` gets for what it does not set (the service's configuration). */
 export function agentRunDefaults(agent: object): ResolvedRunSettings | undefined {
   return setups.get(agent)?.defaults;
+}
+
+/**
+ * The model that titles the thread of a run of `agent` with `config` (see thread-title.ts);
+ * `undefined` when there is no provider, or for an agent not built by `createAgent`.
+ */
+export function titleModelOf(agent: object, config: RunnableConfig): BaseChatModel | undefined {
+  const known = setups.get(agent);
+  return known?.hasModel ? known.setup(config).titleModel() : undefined;
 }
 
 /**

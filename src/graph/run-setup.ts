@@ -9,6 +9,7 @@ import { type ChatModelFactory, type ModelSettings, createModelSource } from "./
 import { type ResolvedRunSettings, resolveRunSettings } from "./run-settings.js";
 import { memoryReserveTokens } from "./long-term-memory.js";
 import { summaryReserveTokens } from "./summary.js";
+import { TITLE_MAX_TOKENS } from "./thread-title.js";
 import { type TokenCounter, createTokenCounter, encodingForModel } from "./token-counter.js";
 import type { TrimNodeOptions } from "./trim-node.js";
 
@@ -46,6 +47,8 @@ export interface RunSetup {
   model(): BaseChatModel | undefined;
   /** The model that writes this run's summaries (at most `summary_tokens` long). */
   summaryModel(): BaseChatModel | undefined;
+  /** The model that titles the run's thread: the run's model, answering at most `TITLE_MAX_TOKENS`. */
+  titleModel(): BaseChatModel | undefined;
 }
 
 /** Gives the setup of a run from its config; throws `ValidationError` for settings it cannot use. */
@@ -100,6 +103,13 @@ export function createRunSetupResolver(options: RunSetupOptions): RunSetupResolv
         // Without a factory the summary length is held by truncation alone (see `createSummarizer`).
         if (!modelFactory) return options.summaryModel ?? model;
         return source.modelFor(summarySettings(settings), options.summaryModel, defaultSummary);
+      },
+      titleModel: () => {
+        if (!model) return undefined;
+        // Without a factory the run's own model answers, its answer cut by `cleanTitle`.
+        if (!modelFactory) return model;
+        // Bookkeeping, like summaries: at the service's temperature whatever the run's.
+        return source.modelFor({ model: settings.model, temperature: defaults.temperature, maxTokens: TITLE_MAX_TOKENS }, undefined, defaultChat);
       },
     };
   };

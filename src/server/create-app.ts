@@ -157,6 +157,8 @@ export async function createServerDeps(parts: {
   threadTtlMinutes?: number;
   /** Time between sweeps for threads past their TTL (`THREAD_TTL_SWEEP_MS`). */
   threadTtlSweepMs?: number;
+  /** Title untitled threads after their first run with one short model call (`TITLE_GENERATION`); off when unset. */
+  titleGeneration?: boolean;
 }): Promise<AppDeps> {
   // Fail at start, not on the first turn (where a broken database or cache would only be logged).
   const { storage } = parts;
@@ -168,7 +170,7 @@ export async function createServerDeps(parts: {
   await documents.setup();
   const monitor = new InstanceMonitor({ storage, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
-  const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks), threadTtlMinutes: parts.threadTtlMinutes });
+  const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks), threadTtlMinutes: parts.threadTtlMinutes, titleGeneration: parts.titleGeneration });
   monitor.cancels = runs;
   const crons = new CronScheduler({ storage, runs, logger: parts.logger, pollMs: parts.cronPollMs ?? DEFAULT_CRON_POLL_MS });
   crons.start();

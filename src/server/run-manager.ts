@@ -22,6 +22,7 @@ import { RunRegistry } from "./runs/run-registry.js";
 import type { RunAssistant } from "./runs/run-request.js";
 import { StateUpdates } from "./runs/state-updates.js";
 import { ThreadQueue } from "./runs/thread-queue.js";
+import { ThreadTitles } from "./runs/thread-titles.js";
 import type { RunCreate } from "./schemas.js";
 import type { Storage } from "../storage/storage.js";
 import { Webhooks } from "./webhooks.js";
@@ -43,6 +44,8 @@ export interface RunManagerDeps {
   webhooks?: Webhooks;
   /** TTL in minutes of the threads runs create (`THREAD_TTL`). */
   threadTtlMinutes?: number;
+  /** Title untitled threads after their first run (`TITLE_GENERATION`); off when unset. */
+  titleGeneration?: boolean;
 }
 
 /** How often an idle protocol stream looks for events of runs on other instances. */
@@ -55,6 +58,7 @@ export class RunManager {
   readonly #queue: ThreadQueue;
   readonly #execution: RunExecution;
   readonly #admission: RunAdmission;
+  readonly #titles: ThreadTitles;
   /** Clients' state writes, for the thread streams that follow them. */
   readonly stateUpdates = new StateUpdates();
   /** The agent streaming protocol's events of each thread: runs publish them, streams follow them. */
@@ -67,8 +71,10 @@ export class RunManager {
     // A database that relays run events is shared by instances: their runs' protocol events are
     // found there, so an idle protocol stream looks at it now and then.
     this.feed = new ThreadFeed({ store: deps.storage.threadEvents, logger: deps.logger, pollMs: deps.storage.runEvents ? PROTOCOL_POLL_MS : undefined });
+    this.#titles = new ThreadTitles({ agent: deps.agent, storage: deps.storage, logger: deps.logger, enabled: deps.titleGeneration ?? false });
     this.#execution = new RunExecution({
       ...deps,
+      titles: this.#titles,
       feed: this.feed,
       webhooks,
       othersOn: (threadId, except) => this.#queue.othersOn(threadId, except),
@@ -190,7 +196,13 @@ export class RunManager {
     await Promise.all(left.map((handle) => handle.done));
     // Let the last status writes land before the caller closes the database.
     await this.#queue.drained();
+    await this.#titles.stop();
     return left.length;
+  }
+
+  /** Resolves once the thread titles being generated after runs are stored or given up (see runs/thread-titles.ts). */
+  titlesSettled(): Promise<void> {
+    return this.#titles.settled();
   }
 
   #assertOpen(): void {

@@ -6,6 +6,7 @@ import { isSupportedChannel } from "@langchain/langgraph/stream";
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
 import { DOCUMENT_CONTENT_TYPES } from "../storage/documents.js";
+import { MAX_QUERY_CHARACTERS } from "../storage/message-text.js";
 import { isTimeZone, scheduleProblem } from "./cron-schedule.js";
 import { MessagesIn } from "./message-in.js";
 
@@ -233,6 +234,14 @@ export const ThreadCount = z.object({
   metadata: MetadataFilter.optional(),
   status: ThreadStatusName.optional(),
   values: z.record(z.string(), z.unknown()).optional(),
+  // Ours, beside the official fields: search by what was said (see src/storage/message-text.ts).
+  query: z
+    .string()
+    .max(MAX_QUERY_CHARACTERS)
+    .optional()
+    .describe(
+      "Only threads whose title (`metadata.title`) or a message of the user or the assistant (on any branch of the history) contains this text, ignoring case; blank: no filter. Not in the official API.",
+    ),
 });
 
 export const ThreadSearch = ThreadCount.extend({

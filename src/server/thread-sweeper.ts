@@ -1,7 +1,8 @@
 /**
  * Thread upkeep in the background of each instance: deletes threads idle past their TTL, and
  * once at start records the values projection of threads an earlier release left without one
- * (see thread-values.ts).
+ * (see thread-values.ts) and indexes the text of their messages for search by text (see
+ * src/storage/message-text.ts).
  *
  * A thread's TTL clock is its `updated_at`: creating it, patching it, writing its state, a run
  * being admitted and a run ending all start it again; reading does not. A thread with a pending
@@ -63,12 +64,28 @@ export class ThreadSweeper {
     return deleted;
   }
 
+  /** Indexes the text of threads stored before search by text existed, a batch at a time; returns how many. */
+  async indexMessageText(): Promise<number> {
+    const { storage, logger } = this.#deps;
+    let indexed = 0;
+    for (;;) {
+      const batch = await storage.checkpointer.indexMessageText(SWEEP_BATCH);
+      indexed += batch;
+      if (batch === 0 || this.#stopping.signal.aborted) break;
+    }
+    if (indexed > 0) logger.info({ threads: indexed }, "indexed the messages of threads of an earlier release, for search by text");
+    return indexed;
+  }
+
   async #run(): Promise<void> {
     const { signal } = this.#stopping;
     const { logger } = this.#deps;
     try {
       await backfillThreadValues(this.#deps, signal).catch((error: unknown) => {
         if (!signal.aborted) logger.error({ err: error }, "could not record the values of earlier threads for search");
+      });
+      await this.indexMessageText().catch((error: unknown) => {
+        if (!signal.aborted) logger.error({ err: error }, "could not index the messages of earlier threads for search");
       });
       while (!signal.aborted) {
         await this.sweep().catch((error: unknown) => {

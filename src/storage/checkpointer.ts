@@ -42,4 +42,9 @@ export interface ServiceCheckpointer extends RevertibleCheckpointer {
   setup(): Promise<void>;
   /** Threads with checkpoints, most recently updated first. */
   listThreads(options?: { limit?: number }): Promise<ThreadHead[]>;
+  /**
+   * Indexes the text of up to `limit` threads whose messages were stored before thread search by
+   * text existed (see message-text.ts); returns how many, 0 once none is left.
+   */
+  indexMessageText(limit: number): Promise<number>;
 }

@@ -41,6 +41,12 @@ export interface ThreadFilter {
    * matches no values filter until they are (`threadsWithoutValues`).
    */
   values?: Record<string, unknown>;
+  /**
+   * The thread's title (`metadata.title`) or the text of one of its messages (the user's or the
+   * assistant's, on any branch of its history) contains this text, ignoring case (see
+   * message-text.ts); blank means no filter.
+   */
+  text?: string;
 }
 
 export interface ThreadSearch extends ThreadFilter {
@@ -66,6 +72,13 @@ export interface ThreadRepository {
   getThread(threadId: string, owner?: string): Promise<Thread | null>;
   /** Merges `metadata` into the thread's (a `null` value deletes the key) and/or sets its status or TTL. */
   updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus; ttlMinutes?: number }): Promise<Thread | null>;
+  /**
+   * Sets metadata `key` to `value` only if the thread has no value there (missing or null), in
+   * one statement, so a value written meanwhile (a user renaming a chat) is never overwritten.
+   * Bookkeeping of what already happened (a generated title): `updated_at`, and so the thread's
+   * place in lists and its TTL clock, are left alone. Returns whether it was written.
+   */
+  setMetadataIfAbsent(threadId: string, key: string, value: unknown): Promise<boolean>;
   /**
    * Records the projection of the thread's current values that `values` filters match (what the
    * server keeps of its state: never its messages, see src/server/thread-values.ts); the thread

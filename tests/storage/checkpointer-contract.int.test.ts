@@ -183,12 +183,12 @@ for (const [name, makeBackend, enabled] of [
         for (const threadId of ["gone", "kept"]) {
           for (let turn = 1; turn <= 3; turn += 1) await agent.invoke({ messages: [new HumanMessage(`hi ${turn}`)] }, config(threadId));
         }
-        const tables = ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"];
+        const tables = ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages", "agent_message_text"];
         const counts = (threadId: string) => Promise.all(tables.map((table) => backend.rows(table, threadId)));
         const before = await counts("kept");
-        expect((await counts("gone")).map((count) => count > 0)).toEqual([true, true, true, true]);
+        expect((await counts("gone")).map((count) => count > 0)).toEqual([true, true, true, true, true]);
         await saver.deleteThread("gone");
-        expect(await counts("gone")).toEqual([0, 0, 0, 0]);
+        expect(await counts("gone")).toEqual([0, 0, 0, 0, 0]);
         expect(await counts("kept")).toEqual(before);
         expect((await agent.getState(config("gone"))).values.messages).toBeUndefined();
         expect((await agent.getState(config("kept"))).values.messages).toHaveLength(6);

@@ -121,6 +121,11 @@ describe.each(await testBackends())("a database of the previous release (%s)", (
     const byMessage = await client.threads.search({ ids: both, values: { messages: [{ type: "human", content: "I live in Lyon" }] } });
     expect(byMessage.map((found) => found.thread_id).sort()).toEqual(both);
     expect(await client.threads.search({ ids: both, values: { messages: [{ type: "ai", content: "I live in Lyon" }] } })).toEqual([]);
+    // Nor did it keep the text search by text reads: it is indexed in the background at start too.
+    const byText = async (query: string) => ((await server!.request("/threads/search", { body: { ids: both, query } })).body as Array<{ thread_id: string }>).map((found) => found.thread_id).sort();
+    await until(async () => (await byText("LIVE IN LYON")).length === 2);
+    expect(await byText("my name is ada")).toEqual(both);
+    expect(await byText("not said in them")).toEqual([]);
 
     stub.requests.length = 0;
     await client.runs.wait(threadId, "agent", { input: { messages: [{ role: "user", content: "Where do I live?" }] } });

@@ -34,6 +34,8 @@ describe.skipIf(!reachable)("PostgreSQL schema setup", () => {
       "agent_checkpoints",
       "agent_instances",
       "agent_message_counters",
+      "agent_message_text",
+      "agent_message_text_pending",
       "agent_messages",
       "agent_run_events",
       "agent_runs",

@@ -7,7 +7,7 @@
  * projection (recorded, searched by jsonb containment, backfilled) and the TTL (kept, reset by
  * updates, expired threads deleted once across instances, never one a run holds).
  */
-import { HumanMessage } from "@langchain/core/messages";
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { randomUUID } from "node:crypto";
@@ -125,6 +125,22 @@ describe.each(storageBackends)("%s thread repository", (_name, createBackend) =>
       expect(both).toMatchObject({ status: "interrupted", metadata: { topic: "y" } });
       expect(both!.updatedAt.getTime()).toBeGreaterThan(busy!.updatedAt.getTime());
       expect(await storage.threads.getThread(thread.threadId)).toEqual(both);
+    });
+
+    it("sets a metadata key only where it is missing or null, leaving updatedAt and the other keys", async () => {
+      const thread = await create({ keep: 1, empty: null });
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, "title", "Generated")).toBe(true);
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, "empty", { nested: ["x"] })).toBe(true);
+      // Set meanwhile (a user renaming the chat): never overwritten.
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, "title", "Second")).toBe(false);
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, "keep", 2)).toBe(false);
+      expect(await storage.threads.setMetadataIfAbsent(newId("unknown"), "title", "x")).toBe(false);
+      const after = await storage.threads.getThread(thread.threadId);
+      expect(after?.metadata).toEqual({ keep: 1, empty: { nested: ["x"] }, title: "Generated" });
+      expect(after?.updatedAt).toEqual(thread.updatedAt);
+      // A key with dots and quotes is one key.
+      expect(await storage.threads.setMetadataIfAbsent(thread.threadId, 'a."b', true)).toBe(true);
+      expect((await storage.threads.getThread(thread.threadId))?.metadata['a."b']).toBe(true);
     });
 
     it("returns null for an unknown thread and creates nothing", async () => {
@@ -367,6 +383,107 @@ describe.each(storageBackends)("%s thread repository", (_name, createBackend) =>
       await storage.runs.settleThreadStatus(thread.threadId, "idle");
       expect(await storage.threads.getThread(thread.threadId)).toMatchObject({ status: "idle" });
       expect(ids(await search({ ids: [thread.threadId], values: { settled: 2 } }))).toEqual([thread.threadId]);
+    });
+  });
+
+  describe("search by text", () => {
+    const config = (threadId: string) => ({ configurable: { thread_id: threadId } });
+    /** A word no other test's threads hold. */
+    const marker = () => `zq${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+    /** A thread with one turn of the agent: `user` asked, the model answered `reply`. */
+    const talked = async (user: string, reply: string, options: { owner?: string; metadata?: Record<string, unknown> } = {}) => {
+      const thread = await create(options.metadata, { owner: options.owner });
+      const agent = createAgent({ model: new FakeListChatModel({ responses: [reply] }), checkpointer: storage.checkpointer });
+      await agent.invoke({ messages: [new HumanMessage(user)] }, config(thread.threadId));
+      return thread;
+    };
+    const found = (text: string, filter: Partial<ThreadSearch> = {}) => search({ text, ...filter }).then(ids);
+
+    it("matches the user's words, the assistant's and the title, ignoring case (Unicode too); tool and system text are not searched", async () => {
+      const word = marker();
+      const user = await talked(`Plan a trip to ${word.toUpperCase()} Lisbon`, "Gladly.");
+      const assistant = await talked("Where should I study?", `The ÉCOLE ${word} in Lyon.`);
+      const titled = await create({ title: `Été ${word} Holidays` });
+      const hidden = marker();
+      const tools = await create();
+      const agent = createAgent({ model: new FakeListChatModel({ responses: ["unused"] }), checkpointer: storage.checkpointer });
+      await agent.updateState(config(tools.threadId), {
+        messages: [
+          new SystemMessage(`System says ${hidden}`),
+          new HumanMessage("Look it up"),
+          new AIMessage({ content: "", tool_calls: [{ id: "call-1", name: "search_documents", args: { query: hidden } }] }),
+          new ToolMessage({ content: `Passage about ${hidden}`, tool_call_id: "call-1" }),
+        ],
+      }, "model");
+
+      expect(await found(`${word} lisbon`)).toEqual([user.threadId]);
+      expect(await found(`école ${word.toUpperCase()}`)).toEqual([assistant.threadId]);
+      expect(await found(`ÉTÉ ${word} holidays`)).toEqual([titled.threadId]);
+      expect(await found(word)).toEqual([user.threadId, assistant.threadId, titled.threadId]);
+      expect(await found(hidden)).toEqual([]);
+      expect(await found("look it up", { ids: [tools.threadId] })).toEqual([tools.threadId]);
+      expect(await storage.threads.countThreads({ text: word })).toBe(3);
+      // A blank text is no filter.
+      expect(await found("   ", { ids: [tools.threadId] })).toEqual([tools.threadId]);
+    });
+
+    it("takes the text literally (no pattern characters), and combines with the owner, the other filters, the order and the page", async () => {
+      const word = marker();
+      const threads = [
+        await talked(`50%_off ${word}`, "ok", { owner: "alice", metadata: { kind: "a" } }),
+        await talked(`500 off ${word}`, "ok", { owner: "alice", metadata: { kind: "b" } }),
+        await talked(`more ${word}`, "ok", { owner: "alice", metadata: { kind: "a" } }),
+        await talked(`bob's ${word}`, "ok", { owner: "bob", metadata: { kind: "a" } }),
+      ].map((thread) => thread.threadId);
+      expect(await found(`50%_off ${word}`)).toEqual([threads[0]]);
+      expect(await found(`5_0 off ${word}`)).toEqual([]);
+      expect(await found(word, { owner: "alice" })).toEqual(threads.slice(0, 3));
+      expect(await found(word, { owner: "alice", sortOrder: "desc" })).toEqual(threads.slice(0, 3).reverse());
+      expect(await found(word, { owner: "alice", limit: 1, offset: 1 })).toEqual([threads[1]]);
+      expect(await found(word, { metadata: { kind: "a" } })).toEqual([threads[0], threads[2], threads[3]]);
+      expect(await storage.threads.countThreads({ owner: "alice", text: word })).toBe(3);
+      expect(await storage.threads.countThreads({ owner: "bob", text: word })).toBe(1);
+    });
+
+    it("forgets what a reverted run or a deleted thread said; a copy says what its source said", async () => {
+      const [kept, undone] = [marker(), marker()];
+      const thread = await talked(`first ${kept}`, "one");
+      const head = await storage.checkpointer.headCheckpointId(thread.threadId);
+      const agent = createAgent({ model: new FakeListChatModel({ responses: [`reply ${undone}`] }), checkpointer: storage.checkpointer });
+      await agent.invoke({ messages: [new HumanMessage(`second ${undone}`)] }, config(thread.threadId));
+      expect(await found(undone)).toEqual([thread.threadId]);
+      await storage.checkpointer.revertThread(thread.threadId, head);
+      expect(await found(undone)).toEqual([]);
+      expect(await found(kept)).toEqual([thread.threadId]);
+
+      const copy = await create();
+      await storage.checkpointer.copyThread(thread.threadId, copy.threadId);
+      expect(await found(kept)).toEqual([thread.threadId, copy.threadId]);
+      await storage.checkpointer.deleteThread(copy.threadId);
+      expect(await found(kept)).toEqual([thread.threadId]);
+    });
+
+    it("indexes, in the background, the messages of threads stored before the index existed", async () => {
+      const word = marker();
+      const thread = await talked(`older ${word} question`, `older ${word} answer`);
+      // As a thread of an earlier release is after the migration: no text rows, listed as pending.
+      if (_name === "sqlite") {
+        const db = (storage.checkpointer as unknown as { db: import("better-sqlite3").Database }).db;
+        db.prepare("DELETE FROM agent_message_text WHERE thread_id = ?").run(thread.threadId);
+        db.prepare("INSERT INTO agent_message_text_pending (thread_id) VALUES (?)").run(thread.threadId);
+      } else {
+        const { database, schema } = storage.checkpointer as unknown as { database: { query(sql: string, values: unknown[]): Promise<unknown> }; schema: string };
+        await database.query(`DELETE FROM ${schema}.agent_message_text WHERE thread_id = $1`, [thread.threadId]);
+        await database.query(`INSERT INTO ${schema}.agent_message_text_pending (thread_id) VALUES ($1)`, [thread.threadId]);
+      }
+      expect(await found(word)).toEqual([]);
+      let indexed = 0;
+      for (let batch = await storage.checkpointer.indexMessageText(10); batch > 0; batch = await storage.checkpointer.indexMessageText(10)) indexed += batch;
+      expect(indexed).toBeGreaterThanOrEqual(1);
+      expect(await found(`${word} question`)).toEqual([thread.threadId]);
+      expect(await found(`${word} answer`)).toEqual([thread.threadId]);
+      // Indexed once: nothing is pending any more, and a turn after it is indexed as it is written.
+      expect(await storage.checkpointer.indexMessageText(10)).toBe(0);
     });
   });
 

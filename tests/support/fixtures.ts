@@ -22,6 +22,8 @@ export function makeEnv(stub: OpenAiStub | undefined, dataDir: string, overrides
     // calls to what reaches the model: the suites about everything else assert exact prompts and
     // request counts, so they run without it; the memory suites turn it on.
     LONG_TERM_MEMORY: "off",
+    // Titles add a model call after a thread's first run; the title suites turn them on.
+    TITLE_GENERATION: "off",
     ...overrides,
   };
 }

@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { MEMORY_EXTRACTION_INSTRUCTIONS } from "../../src/graph/memory-extraction.js";
+import { TITLE_INSTRUCTIONS } from "../../src/graph/thread-title.js";
 
 /** A message as it arrives on the wire. */
 export interface WireMessage {
@@ -87,6 +88,11 @@ export interface OpenAiStub {
    * stub is reset: a model that has not answered yet, with no clock to race.
    */
   holdNextReply(): () => void;
+  /**
+   * Holds the replies to every request that `matches` (nothing sent yet) until the
+   * returned function is called or the stub is reset; the others are answered as usual.
+   */
+  holdMatching(matches: (request: ChatRequest) => boolean): () => void;
   /** Forgets requests, faults and custom responders, and lets held replies go. */
   reset(): void;
   close(): Promise<void>;
@@ -102,6 +108,20 @@ export function wireText(message: WireMessage): string {
 /** Whether a request is a long-term memory extraction (its system message is the extractor's). */
 export const isExtractionRequest = (request: ChatRequest): boolean =>
   request.messages[0] !== undefined && wireText(request.messages[0]).startsWith(MEMORY_EXTRACTION_INSTRUCTIONS);
+
+/** Whether a request asks for a thread's title (its system message is the title writer's). */
+export const isTitleRequest = (request: ChatRequest): boolean =>
+  request.messages[0] !== undefined && wireText(request.messages[0]).startsWith(TITLE_INSTRUCTIONS);
+
+/**
+ * The stub's title writer, deterministic: the first four words of the user's first message, in
+ * quotes with a final period, as models often answer (the server takes both off).
+ */
+export function titleAnswer(request: ChatRequest): string {
+  const text = wireText(request.messages.at(-1)!);
+  const user = /^User: (.*)$/m.exec(text)?.[1] ?? "";
+  return `"${user.split(/\s+/).filter(Boolean).slice(0, 4).join(" ")}."`;
+}
 
 /**
  * The stub's memory extractor, deterministic: "my name is X" / "call me X" keep `name`, "I prefer
@@ -129,10 +149,12 @@ export function extractionAnswer(request: ChatRequest): string {
 
 /**
  * Default replies: greets a name, answers "what is my name" from what it was sent (the thread, or
- * the memories in the system prompt), and answers memory extraction requests (`extractionAnswer`).
+ * the memories in the system prompt), and answers memory extraction requests (`extractionAnswer`)
+ * and title requests (`titleAnswer`).
  */
 export const memoryResponder: Responder = (request) => {
   if (isExtractionRequest(request)) return extractionAnswer(request);
+  if (isTitleRequest(request)) return titleAnswer(request);
   const userTexts = request.messages.filter((message) => message.role === "user").map(wireText);
   const last = userTexts.at(-1) ?? "";
   const introduced = /my name is (\w+)/i.exec(last);
@@ -197,6 +219,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
   let everyDelay = 0;
   let chunkDelay = 0;
   let failing: { matches: (request: ChatRequest) => boolean; status: number } | undefined;
+  let holding: { matches: (request: ChatRequest) => boolean; released: Promise<void> } | undefined;
   const embeddingRequests: Array<{ input: string | string[]; model: string }> = [];
   let embeddingFailure: number | undefined;
   const held: Array<() => void> = [];
@@ -250,6 +273,7 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
     }
     if (fault?.kind === "status") return sendError(response, fault);
     if (failing?.matches(body)) return sendError(response, { kind: "status", status: failing.status });
+    if (holding?.matches(body)) await holding.released;
 
     counter += 1;
     const id = fixedId ?? `chatcmpl-stub-${counter}`;
@@ -353,8 +377,15 @@ export async function startOpenAiStub(): Promise<OpenAiStub> {
       held.push(release);
       return release;
     },
+    holdMatching: (matches) => {
+      let release!: () => void;
+      holding = { matches, released: new Promise<void>((resolve) => (release = resolve)) };
+      held.push(release);
+      return release;
+    },
     reset: () => {
       generation += 1;
+      holding = undefined;
       for (const release of held.splice(0)) release();
       requests.length = 0;
       faults = [];

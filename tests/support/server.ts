@@ -89,6 +89,7 @@ export async function startServer(
     webhooks: { allowPrivate: config.WEBHOOK_ALLOW_PRIVATE, resolve: options.resolve },
     threadTtlMinutes: config.THREAD_TTL,
     threadTtlSweepMs: config.THREAD_TTL_SWEEP_MS,
+    titleGeneration: config.TITLE_GENERATION === "on",
   });
   const app = createApp(deps);
   const server: Server = app.listen(0, "127.0.0.1");

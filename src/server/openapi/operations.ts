@@ -105,8 +105,8 @@ const ASSISTANTS: Operation[] = [
 
 const THREADS: Operation[] = [
   { method: "post", path: "/threads", tag: "Threads", summary: "Create a thread (optionally seeded with supersteps)", body: ThreadCreate, replies: json("Thread") },
-  { method: "post", path: "/threads/search", tag: "Threads", summary: "Search threads", body: ThreadSearch, replies: list("Thread") },
-  { method: "post", path: "/threads/count", tag: "Threads", summary: "Count threads", body: ThreadCount, replies: json("Count") },
+  { method: "post", path: "/threads/search", tag: "Threads", summary: "Search threads (by metadata, status, ids, values, or `query`: what was said in them)", body: ThreadSearch, replies: list("Thread") },
+  { method: "post", path: "/threads/count", tag: "Threads", summary: "Count threads (the filters of search, `query` included)", body: ThreadCount, replies: json("Count") },
   { method: "get", path: "/threads/{thread_id}", tag: "Threads", summary: "Get a thread", replies: json("Thread") },
   { method: "patch", path: "/threads/{thread_id}", tag: "Threads", summary: "Merge metadata into a thread", body: ThreadPatch, replies: json("Thread") },
   { method: "delete", path: "/threads/{thread_id}", tag: "Threads", summary: "Delete a thread, its runs and checkpoints", replies: NO_CONTENT("Deleted") },

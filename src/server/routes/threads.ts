@@ -92,6 +92,7 @@ export function threadsRouter(deps: AppDeps): Router {
       status: body.status,
       ids: body.ids,
       values: body.values,
+      text: body.query,
       limit: body.limit,
       offset: body.offset,
       sortBy: body.sort_by,
@@ -112,7 +113,7 @@ export function threadsRouter(deps: AppDeps): Router {
 
   router.post("/threads/count", async (request, response) => {
     const body = parseInput(ThreadCount, request.body);
-    response.json(await countThreads(deps, { owner: ownerOf(response), metadata: body.metadata, status: body.status, values: body.values }));
+    response.json(await countThreads(deps, { owner: ownerOf(response), metadata: body.metadata, status: body.status, values: body.values, text: body.query }));
   });
 
   router.get("/threads/:thread_id", async (request, response) => {

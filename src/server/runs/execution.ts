@@ -4,14 +4,16 @@
  *
  * What a run leaves behind: on success, its checkpoints; on failure, nothing (the agent's runs
  * are atomic); when cancelled with `interrupt` (a user pressing Stop), the input messages it was
- * given, so the user's words stay in the thread; when cancelled with `rollback`, nothing, and its
- * record is deleted too.
+ * given and the part of the reply already streamed, marked as stopped (see partial-reply.ts), so
+ * the thread keeps what the user saw; when cancelled with `rollback`, nothing, and its record is
+ * deleted too.
  */
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { StreamMode as GraphStreamMode } from "@langchain/langgraph";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError, NotFoundError } from "../../errors.js";
 import { type Agent, runsSettled } from "../../graph/agent.js";
+import { PartialReply } from "../../graph/partial-reply.js";
 import type { RevertibleCheckpointer } from "../../storage/checkpointer.js";
 import type { Logger } from "../../logger.js";
 import type { DocumentIndex } from "../../retrieval/document-index.js";
@@ -28,6 +30,7 @@ import { EventRelay } from "./event-relay.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
 import { forkCheckpointId, graphInput, runConfig, toModes } from "./run-request.js";
 import { callRunWebhook } from "./run-webhook.js";
+import type { ThreadTitles } from "./thread-titles.js";
 import { type QueueWork, waitForClaim } from "./thread-queue.js";
 
 /** What execution needs: the agent and storage, and of the queue only whether other runs follow. */
@@ -44,6 +47,8 @@ export interface RunExecutionDeps {
   othersOn(threadId: string, except: RunHandle | undefined): boolean;
   /** Called as each run ends, after its outcome is out. */
   onEnded(handle: RunHandle): void;
+  /** Titles threads after their first exchange (in the background); none when absent. */
+  titles?: ThreadTitles;
 }
 
 /** What the graph's own stream said about the run's end. */
@@ -68,6 +73,8 @@ export class RunExecution implements QueueWork {
     if (relay) handle.log.onEvent((event) => relay.add(event));
     let outcome: RunOutcome;
     let recorder: ProtocolRecorder | undefined;
+    // What the model streamed, kept should the run be stopped.
+    const partial = new PartialReply();
     try {
       const { signal } = handle.controller;
       if (body.after_seconds) await sleep(body.after_seconds * 1000, undefined, { signal });
@@ -89,7 +96,7 @@ export class RunExecution implements QueueWork {
       }
       let result: GraphResult;
       try {
-        result = await this.#stream(handle, recorder);
+        result = await this.#stream(handle, partial, recorder);
       } finally {
         await runsSettled(agent, run.threadId);
       }
@@ -107,7 +114,7 @@ export class RunExecution implements QueueWork {
         outcome = { status: "interrupted", values: lastValues(handle), error: null };
         // Its streams end saying why, rather than just stopping.
         handle.log.push("error", handle.cancel.reason);
-        if (handle.cancel.action === "interrupt") await this.keepInput(handle);
+        if (handle.cancel.action === "interrupt") await this.keepInput(handle, partial);
       } else {
         const payload = errorToWire(error);
         handle.log.push("error", payload);
@@ -132,6 +139,8 @@ export class RunExecution implements QueueWork {
     await Promise.all([relay?.close(), recorder?.close()]);
     if (recorder && handle.cancel?.action === "rollback") await this.#forgetEvents(handle);
     await this.finish(handle, outcome);
+    // Only now, with the answer out and recorded: a title never delays it.
+    this.deps.titles?.afterRun(handle, outcome);
   }
 
   /** A run rolled back leaves nothing behind, its protocol events included. */
@@ -144,7 +153,7 @@ export class RunExecution implements QueueWork {
   }
 
   /** Runs the graph and turns its output into the run's events (and the protocol's, with a recorder). */
-  async #stream(handle: RunHandle, recorder?: ProtocolRecorder): Promise<GraphResult> {
+  async #stream(handle: RunHandle, partial: PartialReply, recorder?: ProtocolRecorder): Promise<GraphResult> {
     const { agent } = this.deps;
     const { run, body } = handle;
     const result: GraphResult = { finalValues: undefined, pausedAtBreakpoint: false };
@@ -158,6 +167,8 @@ export class RunExecution implements QueueWork {
       store: scopedStore(this.deps.storage.store, handle.owner),
       streamMode: [...new Set<GraphStreamMode>([...graphModesFor(requested), "values", "updates"])],
       signal: handle.controller.signal,
+      // Hears every token the model streams, whichever modes the client asked for.
+      callbacks: [partial.handler],
     };
     const input = graphInput(body) as Parameters<Agent["stream"]>[0];
     const publish = (mode: GraphStreamMode, payload: unknown) => {
@@ -200,16 +211,25 @@ export class RunExecution implements QueueWork {
 
   /**
    * After a Stop (`interrupt`), the run was undone; the user's own messages are written back so
-   * they stay in the thread (on the branch the run was on), as a finished turn with no reply.
+   * they stay in the thread (on the branch the run was on), followed by the part of the reply the
+   * model had streamed (`partial`), marked as stopped; with nothing streamed, as a finished turn
+   * with no reply.
    */
-  async keepInput(handle: RunHandle): Promise<void> {
-    const messages = handle.body.input?.messages;
-    if (!messages?.length || handle.temporary) return;
+  async keepInput(handle: RunHandle, partial?: PartialReply): Promise<void> {
+    const input = handle.body.input?.messages;
+    if (!input?.length || handle.temporary) return;
     const { agent, storage, logger } = this.deps;
     try {
       if (!(await storage.threads.getThread(handle.run.threadId))) return;
       const checkpointId = forkCheckpointId(handle.body);
       const config: RunnableConfig = { configurable: { thread_id: handle.run.threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) } };
+      const messages: unknown[] = [...input];
+      if (partial && partial.text() !== "") {
+        // The reply keeps its streamed id unless a message already has it (the reducer would replace that one).
+        const taken = new Set([...messageIds((await agent.getState(config)).values), ...messageIds({ messages: input })]);
+        const reply = partial.reply(taken);
+        if (reply) messages.push(reply);
+      }
       await agent.updateState(config, { messages }, "model");
     } catch (error) {
       logger.error({ err: error, runId: handle.run.runId }, "could not keep the input of a cancelled run");
@@ -287,6 +307,13 @@ export class RunExecution implements QueueWork {
       logger.error({ err: error, threadId }, "could not update the thread's status");
     }
   }
+}
+
+/** The ids of the messages in `values` (LangChain messages or wire dicts). */
+function messageIds(values: unknown): string[] {
+  const messages = (values as { messages?: unknown } | undefined)?.messages;
+  if (!Array.isArray(messages)) return [];
+  return messages.map((message) => (message as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === "string");
 }
 
 /** The values of the last `values` event a run published, if any. */

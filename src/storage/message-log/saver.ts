@@ -3,7 +3,7 @@
  * write (blobs per changed channel, fresh messages, ranges), and rows read back into a
  * `CheckpointTuple`. The subclasses only run SQL.
  */
-import type { BaseMessage } from "@langchain/core/messages";
+import { type BaseMessage, isBaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import {
   BaseCheckpointSaver,
@@ -22,6 +22,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import type { RevertibleCheckpointer, ThreadHead } from "../checkpointer.js";
 import { DeflatingSerializer, deflateFrames, deflateTyped, inflateFrames, packJson, unpackJson } from "../compression.js";
+import { searchableText } from "../message-text.js";
 import { deepEqual } from "./deep-equal.js";
 import { type ListPlan, MESSAGE_BATCH, MESSAGE_LOG, MessageLogCache, type MessageRow, type Ranges, isMessageList, toRanges } from "./log.js";
 import { VersionClock } from "./version-clock.js";
@@ -71,6 +72,8 @@ export interface PreparedPut {
   fresh: BaseMessage[];
   /** The log rows that hold them: the first one's index in `fresh` (its seq once `fresh` is numbered), its type and bytes. */
   messageRows: Array<{ at: number; type: string; data: Uint8Array }>;
+  /** The searchable text of the fresh messages that have one (see message-text.ts), by index in `fresh`. */
+  texts: Array<{ at: number; text: string }>;
   /** The checkpoint as stored, once `rowsOf` made it. */
   stored?: StoredCheckpointJson;
 }
@@ -226,6 +229,10 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
       }
     }
     const messageRows = this.#messageRows(await Promise.all(fresh.map((message) => this.#plain.dumpsTyped(message))), 0);
+    const texts = fresh.flatMap((message, at) => {
+      const text = searchableText(message);
+      return text === undefined ? [] : [{ at, text }];
+    });
     // As the official server stores them: the run's metadata (config.metadata: what the client
     // gave, plus run, thread, assistant and graph ids) under the step's own, so that a history
     // can be filtered by a run's metadata.
@@ -243,8 +250,36 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
       lists,
       fresh,
       messageRows,
+      texts,
     };
   }
+
+  /**
+   * The searchable text of the messages stored in log `rows` (a row of several messages split),
+   * each with its sequence number and the `seq` and checkpoint of the row that holds it: what a
+   * thread written before the text index existed is indexed with.
+   */
+  protected async textsOf(rows: Array<MessageRow & { checkpoint_id: string }>): Promise<Array<{ seq: number; rowSeq: number; checkpointId: string; text: string }>> {
+    const texts: Array<{ seq: number; rowSeq: number; checkpointId: string; text: string }> = [];
+    for (const row of rows) {
+      const rowSeq = Number(row.seq);
+      const frames = row.type === MESSAGE_BATCH ? inflateFrames(Buffer.from(row.data)) : [[row.type, row.data] as const];
+      for (const [index, [type, data]] of frames.entries()) {
+        const message = await this.serde.loadsTyped(type, data);
+        const text = isBaseMessage(message) ? searchableText(message) : undefined;
+        if (text !== undefined) texts.push({ seq: rowSeq + index, rowSeq, checkpointId: row.checkpoint_id, text });
+      }
+    }
+    return texts;
+  }
+
+  /**
+   * Indexes the text of up to `limit` threads whose messages were stored before the text index
+   * existed (those its migration listed as pending); returns how many it indexed, 0 when none is
+   * left. Safe beside turns and other instances doing the same: rows already there are kept, and
+   * a message deleted meanwhile (a reverted run) is not indexed.
+   */
+  abstract indexMessageText(limit: number): Promise<number>;
 
   /**
    * Log rows for serialised messages numbered from `at`: consecutive messages share a row while

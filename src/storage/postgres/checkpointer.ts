@@ -73,8 +73,23 @@ export const checkpointMigrations = (schema: string): MigrationSet => ({
   // stay plain JSON. Messages, values and writes may be too (a type ending in "+deflate1"),
   // which needs no table change.
   `ALTER TABLE ${schema}.agent_checkpoints ALTER COLUMN checkpoint TYPE BYTEA USING convert_to(checkpoint, 'UTF8');`,
+  // What thread search by text reads (see message-text.ts): each message's searchable text,
+  // written and deleted with its log row. Threads already holding messages are listed as
+  // pending, to be indexed in the background at start.
+  `CREATE TABLE ${schema}.agent_message_text (
+     thread_id TEXT COLLATE "C" NOT NULL,
+     seq BIGINT NOT NULL,
+     checkpoint_id TEXT COLLATE "C" NOT NULL,
+     text TEXT NOT NULL,
+     PRIMARY KEY (thread_id, seq)
+   );
+   CREATE TABLE ${schema}.agent_message_text_pending (thread_id TEXT COLLATE "C" PRIMARY KEY);
+   INSERT INTO ${schema}.agent_message_text_pending SELECT DISTINCT thread_id FROM ${schema}.agent_messages;`,
   ],
 });
+
+/** Tables holding a thread's rows, each with its `checkpoint_id` (a revert deletes the newer ones). */
+const THREAD_TABLES = ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages", "agent_message_text"] as const;
 
 /** Options of `PostgresCheckpointer`. */
 export interface PostgresCheckpointerOptions {
@@ -165,6 +180,13 @@ export class PostgresCheckpointer extends MessageLogSaver {
            SELECT $1, $6::bigint + at, $2, type, data FROM unnest($3::int[], $4::text[], $5::bytea[]) AS fresh(at, type, data)`,
           [threadId, checkpointId, messageRows.map((row) => row.at), messageRows.map((row) => row.type), messageRows.map((row) => bytes(row.data)), first],
         );
+        if (prepared.texts.length > 0) {
+          await client.query(
+            `INSERT INTO ${schema}.agent_message_text (thread_id, seq, checkpoint_id, text)
+             SELECT $1, $3::bigint + at, $2, text FROM unnest($4::int[], $5::text[]) AS fresh(at, text)`,
+            [threadId, checkpointId, first, prepared.texts.map((text) => text.at), prepared.texts.map((text) => text.text)],
+          );
+        }
       }
       const rows = this.rowsOf(prepared, first);
       const { blobs } = rows;
@@ -223,7 +245,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
   async deleteThread(threadId: string): Promise<void> {
     await this.setup();
     await this.database.transaction(async (client) => {
-      for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
+      for (const table of [...THREAD_TABLES, "agent_message_text_pending"]) {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1`, [threadId]);
       }
     });
@@ -253,7 +275,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
   async revertThread(threadId: string, head: string | undefined): Promise<void> {
     await this.setup();
     await this.database.transaction(async (client) => {
-      for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
+      for (const table of THREAD_TABLES) {
         await client.query(`DELETE FROM ${this.schema}.${table} WHERE thread_id = $1 AND checkpoint_id > $2`, [threadId, head ?? ""]);
       }
     });
@@ -283,6 +305,12 @@ export class PostgresCheckpointer extends MessageLogSaver {
         fromThreadId,
         toThreadId,
       ]);
+      await client.query(`INSERT INTO ${schema}.agent_message_text SELECT $2, seq, checkpoint_id, text FROM ${schema}.agent_message_text WHERE thread_id = $1`, [fromThreadId, toThreadId]);
+      // A source not indexed yet: neither is its copy.
+      await client.query(
+        `INSERT INTO ${schema}.agent_message_text_pending SELECT $2 FROM ${schema}.agent_message_text_pending WHERE thread_id = $1 ON CONFLICT DO NOTHING`,
+        [fromThreadId, toThreadId],
+      );
       // From the original's counter: its last row may hold several messages (see SqliteCheckpointer).
       await client.query(
         `INSERT INTO ${schema}.agent_message_counters (thread_id, next_seq)
@@ -303,6 +331,31 @@ export class PostgresCheckpointer extends MessageLogSaver {
        WHERE checkpoint_ns = '' ORDER BY thread_id, checkpoint_id DESC`,
     );
     return newestThreads(rows, options.limit);
+  }
+
+  async indexMessageText(limit: number): Promise<number> {
+    await this.setup();
+    const schema = this.schema;
+    const { rows: pending } = await this.database.query<{ thread_id: string }>(`SELECT thread_id FROM ${schema}.agent_message_text_pending LIMIT $1`, [limit]);
+    for (const { thread_id: threadId } of pending) {
+      const { rows } = await this.database.query<MessageRow & { checkpoint_id: string }>(
+        `SELECT seq::int AS seq, checkpoint_id, type, data FROM ${schema}.agent_messages WHERE thread_id = $1 ORDER BY seq`,
+        [threadId],
+      );
+      const texts = await this.textsOf(rows);
+      await this.database.transaction(async (client) => {
+        // Only messages still there: a run reverted while they were decoded took its own away.
+        await client.query(
+          `INSERT INTO ${schema}.agent_message_text (thread_id, seq, checkpoint_id, text)
+           SELECT $1, fresh.seq, fresh.checkpoint_id, fresh.text FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[]) AS fresh(seq, row_seq, checkpoint_id, text)
+           WHERE EXISTS (SELECT 1 FROM ${schema}.agent_messages AS messages WHERE messages.thread_id = $1 AND messages.seq = fresh.row_seq)
+           ON CONFLICT (thread_id, seq) DO NOTHING`,
+          [threadId, texts.map((text) => text.seq), texts.map((text) => text.rowSeq), texts.map((text) => text.checkpointId), texts.map((text) => text.text)],
+        );
+        await client.query(`DELETE FROM ${schema}.agent_message_text_pending WHERE thread_id = $1`, [threadId]);
+      });
+    }
+    return pending.length;
   }
 
   /** Closes the database when asked to (the service's storage does); else its owner does. */

@@ -1,3 +1,4 @@
+import { searchNeedle } from "../message-text.js";
 import { WhereClause } from "./where-clause.js";
 import type { NewThread, Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
 import { SORT_COLUMNS, type ThreadRow, PostgresThreadTables, toThread } from "./thread-tables.js";
@@ -41,6 +42,16 @@ export class PostgresThreads extends PostgresThreadTables implements ThreadRepos
       [threadId, JSON.stringify(set), removed, patch.status ?? null, this.now(), patch.ttlMinutes ?? null],
     );
     return rows[0] ? toThread(rows[0]) : null;
+  }
+
+
+  async setMetadataIfAbsent(threadId: string, key: string, value: unknown): Promise<boolean> {
+    const { rowCount } = await this.database.query(
+      `UPDATE ${this.schema}.agent_threads SET metadata = metadata || jsonb_build_object($2::text, $3::jsonb)
+       WHERE thread_id = $1 AND coalesce(metadata -> $2, 'null'::jsonb) = 'null'::jsonb`,
+      [threadId, key, JSON.stringify(value)],
+    );
+    return (rowCount ?? 0) > 0;
   }
 
 
@@ -97,6 +108,16 @@ export class PostgresThreads extends PostgresThreadTables implements ThreadRepos
     if (filter.ids) where.add((ids) => `thread_id = ANY(${ids}::text[])`, filter.ids);
     // jsonb containment, through the GIN index (jsonb_path_ops).
     if (filter.values) where.add((values) => `state_values @> ${values}::jsonb`, JSON.stringify(filter.values));
+    const needle = searchNeedle(filter.text);
+    if (needle !== undefined) {
+      // The checkpointer's text of each message (lowercased as it was written), read by its key
+      // for the threads the other filters leave; a plain substring test, so no pattern characters.
+      where.add(
+        (text) => `(strpos(lower(metadata ->> 'title'), ${text}) > 0
+          OR EXISTS (SELECT 1 FROM ${this.schema}.agent_message_text AS texts WHERE texts.thread_id = agent_threads.thread_id AND strpos(texts.text, ${text}) > 0))`,
+        needle,
+      );
+    }
     return where;
   }
 

@@ -110,8 +110,23 @@ export const CHECKPOINT_MIGRATIONS: MigrationSet = {
      SELECT thread_id, seq, checkpoint_id, type, data FROM agent_messages ORDER BY thread_id, seq;
    DROP TABLE agent_messages;
    ALTER TABLE agent_messages_rowid RENAME TO agent_messages;`,
+  // What thread search by text reads (see message-text.ts): each message's searchable text,
+  // written and deleted with its log row (a rowid table: replies often pass 1,000 bytes). Threads
+  // already holding messages are listed as pending, to be indexed in the background at start.
+  `CREATE TABLE agent_message_text (
+     thread_id TEXT NOT NULL,
+     seq INTEGER NOT NULL,
+     checkpoint_id TEXT NOT NULL,
+     text TEXT NOT NULL,
+     PRIMARY KEY (thread_id, seq)
+   );
+   CREATE TABLE agent_message_text_pending (thread_id TEXT PRIMARY KEY) WITHOUT ROWID;
+   INSERT INTO agent_message_text_pending SELECT DISTINCT thread_id FROM agent_messages;`,
   ],
 };
+
+/** Tables holding a thread's rows, each with its `checkpoint_id` (a revert deletes the newer ones). */
+const THREAD_TABLES = ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages", "agent_message_text"] as const;
 
 /** Options of `SqliteCheckpointer`. */
 export interface SqliteCheckpointerOptions {
@@ -194,6 +209,8 @@ export class SqliteCheckpointer extends MessageLogSaver {
           firstSeq = counter.next_seq - prepared.fresh.length;
           const insertMessage = this.#sql("INSERT INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
           for (const { at, type, data } of prepared.messageRows) insertMessage.run(threadId, firstSeq + at, checkpointId, type, data);
+          const insertText = this.#sql("INSERT INTO agent_message_text (thread_id, seq, checkpoint_id, text) VALUES (?, ?, ?, ?)");
+          for (const { at, text } of prepared.texts) insertText.run(threadId, firstSeq + at, checkpointId, text);
         }
         const rows = this.rowsOf(prepared, firstSeq);
         const insertBlob = this.#sql(
@@ -224,7 +241,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
 
   async deleteThread(threadId: string): Promise<void> {
     this.database.connection.transaction(() => {
-      for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
+      for (const table of [...THREAD_TABLES, "agent_message_text_pending"]) {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
       }
     })();
@@ -253,7 +270,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
   async revertThread(threadId: string, head: string | undefined): Promise<void> {
     const after = head ?? "";
     this.database.connection.transaction(() => {
-      for (const table of ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages"]) {
+      for (const table of THREAD_TABLES) {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
       }
     })();
@@ -279,6 +296,9 @@ export class SqliteCheckpointer extends MessageLogSaver {
         .run(toThreadId, fromThreadId);
       this.#sql("INSERT INTO agent_messages SELECT ?, seq, checkpoint_id, type, data FROM agent_messages WHERE thread_id = ?")
         .run(toThreadId, fromThreadId);
+      this.#sql("INSERT INTO agent_message_text SELECT ?, seq, checkpoint_id, text FROM agent_message_text WHERE thread_id = ?").run(toThreadId, fromThreadId);
+      // A source not indexed yet: neither is its copy.
+      this.#sql("INSERT OR IGNORE INTO agent_message_text_pending SELECT ? FROM agent_message_text_pending WHERE thread_id = ?").run(toThreadId, fromThreadId);
       // From the original's counter: its last row may hold several messages, so max(seq) + 1
       // could hand out a number that row already holds.
       this.#sql(
@@ -289,6 +309,24 @@ export class SqliteCheckpointer extends MessageLogSaver {
       ).run({ to: toThreadId, from: fromThreadId });
     })();
     this.forgetThread(toThreadId);
+  }
+
+  async indexMessageText(limit: number): Promise<number> {
+    const pending = this.#sql("SELECT thread_id FROM agent_message_text_pending LIMIT ?").all(limit) as Array<{ thread_id: string }>;
+    for (const { thread_id: threadId } of pending) {
+      const rows = this.#sql("SELECT seq, checkpoint_id, type, data FROM agent_messages WHERE thread_id = ? ORDER BY seq").all(threadId) as Array<MessageRow & { checkpoint_id: string }>;
+      const texts = await this.textsOf(rows);
+      // Only messages still there: a run reverted while they were decoded took its own away.
+      const insert = this.#sql(
+        `INSERT OR IGNORE INTO agent_message_text (thread_id, seq, checkpoint_id, text)
+         SELECT @thread, @seq, @checkpoint, @text WHERE EXISTS (SELECT 1 FROM agent_messages WHERE thread_id = @thread AND seq = @rowSeq)`,
+      );
+      this.database.connection.transaction(() => {
+        for (const text of texts) insert.run({ thread: threadId, seq: text.seq, checkpoint: text.checkpointId, text: text.text, rowSeq: text.rowSeq });
+        this.#sql("DELETE FROM agent_message_text_pending WHERE thread_id = ?").run(threadId);
+      })();
+    }
+    return pending.length;
   }
 
   /** Closes the database if this saver opened it or was asked to (the service's storage does). */

@@ -56,6 +56,8 @@ export class SqliteDatabase {
     this.connection.function("json_contains", { deterministic: true }, (container: unknown, contained: unknown) =>
       typeof container === "string" && typeof contained === "string" ? Number(jsonContains(JSON.parse(container), JSON.parse(contained))) : null,
     );
+    // `unicode_lower(text)`: JavaScript's toLowerCase (SQLite's lower() folds ASCII only), as thread search by text lowercases its query.
+    this.connection.function("unicode_lower", { deterministic: true }, (text: unknown) => (typeof text === "string" ? text.toLowerCase() : null));
   }
 
   /** The database of `DATA_DIR` (the folder is created when missing). */

@@ -1,4 +1,5 @@
 import type { NewThread, Thread, ThreadFilter, ThreadRepository, ThreadSearch, ThreadStatus } from "../threads.js";
+import { searchNeedle } from "../message-text.js";
 import { canonicalJson } from "./canonical-json.js";
 import { SORT_COLUMNS, SqliteThreadTables, type ThreadRow, jsonPath, toThread } from "./thread-tables.js";
 
@@ -38,6 +39,15 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
     });
     const row = update();
     return row ? toThread(row) : null;
+  }
+
+
+  async setMetadataIfAbsent(threadId: string, key: string, value: unknown): Promise<boolean> {
+    const path = jsonPath(key);
+    return (
+      this.sql("UPDATE threads SET metadata = json_set(metadata, ?, json(?)) WHERE thread_id = ? AND coalesce(json_type(metadata, ?), 'null') = 'null'")
+        .run(path, JSON.stringify(value), threadId, path).changes > 0
+    );
   }
 
 
@@ -99,6 +109,16 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
       // No index: SQLite reads the rows the other filters leave (never a checkpoint).
       clauses.push("json_contains(state_values, ?)");
       parameters.push(JSON.stringify(filter.values));
+    }
+    const needle = searchNeedle(filter.text);
+    if (needle !== undefined) {
+      // The checkpointer's text of each message (lowercased as it was written), read by its key
+      // for the threads the other filters leave; a plain substring test, so no pattern characters.
+      clauses.push(
+        `(instr(unicode_lower(metadata ->> '$.title'), ?) > 0
+          OR EXISTS (SELECT 1 FROM agent_message_text AS texts WHERE texts.thread_id = threads.thread_id AND instr(texts.text, ?) > 0))`,
+      );
+      parameters.push(needle, needle);
     }
     return { sql: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", parameters };
   }
