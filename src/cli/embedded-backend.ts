@@ -2,9 +2,11 @@
  * The terminal chat on the agent in this process: the database the server uses (SQLite in
  * `DATA_DIR`, or PostgreSQL), so threads are shared with it both ways.
  */
+import { randomUUID } from "node:crypto";
 import { ThreadBusyError } from "../errors.js";
 import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { type Agent, assertHasModel, runsSettled } from "../graph/agent.js";
+import { PartialReply, keepStoppedTurn } from "../graph/partial-reply.js";
 import { ASSISTANT_ID, GRAPH_ID, assistantConfigurable, assistantIdOf, ensureSystemAssistant } from "../graph/assistant-settings.js";
 import type { Assistant } from "../storage/assistants.js";
 import type { ConfiguredAgent } from "../composition/agent-from-config.js";
@@ -108,8 +110,11 @@ export class EmbeddedBackend implements ChatBackend {
     // code decides what of it the thread keeps.
     const signals = [options.signal, options.stop].filter((signal): signal is AbortSignal => signal !== undefined);
     const stopped = () => options.stop?.aborted === true && options.signal?.aborted !== true;
+    const input = [new HumanMessage({ content: text, id: randomUUID() })];
+    // What the model streamed, kept after a Stop as a server's run keeps it.
+    const partial = new PartialReply();
     try {
-      const stream = await this.#agent.stream({ messages: [new HumanMessage(text)] }, { ...config, streamMode: "messages", signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
+      const stream = await this.#agent.stream({ messages: input }, { ...config, callbacks: [partial.handler], streamMode: "messages", signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
       const reply = new ReplyTokens();
       for await (const [message, metadata] of stream) {
         if ((metadata as { langgraph_node?: string }).langgraph_node !== "model" || message.getType() !== "ai") continue;
@@ -119,8 +124,12 @@ export class EmbeddedBackend implements ChatBackend {
     } catch (error) {
       if (!stopped()) throw error;
     }
-    // Ended only once what the run wrote is kept or undone: the next turn reads the thread as it is.
-    if (stopped()) await runsSettled(this.#agent, threadId);
+    // Ended only once what the run wrote is undone and the stopped turn kept: the next turn reads
+    // the thread as it is.
+    if (stopped()) {
+      await runsSettled(this.#agent, threadId);
+      await keepStoppedTurn(this.#agent, { configurable: { thread_id: threadId } }, input, partial);
+    }
     // The server sorts its threads by this time; a turn here counts as activity too.
     if (isServerThreadId(threadId)) await this.#storage.threads.updateThread(threadId, { metadata: stamp });
     return stopped() ? "stopped" : "completed";

@@ -11,6 +11,7 @@
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
 import { randomUUID } from "node:crypto";
 
 /**
@@ -92,4 +93,34 @@ export class PartialReply {
     const id = streamedId !== undefined && !takenIds.has(streamedId) ? streamedId : randomUUID();
     return new AIMessage({ content: text, id, response_metadata: { [STOPPED_MARKER]: true } });
   }
+}
+
+/** The ids of the messages in a state's values. */
+function messageIds(values: unknown): string[] {
+  const messages = (values as { messages?: unknown } | undefined)?.messages;
+  if (!Array.isArray(messages)) return [];
+  return messages.map((message) => (message as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === "string");
+}
+
+/** What keeping a stopped turn needs of the graph: its state, read and written. */
+interface StateAccess {
+  getState(config: RunnableConfig): Promise<{ values: unknown }>;
+  updateState(config: RunnableConfig, values: Record<string, unknown>, asNode?: string): Promise<RunnableConfig>;
+}
+
+/**
+ * After a Stop the run was undone: writes the user's `input` back to the thread (on the branch
+ * `config` names), followed by the part of the reply the model streamed (`partial`), marked as
+ * stopped; with nothing streamed, as a finished turn with no reply. The server's runs and the
+ * terminal chat's own both keep a stopped turn this way.
+ */
+export async function keepStoppedTurn(graph: StateAccess, config: RunnableConfig, input: readonly unknown[], partial?: PartialReply): Promise<void> {
+  const messages: unknown[] = [...input];
+  if (partial && partial.text() !== "") {
+    // The reply keeps its streamed id unless a message already has it (the reducer would replace that one).
+    const taken = new Set([...messageIds((await graph.getState(config)).values), ...messageIds({ messages: input })]);
+    const reply = partial.reply(taken);
+    if (reply) messages.push(reply);
+  }
+  await graph.updateState(config, { messages }, "model");
 }

@@ -218,12 +218,16 @@ describe("terminal chat on the agent in its own process", () => {
     } finally {
       resume();
     }
-    chat.write("My name is Ada\n");
+    chat.write("My name is Ada\n/history\n");
     chat.end();
     expect(await chat.exited).toBe(0);
     expect(chat.stdout).toContain("Nice to meet you, Ada!\n");
     expect(chat.stderr).toBe("");
     expect(lastUserTexts().at(-1)).toBe("My name is Ada");
+    // As on the server: the stopped turn stays, the user's words and what was printed of the reply.
+    expect(chat.stdout).toMatch(/^you: count to five\n.*one/ms);
+    const sentNext = fixture.stub.requests.at(-1)!.body.messages.map((message) => message.content);
+    expect(sentNext).toEqual(expect.arrayContaining(["count to five", "one", "My name is Ada"]));
   });
 
   it("/switch takes a number from /threads or the start of an id, and says when none or several match", async () => {

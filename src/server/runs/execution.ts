@@ -13,7 +13,7 @@ import type { StreamMode as GraphStreamMode } from "@langchain/langgraph";
 import { setTimeout as sleep } from "node:timers/promises";
 import { AppError, NotFoundError } from "../../errors.js";
 import { type Agent, runsSettled } from "../../graph/agent.js";
-import { PartialReply } from "../../graph/partial-reply.js";
+import { PartialReply, keepStoppedTurn } from "../../graph/partial-reply.js";
 import type { RevertibleCheckpointer } from "../../storage/checkpointer.js";
 import type { Logger } from "../../logger.js";
 import type { DocumentIndex } from "../../retrieval/document-index.js";
@@ -223,14 +223,7 @@ export class RunExecution implements QueueWork {
       if (!(await storage.threads.getThread(handle.run.threadId))) return;
       const checkpointId = forkCheckpointId(handle.body);
       const config: RunnableConfig = { configurable: { thread_id: handle.run.threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) } };
-      const messages: unknown[] = [...input];
-      if (partial && partial.text() !== "") {
-        // The reply keeps its streamed id unless a message already has it (the reducer would replace that one).
-        const taken = new Set([...messageIds((await agent.getState(config)).values), ...messageIds({ messages: input })]);
-        const reply = partial.reply(taken);
-        if (reply) messages.push(reply);
-      }
-      await agent.updateState(config, { messages }, "model");
+      await keepStoppedTurn(agent, config, input, partial);
     } catch (error) {
       logger.error({ err: error, runId: handle.run.runId }, "could not keep the input of a cancelled run");
     }
@@ -309,12 +302,6 @@ export class RunExecution implements QueueWork {
   }
 }
 
-/** The ids of the messages in `values` (LangChain messages or wire dicts). */
-function messageIds(values: unknown): string[] {
-  const messages = (values as { messages?: unknown } | undefined)?.messages;
-  if (!Array.isArray(messages)) return [];
-  return messages.map((message) => (message as { id?: unknown } | null)?.id).filter((id): id is string => typeof id === "string");
-}
 
 /** The values of the last `values` event a run published, if any. */
 function lastValues(handle: RunHandle): Record<string, unknown> | null {
