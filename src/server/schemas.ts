@@ -269,11 +269,17 @@ export const ThreadStateAtCheckpoint = z.object({
   subgraphs: z.boolean().optional(),
 });
 
+/** A past state's fields as the history returns them, which `select` may pick. */
+export const HISTORY_FIELDS = ["values", "next", "tasks", "metadata", "created_at", "checkpoint", "parent_checkpoint", "checkpoint_id", "parent_checkpoint_id"] as const;
+
 export const ThreadHistory = z.object({
   limit: z.number().int().min(1).max(1000).default(10),
   before: z.union([z.string(), z.object({ configurable: z.object({ checkpoint_id: z.string() }).loose() }).loose(), CheckpointRef]).nullish(),
   metadata: MetadataFilter.optional(),
   checkpoint: CheckpointRef.optional(),
+  // Our extension, as on the threads search: a client that walks a long chat's branches asks
+  // for the checkpoint ids alone, not every past state's full values (quadratic in turns).
+  select: z.array(z.enum(HISTORY_FIELDS)).min(1).optional(),
 });
 
 export const ThreadHistoryQuery = z.object({

@@ -6,25 +6,27 @@
  */
 import { ApiError, call, openStream, storeKey, storedKey } from "./api.js";
 import { createAssistantsPanel } from "./assistants.js";
-import { forkPoint, shorten, textOf, titleOf, versionsAt } from "./branches.js";
+import { shorten, textOf, titleOf } from "./branches.js";
 import { citationsFor } from "./citations.js";
 import { createDocumentsPanel } from "./documents.js";
+import { createChatHistory } from "./history.js";
 import { copyButton, renderMarkdown, streamMarkdown } from "./markdown.js";
 import { createMemoryPanel } from "./memory.js";
+import { hasReply, lastReply, stoppedLabel } from "./replies.js";
+import { createThreadSearch } from "./thread-search.js";
 
 /** The graph's own assistant (its id works wherever an assistant id is expected), until the list is read. */
 const ASSISTANT = "agent";
-/** Checkpoints read to find a chat's branches; a chat has one per turn. */
-const HISTORY_LIMIT = 1000;
 
 /**
- * @typedef {import("./branches.js").Message & { tool_calls?: Array<{ name: string }> }} Message
- * @typedef {import("./branches.js").Checkpoint} Checkpoint
+ * @typedef {import("./branches.js").Message & { tool_calls?: Array<{ name: string }>, response_metadata?: Record<string, unknown> }} Message
  * @typedef {{ thread_id: string, metadata?: Record<string, unknown> | null, updated_at: string, status?: string, values?: { messages?: Message[] } | null }} Thread
- * @typedef {{ threadId: string, messages: Message[], checkpointId: string | null, headId: string | null, history: Checkpoint[] }} Conversation
- * @typedef {{ threadId: string, runId: string | null, controller: AbortController, stopped: boolean, detached: boolean }} Running
+ * @typedef {{ threadId: string, messages: Message[], checkpointId: string | null, headId: string | null, history: import("./history.js").ChatHistory, versions: Map<number, import("./branches.js").Versions> }} Conversation
+ *   `checkpointId`: the checkpoint on screen (`headId`, the newest, unless another branch is shown);
+ *   `versions`: the other versions of messages on screen, by position, read after the messages
+ * @typedef {{ threadId: string, runId: string | null, controller: AbortController, stopped: boolean, detached: boolean, streamed?: boolean }} Running
  *   `stopped`: the user pressed Stop; `detached`: the user went to another chat (the run goes on
- *   on the server, and is joined again when its chat is opened)
+ *   on the server, and is joined again when its chat is opened); `streamed`: a word of the reply came
  */
 
 /**
@@ -162,7 +164,11 @@ function renderThreads() {
   // Redrawing would remove the field being typed in (and its blur would save half a title).
   if (state.renaming !== null) return;
   const query = view.search.value.trim().toLowerCase();
-  const shown = state.threads.filter((thread) => query === "" || titleOf(thread).toLowerCase().includes(query));
+  // The server's matches (by what was said, too) once they are in; the titles that match until then.
+  const found = search.results();
+  const shown = found
+    ? found.map((match) => state.threads.find((thread) => thread.thread_id === match.thread_id) ?? match)
+    : state.threads.filter((thread) => query === "" || titleOf(thread).toLowerCase().includes(query));
   view.threadList.replaceChildren(...shown.map(threadItem));
   view.threadEmpty.hidden = shown.length > 0;
   view.threadEmpty.textContent = state.threads.length === 0 ? "No chats yet." : "No chat matches.";
@@ -360,6 +366,8 @@ const documentsPanel = createDocumentsPanel({
 
 const memoryPanel = createMemoryPanel({ api });
 
+const search = createThreadSearch({ api, input: view.search, onChange: renderThreads, onError: showError });
+
 function newChat() {
   detachRun();
   state.conversation = null;
@@ -395,23 +403,66 @@ async function openThread(threadId) {
   renderMessages();
   renderThreads();
   closeSidebar();
+  void showVersions(conversation);
   const joined = await joinRunningRun(threadId);
   if (!joined) view.prompt.focus();
 }
 
 /**
+ * Reads a chat as it is now: its current state only. Its branches (`versions`) are read after it
+ * is on screen (`showVersions`); read again after a turn, it keeps its tree and the versions of the
+ * messages that did not change meanwhile.
  * @param {string} threadId
  * @returns {Promise<Conversation>}
  */
 async function readConversation(threadId) {
-  const [current, entries] = await Promise.all([
-    api("GET", `/threads/${threadId}/state`),
-    api("POST", `/threads/${threadId}/history`, { limit: HISTORY_LIMIT }),
-  ]);
-  /** @type {Checkpoint[]} */
-  const checkpoints = entries.map((/** @type {any} */ entry) => ({ checkpointId: entry.checkpoint?.checkpoint_id, messages: entry.values?.messages ?? [] }));
+  const current = await api("GET", `/threads/${threadId}/state`);
   const headId = current.checkpoint?.checkpoint_id ?? null;
-  return { threadId, messages: current.values?.messages ?? [], checkpointId: headId, headId, history: checkpoints };
+  /** @type {Message[]} */
+  const messages = current.values?.messages ?? [];
+  const previous = state.conversation?.threadId === threadId ? state.conversation : null;
+  const history = previous?.history ?? createChatHistory(api, threadId);
+  if (headId) history.remember(headId, current.values ?? {});
+  return { threadId, messages, checkpointId: headId, headId, history, versions: previous ? unchangedVersions(previous, messages) : new Map() };
+}
+
+/**
+ * Reads the versions of the messages of `conversation` (the chat's checkpoint tree, and the few
+ * branches that fork from what is on screen), then shows them, unless the page moved on.
+ * @param {Conversation} conversation
+ */
+async function showVersions(conversation) {
+  const shownId = conversation.checkpointId;
+  if (!shownId) return;
+  try {
+    const versions = await conversation.history.versions(shownId, conversation.messages);
+    if (state.conversation !== conversation || conversation.checkpointId !== shownId) return;
+    conversation.versions = versions;
+    // A reply streaming in is not in the messages yet: the next drawing after it shows them.
+    if (!state.running) redrawInPlace();
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) showError(error);
+  }
+}
+
+/**
+ * The versions of `previous` that still hold for `messages`: those before the first message that changed.
+ * @param {Conversation} previous
+ * @param {Message[]} messages
+ */
+function unchangedVersions(previous, messages) {
+  let same = 0;
+  while (same < messages.length && same < previous.messages.length && messages[same]?.id === previous.messages[same]?.id) same += 1;
+  return new Map([...previous.versions].filter(([position]) => position < same));
+}
+
+/** Draws the messages again where the reader is: at the end if they were there, else at the same place. */
+function redrawInPlace() {
+  const box = view.messages;
+  const atEnd = box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+  const top = box.scrollTop;
+  renderMessages();
+  if (!atEnd) box.scrollTop = top;
 }
 
 /** Draws the conversation's messages, or the welcome text for a new chat. */
@@ -439,11 +490,8 @@ function messageNode(message, position) {
     node.dataset.position = String(position);
     const actions = document.createElement("div");
     actions.className = "message-actions";
-    const conversation = state.conversation;
-    if (conversation) {
-      const versions = versionsAt(conversation.history, conversation.messages, position);
-      if (versions.count > 1) actions.append(versionSwitcher(versions));
-    }
+    const versions = state.conversation?.versions.get(position);
+    if (versions && versions.count > 1) actions.append(versionSwitcher(versions, position));
     actions.append(iconButton("✎", "Edit and resend", "message-edit", () => startEdit(node, position, text)));
     node.append(actions);
     return node;
@@ -462,13 +510,7 @@ function messageNode(message, position) {
     }
     const cited = citationsFor(state.conversation?.messages ?? [], position, text);
     if (cited.length > 0) node.append(citationList(cited));
-    if (text !== "") {
-      const actions = document.createElement("div");
-      actions.className = "message-actions";
-      // The reply as the model wrote it: its Markdown.
-      actions.append(copyButton(text, "Copy reply"));
-      node.append(actions);
-    }
+    if (text !== "") node.append(replyActions(message, position, text));
     return node;
   }
   return null;
@@ -524,16 +566,40 @@ function bubble(role, text) {
 }
 
 /**
- * "‹ 2/3 ›": shows the other versions of an edited message.
- * @param {import("./branches.js").Versions} versions
+ * Under a reply: "stopped" when Stop cut it short, its versions, Copy, and Regenerate on the last one.
+ * @param {Message} message
+ * @param {number} position
+ * @param {string} text
  */
-function versionSwitcher(versions) {
+function replyActions(message, position, text) {
+  const actions = document.createElement("div");
+  actions.className = "message-actions reply-actions";
+  const stopped = stoppedLabel(message);
+  if (stopped) actions.append(stopped);
+  const versions = state.conversation?.versions.get(position);
+  if (versions && versions.count > 1) actions.append(versionSwitcher(versions, position));
+  // The reply as the model wrote it: its Markdown.
+  actions.append(copyButton(text, "Copy reply"));
+  if (position === lastReply(state.conversation?.messages ?? [])) {
+    const again = iconButton("↻", "Regenerate this reply", "message-regenerate", () => void guarded(() => regenerate(position)));
+    again.disabled = state.running !== null;
+    actions.append(again);
+  }
+  return actions;
+}
+
+/**
+ * "‹ 2/3 ›": shows the other versions of an edited message (or of a regenerated reply).
+ * @param {import("./branches.js").Versions} versions
+ * @param {number} position where the message is
+ */
+function versionSwitcher(versions, position) {
   const box = document.createElement("span");
   box.className = "versions";
   const label = document.createElement("span");
   label.className = "versions-label";
   label.textContent = `${versions.index + 1}/${versions.count}`;
-  const go = (/** @type {number} */ step) => () => showCheckpoint(/** @type {string} */ (versions.targets[versions.index + step]));
+  const go = (/** @type {number} */ step) => () => void guarded(() => showVersion(versions, position, versions.index + step));
   const previous = iconButton("‹", "Previous version", "versions-previous", go(-1));
   const next = iconButton("›", "Next version", "versions-next", go(1));
   previous.disabled = versions.index === 0 || state.running !== null;
@@ -543,16 +609,27 @@ function versionSwitcher(versions) {
 }
 
 /**
- * Shows the conversation as a checkpoint of its history holds it (another branch).
- * @param {string} checkpointId
+ * Shows another version of the message at `position`: the conversation as the newest checkpoint
+ * of that branch holds it. Its switcher stays at once; the other branches' are read again.
+ * @param {import("./branches.js").Versions} versions
+ * @param {number} position
+ * @param {number} index the version to show
  */
-function showCheckpoint(checkpointId) {
+async function showVersion(versions, position, index) {
   const conversation = state.conversation;
-  const checkpoint = conversation?.history.find((candidate) => candidate.checkpointId === checkpointId);
-  if (!conversation || !checkpoint) return;
-  conversation.messages = checkpoint.messages;
+  const checkpointId = versions.targets[index];
+  if (!conversation || !checkpointId || state.running) return;
+  const values = await conversation.history.valuesAt(checkpointId);
+  if (state.conversation !== conversation) return;
+  if (!values) throw new Error("This version is no longer in the chat's history");
+  conversation.messages = values.messages ?? [];
   conversation.checkpointId = checkpointId;
-  renderMessages();
+  // What comes before the message is the same in every version, and so are its versions.
+  conversation.versions = new Map([...conversation.versions].filter(([other]) => other < position));
+  conversation.versions.set(position, { ...versions, index });
+  redrawInPlace();
+  /** @type {HTMLElement | null} */ (view.messages.querySelector(`[data-position="${position}"] .versions-${index > versions.index ? "next" : "previous"}`))?.focus();
+  await showVersions(conversation);
 }
 
 /**
@@ -602,21 +679,28 @@ function startEdit(node, position, text) {
  */
 async function resend(position, text) {
   const conversation = state.conversation;
-  if (!conversation) return;
-  const point = forkPoint(conversation.history, conversation.messages, position);
-  if (!point) throw new Error("This message cannot be edited: its chat's history does not reach back to it");
-  let checkpointId = point.checkpointId;
-  if (point.remove.length > 0) {
-    // No checkpoint holds exactly the messages before this one: write one that does.
-    const update = await api("POST", `/threads/${conversation.threadId}/state`, {
-      checkpoint_id: checkpointId,
-      values: { messages: point.remove.map((id) => ({ type: "remove", id, content: "" })) },
-      as_node: "model",
-    });
-    checkpointId = update.checkpoint.checkpoint_id;
-  }
+  if (!conversation?.checkpointId || state.running) return;
+  const checkpointId = await conversation.history.forkPoint(conversation.checkpointId, conversation.messages, position);
+  if (state.conversation !== conversation) return;
   conversation.messages = conversation.messages.slice(0, position);
   await runTurn(text, checkpointId);
+}
+
+/**
+ * Asks for the reply at `position` again: its user message is sent again, with its id, from the
+ * checkpoint before it, so the new reply is a version of the old one (‹ 1/2 ›), both kept.
+ * @param {number} position
+ */
+async function regenerate(position) {
+  const conversation = state.conversation;
+  if (!conversation?.checkpointId || state.running) return;
+  const asked = conversation.messages.findLastIndex((message, index) => index < position && message.type === "human");
+  const question = conversation.messages[asked];
+  if (!question) return;
+  const checkpointId = await conversation.history.forkPoint(conversation.checkpointId, conversation.messages, asked, position);
+  if (state.conversation !== conversation) return;
+  conversation.messages = conversation.messages.slice(0, asked);
+  await runTurn(textOf(question.content), checkpointId, question);
 }
 
 /**
@@ -649,17 +733,19 @@ async function joinRunningRun(threadId) {
  * Sends a user message: creates the chat on its first message, then streams the reply.
  * @param {string} text
  * @param {string | null} [checkpointId] continue from this checkpoint (a fork or another branch)
+ * @param {Message} [again] a message sent again as it was (its content and id), to regenerate its reply
  */
-async function runTurn(text, checkpointId = state.conversation?.checkpointId !== state.conversation?.headId ? state.conversation?.checkpointId : null) {
+async function runTurn(text, checkpointId = state.conversation?.checkpointId !== state.conversation?.headId ? state.conversation?.checkpointId : null, again) {
   clearError();
   // Running from now on, so that Stop works even before the chat or the run exists.
   const running = beginRunning(state.conversation?.threadId ?? "", null);
+  const created = !state.conversation;
   if (!state.conversation) {
     try {
       const assistantId = assistantsPanel.selected();
       const metadata = { title: shorten(text), ...(state.pending.collection_id ? { collection_id: state.pending.collection_id } : {}), ...(assistantId ? { assistant_id: assistantId } : {}) };
       const thread = await api("POST", "/threads", { metadata });
-      state.conversation = { threadId: thread.thread_id, messages: [], checkpointId: null, headId: null, history: [] };
+      state.conversation = { threadId: thread.thread_id, messages: [], checkpointId: null, headId: null, history: createChatHistory(api, thread.thread_id), versions: new Map() };
       state.threads.unshift(thread);
       history.replaceState(null, "", `#thread=${thread.thread_id}`);
       view.title.textContent = titleOf(thread);
@@ -675,20 +761,46 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
     // Stopped before anything was sent: the message goes back into the box.
     endRunning(running);
     setStatus("Stopped");
+    if (created) await dropEmptyChat(threadId);
     if (view.prompt.value === "") view.prompt.value = text;
     return;
   }
+  /** @type {Message} */
+  const message = again ? { type: "human", content: again.content, ...(again.id ? { id: again.id } : {}) } : { type: "human", content: text };
   const body = {
     assistant_id: assistantsPanel.selected() || ASSISTANT,
-    input: { messages: [{ type: "human", content: text }] },
+    input: { messages: [message] },
     stream_mode: ["messages-tuple", "values"],
     ...(checkpointId ? { checkpoint_id: checkpointId } : {}),
   };
-  state.conversation.messages = [...state.conversation.messages, { type: "human", content: text }];
+  state.conversation.messages = [...state.conversation.messages, message];
   renderMessages();
   const failed = await follow(threadId, text, (signal) => authorized(() => openStream(`/threads/${threadId}/runs/stream`, body, signal)), running);
+  // A chat whose first message got no reply (no model, a provider error, Stop before the first
+  // word) is not kept as an empty chat in the list.
+  const conversation = state.conversation;
+  const empty = conversation?.threadId === threadId && !hasReply(conversation.messages) && (conversation.messages.length === 0 || !running.streamed);
+  const dropped = created && empty && !running.detached && !state.running && (await dropEmptyChat(threadId));
   // Nothing lost: a message whose run failed goes back into the box, ready to send again.
-  if (failed && view.prompt.value === "" && state.conversation?.threadId === threadId) view.prompt.value = text;
+  if ((failed || dropped) && view.prompt.value === "" && (dropped || state.conversation?.threadId === threadId)) view.prompt.value = text;
+}
+
+/**
+ * Deletes a chat this page just created whose first message got no reply, and shows a new chat
+ * in its place (the error, if any, stays on screen).
+ * @param {string} threadId
+ * @returns {Promise<boolean>} whether it was deleted
+ */
+async function dropEmptyChat(threadId) {
+  try {
+    await api("DELETE", `/threads/${threadId}`);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) return false;
+  }
+  state.threads = state.threads.filter((thread) => thread.thread_id !== threadId);
+  if (state.conversation?.threadId === threadId) newChat();
+  else renderThreads();
+  return true;
 }
 
 /**
@@ -734,6 +846,7 @@ async function follow(threadId, text, open, running = beginRunning(threadId, nul
         const sofar = (streamed.get(chunk.id) ?? "") + piece;
         streamed.set(chunk.id, sofar);
         reply ??= appendReply();
+        running.streamed = true;
         replyView ??= streamMarkdown(/** @type {HTMLElement} */ (reply.querySelector(".message-text")), scrollToEnd);
         replyView.update(sofar);
       } else if (event === "error") {
@@ -769,6 +882,7 @@ async function follow(threadId, text, open, running = beginRunning(threadId, nul
     try {
       state.conversation = await readConversation(threadId);
       renderMessages();
+      void showVersions(state.conversation);
       if (broken && (await joinRunningRun(threadId))) return failed;
     } catch (error) {
       // The thread may be gone (deleted meanwhile); then there is nothing to show.
@@ -902,7 +1016,6 @@ element("alert-close").addEventListener("click", clearError);
 element("open-sidebar").addEventListener("click", openSidebar);
 element("close-sidebar").addEventListener("click", closeSidebar);
 view.scrim.addEventListener("click", closeSidebar);
-view.search.addEventListener("input", renderThreads);
 view.keyDialog.addEventListener("cancel", (event) => event.preventDefault());
 view.collection.addEventListener("change", () => void guarded(() => setChatSetting("collection_id", view.collection.value)));
 element("edit-assistant").addEventListener("click", () => assistantsPanel.open());

@@ -214,8 +214,10 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       await expect.poll(() => page.locator("#status").innerText()).toBe("Stopped");
       expect(await page.inputValue("#prompt")).toBe("Never mind");
       expect(stub.requests).toHaveLength(0);
-      const threadId = await currentThreadId();
-      expect(await server.client.runs.list(threadId!)).toEqual([]);
+      // Nor is an empty chat left behind.
+      expect(await currentThreadId()).toBeNull();
+      expect(await server.client.threads.search()).toEqual([]);
+      expect(await page.locator(".thread").count()).toBe(0);
     });
 
     it("lets keyboard users reach a chat's rename and delete buttons", async () => {

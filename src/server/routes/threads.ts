@@ -217,17 +217,21 @@ export function threadsRouter(deps: AppDeps): Router {
   const history = async (
     threadId: string,
     response: Response,
-    options: { limit: number; before?: string; metadata?: Record<string, unknown>; checkpoint?: Record<string, unknown> },
+    options: { limit: number; before?: string; metadata?: Record<string, unknown>; checkpoint?: Record<string, unknown>; select?: readonly string[] },
   ) => {
     await requireThread(threadId, response);
     const states = [];
     const config = { configurable: { thread_id: threadId, checkpoint_ns: "", ...withoutEmpty(options.checkpoint ?? {}) } };
+    const { select } = options;
+    // Values not asked for are not converted either: they are most of the work on a long chat.
+    const wantsValues = !select || select.includes("values");
     for await (const state of agent.getStateHistory(config, {
       limit: options.limit,
       before: options.before ? { configurable: { checkpoint_id: options.before } } : undefined,
       filter: options.metadata,
     })) {
-      states.push(stateToWire(state));
+      const entry: Record<string, unknown> = stateToWire(wantsValues ? state : { ...state, values: {} });
+      states.push(select ? Object.fromEntries(Object.entries(entry).filter(([key]) => select.includes(key))) : entry);
     }
     return states;
   };
@@ -240,7 +244,7 @@ export function threadsRouter(deps: AppDeps): Router {
         ? body.before
         : ((body.before as { configurable?: { checkpoint_id?: string }; checkpoint_id?: string } | null | undefined)?.configurable?.checkpoint_id ??
           (body.before as { checkpoint_id?: string } | null | undefined)?.checkpoint_id);
-    response.json(await history(thread_id, response, { limit: body.limit, before, metadata: body.metadata, checkpoint: body.checkpoint }));
+    response.json(await history(thread_id, response, { limit: body.limit, before, metadata: body.metadata, checkpoint: body.checkpoint, select: body.select }));
   });
 
   router.get("/threads/:thread_id/history", async (request, response) => {
