@@ -234,6 +234,32 @@ describe.skipIf(unavailable !== null)("web chat history", () => {
     });
   });
 
+  describe("search", () => {
+    // Needs the threads search's `query` (branch chat-server).
+    it("finds chats by what was said in them, and brings the whole list back when cleared", async () => {
+      await send("My name is Ada");
+      await page.click("#new-thread");
+      await send("Tell me about volcanoes");
+      const titles = () => page.locator(".thread-title").allInnerTexts();
+      expect(await titles()).toEqual(["Tell me about volcanoes", "My name is Ada"]);
+      // Said by the assistant in the first chat, in no title.
+      await page.fill("#thread-search", "meet you");
+      await expect.poll(titles).toEqual(["My name is Ada"]);
+      await page.fill("#thread-search", "VOLCANO");
+      await expect.poll(titles).toEqual(["Tell me about volcanoes"]);
+      await page.fill("#thread-search", "nobody said this");
+      await expect.poll(() => page.locator("#thread-empty").innerText()).toBe("No chat matches.");
+      expect(await titles()).toEqual([]);
+      await page.fill("#thread-search", "");
+      await expect.poll(titles).toEqual(["Tell me about volcanoes", "My name is Ada"]);
+      // Opening a match opens its chat.
+      await page.fill("#thread-search", "meet you");
+      await expect.poll(titles).toEqual(["My name is Ada"]);
+      await page.click(".thread-open");
+      await expect.poll(() => texts(".message.user")).toEqual(["My name is Ada"]);
+    });
+  });
+
   describe("a long chat", () => {
     /**
      * Seeds a chat of `turns` turns, one checkpoint each (as runs leave them), with the message
