@@ -12,7 +12,7 @@ import { createDocumentsPanel } from "./documents.js";
 import { createChatHistory } from "./history.js";
 import { copyButton, renderMarkdown, streamMarkdown } from "./markdown.js";
 import { createMemoryPanel } from "./memory.js";
-import { hasReply, lastReply, stoppedLabel } from "./replies.js";
+import { hasReply, lastReply, regenerateIcon, stoppedLabel } from "./replies.js";
 import { createThreadSearch } from "./thread-search.js";
 
 /** The graph's own assistant (its id works wherever an assistant id is expected), until the list is read. */
@@ -581,7 +581,7 @@ function replyActions(message, position, text) {
   // The reply as the model wrote it: its Markdown.
   actions.append(copyButton(text, "Copy reply"));
   if (position === lastReply(state.conversation?.messages ?? [])) {
-    const again = iconButton("↻", "Regenerate this reply", "message-regenerate", () => void guarded(() => regenerate(position)));
+    const again = iconButton(regenerateIcon(), "Regenerate this reply", "message-regenerate", () => void guarded(() => regenerate(position)));
     again.disabled = state.running !== null;
     actions.append(again);
   }
@@ -679,11 +679,33 @@ function startEdit(node, position, text) {
  */
 async function resend(position, text) {
   const conversation = state.conversation;
-  if (!conversation?.checkpointId || state.running) return;
-  const checkpointId = await conversation.history.forkPoint(conversation.checkpointId, conversation.messages, position);
-  if (state.conversation !== conversation) return;
+  const checkpointId = conversation && (await forkPoint(conversation, position));
+  if (!conversation || !checkpointId || state.conversation !== conversation) return;
   conversation.messages = conversation.messages.slice(0, position);
   await runTurn(text, checkpointId);
+}
+
+/** Whether an edit or a regeneration is finding where to fork (reading a checkpoint or two): one at a time. */
+let forking = false;
+
+/**
+ * The checkpoint a new version of the message at `position` runs from (see `ChatHistory.forkPoint`);
+ * null while another is being found, or a run goes on.
+ * @param {Conversation} conversation
+ * @param {number} position
+ * @param {number} [replaced]
+ * @returns {Promise<string | null>}
+ */
+async function forkPoint(conversation, position, replaced) {
+  if (!conversation.checkpointId || state.running || forking) return null;
+  forking = true;
+  setStatus("Preparing…");
+  try {
+    return await conversation.history.forkPoint(conversation.checkpointId, conversation.messages, position, replaced);
+  } finally {
+    forking = false;
+    setStatus("");
+  }
 }
 
 /**
@@ -693,12 +715,10 @@ async function resend(position, text) {
  */
 async function regenerate(position) {
   const conversation = state.conversation;
-  if (!conversation?.checkpointId || state.running) return;
-  const asked = conversation.messages.findLastIndex((message, index) => index < position && message.type === "human");
-  const question = conversation.messages[asked];
-  if (!question) return;
-  const checkpointId = await conversation.history.forkPoint(conversation.checkpointId, conversation.messages, asked, position);
-  if (state.conversation !== conversation) return;
+  const asked = conversation?.messages.findLastIndex((message, index) => index < position && message.type === "human") ?? -1;
+  const question = conversation?.messages[asked];
+  const checkpointId = conversation && question && (await forkPoint(conversation, asked, position));
+  if (!conversation || !question || !checkpointId || state.conversation !== conversation) return;
   conversation.messages = conversation.messages.slice(0, asked);
   await runTurn(textOf(question.content), checkpointId, question);
 }

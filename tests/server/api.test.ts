@@ -166,6 +166,19 @@ describe.each(await testBackends())("on %s", (backend) => {
       expect(atCheckpoint.checkpoint.checkpoint_id).toBe(history[1]!.checkpoint.checkpoint_id);
     });
 
+    it("gives only the fields a history call selects: a long chat's checkpoint tree without its values", async () => {
+      const thread = await client.threads.create();
+      await say(thread.thread_id, "one");
+      await say(thread.thread_id, "two");
+      const full = await client.threads.getHistory(thread.thread_id, { limit: 100 });
+      const tree = await server.request(`/threads/${thread.thread_id}/history`, { body: { limit: 100, select: ["checkpoint_id", "parent_checkpoint_id"] } });
+      expect(tree).toMatchObject({ status: 200 });
+      expect(tree.body).toEqual(full.map((state) => ({ checkpoint_id: state.checkpoint.checkpoint_id, parent_checkpoint_id: state.parent_checkpoint?.checkpoint_id ?? null })));
+      const paged = await server.request(`/threads/${thread.thread_id}/history`, { body: { limit: 1, before: full[0]!.checkpoint.checkpoint_id, select: ["values", "checkpoint_id"] } });
+      expect(paged.body).toEqual([{ values: full[1]!.values, checkpoint_id: full[1]!.checkpoint.checkpoint_id }]);
+      expect((await server.request(`/threads/${thread.thread_id}/history`, { body: { select: ["no_such_field"] } })).status).toBe(422);
+    });
+
     it("forks from an earlier checkpoint, and the next run continues the fork", async () => {
       const thread = await client.threads.create();
       await say(thread.thread_id, "My name is Ada");
