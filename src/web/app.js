@@ -3,12 +3,16 @@
  * The web chat: a list of chats and one conversation, over our own LangGraph-compatible API.
  * Plain DOM code with no dependencies, so the page works offline and needs no build step.
  */
+import { onAddressChange, showInAddress, threadInAddress } from "./address.js";
 import { ApiError, call, openStream, storeKey, storedKey } from "./api.js";
 import { createAssistantsPanel } from "./assistants.js";
 import { forkPoint, shorten, textOf, titleOf, versionsAt } from "./branches.js";
 import { citationsFor } from "./citations.js";
-import { createDocumentsPanel } from "./documents.js";
+import { collectionLabels, createDocumentsPanel } from "./documents.js";
+import { describeError } from "./errors.js";
+import { createHeaderMenu, fitPlaceholder, mirrorTitle } from "./layout.js";
 import { createMemoryPanel } from "./memory.js";
+import { createMessageList } from "./message-list.js";
 
 /** The graph's own assistant (its id works wherever an assistant id is expected), until the list is read. */
 const ASSISTANT = "agent";
@@ -119,7 +123,7 @@ const api = (method, path, body) => authorized(() => call(method, path, body));
 
 /** @param {unknown} error */
 function showError(error) {
-  view.alertText.textContent = error instanceof Error ? error.message : String(error);
+  view.alertText.textContent = describeError(error);
   view.alert.hidden = false;
 }
 
@@ -154,6 +158,9 @@ async function loadThreads() {
   }
   state.threads = threads;
   renderThreads();
+  // A title set since the chat was opened (the server names a chat after its first reply) shows at once.
+  const open = threads.find((thread) => thread.thread_id === state.conversation?.threadId);
+  if (open && state.renaming !== open.thread_id) view.title.textContent = titleOf(open);
 }
 
 function renderThreads() {
@@ -271,7 +278,8 @@ async function deleteThread(thread) {
   if (state.running?.threadId === thread.thread_id) await stopRun();
   await api("DELETE", `/threads/${thread.thread_id}`);
   state.threads = state.threads.filter((other) => other.thread_id !== thread.thread_id);
-  if (state.conversation?.threadId === thread.thread_id) newChat();
+  // In place of the deleted chat's history entry: Back does not lead to a chat that is gone.
+  if (state.conversation?.threadId === thread.thread_id) newChat({ replace: true });
   renderThreads();
 }
 
@@ -331,7 +339,8 @@ async function setChatSetting(key, value) {
 function showChoices() {
   assistantsPanel.show(chatSetting("assistant_id"));
   const value = chatSetting("collection_id");
-  const options = [{ collection_id: "", name: "No documents" }, ...state.collections];
+  const labels = collectionLabels(state.collections);
+  const options = [{ collection_id: "", name: "No documents" }, ...state.collections.map((collection) => ({ ...collection, name: labels.get(collection.collection_id) ?? collection.name }))];
   // A chat bound to a collection this page cannot list (deleted) still shows what it is bound to.
   if (value !== "" && !options.some((option) => option.collection_id === value)) options.push({ collection_id: value, name: "(deleted collection)" });
   view.collection.replaceChildren(
@@ -358,13 +367,20 @@ const documentsPanel = createDocumentsPanel({
 
 const memoryPanel = createMemoryPanel({ api });
 
-function newChat() {
+const messageList = createMessageList({ list: view.messages, scrollButton: element("scroll-down"), stop: view.stop });
+
+/**
+ * Shows an empty chat, created on its first message.
+ * @param {{ replace?: boolean }} [options] `replace`: the chat in the address is gone or cannot be opened, so Back need not return to it
+ */
+function newChat({ replace = false } = {}) {
   detachRun();
   state.conversation = null;
-  history.replaceState(null, "", location.pathname);
+  showInAddress(null, { replace });
   view.title.textContent = "New chat";
   showChoices();
   renderMessages();
+  messageList.toEnd();
   renderThreads();
   closeSidebar();
   view.prompt.focus();
@@ -386,11 +402,12 @@ async function openThread(threadId) {
   // A later click won: show that chat, not this one.
   if (opening !== threadId) return;
   state.conversation = conversation;
-  history.replaceState(null, "", `#thread=${threadId}`);
+  showInAddress(threadId);
   const thread = state.threads.find((candidate) => candidate.thread_id === threadId);
   view.title.textContent = thread ? titleOf(thread) : titleOf({ values: { messages: conversation.messages } });
   showChoices();
   renderMessages();
+  messageList.toEnd();
   renderThreads();
   closeSidebar();
   const joined = await joinRunningRun(threadId);
@@ -647,7 +664,8 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
       const thread = await api("POST", "/threads", { metadata });
       state.conversation = { threadId: thread.thread_id, messages: [], checkpointId: null, headId: null, history: [] };
       state.threads.unshift(thread);
-      history.replaceState(null, "", `#thread=${thread.thread_id}`);
+      // The new chat on screen becomes this one: Back goes to the chat before, not to an empty one.
+      showInAddress(thread.thread_id, { replace: true });
       view.title.textContent = titleOf(thread);
       renderThreads();
     } catch (error) {
@@ -827,8 +845,9 @@ function setRunning(running) {
   for (const button of view.messages.querySelectorAll("button")) button.disabled = running;
 }
 
+/** Keeps the newest message in view, unless the user has scrolled up to read. */
 function scrollToEnd() {
-  view.messages.scrollTop = view.messages.scrollHeight;
+  messageList.follow();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -867,6 +886,7 @@ view.composer.addEventListener("submit", (event) => {
   if (text === "" || state.running) return;
   view.prompt.value = "";
   autoGrow();
+  messageList.toEnd();
   void guarded(() => runTurn(text));
 });
 view.prompt.addEventListener("keydown", (event) => {
@@ -891,20 +911,36 @@ view.collection.addEventListener("change", () => void guarded(() => setChatSetti
 element("edit-assistant").addEventListener("click", () => assistantsPanel.open());
 element("manage-documents").addEventListener("click", () => void documentsPanel.open(chatSetting("collection_id") || null));
 element("manage-memory").addEventListener("click", () => void memoryPanel.open());
+createHeaderMenu({ button: element("chat-menu"), panel: element("chat-actions") });
+fitPlaceholder(view.prompt);
+mirrorTitle(view.title, document.title);
+// Back, Forward or an edited address: show the chat it names.
+onAddressChange((threadId) => {
+  if (threadId === null) newChat();
+  else void guarded(() => openAddressed(threadId));
+});
+
+/**
+ * Opens the chat the address names; one that cannot be opened leaves a new chat on screen, and
+ * an address that names no chat.
+ * @param {string} threadId
+ */
+async function openAddressed(threadId) {
+  try {
+    await openThread(threadId);
+  } catch (error) {
+    newChat({ replace: true });
+    throw error instanceof ApiError && error.status === 404 ? new Error("The chat in the address was not found: it may have been deleted.") : error;
+  }
+}
 
 async function start() {
   await loadThreads();
   await documentsPanel.refresh();
   await assistantsPanel.refresh();
-  const threadId = new URLSearchParams(location.hash.slice(1)).get("thread");
-  if (threadId) {
-    try {
-      await openThread(threadId);
-    } catch (error) {
-      newChat();
-      throw error;
-    }
-  } else newChat();
+  const threadId = threadInAddress();
+  if (threadId) await openAddressed(threadId);
+  else newChat();
 }
 
 void guarded(start);
