@@ -42,7 +42,8 @@ function headers(extra = {}) {
  * @param {Response} response
  */
 async function errorOf(response) {
-  let detail = `${response.status} ${response.statusText}`.trim();
+  // A sentence, not a bare "502 Bad Gateway": a proxy in front of the server may answer without JSON.
+  let detail = `The server answered HTTP ${response.status}${response.statusText ? ` (${response.statusText})` : ""}`;
   try {
     const body = await response.json();
     if (body && typeof body.detail === "string") detail = body.detail;

@@ -4,14 +4,18 @@
  * Plain DOM code, with its few libraries (Markdown, see markdown.js) served by our own server, so
  * the page works offline and needs no build step.
  */
+import { onAddressChange, showInAddress, threadInAddress } from "./address.js";
 import { ApiError, call, openStream, storeKey, storedKey } from "./api.js";
 import { createAssistantsPanel } from "./assistants.js";
-import { shorten, textOf, titleOf } from "./branches.js";
+import { textOf, titleOf } from "./branches.js";
 import { citationsFor } from "./citations.js";
-import { createDocumentsPanel } from "./documents.js";
+import { collectionLabels, createDocumentsPanel } from "./documents.js";
+import { describeError } from "./errors.js";
 import { createChatHistory } from "./history.js";
+import { createHeaderMenu, fitPlaceholder, mirrorTitle } from "./layout.js";
 import { copyButton, renderMarkdown, streamMarkdown } from "./markdown.js";
 import { createMemoryPanel } from "./memory.js";
+import { createMessageList } from "./message-list.js";
 import { hasReply, lastReply, regenerateIcon, stoppedLabel } from "./replies.js";
 import { createThreadSearch } from "./thread-search.js";
 
@@ -123,7 +127,7 @@ const api = (method, path, body) => authorized(() => call(method, path, body));
 
 /** @param {unknown} error */
 function showError(error) {
-  view.alertText.textContent = error instanceof Error ? error.message : String(error);
+  view.alertText.textContent = describeError(error);
   view.alert.hidden = false;
 }
 
@@ -158,6 +162,9 @@ async function loadThreads() {
   }
   state.threads = threads;
   renderThreads();
+  // A title set since the chat was opened (the server names a chat after its first reply) shows at once.
+  const open = threads.find((thread) => thread.thread_id === state.conversation?.threadId);
+  if (open && state.renaming !== open.thread_id) view.title.textContent = titleOf(open);
 }
 
 function renderThreads() {
@@ -279,7 +286,8 @@ async function deleteThread(thread) {
   if (state.running?.threadId === thread.thread_id) await stopRun();
   await api("DELETE", `/threads/${thread.thread_id}`);
   state.threads = state.threads.filter((other) => other.thread_id !== thread.thread_id);
-  if (state.conversation?.threadId === thread.thread_id) newChat();
+  // In place of the deleted chat's history entry: Back does not lead to a chat that is gone.
+  if (state.conversation?.threadId === thread.thread_id) newChat({ replace: true });
   renderThreads();
 }
 
@@ -339,7 +347,8 @@ async function setChatSetting(key, value) {
 function showChoices() {
   assistantsPanel.show(chatSetting("assistant_id"));
   const value = chatSetting("collection_id");
-  const options = [{ collection_id: "", name: "No documents" }, ...state.collections];
+  const labels = collectionLabels(state.collections);
+  const options = [{ collection_id: "", name: "No documents" }, ...state.collections.map((collection) => ({ ...collection, name: labels.get(collection.collection_id) ?? collection.name }))];
   // A chat bound to a collection this page cannot list (deleted) still shows what it is bound to.
   if (value !== "" && !options.some((option) => option.collection_id === value)) options.push({ collection_id: value, name: "(deleted collection)" });
   view.collection.replaceChildren(
@@ -368,13 +377,20 @@ const memoryPanel = createMemoryPanel({ api });
 
 const search = createThreadSearch({ api, input: view.search, onChange: renderThreads, onError: showError });
 
-function newChat() {
+const messageList = createMessageList({ list: view.messages, scrollButton: element("scroll-down"), stop: view.stop });
+
+/**
+ * Shows an empty chat, created on its first message.
+ * @param {{ replace?: boolean }} [options] `replace`: the chat in the address is gone or cannot be opened, so Back need not return to it
+ */
+function newChat({ replace = false } = {}) {
   detachRun();
   state.conversation = null;
-  history.replaceState(null, "", location.pathname);
+  showInAddress(null, { replace });
   view.title.textContent = "New chat";
   showChoices();
   renderMessages();
+  messageList.toEnd();
   renderThreads();
   closeSidebar();
   view.prompt.focus();
@@ -396,11 +412,12 @@ async function openThread(threadId) {
   // A later click won: show that chat, not this one.
   if (opening !== threadId) return;
   state.conversation = conversation;
-  history.replaceState(null, "", `#thread=${threadId}`);
+  showInAddress(threadId);
   const thread = state.threads.find((candidate) => candidate.thread_id === threadId);
   view.title.textContent = thread ? titleOf(thread) : titleOf({ values: { messages: conversation.messages } });
   showChoices();
   renderMessages();
+  messageList.toEnd();
   renderThreads();
   closeSidebar();
   void showVersions(conversation);
@@ -763,11 +780,15 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
   if (!state.conversation) {
     try {
       const assistantId = assistantsPanel.selected();
-      const metadata = { title: shorten(text), ...(state.pending.collection_id ? { collection_id: state.pending.collection_id } : {}), ...(assistantId ? { assistant_id: assistantId } : {}) };
+      // No title: the server names the chat after its first reply (a title here would read as the user's own).
+      const metadata = { ...(state.pending.collection_id ? { collection_id: state.pending.collection_id } : {}), ...(assistantId ? { assistant_id: assistantId } : {}) };
       const thread = await api("POST", "/threads", { metadata });
+      // Until then the list names it by the message, as it names every untitled chat.
+      thread.values = { messages: [{ type: "human", content: text }] };
       state.conversation = { threadId: thread.thread_id, messages: [], checkpointId: null, headId: null, history: createChatHistory(api, thread.thread_id), versions: new Map() };
       state.threads.unshift(thread);
-      history.replaceState(null, "", `#thread=${thread.thread_id}`);
+      // The new chat on screen becomes this one: Back goes to the chat before, not to an empty one.
+      showInAddress(thread.thread_id, { replace: true });
       view.title.textContent = titleOf(thread);
       renderThreads();
     } catch (error) {
@@ -978,8 +999,9 @@ function setRunning(running) {
   for (const button of view.messages.querySelectorAll("button")) if (!button.classList.contains("copy")) button.disabled = running;
 }
 
+/** Keeps the newest message in view, unless the user has scrolled up to read. */
 function scrollToEnd() {
-  view.messages.scrollTop = view.messages.scrollHeight;
+  messageList.follow();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1018,6 +1040,7 @@ view.composer.addEventListener("submit", (event) => {
   if (text === "" || state.running) return;
   view.prompt.value = "";
   autoGrow();
+  messageList.toEnd();
   void guarded(() => runTurn(text));
 });
 view.prompt.addEventListener("keydown", (event) => {
@@ -1041,20 +1064,36 @@ view.collection.addEventListener("change", () => void guarded(() => setChatSetti
 element("edit-assistant").addEventListener("click", () => assistantsPanel.open());
 element("manage-documents").addEventListener("click", () => void documentsPanel.open(chatSetting("collection_id") || null));
 element("manage-memory").addEventListener("click", () => void memoryPanel.open());
+createHeaderMenu({ button: element("chat-menu"), panel: element("chat-actions") });
+fitPlaceholder(view.prompt);
+mirrorTitle(view.title, document.title);
+// Back, Forward or an edited address: show the chat it names.
+onAddressChange((threadId) => {
+  if (threadId === null) newChat();
+  else void guarded(() => openAddressed(threadId));
+});
+
+/**
+ * Opens the chat the address names; one that cannot be opened leaves a new chat on screen, and
+ * an address that names no chat.
+ * @param {string} threadId
+ */
+async function openAddressed(threadId) {
+  try {
+    await openThread(threadId);
+  } catch (error) {
+    newChat({ replace: true });
+    throw error instanceof ApiError && error.status === 404 ? new Error("The chat in the address was not found: it may have been deleted.") : error;
+  }
+}
 
 async function start() {
   await loadThreads();
   await documentsPanel.refresh();
   await assistantsPanel.refresh();
-  const threadId = new URLSearchParams(location.hash.slice(1)).get("thread");
-  if (threadId) {
-    try {
-      await openThread(threadId);
-    } catch (error) {
-      newChat();
-      throw error;
-    }
-  } else newChat();
+  const threadId = threadInAddress();
+  if (threadId) await openAddressed(threadId);
+  else newChat();
 }
 
 void guarded(start);

@@ -5,7 +5,7 @@
  */
 
 /**
- * @typedef {{ collection_id: string, name: string, document_count: number, chunk_count: number }} CollectionInfo
+ * @typedef {{ collection_id: string, name: string, document_count: number, chunk_count: number, created_at?: string }} CollectionInfo
  * @typedef {{ document_id: string, source: string, content_type: string, chunk_count: number, characters: number }} DocumentInfo
  * @typedef {(method: string, path: string, body?: unknown) => Promise<any>} Api
  */
@@ -19,6 +19,52 @@ export function contentTypeOfFile(name) {
   if (/\.(md|markdown)$/i.test(name)) return "text/markdown";
   if (/\.(txt|text)$/i.test(name)) return "text/plain";
   return null;
+}
+
+/**
+ * "1 document", "2 documents": a count and its noun, plural when it is not one.
+ * @param {number} count
+ * @param {string} noun singular
+ * @param {string} [plural] when it is not the noun and an "s"
+ */
+export const countOf = (count, noun, plural = `${noun}s`) => `${count} ${count === 1 ? noun : plural}`;
+
+/** @param {string | undefined} iso */
+function dateOf(iso) {
+  const date = new Date(iso ?? "");
+  return Number.isNaN(date.getTime()) ? "" : date.toLocaleDateString(undefined, { dateStyle: "medium" });
+}
+
+/**
+ * What tells a collection apart from the others besides its name: its documents and its day.
+ * @param {CollectionInfo} collection
+ */
+export function collectionDetails(collection) {
+  const created = dateOf(collection.created_at);
+  return [countOf(collection.document_count, "document"), ...(created ? [`created ${created}`] : [])].join(" · ");
+}
+
+/**
+ * The picker's label for each collection: its name, and, for names that several collections
+ * share, what tells them apart (their documents and day, else their order).
+ * @param {CollectionInfo[]} collections
+ * @returns {Map<string, string>} collection id → label
+ */
+export function collectionLabels(collections) {
+  /** @type {Map<string, CollectionInfo[]>} */
+  const byName = new Map();
+  for (const collection of collections) byName.set(collection.name, [...(byName.get(collection.name) ?? []), collection]);
+  /** @type {Map<string, string>} */
+  const labels = new Map();
+  for (const [name, namesakes] of byName) {
+    const details = namesakes.map(collectionDetails);
+    namesakes.forEach((collection, index) => {
+      // Same documents, same day: only their order is left to tell them apart.
+      const unique = details.filter((detail) => detail === details[index]).length === 1;
+      labels.set(collection.collection_id, namesakes.length === 1 ? name : `${name} (${unique ? details[index] : `${details[index]}, #${index + 1}`})`);
+    });
+  }
+  return labels;
 }
 
 /** @param {ArrayBuffer} buffer */
@@ -89,7 +135,13 @@ export function createDocumentsPanel({ api, onChange }) {
         const open = document.createElement("button");
         open.type = "button";
         open.className = "button icon collection-open";
-        open.textContent = `${collection.name} (${collection.document_count} documents)`;
+        const name = document.createElement("span");
+        name.className = "collection-name";
+        name.textContent = collection.name;
+        const details = document.createElement("span");
+        details.className = "collection-details";
+        details.textContent = collectionDetails(collection);
+        open.append(name, details);
         open.addEventListener("click", () => void guarded(() => select(collection.collection_id)));
         const remove = button("✕", `Delete the collection “${collection.name}”`, () => void guarded(() => removeCollection(collection)));
         remove.classList.add("collection-delete");
@@ -117,7 +169,7 @@ export function createDocumentsPanel({ api, onChange }) {
         name.textContent = info.source;
         const meta = document.createElement("span");
         meta.className = "document-meta";
-        meta.textContent = `${info.chunk_count} parts`;
+        meta.textContent = countOf(info.chunk_count, "part");
         const remove = button("✕", `Delete “${info.source}”`, () => void guarded(() => removeDocument(collection.collection_id, info)));
         remove.classList.add("document-delete");
         item.append(name, meta, remove);
@@ -134,7 +186,7 @@ export function createDocumentsPanel({ api, onChange }) {
 
   /** @param {CollectionInfo} collection */
   async function removeCollection(collection) {
-    if (!confirm(`Delete the collection “${collection.name}” and its ${collection.document_count} documents?`)) return;
+    if (!confirm(`Delete the collection “${collection.name}” and its ${countOf(collection.document_count, "document")}?`)) return;
     await api("DELETE", `/collections/${collection.collection_id}`);
     await refresh();
   }

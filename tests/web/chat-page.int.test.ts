@@ -515,9 +515,11 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow).toBeLessThanOrEqual(0);
       expect(await page.locator("#composer").isVisible()).toBe(true);
-      // The header's last button is on screen: they wrap rather than being cut off.
+      // The header's actions are in its menu, on screen once it is open.
+      await page.click("#chat-menu");
       const memoryButton = await page.locator("#manage-memory").boundingBox();
       expect(memoryButton!.x + memoryButton!.width).toBeLessThanOrEqual(390);
+      await page.keyboard.press("Escape");
       // The list is off screen until the menu button opens it.
       const hiddenBox = await page.locator("#sidebar").boundingBox();
       expect((hiddenBox?.x ?? 0) + (hiddenBox?.width ?? 0)).toBeLessThanOrEqual(0);
