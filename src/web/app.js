@@ -7,7 +7,7 @@
 import { onAddressChange, showInAddress, threadInAddress } from "./address.js";
 import { ApiError, call, openStream, storeKey, storedKey } from "./api.js";
 import { createAssistantsPanel } from "./assistants.js";
-import { textOf, titleOf } from "./branches.js";
+import { shorten, textOf, titleOf } from "./branches.js";
 import { citationsFor } from "./citations.js";
 import { collectionLabels, createDocumentsPanel } from "./documents.js";
 import { describeError } from "./errors.js";
@@ -153,7 +153,7 @@ async function loadThreads() {
     select: ["thread_id", "metadata", "updated_at", "status"],
   });
   // Chats started elsewhere may have no title: one more call reads their first messages.
-  const untitled = threads.filter((thread) => typeof thread.metadata?.title !== "string").map((thread) => thread.thread_id);
+  const untitled = threads.filter((thread) => typeof thread.metadata?.title !== "string" && typeof thread.metadata?.preview !== "string").map((thread) => thread.thread_id);
   if (untitled.length > 0) {
     /** @type {Thread[]} */
     const withValues = await api("POST", "/threads/search", { ids: untitled, limit: untitled.length, select: ["thread_id", "values"] });
@@ -780,11 +780,11 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
   if (!state.conversation) {
     try {
       const assistantId = assistantsPanel.selected();
-      // No title: the server names the chat after its first reply (a title here would read as the user's own).
-      const metadata = { ...(state.pending.collection_id ? { collection_id: state.pending.collection_id } : {}), ...(assistantId ? { assistant_id: assistantId } : {}) };
+      // No title: the server names the chat after its first reply (a title here would read as the
+      // user's own). Until then, and where titles are off, the list shows the first message,
+      // kept as `preview` so the list need not read the chat's messages.
+      const metadata = { preview: shorten(text), ...(state.pending.collection_id ? { collection_id: state.pending.collection_id } : {}), ...(assistantId ? { assistant_id: assistantId } : {}) };
       const thread = await api("POST", "/threads", { metadata });
-      // Until then the list names it by the message, as it names every untitled chat.
-      thread.values = { messages: [{ type: "human", content: text }] };
       state.conversation = { threadId: thread.thread_id, messages: [], checkpointId: null, headId: null, history: createChatHistory(api, thread.thread_id), versions: new Map() };
       state.threads.unshift(thread);
       // The new chat on screen becomes this one: Back goes to the chat before, not to an empty one.

@@ -26,13 +26,16 @@ export function textOf(content) {
 }
 
 /**
- * A chat's title: its `title` metadata, else the start of its first user message.
+ * A chat's title: its `title` metadata, else its `preview` (the first message, kept by this page), else the start of its first user message.
  * @param {{ metadata?: Record<string, unknown> | null, values?: { messages?: Message[] } | null }} thread
  * @returns {string}
  */
 export function titleOf(thread) {
   const title = thread.metadata?.title;
   if (typeof title === "string" && title.trim() !== "") return title.trim();
+  // A chat made here keeps its first message as `preview` until it has a title.
+  const preview = thread.metadata?.preview;
+  if (typeof preview === "string" && preview.trim() !== "") return preview.trim();
   const first = thread.values?.messages?.find((message) => message.type === "human");
   return first ? shorten(textOf(first.content)) : "New chat";
 }

@@ -8,6 +8,9 @@ describe("titles", () => {
     expect(titleOf({ metadata: { title: " Trip " }, values: null })).toBe("Trip");
     expect(titleOf({ metadata: {}, values: { messages: [{ type: "system", content: "x" }, { type: "human", content: [{ type: "text", text: "Hello  there" }] }] } })).toBe("Hello there");
     expect(titleOf({ metadata: null, values: { messages: [] } })).toBe("New chat");
+    // A chat this page made, not titled yet: its preview, without reading its messages; a title wins.
+    expect(titleOf({ metadata: { preview: "What should I pack?" } })).toBe("What should I pack?");
+    expect(titleOf({ metadata: { preview: "What should I pack?", title: "Lisbon packing" } })).toBe("Lisbon packing");
   });
 
   it("cuts long first messages at a word", () => {
