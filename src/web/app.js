@@ -11,6 +11,7 @@ import { shorten, textOf, titleOf } from "./branches.js";
 import { citationsFor } from "./citations.js";
 import { collectionLabels, createDocumentsPanel } from "./documents.js";
 import { describeError } from "./errors.js";
+import { TRASH_ICON, icon } from "./icons.js";
 import { createChatHistory } from "./history.js";
 import { createHeaderMenu, fitPlaceholder, mirrorTitle } from "./layout.js";
 import { copyButton, renderMarkdown, streamMarkdown } from "./markdown.js";
@@ -203,24 +204,11 @@ function threadItem(thread) {
   open.addEventListener("click", () => void guarded(() => openThread(thread.thread_id)));
 
   const rename = iconButton("✎", `Rename “${titleOf(thread)}”`, "thread-rename", () => startRename(item, thread));
-  const remove = iconButton(trashIcon(), `Delete “${titleOf(thread)}”`, "thread-delete", () => void guarded(() => deleteThread(thread)));
+  const remove = iconButton(icon(TRASH_ICON), `Delete “${titleOf(thread)}”`, "thread-delete", () => void guarded(() => deleteThread(thread)));
   item.append(open, rename, remove);
   return item;
 }
 
-/** A bin drawn as SVG: emoji fonts are not on every machine, and no font is downloaded. */
-function trashIcon() {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 16 16");
-  svg.setAttribute("width", "14");
-  svg.setAttribute("height", "14");
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  path.setAttribute("d", "M6 1h4l1 1h3v2H2V2h3l1-1zM3 5h10l-1 10H4L3 5zm3 2v6h1V7H6zm3 0v6h1V7H9z");
-  path.setAttribute("fill", "currentColor");
-  svg.append(path);
-  return svg;
-}
 
 /**
  * @param {string | Element} label text, or an icon

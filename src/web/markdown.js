@@ -13,6 +13,7 @@
 import hljs from "./vendor/highlight/core.js";
 import { Lexer, Marked } from "./vendor/marked.js";
 import DOMPurify from "./vendor/purify.js";
+import { icon } from "./icons.js";
 
 /**
  * @typedef {import("./vendor/marked.js").Token} Token
@@ -322,20 +323,6 @@ export function streamMarkdown(container, onRender) {
 const COPY_ICON = "M5 1h8a2 2 0 0 1 2 2v8h-2V3H5V1zM1 6a2 2 0 0 1 2-2h6a2 2 0 0 1 2 2v7a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V6zm2 0v7h6V6H3z";
 const DONE_ICON = "M6 11.2 2.8 8 1.4 9.4 6 14l9-9-1.4-1.4z";
 
-/** @param {string} path */
-function icon(path) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 16 16");
-  svg.setAttribute("width", "14");
-  svg.setAttribute("height", "14");
-  svg.setAttribute("aria-hidden", "true");
-  const shape = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  shape.setAttribute("d", path);
-  shape.setAttribute("fill", "currentColor");
-  shape.setAttribute("fill-rule", "evenodd");
-  svg.append(shape);
-  return svg;
-}
 
 /**
  * A button that copies `text` to the clipboard and says so for a moment: an icon, with `label`
@@ -350,7 +337,7 @@ export function copyButton(text, label, className = "") {
   button.className = `button icon copy ${className}`.trim();
   button.setAttribute("aria-label", label);
   button.title = label;
-  button.append(icon(COPY_ICON));
+  button.append(icon(COPY_ICON, { evenOdd: true }));
   if (text !== "") button.addEventListener("click", () => void copy(button, text, label));
   return button;
 }
@@ -373,7 +360,7 @@ async function copy(button, text, label) {
   button.setAttribute("aria-label", message);
   button.title = message;
   button.classList.add("copied");
-  button.replaceChildren(icon(message === "Copied" ? DONE_ICON : COPY_ICON));
+  button.replaceChildren(icon(message === "Copied" ? DONE_ICON : COPY_ICON, { evenOdd: true }));
   clearTimeout(resets.get(button));
   resets.set(
     button,
@@ -381,7 +368,7 @@ async function copy(button, text, label) {
       button.setAttribute("aria-label", label);
       button.title = label;
       button.classList.remove("copied");
-      button.replaceChildren(icon(COPY_ICON));
+      button.replaceChildren(icon(COPY_ICON, { evenOdd: true }));
     }, 1500),
   );
 }

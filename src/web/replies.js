@@ -5,6 +5,7 @@
  * `response_metadata.stopped`).
  */
 import { textOf } from "./branches.js";
+import { REGENERATE_ICON, icon } from "./icons.js";
 
 /**
  * @typedef {import("./branches.js").Message & { tool_calls?: unknown[], response_metadata?: Record<string, unknown> }} Message
@@ -69,19 +70,5 @@ export function stoppedLabel(message) {
   return label;
 }
 
-/**
- * Regenerate's icon, a circular arrow drawn as SVG: a reply's row of buttons holds no text of its
- * own (selecting or copying a reply takes only what the model wrote), and no font is downloaded.
- */
-export function regenerateIcon() {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 16 16");
-  svg.setAttribute("width", "14");
-  svg.setAttribute("height", "14");
-  svg.setAttribute("aria-hidden", "true");
-  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
-  path.setAttribute("d", "M8 2a6 6 0 1 0 5.7 7.9h-1.6A4.5 4.5 0 1 1 8 3.5c1.2 0 2.3.5 3.1 1.3L9 7h5V2l-1.8 1.8A6 6 0 0 0 8 2z");
-  path.setAttribute("fill", "currentColor");
-  svg.append(path);
-  return svg;
-}
+/** Regenerate's icon (see icons.js). */
+export const regenerateIcon = () => icon(REGENERATE_ICON);
