@@ -809,9 +809,11 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
   // word) is not kept as an empty chat in the list.
   const conversation = state.conversation;
   const empty = conversation?.threadId === threadId && !hasReply(conversation.messages) && (conversation.messages.length === 0 || !running.streamed);
-  const dropped = created && empty && !running.detached && !state.running && (await dropEmptyChat(threadId));
-  // Nothing lost: a message whose run failed goes back into the box, ready to send again.
-  if ((failed || dropped) && view.prompt.value === "" && (dropped || state.conversation?.threadId === threadId)) view.prompt.value = text;
+  const drop = created && empty && !running.detached && !state.running;
+  // Nothing lost: a message whose run failed goes back into the box, ready to send again; at once,
+  // with the error, not after the empty chat is deleted.
+  if ((failed || drop) && view.prompt.value === "" && (drop || state.conversation?.threadId === threadId)) view.prompt.value = text;
+  if (drop) await dropEmptyChat(threadId);
 }
 
 /**
