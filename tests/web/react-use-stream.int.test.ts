@@ -184,8 +184,19 @@ describe.skipIf(unavailable !== null)("@langchain/react useStream against the se
 
   /** Sends a message; resolves when the page shows one more reply and the run is over. */
   async function send(text: string) {
+    // The model holds its reply until the page shows its first words. A reply the stub answers at
+    // once can end before useStream has opened its subscriptions; over a WebSocket the client then
+    // takes the replayed end of the run for its own and may never show the reply (a client-side
+    // race no real model is fast enough to meet): these tests are about the server.
+    let release!: () => void;
+    stub.inject({ kind: "pause", afterChunks: 3, resume: new Promise<void>((resolve) => (release = resolve)) });
     const before = await page.locator("li.ai").count();
-    await type(text);
+    try {
+      await type(text);
+      await shown((count) => (document.querySelectorAll("li.ai")[count]?.textContent ?? "") !== "", before);
+    } finally {
+      release();
+    }
     await shown((count) => document.querySelectorAll("li.ai").length > count && document.querySelector("main")?.getAttribute("aria-busy") === "false", before);
   }
 
