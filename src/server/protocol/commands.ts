@@ -87,7 +87,7 @@ const StateForkParams = z.object({ checkpoint_id: z.string().min(1), input: z.un
 const AgentGetTreeParams = z.object({ run_id: z.string().min(1).optional() });
 
 /** Parses a command's params, or refuses it with `invalid_argument` naming what is wrong. */
-function paramsOf<T extends z.ZodType>(schema: T, command: ProtocolCommand): z.infer<T> {
+export function paramsOf<T extends z.ZodType>(schema: T, command: ProtocolCommand): z.infer<T> {
   const parsed = schema.safeParse(command.params ?? {});
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "params"}: ${issue.message}`);

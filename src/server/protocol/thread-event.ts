@@ -91,7 +91,3 @@ export function inputRequests(value: unknown): Array<{ interrupt_id: string; pay
   const interrupts = Array.isArray(value) ? value : isRecord(value) && Array.isArray(value.__interrupt__) ? value.__interrupt__ : [];
   return interrupts.flatMap((entry: unknown) => (isRecord(entry) && typeof entry.id === "string" ? [{ interrupt_id: entry.id, payload: toWire(entry.value) }] : []));
 }
-
-/** The lifecycle status a run's record stands for. */
-export const lifecycleOf = (status: string): AgentStatus =>
-  status === "success" ? "completed" : status === "error" ? "failed" : status === "interrupted" ? "interrupted" : "running";

@@ -62,13 +62,10 @@ export class ThreadFeed {
    * runs than the thread's newest are deleted first.
    */
   async publisher(threadId: string, runId: string): Promise<RunPublisher> {
-    const { store } = this.options;
     // Pruning is housekeeping: the run goes on without it.
-    await store.pruneThreadEvents(threadId).catch((error: unknown) => this.options.logger.warn({ err: error, threadId }, "could not prune the thread's protocol events"));
-    const live = this.#live(threadId);
-    live.runs.add(runId);
-    const inMemory = live.events.at(-1)?.seq ?? 0;
-    return new RunPublisher(this, threadId, runId, Math.max(await store.lastThreadSeq(threadId), inMemory));
+    await this.options.store.pruneThreadEvents(threadId).catch((error: unknown) => this.options.logger.warn({ err: error, threadId }, "could not prune the thread's protocol events"));
+    this.#live(threadId).runs.add(runId);
+    return new RunPublisher(this, threadId, runId, await this.lastSeq(threadId));
   }
 
   /** Called by a publisher: hands an event to this process's streams. */
@@ -217,11 +214,6 @@ export class RunPublisher {
       (error) => feed.logger.warn({ err: error, runId, threadId }, "could not store protocol events"),
       FLUSH_MS,
     );
-  }
-
-  /** The number of the last event published. */
-  get seq(): number {
-    return this.#seq;
   }
 
   /** Numbers and publishes an event of `method` at `namespace`. */

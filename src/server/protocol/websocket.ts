@@ -23,7 +23,7 @@ import { z } from "zod";
 import type { AppDeps } from "../app-deps.js";
 import { DEFAULT_STREAM_BUFFER_BYTES } from "../sse.js";
 import { ProtocolCommand } from "../schemas.js";
-import { type ProtocolCommands, type ProtocolResponse, ProtocolError, errorFrame } from "./commands.js";
+import { type ProtocolCommands, type ProtocolResponse, ProtocolError, errorFrame, paramsOf } from "./commands.js";
 import type { OwnerGate } from "./owner-gate.js";
 import { currentRunStart } from "./replay-start.js";
 import { type EventFilter, type ThreadEvent, matchesFilter } from "./thread-event.js";
@@ -90,12 +90,6 @@ function filterOf(id: string): EventFilter | undefined {
   } catch {
     return undefined;
   }
-}
-
-function paramsOf<T extends z.ZodType>(schema: T, command: ProtocolCommand): z.infer<T> {
-  const parsed = schema.safeParse(command.params ?? {});
-  if (parsed.success) return parsed.data;
-  throw new ProtocolError("invalid_argument", `Invalid params for ${command.method}: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "params"}: ${issue.message}`).join("; ")}`);
 }
 
 /** What one socket needs. */
