@@ -1,6 +1,6 @@
 /**
  * The client side of the HTTP benchmarks, run as a child process so that it does not share the
- * server's event loop and core: `http-client.ts <apiUrl> <latency|throughput|first-token|first-token-protocol> [stubDelayMs]`.
+ * server's event loop and core: `http-client.ts <apiUrl> <latency|throughput|first-token|first-token-protocol|soak> [stubDelayMs|turns]`.
  * Prints one JSON object.
  */
 import { Client } from "@langchain/langgraph-sdk";
@@ -86,7 +86,33 @@ async function firstTokenProtocol(delayMs: number) {
   return { mean: ms(mean(overheads)), max: ms(Math.max(...overheads)) };
 }
 
+/**
+ * `turns` turns over new threads of 20 turns each, 16 at once: what a busy server sees over
+ * time (the real-path bench reads the server's memory between calls).
+ */
+async function soak(turns: number) {
+  const threadTurns = 20;
+  let next = 0;
+  const elapsed = await inParallel(16, async () => {
+    while (next < turns) {
+      const count = Math.min(threadTurns, turns - next);
+      next += count;
+      const thread = await client.threads.create();
+      for (let turn = 1; turn <= count; turn += 1) await client.runs.wait(thread.thread_id, "agent", { input: input(question(turn)) });
+    }
+  });
+  return { turns, turns_per_s: Number((turns / (elapsed / 1000)).toFixed(1)) };
+}
+
 const delay = Number(delayArgument ?? 0);
 const result =
-  mode === "latency" ? await latency() : mode === "throughput" ? await throughput() : mode === "first-token-protocol" ? await firstTokenProtocol(delay) : await firstToken(delay);
+  mode === "latency"
+    ? await latency()
+    : mode === "throughput"
+      ? await throughput()
+      : mode === "soak"
+        ? await soak(delay)
+        : mode === "first-token-protocol"
+          ? await firstTokenProtocol(delay)
+          : await firstToken(delay);
 console.log(JSON.stringify(result));

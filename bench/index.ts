@@ -16,12 +16,13 @@ import { memoryBenchStores } from "./memory-stores.js";
 import { memoryBench } from "./memory.js";
 import { operatorStorageBench } from "./operator-storage.js";
 import { postgresBench } from "./postgres.js";
+import { realPathBench } from "./real-path.js";
 import { retrievalBench } from "./retrieval.js";
 import { storeBench } from "./store.js";
 import { summaryBench } from "./summary.js";
 import { threadSearchBench } from "./thread-search.js";
 
-const SECTIONS = ["in_process", "http", "first_token", "postgres", "summary_memory", "retrieval", "store", "storage_at_rest", "long_term_memory", "thread_search"] as const;
+const SECTIONS = ["real_path", "in_process", "http", "first_token", "postgres", "summary_memory", "retrieval", "store", "storage_at_rest", "long_term_memory", "thread_search"] as const;
 type Section = (typeof SECTIONS)[number];
 
 const { values } = parseArgs({
@@ -33,6 +34,8 @@ const { values } = parseArgs({
     "retrieval-chunks": { type: "string", default: "10000" },
     // Only these sections, comma-separated (all by default): the whole bench takes a while.
     sections: { type: "string", default: SECTIONS.join(",") },
+    // Turns the real-path section runs through the server to read its memory along the way.
+    "soak-turns": { type: "string", default: "10000" },
   },
 });
 const turns = Number(values.turns);
@@ -46,6 +49,8 @@ const wanted = (section: Section) => sections.has(section);
 const dir = mkdtempSync(join(tmpdir(), "stateful-agent-bench-"));
 try {
   const result: Record<string, unknown> = { turns };
+  // The path every real turn takes (HTTP, ChatOpenAI, a model over HTTP) against LangGraph alone.
+  if (wanted("real_path")) result.real_path = await realPathBench(dir, { soakTurns: Number(values["soak-turns"]) });
   // The HTTP figures are read against the in-process floor, so asking for http runs in_process too.
   const inProcess = wanted("in_process") || wanted("http") ? await inProcessBench(dir, turns) : undefined;
   if (inProcess) result.in_process = inProcess;

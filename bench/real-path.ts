@@ -1,0 +1,196 @@
+/**
+ * The path real turns take: the server over HTTP (`runs.wait` with the official SDK client, in a
+ * process of its own), its model `ChatOpenAI` calling an OpenAI-compatible stub over HTTP (a
+ * third process), at the default log level, every turn durable. Beside it, measured in the same
+ * run, the floor: LangGraph alone in process, the same graph (`createAgent`) on `MemorySaver` with
+ * the same `ChatOpenAI` calling the same stub, that is the same work less the HTTP API and
+ * persistence. Prints latency on one thread, throughput with 16 threads at once, the time to
+ * the first streamed token, both ratios, and the server's RSS along 10,000 turns.
+ */
+import { HumanMessage } from "@langchain/core/messages";
+import { InMemoryStore, MemorySaver } from "@langchain/langgraph";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { loadConfig } from "../src/config.js";
+import { createChatModel } from "../src/graph/chat-model.js";
+import { createAgent } from "../src/graph/agent.js";
+import { inParallel, mean, ms, question } from "./workloads.js";
+
+const run = promisify(execFile);
+const tsx = ["--import", import.meta.resolve("tsx")];
+const CLIENT = new URL("./http-client.ts", import.meta.url).pathname;
+const STUB = new URL("./model-stub.ts", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/** The figures of one side (server or floor). */
+export interface PathFigures {
+  latency_1_thread_ms: { mean: number; p50: number; p95: number };
+  throughput_16_threads_turns_per_s: number;
+  first_token_ms: { mean: number; max: number };
+}
+
+/** A child process that ends with the benchmark whatever happens. */
+function child(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  const started = spawn(command, args, { env, stdio: ["pipe", "pipe", "inherit"] });
+  const kill = () => started.kill("SIGKILL");
+  process.once("exit", kill);
+  started.once("exit", () => process.off("exit", kill));
+  return started;
+}
+
+/** The first line of `process`'s output that `accept` turns into a value. */
+async function lineOf<T>(output: NodeJS.ReadableStream, accept: (line: string) => T | undefined): Promise<T> {
+  for await (const line of createInterface({ input: output })) {
+    const value = accept(line);
+    if (value !== undefined) return value;
+  }
+  throw new Error("the process ended before printing what was expected");
+}
+
+const parsed = (line: string): Record<string, unknown> | undefined => {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+};
+
+async function startStub() {
+  const stub = child(process.execPath, [...tsx, STUB]);
+  const { baseUrl } = await lineOf(stub.stdout!, (line) => parsed(line) as { baseUrl: string } | undefined);
+  const lines = createInterface({ input: stub.stdout! })[Symbol.asyncIterator]();
+  return {
+    baseUrl,
+    /** Chat completions answered so far. */
+    calls: async () => {
+      stub.stdin!.write("\n");
+      return ((parsed((await lines.next()).value as string) ?? {}) as { calls: number }).calls;
+    },
+    close: async () => {
+      stub.kill("SIGKILL");
+      await once(stub, "exit");
+    },
+  };
+}
+
+/** The server as an operator runs it: its own process, the default log level, its own database. */
+async function startServer(baseUrl: string, dataDir: string) {
+  const env = { ...process.env, OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: "bench", MODEL: "gpt-4o-mini", DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info" };
+  const server = child(process.execPath, [...tsx, join(ROOT, "src/main.ts")], env);
+  const port = await lineOf(server.stdout!, (line) => {
+    const entry = parsed(line);
+    return typeof entry?.port === "number" && String(entry.msg).startsWith("listening") ? entry.port : undefined;
+  });
+  // The request log goes on to stdout, as it would to a collector: read and dropped.
+  server.stdout!.resume();
+  return {
+    apiUrl: `http://127.0.0.1:${port}`,
+    /** Resident memory of the server process, in MB. */
+    rssMb: () => Number((Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024).toFixed(1)),
+    close: async () => {
+      server.kill("SIGTERM");
+      await once(server, "exit");
+    },
+  };
+}
+
+async function client<T>(apiUrl: string, ...args: string[]): Promise<T> {
+  const { stdout } = await run(process.execPath, [...tsx, CLIENT, apiUrl, ...args], { maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as T;
+}
+
+/** The floor: the same graph and model in process, on MemorySaver; the same turns as the client's. */
+async function floor(baseUrl: string, calls: () => Promise<number>): Promise<PathFigures & { model_calls_per_turn: number }> {
+  const config = loadConfig({ OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: "bench", MODEL: "gpt-4o-mini", LOG_LEVEL: "silent" });
+  const agent = createAgent({
+    model: createChatModel(config),
+    checkpointer: new MemorySaver(),
+    // Long-term memory as the server has it by default (recall and extraction), in memory.
+    store: new InMemoryStore(),
+    longTermMemory: { enabled: config.LONG_TERM_MEMORY === "on", recallK: config.MEMORY_RECALL_K },
+    modelName: config.MODEL,
+    temperature: config.TEMPERATURE,
+    systemPrompt: config.SYSTEM_PROMPT,
+    contextTokens: config.CONTEXT_TOKENS,
+    maxOutputTokens: config.MAX_OUTPUT_TOKENS,
+    tokenizerModel: config.MODEL,
+    retry: { maxRetries: config.MODEL_MAX_RETRIES, attemptTimeoutMs: config.MODEL_TIMEOUT_MS },
+  });
+  const turn = (threadId: string, text: string) => agent.invoke({ messages: [new HumanMessage(text)] }, { configurable: { thread_id: threadId } });
+
+  const callsBefore = await calls();
+  for (let index = 0; index < 10; index += 1) await turn("latency", question(index));
+  const latencies: number[] = [];
+  for (let index = 0; index < 100; index += 1) {
+    const started = performance.now();
+    await turn("latency", question(index));
+    latencies.push(performance.now() - started);
+  }
+  latencies.sort((a, b) => a - b);
+  const callsPerTurn = ((await calls()) - callsBefore) / 110;
+
+  await Promise.all(Array.from({ length: 16 }, (_, worker) => turn(`parallel-${worker}`, question(0))));
+  const turnsEach = 30;
+  const elapsed = await inParallel(16, async (worker) => {
+    for (let index = 1; index <= turnsEach; index += 1) await turn(`parallel-${worker}`, question(index));
+  });
+
+  const firstTokens: number[] = [];
+  for (let attempt = 0; attempt < 25; attempt += 1) {
+    const started = performance.now();
+    let first: number | undefined;
+    for await (const [chunk] of await agent.stream({ messages: [new HumanMessage("Tell me something")] }, { configurable: { thread_id: "first-token" }, streamMode: "messages" })) {
+      if (first === undefined && typeof chunk.content === "string" && chunk.content !== "") first = performance.now();
+    }
+    if (attempt >= 5 && first !== undefined) firstTokens.push(first - started);
+  }
+  return {
+    latency_1_thread_ms: { mean: ms(mean(latencies)), p50: ms(latencies[50]!), p95: ms(latencies[95]!) },
+    throughput_16_threads_turns_per_s: Number(((16 * turnsEach) / (elapsed / 1000)).toFixed(1)),
+    first_token_ms: { mean: ms(mean(firstTokens)), max: ms(Math.max(...firstTokens)) },
+    model_calls_per_turn: Number(callsPerTurn.toFixed(2)),
+  };
+}
+
+/** Turns of the soak, in steps, with the server's RSS after each. */
+const SOAK_STEPS = 4;
+
+export async function realPathBench(dir: string, options: { soakTurns: number }) {
+  const stub = await startStub();
+  try {
+    const floorFigures = await floor(stub.baseUrl, stub.calls);
+    const server = await startServer(stub.baseUrl, join(dir, "real-path"));
+    try {
+      const callsBefore = await stub.calls();
+      const latency = await client<PathFigures["latency_1_thread_ms"]>(server.apiUrl, "latency");
+      const callsPerTurn = ((await stub.calls()) - callsBefore) / 110;
+      const { turns_per_s: throughput } = await client<{ turns_per_s: number }>(server.apiUrl, "throughput");
+      const firstToken = await client<{ mean: number; max: number }>(server.apiUrl, "first-token", "0");
+      const rss: Record<string, number> = { after_warm_up: server.rssMb() };
+      const step = Math.ceil(options.soakTurns / SOAK_STEPS);
+      for (let done = step; done <= step * SOAK_STEPS; done += step) {
+        await client(server.apiUrl, "soak", String(step));
+        rss[`after_${done}_turns`] = server.rssMb();
+      }
+      const ours: PathFigures = { latency_1_thread_ms: latency, throughput_16_threads_turns_per_s: throughput, first_token_ms: firstToken };
+      return {
+        server: ours,
+        floor: floorFigures,
+        latency_ratio: Number((ours.latency_1_thread_ms.mean / floorFigures.latency_1_thread_ms.mean).toFixed(2)),
+        throughput_ratio: Number((ours.throughput_16_threads_turns_per_s / floorFigures.throughput_16_threads_turns_per_s).toFixed(2)),
+        first_token_ratio: Number((ours.first_token_ms.mean / floorFigures.first_token_ms.mean).toFixed(2)),
+        goals: { latency_ratio_at_most: 1.15, throughput_ratio_at_least: 0.9 },
+        model_calls_per_turn: { server: Number(callsPerTurn.toFixed(2)), floor: floorFigures.model_calls_per_turn },
+        server_rss_mb: rss,
+      };
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await stub.close();
+  }
+}
