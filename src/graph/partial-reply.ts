@@ -46,8 +46,11 @@ interface StreamedCall {
 export class PartialReply {
   readonly #calls = new Map<string, StreamedCall>();
 
-  /** The callback handler to add to the run's config (it does not ask the model to stream). */
-  readonly handler = BaseCallbackHandler.fromMethods({
+  /**
+   * The callback handler to add to the run's config (it does not ask the model to stream).
+   * Typed as the base class: the declaration `fromMethods` infers names a private module of @langchain/core.
+   */
+  readonly handler: BaseCallbackHandler = BaseCallbackHandler.fromMethods({
     handleChatModelStart: (_llm: Serialized, _messages: BaseMessage[][], runId: string, _parent?: string, _extra?: Record<string, unknown>, tags?: string[]) => {
       // LangChain names a chunk without a provider id `run-<runId>`, after this callback has seen it.
       if (!tags?.some((tag) => NOSTREAM_TAGS.has(tag))) this.#calls.set(runId, { id: `run-${runId}`, tokens: "", blocks: "" });

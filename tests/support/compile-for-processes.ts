@@ -7,8 +7,9 @@
  * Why: with tsx's loader every module a process imports goes through loader hooks on another
  * thread, which more than doubles the start of each process (about 3.5 s of CPU instead of 1.3 s
  * for the terminal chat); the suite starts some twenty of them on two cores. The compiler is
- * esbuild, file by file, as tsx itself runs the code (`npm start`, `npm run chat`); the project
- * compiles with `isolatedModules`, so file by file is exact. TypeScript's own `transpileModule`
+ * esbuild, file by file, as tsx runs the code (`npm run dev`); the project compiles with
+ * `isolatedModules`, so file by file is exact. (`npm start` runs tsc's build in dist/, which
+ * tests/release/compiled-package.int.test.ts checks on its own.) TypeScript's own `transpileModule`
  * did the same in some 5 s (more on a busy machine) before any test could start; esbuild takes a
  * fraction of a second. `spawnTs` falls back to tsx for anything not compiled here.
  */

@@ -1,7 +1,7 @@
 import { Client } from "@langchain/langgraph-sdk";
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { once } from "node:events";
-import { PROCESS_WAIT_MS, spawnTs } from "./spawn.js";
+import { PROCESS_WAIT_MS, spawnNode, spawnTs } from "./spawn.js";
 import { until } from "./until.js";
 
 /** The service running as `src/main.ts` in a process of its own. */
@@ -19,12 +19,14 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `src/main.ts` with exactly `env` (plus PORT=0), in `cwd`, and waits until it says it
+ * Starts `src/main.ts` (or `options.script`, a JavaScript file run by plain Node, such as a
+ * build's `dist/main.js`) with exactly `env` (plus PORT=0), in `cwd`, and waits until it says it
  * listens (the port is read from that line). A server that does not start is killed.
  */
-export async function startServerProcess(env: Record<string, string>, cwd: string, clientOptions: { apiKey?: string } = {}): Promise<ServerProcess> {
+export async function startServerProcess(env: Record<string, string>, cwd: string, options: { apiKey?: string; script?: string } = {}): Promise<ServerProcess> {
   // The port and the lines tests look for are read from the info-level log.
-  const child = spawnTs("src/main.ts", { PORT: "0", ...env, LOG_LEVEL: "info" }, cwd);
+  const serverEnv = { PORT: "0", ...env, LOG_LEVEL: "info" };
+  const child = options.script ? spawnNode([options.script], serverEnv, cwd) : spawnTs("src/main.ts", serverEnv, cwd);
   const logs: Array<Record<string, unknown>> = [];
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -55,5 +57,5 @@ export async function startServerProcess(env: Record<string, string>, cwd: strin
     throw new Error(`server did not start: ${(error as Error).message}`);
   }
   const baseUrl = `http://127.0.0.1:${port}`;
-  return { child, port, baseUrl, client: new Client({ apiUrl: baseUrl, apiKey: clientOptions.apiKey ?? null, callerOptions: { maxRetries: 0 } }), logs, exited, waitForLog };
+  return { child, port, baseUrl, client: new Client({ apiUrl: baseUrl, apiKey: options.apiKey ?? null, callerOptions: { maxRetries: 0 } }), logs, exited, waitForLog };
 }

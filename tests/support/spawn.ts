@@ -78,12 +78,20 @@ export function spawnTs(file: string, env: Record<string, string>, cwd: string, 
   const compiledRoot = testRun()?.compiledRoot;
   const compiled = compiledRoot ? join(compiledRoot, file.replace(/\.ts$/, ".js")) : undefined;
   const entry = compiled && existsSync(compiled) ? [compiled] : ["--import", TSX_LOADER, join(REPO_ROOT, file)];
-  const child = spawn(process.execPath, [...entry, ...args], {
+  return spawnNode([...entry, ...args], env, cwd, [file, ...args].join(" "));
+}
+
+/**
+ * Runs plain Node (this one's binary, no loader) with `args`, in `cwd`, with exactly `env` plus
+ * PATH and the run's marker; tracked like `spawnTs`'s processes. `description` names it in reports.
+ */
+export function spawnNode(args: string[], env: Record<string, string>, cwd: string, description = args.join(" ")): ChildProcessWithoutNullStreams {
+  const child = spawn(process.execPath, args, {
     cwd,
     env: { PATH: process.env.PATH ?? "", ...runMarkerEnv(), ...env },
     stdio: "pipe",
   });
-  track(child, [file, ...args].join(" "));
+  track(child, description);
   return child;
 }
 
