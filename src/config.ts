@@ -100,6 +100,8 @@ const EnvSchema = z
     // `owner:key` pairs, comma-separated; or a file of them, one per line. Unset: no authentication.
     API_KEYS: optional(z.string()),
     API_KEYS_FILE: optional(z.string()),
+    // With API keys on, a bearer token that opens GET /metrics alone (for a Prometheus scraper).
+    METRICS_TOKEN: optional(z.string().min(16, { error: "must be at least 16 characters" })),
     // Webhooks may go to loopback, private and link-local addresses (trusted clients only: it
     // lets a client make the server POST into its own network).
     WEBHOOK_ALLOW_PRIVATE: optional(z.enum(["true", "false", "1", "0"], { error: "must be true or false" }))

@@ -71,6 +71,11 @@ export class ShuttingDownError extends AppError {
   override readonly status = 503;
 }
 
+/** The server is not ready to serve: its storage is still being set up, or it is shutting down (`/ready`). */
+export class NotReadyError extends AppError {
+  override readonly status = 503;
+}
+
 /** Another live server holds the database that only one server may use (SQLite in `DATA_DIR`); raised at start. */
 export class DatabaseInUseError extends AppError {}
 

@@ -13,6 +13,8 @@ export const REDACTED_PATHS = [
   "apiKeys",
   "config.API_KEYS",
   "config.apiKeys",
+  "METRICS_TOKEN",
+  "config.METRICS_TOKEN",
   "DATABASE_URL",
   "config.DATABASE_URL",
 ];

@@ -137,6 +137,15 @@ describe("loadConfig: webhooks", () => {
   });
 });
 
+describe("loadConfig: metrics token", () => {
+  it("is unset by default, and at least 16 characters when set", () => {
+    expect(loadConfig({}).METRICS_TOKEN).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: "" }).METRICS_TOKEN).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: "scraper-token-0123456789" }).METRICS_TOKEN).toBe("scraper-token-0123456789");
+    expect(() => loadConfig({ METRICS_TOKEN: "short" })).toThrow(/METRICS_TOKEN: must be at least 16 characters/);
+  });
+});
+
 describe("loadConfig: thread TTL", () => {
   it("keeps threads by default, sweeping every minute; THREAD_TTL is minutes, fractions allowed, never 0 or less", () => {
     expect(loadConfig({}).THREAD_TTL).toBeUndefined();

@@ -10,6 +10,8 @@ import type { DocumentIndex } from "../retrieval/document-index.js";
 import type { ApiKeys } from "./auth.js";
 import type { CronScheduler } from "./cron-scheduler.js";
 import type { InstanceMonitor } from "./instance-monitor.js";
+import type { Metrics } from "./metrics.js";
+import type { Readiness } from "./readiness.js";
 import type { RunManager } from "./run-manager.js";
 import type { ThreadSweeper } from "./thread-sweeper.js";
 import type { StoreSweeper } from "./store-sweeper.js";
@@ -24,8 +26,14 @@ export interface AppDeps {
   logger: Logger;
   /** Browser origins allowed by CORS and Private Network Access (`["*"]` for any); none when empty. */
   corsOrigins?: string[];
-  /** With keys, every request but `/ok` must authenticate and sees only its owner's threads. */
+  /** With keys, every request but `/ok` and `/ready` must authenticate and sees only its owner's threads. */
   apiKeys?: ApiKeys;
+  /** With keys, a bearer token that opens `/metrics` alone (`METRICS_TOKEN`). */
+  metricsToken?: string;
+  /** This app's Prometheus metrics (`/metrics`). */
+  metrics: Metrics;
+  /** Whether the server takes traffic (`/ready`). */
+  readiness: Readiness;
   /**
    * Host names served besides IP addresses and `localhost` (`ALLOWED_HOSTS`, `["*"]` for any).
    * Unset: checked against none when there are no API keys, not checked when there are.

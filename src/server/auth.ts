@@ -1,7 +1,8 @@
 /**
- * API keys and owners. With `API_KEYS` set, every request but `/ok` must carry a key, as
- * `Authorization: Bearer <key>` or `x-api-key` (what the SDK's `apiKey` sends); the key names its
- * owner, and each thread belongs to the owner who created it.
+ * API keys and owners. With `API_KEYS` set, every request but `/ok` and `/ready` must carry a key,
+ * as `Authorization: Bearer <key>` or `x-api-key` (what the SDK's `apiKey` sends); the key names
+ * its owner, and each thread belongs to the owner who created it. `/metrics` also opens to
+ * `METRICS_TOKEN`, so that a scraper needs no key that reads threads.
  */
 import type { Request, RequestHandler, Response } from "express";
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -38,11 +39,11 @@ export function ownerOfKey(keys: ApiKeys, presented: string): string | undefined
 export const ownerOf = (response: Response): string | undefined => response.locals.owner as string | undefined;
 
 /**
- * Paths open without a key: the health check, and the pages and files of the web chat and of the
+ * Paths open without a key: the health checks (liveness and readiness), and the pages and files of the web chat and of the
  * API reference (a browser loads them before it can send a key; they hold no data, and every API
  * call they make, /openapi.json included, needs one).
  */
-const isPublic = (path: string) => path === "/ok" || path === "/" || path.startsWith("/web/") || path === "/docs" || path.startsWith("/docs/");
+const isPublic = (path: string) => path === "/ok" || path === "/ready" || path === "/" || path.startsWith("/web/") || path === "/docs" || path.startsWith("/docs/");
 
 /**
  * The key of a WebSocket upgrade given as `?api_key=`: browsers cannot set headers on a
@@ -58,12 +59,18 @@ function webSocketKey(request: Request): string | undefined {
   return key;
 }
 
-/** Authenticates every request when `keys` is given; lets all through when it is not. */
-export function authenticate(keys: ApiKeys | undefined): RequestHandler {
+/**
+ * Authenticates every request when `keys` is given; lets all through when it is not. With keys,
+ * `/metrics` also takes `Authorization: Bearer <metricsToken>`.
+ */
+export function authenticate(keys: ApiKeys | undefined, options: { metricsToken?: string } = {}): RequestHandler {
+  const metricsToken = options.metricsToken === undefined ? undefined : digest(options.metricsToken);
   return (request, response, next) => {
     if (!keys || isPublic(request.path)) return next();
     const authorization = request.headers.authorization;
     const bearer = authorization?.toLowerCase().startsWith("bearer ") ? authorization.slice(7).trim() : undefined;
+    // The token opens the metrics and nothing else; a request with it has no owner.
+    if (metricsToken && bearer !== undefined && request.path === "/metrics" && timingSafeEqual(metricsToken, digest(bearer))) return next();
     const headerKey = request.headers["x-api-key"];
     const presented = bearer ?? (typeof headerKey === "string" ? headerKey : undefined) ?? webSocketKey(request);
     const owner = presented ? ownerOfKey(keys, presented) : undefined;

@@ -12,6 +12,8 @@ import { type ApiKeys, authenticate } from "./auth.js";
 import { browserAccess } from "./cors.js";
 import { errorHandler, isJsonLike, notFound, requireJsonBody } from "./error-handler.js";
 import { inputLimits } from "./input-limits.js";
+import { type Metrics, createMetrics } from "./metrics.js";
+import { Readiness } from "./readiness.js";
 import { sameSiteOnly } from "./same-site.js";
 import { InstanceMonitor } from "./instance-monitor.js";
 import { CronScheduler } from "./cron-scheduler.js";
@@ -56,6 +58,38 @@ const requestId: GenReqId = (request, response) => {
 const isHealthCheck = (request: IncomingMessage): boolean => request.url === "/ok";
 
 /**
+ * `/ready` and `/metrics` are polled too (by load balancers and scrapers): their request lines
+ * are written at debug, unless they fail.
+ */
+const isPolled = (request: IncomingMessage): boolean => request.url === "/ready" || request.url === "/metrics";
+
+/**
+ * The `route` label of a request: its route's pattern (`/threads/:thread_id/runs/wait`), never
+ * its path, whose ids would make a new series each; the mount path of the static files it was
+ * served from (`/web`); `unmatched` for what no route answered (a 404, a refused key).
+ */
+function routeOf(request: express.Request): string {
+  const route = (request as { route?: { path?: unknown } }).route;
+  if (route) {
+    const pattern = Array.isArray(route.path) ? route.path.join("|") : String(route.path);
+    return request.baseUrl === "" ? pattern : `${request.baseUrl}${pattern}`;
+  }
+  return request.baseUrl || "unmatched";
+}
+
+/** Times every request into `http_request_duration_seconds`, by method, route and status. */
+function httpMetrics(metrics: Metrics): express.RequestHandler {
+  return (request, response, next) => {
+    const started = performance.now();
+    // "close" comes for every response, ended or cut off by the client (a stream it left).
+    response.once("close", () => {
+      metrics.httpRequestDuration.observe({ method: request.method, route: routeOf(request), status: response.statusCode }, (performance.now() - started) / 1000);
+    });
+    next();
+  };
+}
+
+/**
  * The request as its debug line shows it. A WebSocket upgrade may carry its key as `?api_key=`,
  * which authentication takes out of the URL only after this line is written: it is left out here
  * (and `query`, a copy of the URL's, altogether).
@@ -83,6 +117,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable("x-powered-by");
   app.set("query parser", "extended");
   // No upgrade-insecure-requests: the web chat is served over plain http on 127.0.0.1 by default.
+  app.use(httpMetrics(deps.metrics));
   app.use(helmet({ contentSecurityPolicy: { directives: { "upgrade-insecure-requests": null } } }));
   app.use(
     pinoHttp({
@@ -92,7 +127,10 @@ export function createApp(deps: AppDeps): Express {
       // every line a request writes carries it at little cost; the request's own line is below.
       quietReqLogger: true,
       quietResLogger: true,
-      customLogLevel: (_request, response, error) => (error || response.statusCode >= 500 ? "error" : "info"),
+      customLogLevel: (request, response, error) => {
+        if (error || response.statusCode >= 500) return "error";
+        return isPolled(request) && response.statusCode < 400 ? "debug" : "info";
+      },
       customSuccessObject: (request, response, fields: { responseTime: number }) => requestLine(request, response, fields.responseTime),
       customErrorObject: (request, response, error, fields: { responseTime: number }) => ({
         ...requestLine(request, response, fields.responseTime),
@@ -106,7 +144,7 @@ export function createApp(deps: AppDeps): Express {
   );
   // The headers only at debug, when the request arrives (so a request that never ends shows too).
   app.use((request, _response, next) => {
-    if (!isHealthCheck(request) && request.log.isLevelEnabled("debug")) request.log.debug({ req: request }, "request received");
+    if (!isHealthCheck(request) && !isPolled(request) && request.log.isLevelEnabled("debug")) request.log.debug({ req: request }, "request received");
     next();
   });
   const origins = deps.corsOrigins ?? [];
@@ -115,7 +153,7 @@ export function createApp(deps: AppDeps): Express {
   // Before authentication: preflights carry no key, and must be answered all the same.
   if (origins.length > 0) app.use(browserAccess(origins));
   // Before the body is read: an unauthenticated request costs no parsing.
-  app.use(authenticate(deps.apiKeys));
+  app.use(authenticate(deps.apiKeys, { metricsToken: deps.metricsToken }));
   app.use(requireJsonBody);
   // Not strict: a body of `"text"` or `42` is valid JSON, and gets a 422 from the schema, not a 400.
   // Like the official server, text/plain and untyped bodies are read as JSON too.
@@ -139,7 +177,16 @@ export async function createServerDeps(parts: {
   logger: Logger;
   corsOrigins?: string[];
   apiKeys?: ApiKeys;
+  /** With keys, a bearer token that opens `/metrics` alone (`METRICS_TOKEN`). */
+  metricsToken?: string;
   allowedHosts?: string[];
+  /** The app's metrics; new ones when unset. */
+  metrics?: Metrics;
+  /**
+   * Whether the server takes traffic: marked ready here once storage is set up. `main.ts` gives
+   * the one its starting listener answers `/ready` from; a new one when unset.
+   */
+  readiness?: Readiness;
   /** Interval of this instance's heartbeat (`INSTANCE_HEARTBEAT_MS`). */
   heartbeatMs?: number;
   /** Interval of the polls for due crons (`CRON_POLL_MS`). */
@@ -162,6 +209,9 @@ export async function createServerDeps(parts: {
 }): Promise<AppDeps> {
   // Fail at start, not on the first turn (where a broken database or cache would only be logged).
   const { storage } = parts;
+  const metrics = parts.metrics ?? createMetrics();
+  const readiness = parts.readiness ?? new Readiness();
+  storage.observeQueries(metrics.queryObserver(storage.backend));
   await storage.setup();
   await ensureSystemAssistant(storage.assistants);
   await parts.llmCache?.setup();
@@ -170,7 +220,7 @@ export async function createServerDeps(parts: {
   await documents.setup();
   const monitor = new InstanceMonitor({ storage, checkpointer, agent: parts.agent, logger: parts.logger, heartbeatMs: parts.heartbeatMs ?? DEFAULT_HEARTBEAT_MS });
   await monitor.start();
-  const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks), threadTtlMinutes: parts.threadTtlMinutes, titleGeneration: parts.titleGeneration });
+  const runs = new RunManager({ agent: parts.agent, checkpointer, storage, logger: parts.logger, instanceId: monitor.id, documents, webhooks: new Webhooks(parts.webhooks), threadTtlMinutes: parts.threadTtlMinutes, titleGeneration: parts.titleGeneration, metrics });
   monitor.cancels = runs;
   const crons = new CronScheduler({ storage, runs, logger: parts.logger, pollMs: parts.cronPollMs ?? DEFAULT_CRON_POLL_MS });
   crons.start();
@@ -178,5 +228,6 @@ export async function createServerDeps(parts: {
   sweeper.start();
   const storeSweeper = new StoreSweeper({ store: storage.store, logger: parts.logger, intervalMs: parts.storeSweepMs ?? DEFAULT_STORE_SWEEP_MS });
   storeSweeper.start();
-  return { ...parts, checkpointer, runs, monitor, crons, documents, sweeper, storeSweeper };
+  readiness.markReady();
+  return { ...parts, metrics, readiness, checkpointer, runs, monitor, crons, documents, sweeper, storeSweeper };
 }

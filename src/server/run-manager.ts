@@ -14,6 +14,7 @@ import type { Agent } from "../graph/agent.js";
 import type { RevertibleCheckpointer } from "../storage/checkpointer.js";
 import type { Logger } from "../logger.js";
 import type { DocumentIndex } from "../retrieval/document-index.js";
+import type { Metrics } from "./metrics.js";
 import { ThreadFeed } from "./protocol/thread-feed.js";
 import { RunAdmission, type RunPlan } from "./runs/admission.js";
 import { RunExecution } from "./runs/execution.js";
@@ -46,6 +47,8 @@ export interface RunManagerDeps {
   threadTtlMinutes?: number;
   /** Title untitled threads after their first run (`TITLE_GENERATION`); off when unset. */
   titleGeneration?: boolean;
+  /** Where runs and their model calls are counted and timed; nothing is recorded when unset. */
+  metrics?: Metrics;
 }
 
 /** How often an idle protocol stream looks for events of runs on other instances. */
@@ -71,7 +74,7 @@ export class RunManager {
     // A database that relays run events is shared by instances: their runs' protocol events are
     // found there, so an idle protocol stream looks at it now and then.
     this.feed = new ThreadFeed({ store: deps.storage.threadEvents, logger: deps.logger, pollMs: deps.storage.runEvents ? PROTOCOL_POLL_MS : undefined });
-    this.#titles = new ThreadTitles({ agent: deps.agent, storage: deps.storage, logger: deps.logger, enabled: deps.titleGeneration ?? false });
+    this.#titles = new ThreadTitles({ agent: deps.agent, storage: deps.storage, enabled: deps.titleGeneration ?? false });
     this.#execution = new RunExecution({
       ...deps,
       titles: this.#titles,

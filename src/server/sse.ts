@@ -1,5 +1,6 @@
 import { setImmediate } from "node:timers/promises";
 import type { Response } from "express";
+import type { StreamGauge } from "./metrics.js";
 
 /** Event names of the LangGraph streaming protocol that this server emits. */
 export type SseEvent =
@@ -58,6 +59,8 @@ export interface SseOptions {
    * there with `Last-Event-ID`; a client that does not read even that is disconnected.
    */
   maxBufferedBytes?: number;
+  /** Counts the stream while it is open (the metrics' `active_streams`). */
+  streams: StreamGauge;
 }
 
 /**
@@ -69,11 +72,14 @@ export interface SseOptions {
  * does not read is closed after a grace period. Before, a reader that never read held its socket,
  * and all the kernel buffered for it, for as long as it liked.
  */
-export function openSse(response: Response, options: SseOptions = {}): SseStream {
+export function openSse(response: Response, options: SseOptions): SseStream {
   const maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_STREAM_BUFFER_BYTES;
   const disconnected = new AbortController();
   const stopped = new AbortController();
+  const { streams } = options;
+  streams.inc();
   response.on("close", () => {
+    streams.dec();
     disconnected.abort();
     stopped.abort();
   });

@@ -14,6 +14,7 @@ import type { RunRepository } from "./runs.js";
 import type { StorageStore } from "./store.js";
 import type { ThreadEventStore } from "./thread-events.js";
 import type { ThreadRepository } from "./threads.js";
+import type { QueryObserver } from "./query-observer.js";
 
 export type { StorageStore } from "./store.js";
 
@@ -52,6 +53,8 @@ export interface Storage {
   createLlmCache(options: LlmCacheOptions): LlmCache;
   /** Creates or migrates every part's tables; idempotent, and safe when several instances start at once. */
   setup(): Promise<void>;
+  /** Tells `observer` how long each statement and transaction took (the server's metrics); `undefined` stops. */
+  observeQueries(observer: QueryObserver | undefined): void;
   /** Closes the database; later calls do nothing. */
   close(): Promise<void>;
 }

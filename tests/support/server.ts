@@ -80,6 +80,7 @@ export async function startServer(
     corsOrigins: config.CORS_ORIGINS,
     allowedHosts: config.ALLOWED_HOSTS,
     apiKeys: config.apiKeys ? apiKeys(config.apiKeys) : undefined,
+    metricsToken: config.METRICS_TOKEN,
     cronPollMs: config.CRON_POLL_MS,
     storeSweepMs: config.STORE_SWEEP_MS,
     llmCache,

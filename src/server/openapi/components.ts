@@ -231,6 +231,7 @@ export const SCHEMAS = {
   }),
   Count: { type: "integer", minimum: 0 },
   Html: { type: "string", description: "An HTML page" },
+  PrometheusText: { type: "string", description: "Metrics in Prometheus's text exposition format (version 0.0.4)" },
   ProtocolResponse: {
     ...anyObject,
     description:
@@ -254,4 +255,4 @@ export type SchemaName =
   | "Thread" | "ThreadTask" | "ThreadState" | "ThreadStateUpdateResponse" | "Run" | "RunOutcome" | "EventStream"
   | "Assistant" | "AssistantGraph" | "GraphSchemas" | "Subgraphs" | "Cron" | "Item" | "SearchItem" | "Namespaces"
   | "SearchItems" | "Collection" | "Document" | "SearchHit" | "CollectionSearchResult" | "Count" | "Html"
-  | "ProtocolResponse" | "ProtocolEventStream";
+  | "ProtocolResponse" | "ProtocolEventStream" | "PrometheusText";

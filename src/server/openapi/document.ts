@@ -157,7 +157,7 @@ export function openApiDocument(version: string): JsonSchema {
       version,
       description:
         "LangGraph-compatible API of a chat agent with durable per-thread memory. Works with `@langchain/langgraph-sdk`. " +
-        'Errors are JSON `{"detail": "..."}`. With `API_KEYS` set, every request but `/ok`, `/` and `/docs` needs a key.',
+        'Errors are JSON `{"detail": "..."}`. With `API_KEYS` set, every request but `/ok`, `/ready`, `/` and `/docs` needs a key (`/metrics` also takes `METRICS_TOKEN`).',
     },
     tags: Object.entries(TAGS).map(([name, description]) => ({ name, description })),
     // A key in either header; or none, when the server runs without API_KEYS.

@@ -56,7 +56,7 @@ export type Shape = z.ZodType | JsonSchema;
 
 /** One answer of an operation: JSON, an event stream, an HTML page, or no body. */
 export type Reply =
-  | { status: 200 | 201; media: "application/json" | "text/event-stream" | "text/html"; schema: JsonSchema }
+  | { status: 200 | 201; media: "application/json" | "text/event-stream" | "text/html" | "text/plain"; schema: JsonSchema }
   | { status: 202 | 204; media?: undefined; description: string };
 
 export interface Operation {
@@ -81,7 +81,15 @@ const NO_CONTENT = (description: string): Reply[] => [{ status: 204, description
 const ITEM_OR_NULL: Reply[] = [{ status: 200, media: "application/json", schema: { anyOf: [ref("Item"), { type: "null" }], description: "The item, or null when there is none" } }];
 
 const META: Operation[] = [
-  { method: "get", path: "/ok", tag: "Meta", summary: "Health check", replies: json("Ok"), open: true },
+  { method: "get", path: "/ok", tag: "Meta", summary: "Liveness: the process answers", replies: json("Ok"), open: true },
+  { method: "get", path: "/ready", tag: "Meta", summary: "Readiness: 200 once storage is set up, 503 while starting and once shutting down", replies: json("Ok"), open: true },
+  {
+    method: "get",
+    path: "/metrics",
+    tag: "Meta",
+    summary: "Prometheus metrics (with API keys on: a key, or `Authorization: Bearer <METRICS_TOKEN>`)",
+    replies: [{ status: 200, media: "text/plain", schema: ref("PrometheusText") }],
+  },
   { method: "get", path: "/info", tag: "Meta", summary: "Server version, capabilities and response cache counters", replies: json("Info") },
   { method: "get", path: "/openapi.json", tag: "Meta", summary: "This document", replies: json("OpenApiDocument") },
   { method: "get", path: "/docs", tag: "Meta", summary: "This reference, interactive (Swagger UI, served offline)", replies: HTML, open: true },

@@ -21,6 +21,7 @@ import { isSupportedChannel } from "@langchain/langgraph/stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { z } from "zod";
 import type { AppDeps } from "../app-deps.js";
+import type { Logger } from "../../logger.js";
 import { DEFAULT_STREAM_BUFFER_BYTES } from "../sse.js";
 import { ProtocolCommand } from "../schemas.js";
 import { type ProtocolCommands, type ProtocolResponse, ProtocolError, errorFrame, paramsOf } from "./commands.js";
@@ -111,8 +112,13 @@ export function acceptProtocolSocket(deps: AppDeps, request: Request, response: 
     if (!open) openSockets.set(upgrade.server, (open = new Set()));
     const tracked = open;
     tracked.add(socket);
-    socket.on("close", () => tracked.delete(socket));
-    new ProtocolSocket(deps, socket, options).start();
+    deps.metrics.webSockets.inc();
+    socket.on("close", () => {
+      tracked.delete(socket);
+      deps.metrics.webSockets.dec();
+    });
+    // Its lines carry the id of the upgrade request that opened it.
+    new ProtocolSocket(deps, socket, options, request.log).start();
   });
 }
 
@@ -130,6 +136,7 @@ class ProtocolSocket {
     private readonly deps: AppDeps,
     private readonly socket: WebSocket,
     private readonly options: ProtocolSocketOptions,
+    private readonly logger: Logger,
   ) {}
 
   start(): void {
@@ -152,7 +159,7 @@ class ProtocolSocket {
 
   /** Serializes `work` after everything sent before it. */
   #serial(work: () => Promise<void>): Promise<void> {
-    this.#queue = this.#queue.then(work).catch((error: unknown) => this.deps.logger.warn({ err: error, threadId: this.options.threadId }, "protocol socket failed to send"));
+    this.#queue = this.#queue.then(work).catch((error: unknown) => this.logger.warn({ err: error, threadId: this.options.threadId }, "protocol socket failed to send"));
     return this.#queue;
   }
 
@@ -183,7 +190,7 @@ class ProtocolSocket {
         });
       }
     } catch (error) {
-      this.deps.logger.error({ err: error, threadId }, "protocol socket stream failed");
+      this.logger.error({ err: error, threadId }, "protocol socket stream failed");
       this.socket.close(1011, "the thread's stream failed; reconnect");
     }
   }
@@ -211,7 +218,7 @@ class ProtocolSocket {
   async #command(command: ProtocolCommand): Promise<void> {
     let answer: ProtocolResponse;
     try {
-      answer = await this.options.commands.handle(this.options.threadId, command, this.options.owner);
+      answer = await this.options.commands.handle(this.options.threadId, command, this.options.owner, this.logger);
     } catch (error) {
       answer = errorFrame(command.id, error);
     }

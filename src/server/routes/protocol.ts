@@ -61,7 +61,7 @@ export function protocolRouter(deps: AppDeps): Router {
     const owner = ownerOf(response);
     const gate = new OwnerGate(deps.storage, threadId, owner, await threadVisible(deps, threadId, owner));
     const after = filter.since ?? (await currentRunStart(deps, threadId));
-    const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes });
+    const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes, streams: deps.metrics.sseStreams });
     const heartbeat = setInterval(() => sse.comment("heartbeat"), HEARTBEAT_MS);
     try {
       for await (const event of deps.runs.feed.follow(threadId, after, sse.signal)) {

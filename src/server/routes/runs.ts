@@ -48,7 +48,7 @@ export function runsRouter(deps: AppDeps): Router {
 
   const stream = async (request: Request, response: Response, stateless: boolean) => {
     const { handle, body } = await create(request, response, stateless);
-    await streamHandle(runs, handle, response, { cancelOnDisconnect: body.on_disconnect === "cancel", maxBufferedBytes: deps.streamBufferBytes });
+    await streamHandle(runs, handle, response, { cancelOnDisconnect: body.on_disconnect === "cancel", maxBufferedBytes: deps.streamBufferBytes, streams: deps.metrics.sseStreams });
   };
 
   router.post("/threads/:thread_id/runs", async (request, response) => {

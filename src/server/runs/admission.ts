@@ -10,6 +10,7 @@ import { NotFoundError, ThreadBusyError } from "../../errors.js";
 import { type Agent, assertHasModel, assertInputFits, assertRunSettings } from "../../graph/agent.js";
 import type { RevertibleCheckpointer } from "../../storage/checkpointer.js";
 import type { DocumentIndex } from "../../retrieval/document-index.js";
+import type { Logger } from "../../logger.js";
 import { resolveRunAssistant } from "../assistants.js";
 import { bindCollection, requireCollection, resolveRunCollection } from "../run-collection.js";
 import type { RunCreate } from "../schemas.js";
@@ -42,6 +43,8 @@ export interface RunAdmissionDeps {
   agent: Agent;
   checkpointer: RevertibleCheckpointer;
   storage: Storage;
+  /** Each run logs through a child of it (see RunHandle.logger). */
+  logger: Logger;
   /** This server instance, stamped on its runs so survivors can tell whose runs died with it. */
   instanceId?: string;
   documents?: Pick<DocumentIndex, "requireCollection">;
@@ -144,7 +147,8 @@ export class RunAdmission {
       throw new ThreadBusyError(`Thread ${id} is busy with ${current ? `run ${current.run.runId}` : "a state update"}; ${BUSY_HINT}`);
     }
     const run = this.#newRun(id, assistant.assistantId, body);
-    const handle = new RunHandle(run, body, temporary, owner, assistant, plan.protocol);
+    const logger = this.deps.logger.child({ runId: run.runId, threadId: run.threadId });
+    const handle = new RunHandle(run, body, temporary, owner, assistant, logger, plan.protocol);
     if (busy && (strategy === "interrupt" || strategy === "rollback")) {
       const why = `run ${run.runId} was started on the thread with multitask_strategy ${strategy}`;
       for (const other of queue.runsOn(id)) this.deps.cancel(other, strategy, why);

@@ -13,10 +13,11 @@ const FLUSH_MS = 50;
 export class EventRelay {
   readonly #writes: BatchedWrites<StoredRunEvent>;
 
+  /** `logger` is the run's (bound to its ids). */
   constructor(storage: RunEventStore, runId: string, logger: Logger) {
     this.#writes = new BatchedWrites(
       (batch) => storage.appendRunEvents(runId, batch),
-      (error) => logger.warn({ err: error, runId }, "could not relay run events"),
+      (error) => logger.warn({ err: error }, "could not relay run events"),
       FLUSH_MS,
     );
   }

@@ -26,7 +26,9 @@ import { currentValues, valuesProjection } from "../thread-values.js";
 import { errorToWire } from "../wire.js";
 import { ProtocolRecorder } from "../protocol/run-recorder.js";
 import type { ThreadFeed } from "../protocol/thread-feed.js";
+import type { Metrics } from "../metrics.js";
 import { EventRelay } from "./event-relay.js";
+import { modelMetricsHandler } from "./model-metrics.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
 import { forkCheckpointId, graphInput, runConfig, toModes } from "./run-request.js";
 import { callRunWebhook } from "./run-webhook.js";
@@ -49,6 +51,8 @@ export interface RunExecutionDeps {
   onEnded(handle: RunHandle): void;
   /** Titles threads after their first exchange (in the background); none when absent. */
   titles?: ThreadTitles;
+  /** Where runs are counted and timed; nothing is recorded when absent. */
+  metrics?: Metrics;
 }
 
 /** What the graph's own stream said about the run's end. */
@@ -64,8 +68,8 @@ export class RunExecution implements QueueWork {
   constructor(private readonly deps: RunExecutionDeps) {}
 
   async execute(handle: RunHandle): Promise<void> {
-    const { storage, checkpointer, agent, logger } = this.deps;
-    const { run, body } = handle;
+    const { storage, checkpointer, agent, metrics } = this.deps;
+    const { run, body, logger } = handle;
     handle.began();
     const startedAt = performance.now();
     // With several instances, the events also go to the database for followers elsewhere.
@@ -85,6 +89,8 @@ export class RunExecution implements QueueWork {
       // Another instance may be running this thread: wait for the database to give us our turn.
       await waitForClaim(storage, run, signal);
       run.status = "running";
+      handle.startedAt = performance.now();
+      metrics?.runQueueWait.observe((handle.startedAt - handle.createdAt) / 1000);
       // Recorded so that, should the process die mid-run, the next start can undo what it wrote.
       const headCheckpointId = await checkpointer.headCheckpointId(run.threadId);
       await storage.runs.setRunStatus(run.runId, "running", { headCheckpointId });
@@ -121,13 +127,10 @@ export class RunExecution implements QueueWork {
         outcome = { status: "error", values: null, error: payload };
         handle.threadStatusAfter = "error";
         const level = error instanceof AppError && error.status < 500 ? "warn" : "error";
-        logger[level]({ err: error, runId: run.runId, threadId: run.threadId }, "run failed");
+        logger[level]({ err: error }, "run failed");
       }
     }
-    logger.info(
-      { runId: run.runId, threadId: run.threadId, status: outcome.status, durationMs: Math.round(performance.now() - startedAt) },
-      "run finished",
-    );
+    logger.info({ status: outcome.status, durationMs: Math.round(performance.now() - startedAt) }, "run finished");
     if (recorder) {
       const paused = handle.threadStatusAfter === "interrupted" || recorder.paused;
       if (outcome.status === "success") recorder.ended(paused ? "interrupted" : "completed");
@@ -148,13 +151,13 @@ export class RunExecution implements QueueWork {
     try {
       await this.deps.storage.threadEvents.deleteRunEvents(handle.run.threadId, handle.run.runId);
     } catch (error) {
-      this.deps.logger.warn({ err: error, runId: handle.run.runId }, "could not delete the protocol events of a run rolled back");
+      handle.logger.warn({ err: error }, "could not delete the protocol events of a run rolled back");
     }
   }
 
   /** Runs the graph and turns its output into the run's events (and the protocol's, with a recorder). */
   async #stream(handle: RunHandle, partial: PartialReply, recorder?: ProtocolRecorder): Promise<GraphResult> {
-    const { agent } = this.deps;
+    const { agent, metrics } = this.deps;
     const { run, body } = handle;
     const result: GraphResult = { finalValues: undefined, pausedAtBreakpoint: false };
     const requested = toModes(body.stream_mode);
@@ -167,8 +170,9 @@ export class RunExecution implements QueueWork {
       store: scopedStore(this.deps.storage.store, handle.owner),
       streamMode: [...new Set<GraphStreamMode>([...graphModesFor(requested), "values", "updates"])],
       signal: handle.controller.signal,
-      // Hears every token the model streams, whichever modes the client asked for.
-      callbacks: [partial.handler],
+      // Hears every token the model streams, whichever modes the client asked for; and the
+      // model calls' times, tokens and failures, for the metrics.
+      callbacks: metrics ? [partial.handler, modelMetricsHandler(metrics, { startedAt: handle.startedAt ?? performance.now(), signal: handle.controller.signal })] : [partial.handler],
     };
     const input = graphInput(body) as Parameters<Agent["stream"]>[0];
     const publish = (mode: GraphStreamMode, payload: unknown) => {
@@ -218,14 +222,14 @@ export class RunExecution implements QueueWork {
   async keepInput(handle: RunHandle, partial?: PartialReply): Promise<void> {
     const input = handle.body.input?.messages;
     if (!input?.length || handle.temporary) return;
-    const { agent, storage, logger } = this.deps;
+    const { agent, storage } = this.deps;
     try {
       if (!(await storage.threads.getThread(handle.run.threadId))) return;
       const checkpointId = forkCheckpointId(handle.body);
       const config: RunnableConfig = { configurable: { thread_id: handle.run.threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) } };
       await keepStoppedTurn(agent, config, input, partial);
     } catch (error) {
-      logger.error({ err: error, runId: handle.run.runId }, "could not keep the input of a cancelled run");
+      handle.logger.error({ err: error }, "could not keep the input of a cancelled run");
     }
   }
 
@@ -235,9 +239,10 @@ export class RunExecution implements QueueWork {
    * calls the run's webhook.
    */
   async finish(handle: RunHandle, outcome: RunOutcome): Promise<void> {
-    const { storage, checkpointer, logger } = this.deps;
-    const { run } = handle;
+    const { storage, checkpointer } = this.deps;
+    const { run, logger } = handle;
     run.status = outcome.status;
+    this.deps.metrics?.runEnded(outcome.status, handle.startedAt);
     try {
       if (handle.cancel?.action === "rollback" && outcome.status === "interrupted") await storage.runs.deleteRun(run.threadId, run.runId);
       else await storage.runs.setRunStatus(run.runId, outcome.status);
@@ -255,12 +260,12 @@ export class RunExecution implements QueueWork {
         if (values) await storage.threads.setThreadValues(run.threadId, values);
       }
     } catch (error) {
-      logger.error({ err: error, runId: run.runId }, "could not record the end of a run");
+      logger.error({ err: error }, "could not record the end of a run");
     } finally {
       handle.settle(outcome);
       this.deps.onEnded(handle);
     }
-    if (handle.body.webhook) void callRunWebhook(this.deps.webhooks, logger, handle.body.webhook, handle, outcome);
+    if (handle.body.webhook) void callRunWebhook(this.deps.webhooks, handle.body.webhook, handle, outcome);
   }
 
   /**
@@ -274,7 +279,7 @@ export class RunExecution implements QueueWork {
       const values = outcome.status === "success" && outcome.values ? outcome.values : await currentValues(this.deps.agent, handle.run.threadId);
       return valuesProjection(values);
     } catch (error) {
-      this.deps.logger.error({ err: error, runId: handle.run.runId }, "could not read the thread's values");
+      handle.logger.error({ err: error }, "could not read the thread's values");
       return undefined;
     }
   }

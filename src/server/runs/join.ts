@@ -21,7 +21,7 @@ import type { RunHandle } from "./run-handle.js";
 const REMOTE_POLL_MS = 100;
 
 /** What joining needs of the app. */
-export type JoinDeps = Pick<AppDeps, "runs" | "storage" | "agent" | "streamBufferBytes">;
+export type JoinDeps = Pick<AppDeps, "runs" | "storage" | "agent" | "streamBufferBytes" | "metrics">;
 
 /** How a client joins a run's stream. */
 export interface JoinStreamOptions {
@@ -85,7 +85,7 @@ export async function joinRun(deps: JoinDeps, threadId: string, runId: string, o
 export async function joinStatelessStream(deps: JoinDeps, runId: string, owner: string | undefined, response: Response, options: JoinStreamOptions): Promise<void> {
   const handle = deps.runs.handle(runId);
   if (!handle || handle.owner !== owner) throw new NotFoundError(`Run ${runId} not found, or it ended too long ago to be joined`);
-  await streamHandle(deps.runs, handle, response, { ...options, maxBufferedBytes: deps.streamBufferBytes });
+  await streamHandle(deps.runs, handle, response, { ...options, maxBufferedBytes: deps.streamBufferBytes, streams: deps.metrics.sseStreams });
 }
 
 /** `/threads/{thread_id}/runs/{run_id}/stream`: joins a run's stream, held here or not. */
@@ -99,13 +99,13 @@ export async function joinRunStream(
 ): Promise<void> {
   const handle = deps.runs.handle(runId);
   if (handle && handle.run.threadId === threadId) {
-    await streamHandle(deps.runs, handle, response, { ...options, maxBufferedBytes: deps.streamBufferBytes });
+    await streamHandle(deps.runs, handle, response, { ...options, maxBufferedBytes: deps.streamBufferBytes, streams: deps.metrics.sseStreams });
     return;
   }
   // Not held here: finished long ago, or running on another instance. Its token events are
   // there; here the stream says when it ends and what the thread holds then.
   const known = await requireRun(deps.storage, threadId, runId, owner);
-  const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes });
+  const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes, streams: deps.metrics.sseStreams });
   if (deps.storage.runEvents) {
     const after = options.lastEventId === undefined ? -1 : Number.parseInt(options.lastEventId, 10);
     const send = (event: SseEvent, data: unknown, seq: number) => sse.send(event, data, String(seq));

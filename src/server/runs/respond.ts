@@ -4,6 +4,7 @@
  */
 import type { Response } from "express";
 import type { Agent } from "../../graph/agent.js";
+import type { StreamGauge } from "../metrics.js";
 import { openSse } from "../sse.js";
 import { toWire } from "../wire.js";
 import type { CancelAction, RunHandle } from "./run-handle.js";
@@ -23,11 +24,13 @@ export interface StreamOptions {
   lastEventId?: string;
   /** Most bytes the stream may hold for a slow client (`STREAM_BUFFER_BYTES`). */
   maxBufferedBytes?: number;
+  /** Counts the stream while it is open (the metrics' `active_streams`). */
+  streams: StreamGauge;
 }
 
 /** Streams a run's events from its log; past the headers every failure is an `error` event. */
 export async function streamHandle(runs: RunCanceller, handle: RunHandle, response: Response, options: StreamOptions): Promise<void> {
-  const sse = openSse(response, { maxBufferedBytes: options.maxBufferedBytes });
+  const sse = openSse(response, { maxBufferedBytes: options.maxBufferedBytes, streams: options.streams });
   if (options.cancelOnDisconnect) {
     // Only a client that left: one ended for reading too slowly resumes, it did not leave.
     sse.disconnected.addEventListener("abort", () => {

@@ -3,6 +3,7 @@
  * its admission until a while after it ended (see run-registry.ts).
  */
 import { AppError } from "../../errors.js";
+import type { Logger } from "../../logger.js";
 import { RunEventLog } from "../run-stream.js";
 import type { RunCreate } from "../schemas.js";
 import type { RunAssistant } from "./run-request.js";
@@ -63,6 +64,9 @@ export class RunHandle {
   /** The thread's status was written when this run ended (it was the last on its thread). */
   statusSettled = false;
   finishedAt: number | undefined;
+  /** When it was created, and when its graph started (`performance.now()`), for the metrics. */
+  readonly createdAt = performance.now();
+  startedAt: number | undefined;
   #settle!: (outcome: RunOutcome) => void;
 
   constructor(
@@ -74,6 +78,8 @@ export class RunHandle {
     readonly owner: string | undefined,
     /** The assistant's version it runs with, as it was when the run was admitted. */
     readonly assistant: RunAssistant,
+    /** What the run logs goes here: the server's logger, bound to the run's and thread's ids. */
+    readonly logger: Logger,
     /** Started through the agent streaming protocol: its events go to its thread's protocol stream too. */
     readonly protocol = false,
   ) {

@@ -59,7 +59,7 @@ export async function streamThread(
   options: { modes: readonly ThreadStreamMode[]; lastEventId: string | undefined },
 ): Promise<void> {
   const { storage, runs } = deps;
-  const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes });
+  const sse = openSse(response, { maxBufferedBytes: deps.streamBufferBytes, streams: deps.metrics.sseStreams });
   const wanted = (event: SseEvent) => options.modes.includes("run_modes") || (options.modes.includes("lifecycle") && (event === "metadata" || event === "error"));
   const announceEnd = options.modes.includes("run_modes") || options.modes.includes("lifecycle");
 

@@ -13,7 +13,6 @@ import type { Agent } from "../../graph/agent.js";
 import { titleModelOf } from "../../graph/agent.js";
 import { firstExchange, generateTitle } from "../../graph/thread-title.js";
 import type { BaseMessage } from "@langchain/core/messages";
-import type { Logger } from "../../logger.js";
 import type { Storage } from "../../storage/storage.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
 import { runConfigurable } from "./run-request.js";
@@ -25,7 +24,6 @@ const TITLE_TIMEOUT_MS = 30_000;
 export interface ThreadTitlesDeps {
   agent: Agent;
   storage: Storage;
-  logger: Logger;
   /** `TITLE_GENERATION=on`. */
   enabled: boolean;
 }
@@ -46,14 +44,15 @@ export class ThreadTitles {
     if (!exchange) return;
     const work = this.#title(handle, exchange).catch((error: unknown) => {
       const level = this.#stopping.signal.aborted ? "debug" : "warn";
-      this.deps.logger[level]({ err: error, threadId: handle.run.threadId, runId: handle.run.runId }, "could not generate a title for the thread");
+      handle.logger[level]({ err: error }, "could not generate a title for the thread");
     });
     this.#pending.add(work);
     void work.finally(() => this.#pending.delete(work));
   }
 
   async #title(handle: RunHandle, exchange: NonNullable<ReturnType<typeof firstExchange>>): Promise<void> {
-    const { agent, storage, logger } = this.deps;
+    const { agent, storage } = this.deps;
+    const { logger } = handle;
     const { threadId, runId } = handle.run;
     const thread = await storage.threads.getThread(threadId);
     if (!thread || (thread.metadata.title !== undefined && thread.metadata.title !== null)) return;
@@ -65,11 +64,11 @@ export class ThreadTitles {
     const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(TITLE_TIMEOUT_MS)]);
     const title = await generateTitle(model, exchange, { signal });
     if (title === undefined) {
-      logger.warn({ threadId, runId }, "the model's answer held no title for the thread");
+      logger.warn("the model's answer held no title for the thread");
       return;
     }
     const written = await storage.threads.setMetadataIfAbsent(threadId, "title", title);
-    logger.debug({ threadId, runId, title, written }, written ? "titled the thread" : "the thread was named meanwhile: generated title dropped");
+    logger.debug({ title, written }, written ? "titled the thread" : "the thread was named meanwhile: generated title dropped");
   }
 
   /** Resolves once every title under way has been stored or given up. */

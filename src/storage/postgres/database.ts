@@ -8,6 +8,7 @@ import pg, { type Pool, type PoolClient, type QueryResultRow } from "pg";
 import { MonotonicClock } from "../../monotonic-clock.js";
 import { type MigrationRequest, type MigrationSet, runMigrations } from "../migrations.js";
 import { onceUntilFailure } from "../../once.js";
+import type { QueryObserver } from "../query-observer.js";
 
 /** Distinct SQL texts kept as named prepared statements on each connection. */
 const STATEMENT_CACHE_LIMIT = 256;
@@ -40,6 +41,7 @@ export class PostgresDatabase {
   readonly #statementNames = new Map<string, string>();
   readonly #migrations = new Map<string, () => Promise<void>>();
   #closed = false;
+  #observer: QueryObserver | undefined;
 
   constructor(pool: Pool, options: PostgresDatabaseOptions = {}) {
     this.pool = pool;
@@ -53,12 +55,28 @@ export class PostgresDatabase {
     return new PostgresDatabase(new pg.Pool({ connectionString: url, max: options.poolSize }), { schema: options.schema, ownsPool: true });
   }
 
+  /** Times every `query` and `transaction` from now on (the wait for a pooled connection included); `undefined` stops. */
+  observe(observer: QueryObserver | undefined): void {
+    this.#observer = observer;
+  }
+
   /**
    * Runs one statement outside any transaction, prepared once per connection: parsing and
    * planning the same small statements on every turn costs more than running them. Texts past
    * the cache's bound (list queries built from filters) run unprepared.
    */
   async query<Row extends QueryResultRow = QueryResultRow>(text: string, values: unknown[] = []): Promise<pg.QueryResult<Row>> {
+    const observer = this.#observer;
+    if (!observer) return this.#query<Row>(text, values);
+    const started = performance.now();
+    try {
+      return await this.#query<Row>(text, values);
+    } finally {
+      observer("statement", (performance.now() - started) / 1000);
+    }
+  }
+
+  async #query<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<Row>> {
     let name = this.#statementNames.get(text);
     if (name === undefined && this.#statementNames.size < STATEMENT_CACHE_LIMIT) {
       name = statementName(text, 0);
@@ -82,6 +100,17 @@ export class PostgresDatabase {
    * back when it throws, the connection released either way.
    */
   async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const observer = this.#observer;
+    if (!observer) return this.#transaction(work);
+    const started = performance.now();
+    try {
+      return await this.#transaction(work);
+    } finally {
+      observer("transaction", (performance.now() - started) / 1000);
+    }
+  }
+
+  async #transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query("BEGIN");

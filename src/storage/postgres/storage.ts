@@ -42,6 +42,7 @@ export function postgresStorage(database: PostgresDatabase, options: { retention
     documents,
     crons,
     store,
+    observeQueries: (observer) => database.observe(observer),
     createLlmCache: (cacheOptions: LlmCacheOptions) => new PostgresLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import * as sqliteVec from "sqlite-vec";
 import { MonotonicClock } from "../../monotonic-clock.js";
 import { type MigrationRequest, type MigrationSet, runMigrations } from "../migrations.js";
+import type { QueryObserver } from "../query-observer.js";
 import { canonicalJson } from "./canonical-json.js";
 import { jsonContains } from "../json-containment.js";
 
@@ -39,6 +40,7 @@ export class SqliteDatabase {
   readonly #statements = new Map<string, BetterSqlite3.Statement>();
   /** Version tables already brought up to date by this connection. */
   readonly #migrated = new Set<string>();
+  #observer: QueryObserver | undefined;
 
   constructor(path: string) {
     this.connection = new BetterSqlite3(path);
@@ -79,6 +81,16 @@ export class SqliteDatabase {
     return this.connection.open;
   }
 
+  /**
+   * Times every statement (`run`, `get`, `all`) and transaction from now on; `undefined` stops.
+   * Statements prepared before are prepared again, so that without an observer nothing is timed
+   * at all.
+   */
+  observe(observer: QueryObserver | undefined): void {
+    this.#observer = observer;
+    this.#statements.clear();
+  }
+
   /** Prepares each SQL text once: preparing costs more than running these small statements. */
   statement(source: string): BetterSqlite3.Statement {
     let statement = this.#statements.get(source);
@@ -86,6 +98,7 @@ export class SqliteDatabase {
       // List queries build their SQL from the filters given; keep the cache from growing without end.
       if (this.#statements.size >= STATEMENT_CACHE_LIMIT) this.#statements.clear();
       statement = this.connection.prepare(source);
+      if (this.#observer) timeStatement(statement, this.#observer);
       this.#statements.set(source, statement);
     }
     return statement;
@@ -98,7 +111,14 @@ export class SqliteDatabase {
    */
   transaction<T>(work: () => T, options: { write?: boolean } = {}): T {
     const transaction = this.connection.transaction(work);
-    return options.write ? transaction.immediate() : transaction();
+    const observer = this.#observer;
+    if (!observer) return options.write ? transaction.immediate() : transaction();
+    const started = performance.now();
+    try {
+      return options.write ? transaction.immediate() : transaction();
+    } finally {
+      observer("transaction", (performance.now() - started) / 1000);
+    }
   }
 
   /**
@@ -141,5 +161,20 @@ export class SqliteDatabase {
   close(): void {
     this.#statements.clear();
     if (this.connection.open) this.connection.close();
+  }
+}
+
+/** Makes `statement`'s `run`, `get` and `all` tell `observer` how long each call took. */
+function timeStatement(statement: BetterSqlite3.Statement, observer: QueryObserver): void {
+  for (const method of ["run", "get", "all"] as const) {
+    const original = statement[method] as (...parameters: unknown[]) => unknown;
+    (statement as unknown as Record<string, unknown>)[method] = (...parameters: unknown[]) => {
+      const started = performance.now();
+      try {
+        return original.apply(statement, parameters);
+      } finally {
+        observer("statement", (performance.now() - started) / 1000);
+      }
+    };
   }
 }

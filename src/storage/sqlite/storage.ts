@@ -36,6 +36,7 @@ export function sqliteStorage(database: SqliteDatabase, options: { retention?: n
     documents,
     crons,
     store,
+    observeQueries: (observer) => database.observe(observer),
     createLlmCache: (cacheOptions: LlmCacheOptions) => new SqliteLlmCache(database, cacheOptions),
     async setup() {
       await checkpointer.setup();
