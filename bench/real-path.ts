@@ -77,10 +77,15 @@ async function startStub() {
   };
 }
 
-/** The server as an operator runs it: its own process, the default log level, its own database. */
+/** Compiles the server as `npm run build` does, so the bench measures what `npm start` runs. */
+export async function buildRelease(): Promise<void> {
+  await run(process.execPath, [join(ROOT, "scripts/build.mjs")], { cwd: ROOT, maxBuffer: 1 << 24 });
+}
+
+/** The server as an operator runs it (`node dist/main.js`): its own process, the default log level, its own database. */
 async function startServer(baseUrl: string, dataDir: string) {
   const env = { ...process.env, OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: "bench", MODEL: "gpt-4o-mini", DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info" };
-  const server = child(process.execPath, [...tsx, join(ROOT, "src/main.ts")], env);
+  const server = child(process.execPath, [join(ROOT, "dist/main.js")], env);
   const port = await lineOf(server.stdout!, (line) => {
     const entry = parsed(line);
     return typeof entry?.port === "number" && String(entry.msg).startsWith("listening") ? entry.port : undefined;
@@ -160,6 +165,7 @@ async function floor(baseUrl: string, calls: () => Promise<number>): Promise<Pat
 const SOAK_STEPS = 4;
 
 export async function realPathBench(dir: string, options: { soakTurns: number }) {
+  await buildRelease();
   const stub = await startStub();
   try {
     const floorFigures = await floor(stub.baseUrl, stub.calls);

@@ -72,8 +72,11 @@ export function assertInputFits(agent: object, messages: readonly BaseMessage[],
   const systemPrompt = resolveSystemPrompt(options.systemPrompt, config, { retrieval: options.retrieval });
   // In summary mode the newest turn must leave room for the summary beside it.
   const budget = options.contextTokens - options.maxOutputTokens - (options.summaryReserve ?? 0);
-  const needed =
-    REPLY_PRIMING_TOKENS + systemPromptTokens(options.counter, systemPrompt) + messages.reduce((sum, message) => sum + options.counter.countMessage(message), 0);
+  const promptTokens = REPLY_PRIMING_TOKENS + systemPromptTokens(options.counter, systemPrompt);
+  // Most inputs are far below the budget: their byte lengths say so without tokenising them
+  // (the trim node counts them anyway, once they have their ids).
+  if (promptTokens + messages.reduce((sum, message) => sum + options.counter.countMessageAtMost(message), 0) <= budget) return;
+  const needed = promptTokens + messages.reduce((sum, message) => sum + options.counter.countMessage(message), 0);
   if (needed > budget) {
     throw new ContextOverflowError(
       `The new messages need ${needed} prompt tokens with the system prompt, but only ${budget} are available ` +

@@ -15,6 +15,11 @@ export interface TokenCounter {
   countText(text: string): number;
   /** Tokens one message adds to a request, overhead included. */
   countMessage(message: BaseMessage): number;
+  /**
+   * A bound `countMessage` never exceeds, from byte lengths alone (a byte-level BPE token is at
+   * least one byte): enough to tell that messages fit without tokenising them.
+   */
+  countMessageAtMost(message: BaseMessage): number;
   /** The longest start of `text` that is at most `tokens` tokens. */
   truncate(text: string, tokens: number): string;
 }
@@ -84,6 +89,28 @@ function textParts(message: BaseMessage): { text: string; images: number } {
   return { text, images };
 }
 
+/**
+ * Tokens `message` adds to a request, its texts measured by `length`: their token counts, or
+ * their UTF-8 byte lengths for a bound the count never exceeds.
+ */
+function measure(message: BaseMessage, length: (text: string) => number, roleLength = length): number {
+  const { text, images } = textParts(message);
+  let tokens = TOKENS_PER_MESSAGE + roleLength(roleOf(message)) + length(text) + images * TOKENS_PER_IMAGE;
+  if (message.name) tokens += TOKENS_PER_NAME + length(message.name);
+  if ("tool_calls" in message && Array.isArray(message.tool_calls)) {
+    for (const call of message.tool_calls as { id?: string; name: string; args: unknown }[]) {
+      tokens += TOKENS_PER_TOOL_CALL + length(call.name) + length(JSON.stringify(call.args ?? {}));
+      if (call.id) tokens += length(call.id);
+    }
+  }
+  if ("tool_call_id" in message && typeof message.tool_call_id === "string") tokens += length(message.tool_call_id);
+  return tokens;
+}
+
+/** Longest text whose count `countText` keeps, in characters; how many it keeps. */
+const TEXT_CACHE_CHARACTERS = 20_000;
+const TEXT_CACHE_LIMIT = 64;
+
 /** A cache entry stays valid only while the message's content is the same. */
 interface CachedCount {
   /** For the id cache, role, name, content and tool calls as text; for the object cache, the content itself. */
@@ -110,23 +137,24 @@ export function createTokenCounter(model: string): TokenCounter {
   // WeakMap lookup. The id-keyed cache catches equal messages that arrive as new objects.
   const byObject = new WeakMap<BaseMessage, CachedCount & { toolCalls: unknown }>();
   const toolCallsOf = (message: BaseMessage): unknown => (message as { tool_calls?: unknown }).tool_calls;
-  const countText = (text: string): number => (text.length === 0 ? 0 : encoder.encode(text).length);
-
-  const tokenize = (message: BaseMessage): number => {
-    const { text, images } = textParts(message);
-    let tokens = TOKENS_PER_MESSAGE + countText(roleOf(message)) + countText(text) + images * TOKENS_PER_IMAGE;
-    if (message.name) tokens += TOKENS_PER_NAME + countText(message.name);
-    if ("tool_calls" in message && Array.isArray(message.tool_calls)) {
-      for (const call of message.tool_calls as { id?: string; name: string; args: unknown }[]) {
-        tokens += TOKENS_PER_TOOL_CALL + countText(call.name) + countText(JSON.stringify(call.args ?? {}));
-        if (call.id) tokens += countText(call.id);
-      }
-    }
-    if ("tool_call_id" in message && typeof message.tool_call_id === "string") {
-      tokens += countText(message.tool_call_id);
+  const encodedLength = (text: string): number => (text.length === 0 ? 0 : encoder.encode(text).length);
+  // The same few texts are counted on every turn (the system prompt, the memory heading): a
+  // lookup instead of a tokenisation. Message texts go through `tokenize`, which the caches
+  // below cover, so this one stays small.
+  const texts = new Map<string, number>();
+  const countText = (text: string): number => {
+    if (text.length > TEXT_CACHE_CHARACTERS) return encodedLength(text);
+    let tokens = texts.get(text);
+    if (tokens === undefined) {
+      tokens = encodedLength(text);
+      if (texts.size >= TEXT_CACHE_LIMIT) texts.delete(texts.keys().next().value as string);
+      texts.set(text, tokens);
     }
     return tokens;
   };
+
+  const tokenize = (message: BaseMessage): number => measure(message, encodedLength, countText);
+  const utf8Bytes = (text: string): number => Buffer.byteLength(text, "utf8");
 
   const countById = (message: BaseMessage): number => {
     if (!message.id) return tokenize(message);
@@ -153,6 +181,11 @@ export function createTokenCounter(model: string): TokenCounter {
       const tokens = countById(message);
       byObject.set(message, { signature: message.content, toolCalls: toolCallsOf(message), tokens });
       return tokens;
+    },
+    countMessageAtMost(message) {
+      const known = byObject.get(message);
+      if (known && known.signature === message.content && known.toolCalls === toolCallsOf(message)) return known.tokens;
+      return measure(message, utf8Bytes);
     },
   };
 }

@@ -56,4 +56,33 @@ describe("createTokenCounter", () => {
     expect(counter.countMessage(message)).toBe(6);
     expect(counter.countMessage(new HumanMessage({ content: "hello world, again and again", id: "m-1" }))).toBeGreaterThan(6);
   });
+
+  it("bounds a message's count from above by its bytes, without tokenising it", () => {
+    const messages = [
+      new HumanMessage("hello world"),
+      new HumanMessage("Пожалуйста, 東京の天気は? 🙂🙂 ".repeat(40)),
+      new HumanMessage("x".repeat(5000)),
+      new AIMessage({ content: "", tool_calls: [{ id: "call_1", name: "weather", args: { city: "Zürich" } }] }),
+      new ToolMessage({ tool_call_id: "call_1", content: "sunny" }),
+      new HumanMessage({ content: [{ type: "text", text: "look" }, { type: "image_url", image_url: { url: "data:image/png;base64,AAAA" } }] }),
+    ];
+    for (const message of messages) {
+      const bound = counter.countMessageAtMost(message);
+      expect(bound).toBeGreaterThanOrEqual(counter.countMessage(message));
+      // Once counted, the bound is the count itself.
+      expect(counter.countMessageAtMost(message)).toBe(counter.countMessage(message));
+    }
+    // A bound on bytes: a long run of one letter is few tokens but many bytes.
+    expect(createTokenCounter("gpt-4o-mini").countMessageAtMost(new HumanMessage("x".repeat(5000)))).toBeGreaterThan(5000);
+  });
+
+  it("counts a text it has seen before the same way", () => {
+    const prompt = "You are a helpful assistant. ".repeat(50);
+    const fresh = () => createTokenCounter("gpt-4o-mini");
+    counter.countText(prompt);
+    expect(counter.countText(prompt)).toBe(fresh().countText(prompt));
+    // A different text is counted, not taken for a cached one.
+    expect(counter.countText(`${prompt}Paris Berlin`)).toBe(fresh().countText(`${prompt}Paris Berlin`));
+    expect(counter.countText(`${prompt}Paris Berlin`)).not.toBe(counter.countText(prompt));
+  });
 });

@@ -195,6 +195,8 @@ describe.each(storageBackends)("%s store", (_name, createBackend) => {
     expect((await store.search([root, "memories"], { query: "green tea" })).map((item) => item.key)).toEqual(["tea"]);
     expect(await store.search([root, "memories"], { query: "running", filter: { kind: "preference" } })).toEqual([]);
     expect(await store.search([root, "memories"], { query: "astronomy" })).toEqual([]);
+    // A namespace with no items finds nothing, however well other namespaces match.
+    expect(await store.search([root, "nobody"], { query: "running" })).toEqual([]);
     // Words too common to rank by match nothing on either backend.
     expect(await store.search([root, "memories"], { query: "the and of?" })).toEqual([]);
     // Nested strings and numbers are searched too; keys and punctuation are not words to match.

@@ -195,6 +195,10 @@ export class SqliteStore extends DatabaseStore {
     if (operation.embedding) return this.#searchVectors(operation, operation.embedding, where.join(" AND "), params);
     if (operation.terms !== undefined) {
       if (operation.terms.length === 0) return [];
+      // FTS5 looks up every term in the index of all namespaces before the namespace filter
+      // applies, which costs most when there is nothing to find: a user with no memories yet,
+      // searched on every turn. The namespace index answers that case first.
+      if (!this.#database.statement(`SELECT 1 FROM agent_store_items i WHERE ${where.join(" AND ")} LIMIT 1`).get(...params)) return [];
       // Any of the words, each quoted so FTS5 reads none as an operator; bm25 is lower for better
       // matches. The matches are ranked by id alone, and only the page's rows read whole.
       const match = operation.terms.map((term) => `"${term}"`).join(" OR ");
