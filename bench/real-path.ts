@@ -18,7 +18,7 @@ import { promisify } from "node:util";
 import { loadConfig } from "../src/config.js";
 import { createChatModel } from "../src/graph/chat-model.js";
 import { createAgent } from "../src/graph/agent.js";
-import { inParallel, mean, ms, question } from "./workloads.js";
+import { inParallel, mean, median, ms, question } from "./workloads.js";
 
 const run = promisify(execFile);
 const tsx = ["--import", import.meta.resolve("tsx")];
@@ -29,7 +29,9 @@ const ROOT = new URL("../", import.meta.url).pathname;
 /** The figures of one side (server or floor). */
 export interface PathFigures {
   latency_1_thread_ms: { mean: number; p50: number; p95: number };
+  /** The median of `throughput_rounds`. */
   throughput_16_threads_turns_per_s: number;
+  throughput_rounds: number[];
   first_token_ms: { mean: number; max: number };
 }
 
@@ -94,6 +96,12 @@ async function startServer(baseUrl: string, dataDir: string) {
   server.stdout!.resume();
   return {
     apiUrl: `http://127.0.0.1:${port}`,
+    /** CPU time the server process has used so far (all its threads), in ms. */
+    cpuMs: () => {
+      const fields = readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      // utime and stime, in clock ticks (100 a second on Linux).
+      return (Number(fields[11]) + Number(fields[12])) * 10;
+    },
     /** Resident memory of the server process, in MB. */
     rssMb: () => Number((Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024).toFixed(1)),
     close: async () => {
@@ -109,7 +117,7 @@ async function client<T>(apiUrl: string, ...args: string[]): Promise<T> {
 }
 
 /** The floor: the same graph and model in process, on MemorySaver; the same turns as the client's. */
-async function floor(baseUrl: string, calls: () => Promise<number>): Promise<PathFigures & { model_calls_per_turn: number }> {
+function createFloor(baseUrl: string) {
   const config = loadConfig({ OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: "bench", MODEL: "gpt-4o-mini", LOG_LEVEL: "silent" });
   const agent = createAgent({
     model: createChatModel(config),
@@ -126,55 +134,81 @@ async function floor(baseUrl: string, calls: () => Promise<number>): Promise<Pat
     retry: { maxRetries: config.MODEL_MAX_RETRIES, attemptTimeoutMs: config.MODEL_TIMEOUT_MS },
   });
   const turn = (threadId: string, text: string) => agent.invoke({ messages: [new HumanMessage(text)] }, { configurable: { thread_id: threadId } });
-
-  const callsBefore = await calls();
-  for (let index = 0; index < 10; index += 1) await turn("latency", question(index));
-  const latencies: number[] = [];
-  for (let index = 0; index < 100; index += 1) {
-    const started = performance.now();
-    await turn("latency", question(index));
-    latencies.push(performance.now() - started);
-  }
-  latencies.sort((a, b) => a - b);
-  const callsPerTurn = ((await calls()) - callsBefore) / 110;
-
-  await Promise.all(Array.from({ length: 16 }, (_, worker) => turn(`parallel-${worker}`, question(0))));
-  const turnsEach = 30;
-  const elapsed = await inParallel(16, async (worker) => {
-    for (let index = 1; index <= turnsEach; index += 1) await turn(`parallel-${worker}`, question(index));
-  });
-
-  const firstTokens: number[] = [];
-  for (let attempt = 0; attempt < 25; attempt += 1) {
-    const started = performance.now();
-    let first: number | undefined;
-    for await (const [chunk] of await agent.stream({ messages: [new HumanMessage("Tell me something")] }, { configurable: { thread_id: "first-token" }, streamMode: "messages" })) {
-      if (first === undefined && typeof chunk.content === "string" && chunk.content !== "") first = performance.now();
-    }
-    if (attempt >= 5 && first !== undefined) firstTokens.push(first - started);
-  }
   return {
-    latency_1_thread_ms: { mean: ms(mean(latencies)), p50: ms(latencies[50]!), p95: ms(latencies[95]!) },
-    throughput_16_threads_turns_per_s: Number(((16 * turnsEach) / (elapsed / 1000)).toFixed(1)),
-    first_token_ms: { mean: ms(mean(firstTokens)), max: ms(Math.max(...firstTokens)) },
-    model_calls_per_turn: Number(callsPerTurn.toFixed(2)),
+    /** 10 turns of warm-up, then 100 timed, on one thread. */
+    async latency(): Promise<PathFigures["latency_1_thread_ms"]> {
+      for (let index = 0; index < 10; index += 1) await turn("latency", question(index));
+      const latencies: number[] = [];
+      for (let index = 0; index < 100; index += 1) {
+        const started = performance.now();
+        await turn("latency", question(index));
+        latencies.push(performance.now() - started);
+      }
+      latencies.sort((a, b) => a - b);
+      return { mean: ms(mean(latencies)), p50: ms(latencies[50]!), p95: ms(latencies[95]!) };
+    },
+    /** One round as the client runs it: 16 fresh threads, one untimed turn each, then 30 each at once. */
+    async throughputRound(round: number): Promise<number> {
+      await Promise.all(Array.from({ length: 16 }, (_, worker) => turn(`parallel-${round}-${worker}`, question(0))));
+      const turnsEach = 30;
+      const elapsed = await inParallel(16, async (worker) => {
+        for (let index = 1; index <= turnsEach; index += 1) await turn(`parallel-${round}-${worker}`, question(index));
+      });
+      return Number(((16 * turnsEach) / (elapsed / 1000)).toFixed(1));
+    },
+    async firstToken(): Promise<PathFigures["first_token_ms"]> {
+      const firstTokens: number[] = [];
+      for (let attempt = 0; attempt < 25; attempt += 1) {
+        const started = performance.now();
+        let first: number | undefined;
+        for await (const [chunk] of await agent.stream({ messages: [new HumanMessage("Tell me something")] }, { configurable: { thread_id: "first-token" }, streamMode: "messages" })) {
+          if (first === undefined && typeof chunk.content === "string" && chunk.content !== "") first = performance.now();
+        }
+        if (attempt >= 5 && first !== undefined) firstTokens.push(first - started);
+      }
+      return { mean: ms(mean(firstTokens)), max: ms(Math.max(...firstTokens)) };
+    },
   };
 }
+
+/** Rounds of the throughput measurement on each side; the median is the figure. */
+const THROUGHPUT_ROUNDS = 3;
 
 /** Turns of the soak, in steps, with the server's RSS after each. */
 const SOAK_STEPS = 4;
 
 export async function realPathBench(dir: string, options: { soakTurns: number }) {
-  await buildRelease();
+  if (!process.env.SKIP_BUILD) await buildRelease();
   const stub = await startStub();
   try {
-    const floorFigures = await floor(stub.baseUrl, stub.calls);
+    const floor = createFloor(stub.baseUrl);
     const server = await startServer(stub.baseUrl, join(dir, "real-path"));
     try {
-      const callsBefore = await stub.calls();
+      // Each measurement on both sides one after the other, and the throughput rounds taken in
+      // turns, so that a machine whose speed drifts (a shared host) moves both alike.
+      let callsBefore = await stub.calls();
+      const floorLatency = await floor.latency();
+      const floorCallsPerTurn = ((await stub.calls()) - callsBefore) / 110;
+      callsBefore = await stub.calls();
       const latency = await client<PathFigures["latency_1_thread_ms"]>(server.apiUrl, "latency");
       const callsPerTurn = ((await stub.calls()) - callsBefore) / 110;
-      const { turns_per_s: throughput } = await client<{ turns_per_s: number }>(server.apiUrl, "throughput");
+      const floorRounds: number[] = [];
+      const rounds: number[] = [];
+      // CPU per turn (all threads: GC and the libuv pool too) says where a throughput gap comes from.
+      let floorCpuMs = 0;
+      let serverCpuMs = 0;
+      for (let round = 0; round < THROUGHPUT_ROUNDS; round += 1) {
+        const floorCpu = process.cpuUsage();
+        floorRounds.push(await floor.throughputRound(round));
+        const used = process.cpuUsage(floorCpu);
+        floorCpuMs += (used.user + used.system) / 1000;
+        const serverCpu = server.cpuMs();
+        rounds.push((await client<{ turns_per_s: number }>(server.apiUrl, "throughput")).turns_per_s);
+        serverCpuMs += server.cpuMs() - serverCpu;
+      }
+      // Each round: 16 untimed turns and 16 × 30 timed ones.
+      const cpuPerTurn = (total: number) => Number((total / (THROUGHPUT_ROUNDS * 16 * 31)).toFixed(2));
+      const floorFirstToken = await floor.firstToken();
       const firstToken = await client<{ mean: number; max: number }>(server.apiUrl, "first-token", "0");
       const rss: Record<string, number> = { after_warm_up: server.rssMb() };
       const step = Math.ceil(options.soakTurns / SOAK_STEPS);
@@ -182,7 +216,13 @@ export async function realPathBench(dir: string, options: { soakTurns: number })
         await client(server.apiUrl, "soak", String(step));
         rss[`after_${done}_turns`] = server.rssMb();
       }
-      const ours: PathFigures = { latency_1_thread_ms: latency, throughput_16_threads_turns_per_s: throughput, first_token_ms: firstToken };
+      const ours: PathFigures = { latency_1_thread_ms: latency, throughput_16_threads_turns_per_s: median(rounds), throughput_rounds: rounds, first_token_ms: firstToken };
+      const floorFigures: PathFigures = {
+        latency_1_thread_ms: floorLatency,
+        throughput_16_threads_turns_per_s: median(floorRounds),
+        throughput_rounds: floorRounds,
+        first_token_ms: floorFirstToken,
+      };
       return {
         server: ours,
         floor: floorFigures,
@@ -190,7 +230,8 @@ export async function realPathBench(dir: string, options: { soakTurns: number })
         throughput_ratio: Number((ours.throughput_16_threads_turns_per_s / floorFigures.throughput_16_threads_turns_per_s).toFixed(2)),
         first_token_ratio: Number((ours.first_token_ms.mean / floorFigures.first_token_ms.mean).toFixed(2)),
         goals: { latency_ratio_at_most: 1.15, throughput_ratio_at_least: 0.9 },
-        model_calls_per_turn: { server: Number(callsPerTurn.toFixed(2)), floor: floorFigures.model_calls_per_turn },
+        model_calls_per_turn: { server: Number(callsPerTurn.toFixed(2)), floor: Number(floorCallsPerTurn.toFixed(2)) },
+        cpu_ms_per_turn_16_threads: { server: cpuPerTurn(serverCpuMs), floor: cpuPerTurn(floorCpuMs) },
         server_rss_mb: rss,
       };
     } finally {

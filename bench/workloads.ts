@@ -67,6 +67,13 @@ export const ms = (value: number) => Number(value.toFixed(2));
 /** Mean of `values`. */
 export const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
 /** Runs `count` workers at once, each calling `work(worker)` until all are done; returns elapsed ms. */
 export async function inParallel(count: number, work: (worker: number) => Promise<void>): Promise<number> {
   const started = performance.now();

@@ -15,6 +15,7 @@ import type { Storage } from "../storage/storage.js";
 import { scopedStore } from "../storage/scoped-store.js";
 import type { BaseStore, Item } from "@langchain/langgraph-checkpoint";
 import type { MemoryStoreAccess, StoredItem } from "./chat-memories.js";
+import { withModelCallHandlers } from "../graph/model-call-config.js";
 import {
   ASSISTANT_LIMIT,
   type AssistantSummary,
@@ -114,7 +115,7 @@ export class EmbeddedBackend implements ChatBackend {
     // What the model streamed, kept after a Stop as a server's run keeps it.
     const partial = new PartialReply();
     try {
-      const stream = await this.#agent.stream({ messages: input }, { ...config, callbacks: [partial.handler], streamMode: "messages", signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
+      const stream = await this.#agent.stream({ messages: input }, { ...withModelCallHandlers(config, [partial.handler]), streamMode: "messages", signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
       const reply = new ReplyTokens();
       for await (const [message, metadata] of stream) {
         if ((metadata as { langgraph_node?: string }).langgraph_node !== "model" || message.getType() !== "ai") continue;

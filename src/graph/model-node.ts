@@ -1,4 +1,3 @@
-import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { type BaseMessage, SystemMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
@@ -7,13 +6,14 @@ import { AppError, ModelNotConfiguredError, ModelProviderError } from "../errors
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import { resolveSystemPrompt } from "./configuration.js";
 import { collectionOf } from "./search-documents-tool.js";
-import { modelCallConfig } from "./model-call-config.js";
+import { modelCallConfig, withHandlers } from "./model-call-config.js";
 import { isCachedReply, promptFingerprint } from "../storage/llm-cache.js";
 import { type MemoryRun, promptWithMemories } from "./memory-recall.js";
 import { DEFAULT_RETRY, type RetryOptions, isRetryable, retryAfterMs, retryDelayMs, sleep } from "./model-retry.js";
 import type { AgentStateUpdate, AgentStateValue } from "./state.js";
 import { SUMMARY_HEADING } from "./summary.js";
 import { countPinned } from "./trim-node.js";
+import { modelCallHandler } from "./model-call-handler.js";
 
 /** Said wherever a run needs a model and none is configured. */
 export const MODEL_NOT_CONFIGURED_MESSAGE =
@@ -118,7 +118,7 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
   for (let attempt = 0; ; attempt += 1) {
     let streamed = false;
     // Only what a client could have seen counts: a role-only first chunk carries no text.
-    const watcher = BaseCallbackHandler.fromMethods({
+    const watcher = modelCallHandler({
       handleLLMNewToken: (token, _index, _runId, _parentRunId, _tags, fields) => {
         const chunk = fields?.chunk as { message?: { tool_call_chunks?: unknown[] } } | undefined;
         if (token !== "" || (chunk?.message?.tool_call_chunks?.length ?? 0) > 0) streamed = true;
@@ -131,7 +131,13 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
     const deadline = retry.attemptTimeoutMs ? AbortSignal.timeout(retry.attemptTimeoutMs) : undefined;
     const signal = deadline && config?.signal ? AbortSignal.any([config.signal, deadline]) : (deadline ?? config?.signal);
     // Tools go as call options, not bindTools: the model object stays the one the cache is on.
-    const options: RunnableConfig & { promptFingerprint?: string; tools?: StructuredToolInterface[] } = { ...modelCallConfig(withHandler(config, watcher)), signal, ...(tools ? { tools } : {}) };
+    const options: RunnableConfig & { promptFingerprint?: string; tools?: StructuredToolInterface[] } = {
+      ...modelCallConfig(withHandlers(config, [watcher])),
+      // Which attempt this is (from 1), for whoever listens to model calls: a retry says so.
+      ...(attempt > 0 ? { metadata: { ...config?.metadata, model_call_attempt: attempt + 1 } } : {}),
+      signal,
+      ...(tools ? { tools } : {}),
+    };
     if (model.cache) {
       // Our run id names the model call, so a reply answered from the cache can take the id
       // LangChain streamed it under (`run-<id>`); see `adoptCachedReplyId`.
@@ -194,16 +200,6 @@ function adoptCachedReplyId(reply: BaseMessage, runId: string): void {
   const id = toolCalls.length > 0 ? randomUUID() : `run-${runId}`;
   reply.id = id;
   reply.lc_kwargs.id = id;
-}
-
-/** `config` with one more callback handler, keeping the ones LangGraph put there (token streaming). */
-function withHandler(config: RunnableConfig | undefined, handler: BaseCallbackHandler): RunnableConfig {
-  const callbacks = config?.callbacks;
-  if (callbacks === undefined) return { ...config, callbacks: [handler] };
-  if (Array.isArray(callbacks)) return { ...config, callbacks: [...callbacks, handler] };
-  const copy = callbacks.copy();
-  copy.addHandler(handler, false);
-  return { ...config, callbacks: copy };
 }
 
 /** Models whose provider refused a request for offering tools: offered none again in this process. */

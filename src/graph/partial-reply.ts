@@ -8,11 +8,12 @@
  * tagged `nostream` (summaries, memory extraction, titles) are bookkeeping, not the reply, and
  * are left out, as the stream leaves them out.
  */
-import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
 import { AIMessage, type BaseMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { randomUUID } from "node:crypto";
+import { modelCallHandler } from "./model-call-handler.js";
 
 /**
  * The marker of a reply cut short by a Stop: `response_metadata.stopped === true`. It is kept
@@ -50,7 +51,7 @@ export class PartialReply {
    * The callback handler to add to the run's config (it does not ask the model to stream).
    * Typed as the base class: the declaration `fromMethods` infers names a private module of @langchain/core.
    */
-  readonly handler: BaseCallbackHandler = BaseCallbackHandler.fromMethods({
+  readonly handler: BaseCallbackHandler = modelCallHandler({
     handleChatModelStart: (_llm: Serialized, _messages: BaseMessage[][], runId: string, _parent?: string, _extra?: Record<string, unknown>, tags?: string[]) => {
       // LangChain names a chunk without a provider id `run-<runId>`, after this callback has seen it.
       if (!tags?.some((tag) => NOSTREAM_TAGS.has(tag))) this.#calls.set(runId, { id: `run-${runId}`, tokens: "", blocks: "" });
@@ -69,12 +70,6 @@ export class PartialReply {
       if (event.event === "content-block-delta" && event.delta.type === "text-delta") call.blocks += event.delta.text;
     },
   });
-
-  constructor() {
-    // Heard before the token moves on, not in LangChain's background queue: when a Stop lands,
-    // every token a client was sent has been counted.
-    this.handler.awaitHandlers = true;
-  }
 
   /** The text streamed so far: each call's, joined by a blank line (a run may call the model more than once). */
   text(): string {

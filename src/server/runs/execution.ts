@@ -34,6 +34,7 @@ import { forkCheckpointId, graphInput, runConfig, toModes } from "./run-request.
 import { callRunWebhook } from "./run-webhook.js";
 import type { ThreadTitles } from "./thread-titles.js";
 import { type QueueWork, waitForClaim } from "./thread-queue.js";
+import { withModelCallHandlers } from "../../graph/model-call-config.js";
 
 /** What execution needs: the agent and storage, and of the queue only whether other runs follow. */
 export interface RunExecutionDeps {
@@ -164,15 +165,15 @@ export class RunExecution implements QueueWork {
     const translator = new StreamTranslator(requested);
     // "values" always: the last one is the run's result, which spares reading the state back;
     // "updates" always: an `__interrupt__` update says the run paused at a breakpoint.
+    // Hears every token the model streams, whichever modes the client asked for; and the
+    // model calls' times, tokens and failures, for the metrics.
+    const handlers = metrics ? [partial.handler, modelMetricsHandler(metrics, { startedAt: handle.startedAt ?? performance.now(), signal: handle.controller.signal })] : [partial.handler];
     const options = {
-      ...runConfig(run, body, handle.assistant, handle.owner),
+      ...withModelCallHandlers(runConfig(run, body, handle.assistant, handle.owner), handlers),
       // The graph's `config.store`: the owner's view, whatever namespace or user_id the run names.
       store: scopedStore(this.deps.storage.store, handle.owner),
       streamMode: [...new Set<GraphStreamMode>([...graphModesFor(requested), "values", "updates"])],
       signal: handle.controller.signal,
-      // Hears every token the model streams, whichever modes the client asked for; and the
-      // model calls' times, tokens and failures, for the metrics.
-      callbacks: metrics ? [partial.handler, modelMetricsHandler(metrics, { startedAt: handle.startedAt ?? performance.now(), signal: handle.controller.signal })] : [partial.handler],
     };
     const input = graphInput(body) as Parameters<Agent["stream"]>[0];
     const publish = (mode: GraphStreamMode, payload: unknown) => {

@@ -4,13 +4,14 @@
  * retries. It is a LangChain callback handler the run adds to its config, so the graph, which
  * makes the calls (and retries them, see graph/model-node.ts), knows nothing of metrics.
  */
-import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
+import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import { ModelProviderError } from "../../errors.js";
 import { toModelError } from "../../graph/model-node.js";
 import type { Metrics, ProviderErrorKind } from "../metrics.js";
+import { modelCallHandler } from "../../graph/model-call-handler.js";
 
 /** Tags of calls that are bookkeeping (summaries, memory extraction), not the reply a client waits for. */
 const NOSTREAM_TAGS = new Set(["nostream", "langsmith:nostream"]);
@@ -68,21 +69,28 @@ interface Call {
  */
 export function modelMetricsHandler(metrics: Metrics, run: { startedAt: number; signal: AbortSignal }): BaseCallbackHandler {
   const calls = new Map<string, Call>();
-  /** The node whose last call failed, and how: its next call is a retry. */
-  const failed = new Map<string, ProviderErrorKind>();
+  /** How the run's last model call failed: a call that says it is a retry (see model-node.ts) retries that. */
+  let lastFailure: ProviderErrorKind | undefined;
   let firstTokenSeen = false;
   const firstToken = (runId: string) => {
     if (firstTokenSeen || !calls.get(runId)?.streamsReply) return;
     firstTokenSeen = true;
     metrics.timeToFirstToken.observe((performance.now() - run.startedAt) / 1000);
   };
-  const handler = BaseCallbackHandler.fromMethods({
-    handleChatModelStart: (_llm: Serialized, _messages: BaseMessage[][], runId: string, parentRunId?: string, _extra?: Record<string, unknown>, tags?: string[]) => {
+  return modelCallHandler({
+    handleChatModelStart: (
+      _llm: Serialized,
+      _messages: BaseMessage[][],
+      runId: string,
+      _parentRunId?: string,
+      _extra?: Record<string, unknown>,
+      tags?: string[],
+      metadata?: Record<string, unknown>,
+    ) => {
       calls.set(runId, { startedAt: performance.now(), streamsReply: !tags?.some((tag) => NOSTREAM_TAGS.has(tag)) });
-      const kind = parentRunId === undefined ? undefined : failed.get(parentRunId);
-      if (kind === undefined) return;
-      failed.delete(parentRunId!);
-      metrics.modelRetries.inc({ kind });
+      // A run's model calls come one at a time: a retry follows the failure it retries.
+      const attempt = metadata?.model_call_attempt;
+      if (typeof attempt === "number" && attempt > 1) metrics.modelRetries.inc({ kind: lastFailure ?? "other" });
     },
     handleLLMNewToken: (token, _index, runId) => {
       if (token !== "") firstToken(runId);
@@ -101,17 +109,14 @@ export function modelMetricsHandler(metrics: Metrics, run: { startedAt: number; 
       if (tokens.input > 0) metrics.modelTokens.inc({ direction: "input" }, tokens.input);
       if (tokens.output > 0) metrics.modelTokens.inc({ direction: "output" }, tokens.output);
     },
-    handleLLMError: (error, runId, parentRunId) => {
+    handleLLMError: (error, runId) => {
       const call = calls.get(runId);
       calls.delete(runId);
       if (call) metrics.modelCallDuration.observe({ outcome: "error" }, (performance.now() - call.startedAt) / 1000);
       if (run.signal.aborted) return;
       const kind = providerErrorKind(error);
       metrics.providerErrors.inc({ kind });
-      if (parentRunId !== undefined) failed.set(parentRunId, kind);
+      lastFailure = kind;
     },
   });
-  // Inline, not in LangChain's background queue: each callback only adds to a counter.
-  handler.awaitHandlers = true;
-  return handler;
 }

@@ -61,8 +61,10 @@ export async function respondWhenDone(response: Response, body: Promise<unknown>
   }, KEEP_ALIVE_MS);
   try {
     const value = await body;
-    if (response.headersSent) response.end(JSON.stringify(value));
-    else response.json(value);
+    // Not `response.json`: it hashes the body for an ETag, which no client of a run's outcome
+    // revalidates, and the body is a whole thread's values.
+    if (!response.headersSent) response.setHeader("content-type", "application/json; charset=utf-8");
+    response.end(JSON.stringify(value));
   } finally {
     clearInterval(keepAlive);
   }
