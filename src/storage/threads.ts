@@ -70,6 +70,8 @@ export interface ThreadRepository {
   createThread(thread: NewThread): Promise<Thread | null>;
   /** The thread, or `null` when it does not exist or (with `owner` given) belongs to someone else. */
   getThread(threadId: string, owner?: string): Promise<Thread | null>;
+  /** Whether the thread exists: what a run checks before and after it runs, cheaper than reading it. */
+  threadExists(threadId: string): Promise<boolean>;
   /** Merges `metadata` into the thread's (a `null` value deletes the key) and/or sets its status or TTL. */
   updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus; ttlMinutes?: number }): Promise<Thread | null>;
   /**

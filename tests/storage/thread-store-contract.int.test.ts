@@ -92,6 +92,14 @@ describe.each(storageBackends)("%s thread repository", (_name, createBackend) =>
       expect(await storage.threads.getThread(newId("unknown"), "alice")).toBeNull();
     });
 
+    it("says whether a thread exists, until it is deleted", async () => {
+      const thread = (await storage.threads.createThread({ threadId: newId("exists"), metadata: {} }))!;
+      expect(await storage.threads.threadExists(thread.threadId)).toBe(true);
+      expect(await storage.threads.threadExists(newId("unknown"))).toBe(false);
+      await storage.threads.deleteThread(thread.threadId);
+      expect(await storage.threads.threadExists(thread.threadId)).toBe(false);
+    });
+
     it("scopes get by owner: another owner's thread, and a thread of nobody, are not found", async () => {
       const alices = await create({}, { owner: "alice" });
       const nobodys = await create();
@@ -146,6 +154,8 @@ describe.each(storageBackends)("%s thread repository", (_name, createBackend) =>
     it("returns null for an unknown thread and creates nothing", async () => {
       const threadId = newId("unknown");
       expect(await storage.threads.updateThread(threadId, { metadata: { a: 1 }, status: "busy" })).toBeNull();
+      expect(await storage.threads.updateThread(threadId, { status: "busy" })).toBeNull();
+      expect(await storage.threads.updateThread(threadId, { metadata: {}, ttlMinutes: 5 })).toBeNull();
       expect(await storage.threads.getThread(threadId)).toBeNull();
     });
   });

@@ -84,7 +84,7 @@ export class RunExecution implements QueueWork {
       const { signal } = handle.controller;
       if (body.after_seconds) await sleep(body.after_seconds * 1000, undefined, { signal });
       // The thread may have been deleted while the run waited in the queue.
-      if (!handle.temporary && !(await storage.threads.getThread(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
+      if (!handle.temporary && !(await storage.threads.threadExists(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
       // Checked again when used: the collection may have been deleted while the run waited.
       await requireCollection(this.deps.documents, requestedCollection(body), handle.owner);
       // Another instance may be running this thread: wait for the database to give us our turn.
@@ -109,7 +109,7 @@ export class RunExecution implements QueueWork {
       }
       handle.graphFinished();
       // Deleted meanwhile (perhaps through another instance): leave nothing of it behind.
-      if (!handle.temporary && !(await storage.threads.getThread(run.threadId))) {
+      if (!handle.temporary && !(await storage.threads.threadExists(run.threadId))) {
         await checkpointer.deleteThread(run.threadId);
         throw new NotFoundError(`Thread ${run.threadId} was deleted while the run was going`);
       }
@@ -225,7 +225,7 @@ export class RunExecution implements QueueWork {
     if (!input?.length || handle.temporary) return;
     const { agent, storage } = this.deps;
     try {
-      if (!(await storage.threads.getThread(handle.run.threadId))) return;
+      if (!(await storage.threads.threadExists(handle.run.threadId))) return;
       const checkpointId = forkCheckpointId(handle.body);
       const config: RunnableConfig = { configurable: { thread_id: handle.run.threadId, ...(checkpointId ? { checkpoint_id: checkpointId } : {}) } };
       await keepStoppedTurn(agent, config, input, partial);
@@ -296,7 +296,7 @@ export class RunExecution implements QueueWork {
       let status = last?.threadStatusAfter;
       if (status === undefined) {
         // After a cancel the state is what the revert left: read it.
-        if (!(await storage.threads.getThread(threadId))) return;
+        if (!(await storage.threads.threadExists(threadId))) return;
         status = (await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
       }
       // A run may have been queued meanwhile; it owns the status now.

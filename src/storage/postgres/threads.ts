@@ -30,6 +30,11 @@ export class PostgresThreads extends PostgresThreadTables implements ThreadRepos
   }
 
 
+  async threadExists(threadId: string): Promise<boolean> {
+    return (await this.database.query(`SELECT 1 FROM ${this.schema}.agent_threads WHERE thread_id = $1`, [threadId])).rows.length > 0;
+  }
+
+
   async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus; ttlMinutes?: number }): Promise<Thread | null> {
     const entries = Object.entries(patch.metadata ?? {});
     const set = Object.fromEntries(entries.filter(([, value]) => value !== null));

@@ -24,7 +24,22 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
   }
 
 
+  async threadExists(threadId: string): Promise<boolean> {
+    return this.sql("SELECT 1 FROM threads WHERE thread_id = ?").get(threadId) !== undefined;
+  }
+
+
   async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus; ttlMinutes?: number }): Promise<Thread | null> {
+    if (Object.keys(patch.metadata ?? {}).length === 0) {
+      // Status or TTL alone (every run marks its thread busy): one statement, no merge to make.
+      const row = this.sql("UPDATE threads SET status = coalesce(?, status), ttl_minutes = coalesce(?, ttl_minutes), updated_at = ? WHERE thread_id = ? RETURNING *").get(
+        patch.status ?? null,
+        patch.ttlMinutes ?? null,
+        this.now(),
+        threadId,
+      ) as ThreadRow | undefined;
+      return row ? toThread(row) : null;
+    }
     const update = this.database.connection.transaction(() => {
       const row = this.sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
       if (!row) return null;
