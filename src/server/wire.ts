@@ -17,29 +17,59 @@ const hasToDict = (value: unknown): value is ToDict =>
   typeof value === "object" && value !== null && typeof (value as Partial<ToDict>).toDict === "function";
 
 /**
- * Dicts of messages already converted. Messages come from the checkpointer's cache as the same
- * objects turn after turn, and `toDict` is costly, so a long thread is not converted again whole
- * on every response. Content is compared so that a message changed in place is converted anew.
+ * Dicts of messages already converted, and their JSON once written. Messages come from the
+ * checkpointer's cache as the same objects turn after turn, and `toDict` is costly, so a long
+ * thread is not converted (or serialised, see `toWireJson`) again whole on every response.
+ * Content is compared so that a message changed in place is converted anew.
  */
-const converted = new WeakMap<object, { content: unknown; dict: Record<string, unknown> }>();
+interface ConvertedMessage {
+  content: unknown;
+  dict: Record<string, unknown>;
+  json?: string;
+}
+const converted = new WeakMap<object, ConvertedMessage>();
+
+function convertedMessage(message: ToDict): ConvertedMessage {
+  const content = (message as { content?: unknown }).content;
+  const known = converted.get(message);
+  if (known && known.content === content) return known;
+  const { type, data } = message.toDict();
+  const entry: ConvertedMessage = { content, dict: { ...data, type } };
+  converted.set(message, entry);
+  return entry;
+}
 
 /** Replaces LangChain messages (anything with `toDict`) by the API's flat message dicts. */
 export function toWire(value: unknown): unknown {
-  if (hasToDict(value)) {
-    const content = (value as { content?: unknown }).content;
-    const known = converted.get(value);
-    if (known && known.content === content) return known.dict;
-    const { type, data } = value.toDict();
-    const dict = { ...data, type };
-    converted.set(value, { content, dict });
-    return dict;
-  }
+  if (hasToDict(value)) return convertedMessage(value).dict;
   if (Array.isArray(value)) return value.map(toWire);
   if (value instanceof Date) return value.toISOString();
   if (typeof value === "object" && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, toWire(item)]));
   }
   return value;
+}
+
+/**
+ * `JSON.stringify(toWire(values))` for a state's values, each message serialised once in its
+ * life: a run's answer holds the whole thread, and all but the last turn's messages were in the
+ * answer before.
+ */
+export function toWireJson(values: Record<string, unknown>): string {
+  const members: string[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    let json: string | undefined;
+    if (Array.isArray(value) && value.length > 0 && value.every(hasToDict)) {
+      json = `[${value.map((message) => {
+        const entry = convertedMessage(message);
+        entry.json ??= JSON.stringify(entry.dict);
+        return entry.json;
+      })}]`;
+    } else json = JSON.stringify(toWire(value)) as string | undefined;
+    // As JSON.stringify does: members without a JSON value (undefined, functions) are left out.
+    if (json !== undefined) members.push(`${JSON.stringify(key)}:${json}`);
+  }
+  return `{${members.join(",")}}`;
 }
 
 /** `{thread_id, checkpoint_ns, checkpoint_id, checkpoint_map}` of a config, or null. */

@@ -6,7 +6,7 @@ import type { Response } from "express";
 import type { Agent } from "../../graph/agent.js";
 import type { StreamGauge } from "../metrics.js";
 import { openSse } from "../sse.js";
-import { toWire } from "../wire.js";
+import { toWireJson } from "../wire.js";
 import type { CancelAction, RunHandle } from "./run-handle.js";
 
 /** Interval of the keep-alive newlines of `wait` and `join`. */
@@ -41,12 +41,12 @@ export async function streamHandle(runs: RunCanceller, handle: RunHandle, respon
   sse.end();
 }
 
-/** The body of `wait` and `join`: the final values, or `{__error__}` as the official server does. */
-export async function outcomeBody(agent: Agent, handle: RunHandle): Promise<unknown> {
+/** The body of `wait` and `join` as JSON: the final values, or `{__error__}` as the official server does. */
+export async function outcomeBody(agent: Agent, handle: RunHandle): Promise<string> {
   const outcome = await handle.done;
-  if (outcome.error) return { __error__: outcome.error };
-  if (outcome.values) return toWire(outcome.values);
-  return toWire((await agent.getState({ configurable: { thread_id: handle.run.threadId } })).values);
+  if (outcome.error) return JSON.stringify({ __error__: outcome.error });
+  const values = outcome.values ?? (await agent.getState({ configurable: { thread_id: handle.run.threadId } })).values;
+  return toWireJson(values as Record<string, unknown>);
 }
 
 /**
@@ -54,17 +54,17 @@ export async function outcomeBody(agent: Agent, handle: RunHandle): Promise<unkn
  * official server does, so proxies with idle timeouts keep long waits open (leading
  * whitespace is valid JSON).
  */
-export async function respondWhenDone(response: Response, body: Promise<unknown>): Promise<void> {
+export async function respondWhenDone(response: Response, body: Promise<string>): Promise<void> {
   const keepAlive = setInterval(() => {
     if (!response.headersSent) response.writeHead(200, { "content-type": "application/json; charset=utf-8" });
     response.write("\n");
   }, KEEP_ALIVE_MS);
   try {
-    const value = await body;
+    const json = await body;
     // Not `response.json`: it hashes the body for an ETag, which no client of a run's outcome
     // revalidates, and the body is a whole thread's values.
     if (!response.headersSent) response.setHeader("content-type", "application/json; charset=utf-8");
-    response.end(JSON.stringify(value));
+    response.end(json);
   } finally {
     clearInterval(keepAlive);
   }
