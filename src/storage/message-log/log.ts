@@ -53,8 +53,28 @@ interface Origin {
   content: unknown;
 }
 
-/** Decoded messages kept in memory across all threads, by default. */
-const CACHED_MESSAGES_LIMIT = 200_000;
+/**
+ * Memory the decoded messages of all threads may take, by default, as `weightOf` estimates it.
+ * A count of messages would let a process grow with their sizes; 200,000 messages (the limit
+ * before this one) took over a gigabyte of heap for ~560-character messages.
+ */
+const CACHED_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** What a decoded message takes besides its text: the object, its kwargs and metadata, its API dict and JSON. */
+const MESSAGE_OVERHEAD_BYTES = 4096;
+
+/** The estimated heap bytes of a decoded message (text at up to two bytes a character). */
+function weightOf(message: BaseMessage): number {
+  const { content } = message;
+  let characters = 0;
+  if (typeof content === "string") characters = content.length;
+  else {
+    for (const part of content as unknown[]) {
+      const text = (part as { text?: unknown }).text;
+      characters += typeof part === "string" ? part.length : typeof text === "string" ? text.length : JSON.stringify(part).length;
+    }
+  }
+  return MESSAGE_OVERHEAD_BYTES + 2 * characters;
+}
 
 /**
  * What a process remembers of the message logs: decoded messages by thread and sequence number
@@ -65,12 +85,15 @@ export class MessageLogCache {
   readonly #origins = new WeakMap<object, Origin>();
   /** Per thread: decoded messages by sequence number; Map order is least recently used first. */
   readonly #threads = new Map<string, Map<number, BaseMessage>>();
+  /** Per thread: the summed `weightOf` of its cached messages. */
+  readonly #weights = new Map<string, number>();
   readonly #epochs = new Map<string, number>();
   readonly #limit: number;
-  #count = 0;
+  #weight = 0;
 
-  constructor(limit = CACHED_MESSAGES_LIMIT) {
-    this.#limit = limit;
+  /** `limitBytes`: the memory all threads' cached messages may take (estimated, see `weightOf`). */
+  constructor(limitBytes = CACHED_MESSAGE_BYTES) {
+    this.#limit = limitBytes;
   }
 
   /**
@@ -99,24 +122,33 @@ export class MessageLogCache {
   remember(threadId: string, seq: number, message: BaseMessage): void {
     this.#origins.set(message, { threadId, seq, epoch: this.#epochs.get(threadId) ?? 0, id: message.id, content: message.content });
     const cache = this.#thread(threadId);
-    if (!cache.has(seq)) this.#count += 1;
+    const replaced = cache.get(seq);
+    const added = weightOf(message) - (replaced ? weightOf(replaced) : 0);
     cache.set(seq, message);
+    this.#weight += added;
+    this.#weights.set(threadId, (this.#weights.get(threadId) ?? 0) + added);
     // Evict whole threads, least recently used first, but never the one being worked on.
-    for (const [candidate, messages] of this.#threads) {
-      if (this.#count <= this.#limit || candidate === threadId) break;
-      this.#count -= messages.size;
-      this.#threads.delete(candidate);
+    for (const candidate of this.#threads.keys()) {
+      if (this.#weight <= this.#limit || candidate === threadId) break;
+      this.#drop(candidate);
     }
+  }
+
+  /** The estimated memory the cached messages take, in bytes (see `weightOf`). */
+  get weight(): number {
+    return this.#weight;
+  }
+
+  #drop(threadId: string): void {
+    this.#weight -= this.#weights.get(threadId) ?? 0;
+    this.#weights.delete(threadId);
+    this.#threads.delete(threadId);
   }
 
   /** Drops what memory holds of a thread whose rows were deleted or replaced. */
   forget(threadId: string): void {
     this.#epochs.set(threadId, (this.#epochs.get(threadId) ?? 0) + 1);
-    const cache = this.#threads.get(threadId);
-    if (cache) {
-      this.#count -= cache.size;
-      this.#threads.delete(threadId);
-    }
+    this.#drop(threadId);
   }
 
   /**
