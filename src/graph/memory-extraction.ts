@@ -8,6 +8,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { type Memory, cleanMemoryKey, cleanMemoryText, memoryNamespace, searchMemories } from "./long-term-memory.js";
+import { withDeadline } from "./deadline.js";
 
 /** What the extraction model is asked to do; the stub model in tests recognises this text. */
 export const MEMORY_EXTRACTION_INSTRUCTIONS =
@@ -107,12 +108,14 @@ const EXISTING_SHOWN = 30;
 export async function extractMemories(job: ExtractionJob): Promise<ExtractionResult> {
   const messages = job.messages.map((message) => message.slice(0, MAX_MESSAGE_CHARACTERS));
   const existing = await searchMemories(job.store, job.user, messages.join("\n"), EXISTING_SHOWN);
-  const reply = await job.model.invoke([new SystemMessage(MEMORY_EXTRACTION_INSTRUCTIONS), new HumanMessage(extractionRequest(existing, messages))], {
-    signal: AbortSignal.timeout(job.timeoutMs),
-    // Bookkeeping, not the reply: kept out of any token stream.
-    tags: ["nostream"],
-    runName: "extract_memories",
-  });
+  const reply = await withDeadline(job.timeoutMs, undefined, (signal) =>
+    job.model.invoke([new SystemMessage(MEMORY_EXTRACTION_INSTRUCTIONS), new HumanMessage(extractionRequest(existing, messages))], {
+      signal,
+      // Bookkeeping, not the reply: kept out of any token stream.
+      tags: ["nostream"],
+      runName: "extract_memories",
+    }),
+  );
   const result = parseExtraction(reply.text);
   const namespace = memoryNamespace(job.user);
   const known = new Map(existing.map((memory) => [memory.key, memory.text]));

@@ -14,6 +14,7 @@ import type { AgentStateUpdate, AgentStateValue } from "./state.js";
 import { SUMMARY_HEADING } from "./summary.js";
 import { countPinned } from "./trim-node.js";
 import { modelCallHandler } from "./model-call-handler.js";
+import { deadline } from "./deadline.js";
 
 /** Said wherever a run needs a model and none is configured. */
 export const MODEL_NOT_CONFIGURED_MESSAGE =
@@ -128,8 +129,9 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
         if (event.event === "content-block-delta") streamed = true;
       },
     });
-    const deadline = retry.attemptTimeoutMs ? AbortSignal.timeout(retry.attemptTimeoutMs) : undefined;
-    const signal = deadline && config?.signal ? AbortSignal.any([config.signal, deadline]) : (deadline ?? config?.signal);
+    // Called off once the attempt settles: see deadline.ts.
+    const timeout = retry.attemptTimeoutMs ? deadline(retry.attemptTimeoutMs) : undefined;
+    const signal = timeout && config?.signal ? AbortSignal.any([config.signal, timeout.signal]) : (timeout?.signal ?? config?.signal);
     // Tools go as call options, not bindTools: the model object stays the one the cache is on.
     const options: RunnableConfig & { promptFingerprint?: string; tools?: StructuredToolInterface[] } = {
       ...modelCallConfig(withHandlers(config, [watcher])),
@@ -151,7 +153,7 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
       if (options.runId !== undefined && isCachedReply(reply)) adoptCachedReplyId(reply, options.runId);
       return asPlainText(reply);
     } catch (error) {
-      const timedOut = deadline?.aborted === true && config?.signal?.aborted !== true;
+      const timedOut = timeout?.signal.aborted === true && config?.signal?.aborted !== true;
       const failure = timedOut
         ? new ModelProviderError(`The model provider did not finish answering within ${retry.attemptTimeoutMs} ms (MODEL_TIMEOUT_MS)`, { cause: error, isRetryable: true })
         : toModelError(error, config?.signal);
@@ -160,6 +162,8 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
         throw failure;
       }
       await sleep(retryDelayMs(failure, attempt, retry), config?.signal);
+    } finally {
+      timeout?.clear();
     }
   }
 }

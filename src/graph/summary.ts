@@ -7,6 +7,7 @@ import { type BaseMessage, HumanMessage, SystemMessage } from "@langchain/core/m
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { modelCallConfig } from "./model-call-config.js";
 import { type TokenCounter, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, roleOf } from "./token-counter.js";
+import { withDeadline } from "./deadline.js";
 
 /** Introduces the summary to the model, inside the system context. */
 export const SUMMARY_HEADING = "Summary of the earlier part of this conversation (those messages are no longer shown):\n";
@@ -63,14 +64,15 @@ export function createSummarizer(options: SummarizerOptions): Summarize {
 
   const call = async (previous: string | null, lines: string[], config?: RunnableConfig): Promise<string> => {
     const request = `Current summary:\n${previous ?? "(none yet)"}\n\nMessages to add:\n${lines.join("\n")}`;
-    const signal = options.timeoutMs ? AbortSignal.any([AbortSignal.timeout(options.timeoutMs), ...(config?.signal ? [config.signal] : [])]) : config?.signal;
-    const reply = await options.model.invoke([new SystemMessage(SUMMARY_INSTRUCTIONS), new HumanMessage(request)], {
-      ...(config ? modelCallConfig(config) : {}),
-      signal,
-      // Summary tokens are not the reply: keep them out of the client's token stream.
-      tags: [...(config?.tags ?? []), "nostream"],
-      runName: "summarize",
-    });
+    const summarize = (signal: AbortSignal | undefined) =>
+      options.model.invoke([new SystemMessage(SUMMARY_INSTRUCTIONS), new HumanMessage(request)], {
+        ...(config ? modelCallConfig(config) : {}),
+        signal,
+        // Summary tokens are not the reply: keep them out of the client's token stream.
+        tags: [...(config?.tags ?? []), "nostream"],
+        runName: "summarize",
+      });
+    const reply = options.timeoutMs ? await withDeadline(options.timeoutMs, config?.signal, summarize) : await summarize(config?.signal);
     return counter.truncate(reply.text.trim(), summaryTokens);
   };
 

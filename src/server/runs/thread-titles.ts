@@ -16,6 +16,7 @@ import type { BaseMessage } from "@langchain/core/messages";
 import type { Storage } from "../../storage/storage.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
 import { runConfigurable } from "./run-request.js";
+import { withDeadline } from "../../graph/deadline.js";
 
 /** Time one title call may take. */
 const TITLE_TIMEOUT_MS = 30_000;
@@ -61,8 +62,7 @@ export class ThreadTitles {
     if (successes.length !== 1 || successes[0]!.runId !== runId) return;
     const model = titleModelOf(agent, { configurable: runConfigurable(threadId, handle.body, handle.assistant, handle.owner) });
     if (!model) return;
-    const signal = AbortSignal.any([this.#stopping.signal, AbortSignal.timeout(TITLE_TIMEOUT_MS)]);
-    const title = await generateTitle(model, exchange, { signal });
+    const title = await withDeadline(TITLE_TIMEOUT_MS, this.#stopping.signal, (signal) => generateTitle(model, exchange, { signal }));
     if (title === undefined) {
       logger.warn("the model's answer held no title for the thread");
       return;
