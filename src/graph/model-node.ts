@@ -130,8 +130,8 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
       },
     });
     // Called off once the attempt settles: see deadline.ts.
-    const timeout = retry.attemptTimeoutMs ? deadline(retry.attemptTimeoutMs) : undefined;
-    const signal = timeout && config?.signal ? AbortSignal.any([config.signal, timeout.signal]) : (timeout?.signal ?? config?.signal);
+    const timeout = retry.attemptTimeoutMs ? deadline(retry.attemptTimeoutMs, config?.signal) : undefined;
+    const signal = timeout?.signal ?? config?.signal;
     // Tools go as call options, not bindTools: the model object stays the one the cache is on.
     const options: RunnableConfig & { promptFingerprint?: string; tools?: StructuredToolInterface[] } = {
       ...modelCallConfig(withHandlers(config, [watcher])),
@@ -153,7 +153,7 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
       if (options.runId !== undefined && isCachedReply(reply)) adoptCachedReplyId(reply, options.runId);
       return asPlainText(reply);
     } catch (error) {
-      const timedOut = timeout?.signal.aborted === true && config?.signal?.aborted !== true;
+      const timedOut = timeout?.timedOut === true && config?.signal?.aborted !== true;
       const failure = timedOut
         ? new ModelProviderError(`The model provider did not finish answering within ${retry.attemptTimeoutMs} ms (MODEL_TIMEOUT_MS)`, { cause: error, isRetryable: true })
         : toModelError(error, config?.signal);
