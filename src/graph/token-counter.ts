@@ -117,7 +117,10 @@ interface CachedCount {
   signature: unknown;
   tokens: number;
 }
-const CACHE_LIMIT = 50_000;
+// Each entry holds a copy of its message's text (the signature): 50,000 of them were tens of
+// megabytes on a busy server. Messages read from the checkpointer's cache are the same objects
+// turn after turn and hit the WeakMap below; this one catches the rest.
+const CACHE_LIMIT = 10_000;
 
 function signatureOf(message: BaseMessage): string {
   const content = typeof message.content === "string" ? message.content : JSON.stringify(message.content);
