@@ -178,7 +178,7 @@ const THROUGHPUT_ROUNDS = 3;
 const SOAK_STEPS = 4;
 
 export async function realPathBench(dir: string, options: { soakTurns: number }) {
-  if (!process.env.SKIP_BUILD) await buildRelease();
+  await buildRelease();
   const stub = await startStub();
   try {
     const floor = createFloor(stub.baseUrl);
