@@ -48,7 +48,7 @@ export class PartialReply {
   readonly #calls = new Map<string, StreamedCall>();
 
   /**
-   * The callback handler to add to the run's config (it does not ask the model to stream).
+   * The callback handler to give the run's model calls (`withModelCallHandlers`); it does not ask the model to stream.
    * Typed as the base class: the declaration `fromMethods` infers names a private module of @langchain/core.
    */
   readonly handler: BaseCallbackHandler = modelCallHandler({

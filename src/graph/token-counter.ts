@@ -159,6 +159,12 @@ export function createTokenCounter(model: string): TokenCounter {
   const tokenize = (message: BaseMessage): number => measure(message, encodedLength, countText);
   const utf8Bytes = (text: string): number => Buffer.byteLength(text, "utf8");
 
+  /** The count of this very object, unless it was changed in place since it was counted. */
+  const countedBefore = (message: BaseMessage): number | undefined => {
+    const known = byObject.get(message);
+    return known && known.signature === message.content && known.toolCalls === toolCallsOf(message) ? known.tokens : undefined;
+  };
+
   const countById = (message: BaseMessage): number => {
     if (!message.id) return tokenize(message);
     const signature = signatureOf(message);
@@ -178,17 +184,14 @@ export function createTokenCounter(model: string): TokenCounter {
       return encoded.length <= tokens ? text : encoder.decode(encoded.slice(0, Math.max(0, tokens)));
     },
     countMessage(message) {
-      const known = byObject.get(message);
-      // The object may have been changed in place since it was counted: compare the content.
-      if (known && known.signature === message.content && known.toolCalls === toolCallsOf(message)) return known.tokens;
+      const known = countedBefore(message);
+      if (known !== undefined) return known;
       const tokens = countById(message);
       byObject.set(message, { signature: message.content, toolCalls: toolCallsOf(message), tokens });
       return tokens;
     },
     countMessageAtMost(message) {
-      const known = byObject.get(message);
-      if (known && known.signature === message.content && known.toolCalls === toolCallsOf(message)) return known.tokens;
-      return measure(message, utf8Bytes);
+      return countedBefore(message) ?? measure(message, utf8Bytes);
     },
   };
 }

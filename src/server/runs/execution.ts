@@ -163,15 +163,16 @@ export class RunExecution implements QueueWork {
     const result: GraphResult = { finalValues: undefined, pausedAtBreakpoint: false };
     const requested = toModes(body.stream_mode);
     const translator = new StreamTranslator(requested);
-    // "values" always: the last one is the run's result, which spares reading the state back,
-    // and LangGraph emits a pause (a breakpoint, `interrupt()`) there as `{__interrupt__}` too.
-    // Hears every token the model streams, whichever modes the client asked for; and the
-    // model calls' times, tokens and failures, for the metrics.
+    // Hear every token the model streams, whichever modes the client asked for; and the model
+    // calls' times, tokens and failures, for the metrics. Given to the model calls alone (see
+    // `withModelCallHandlers`).
     const handlers = metrics ? [partial.handler, modelMetricsHandler(metrics, { startedAt: handle.startedAt ?? performance.now(), signal: handle.controller.signal })] : [partial.handler];
     const options = {
       ...withModelCallHandlers(runConfig(run, body, handle.assistant, handle.owner), handlers),
       // The graph's `config.store`: the owner's view, whatever namespace or user_id the run names.
       store: scopedStore(this.deps.storage.store, handle.owner),
+      // "values" always: the last one is the run's result, which spares reading the state back,
+      // and LangGraph emits a pause (a breakpoint, `interrupt()`) there as `{__interrupt__}` too.
       streamMode: [...new Set<GraphStreamMode>([...graphModesFor(requested), "values"])],
       signal: handle.controller.signal,
     };

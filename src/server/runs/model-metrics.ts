@@ -1,7 +1,7 @@
 /**
  * What a run's model calls tell the metrics: each call's latency and outcome, the tokens the
  * provider reported, the time to the run's first streamed token, provider errors by kind and
- * retries. It is a LangChain callback handler the run adds to its config, so the graph, which
+ * retries. It is a LangChain callback handler the run gives its model calls, so the graph, which
  * makes the calls (and retries them, see graph/model-node.ts), knows nothing of metrics.
  */
 import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
