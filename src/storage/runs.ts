@@ -40,15 +40,24 @@ export interface RunRepository {
    * Inserts a run, atomically with respect to every instance: with `exclusive`, only if the
    * thread has no pending or running run, else returns that run's id and inserts nothing. Its
    * `createdAt` is kept: it orders the thread's queue, so it must be taken when the run is queued.
-   * `others` are the thread's other unfinished runs, on any instance.
+   * `others` are the thread's other unfinished runs, on any instance. With `threadBusy`, an
+   * admitted run also marks its thread `busy` and merges `threadBusy.metadata` into the thread's
+   * metadata, in the same transaction (one commit a run fewer, and no moment where the run is
+   * there and the thread still idle).
    */
-  admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }>;
+  admitRun(
+    run: Omit<Run, "updatedAt">,
+    options: { exclusive: boolean; threadBusy?: { metadata: Record<string, string> } },
+  ): Promise<{ run: Run; others: string[] } | { busyWith: string }>;
   /**
    * Marks a pending run `running` if it is its thread's turn: no run is running and no pending
    * run of another instance is older (an instance's own queue orders its runs). Atomic across
-   * instances; false means wait and try again.
+   * instances; false means wait and try again. With `headCheckpointId`, a claimed run is also
+   * recorded as started at the thread's newest checkpoint, which it returns, as `setRunStatus`
+   * with `started` does (see `AbandonedRun.headCheckpointId`): read while the claim is certain
+   * to see the last write of the thread's previous run.
    */
-  claimRun(runId: string, threadId: string): Promise<boolean>;
+  claimRun(runId: string, threadId: string, headCheckpointId?: () => Promise<string | undefined>): Promise<boolean>;
   /**
    * Runs `work` (a state write, a copy) holding the thread as a run does, on every instance:
    * unless a pending or running run holds it (then returns that run's id and runs nothing),
@@ -69,6 +78,16 @@ export interface RunRepository {
   settleThreadStatus(threadId: string, status: ThreadStatus, values?: Record<string, unknown>): Promise<void>;
   getRun(threadId: string, runId: string): Promise<Run | null>;
   listRuns(threadId: string, options: { limit: number; offset: number; status?: RunStatus }): Promise<Run[]>;
+  /**
+   * Records how a run ended, and its thread's part, in one transaction: the run's final `status`
+   * (with `forget`, a run rolled back, its record is deleted instead); then, with `settle`, the
+   * thread's status as `settleThreadStatus` sets it (unless another run holds the thread), and
+   * `values`, when given, as its values projection either way.
+   */
+  endRun(
+    run: { runId: string; threadId: string; status: RunStatus; forget?: boolean },
+    thread: { settle?: ThreadStatus; values?: Record<string, unknown> },
+  ): Promise<void>;
   /** Sets a run's status; a run that starts also records the thread's newest checkpoint then. */
   setRunStatus(runId: string, status: RunStatus, started?: { headCheckpointId: string | undefined }): Promise<void>;
   deleteRun(threadId: string, runId: string): Promise<boolean>;

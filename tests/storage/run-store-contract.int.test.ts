@@ -117,6 +117,27 @@ describe.each(storageBackends)("%s run repository", (name, createBackend) => {
         expect(await storage.runs.listRuns(threadId, { limit: 10, offset: 0 })).toHaveLength(1);
       }
     });
+
+    it("threadBusy: an admitted run marks its thread busy and stamps its metadata with it; a refused one changes nothing", async () => {
+      const threadId = await newThread();
+      await storage.threads.updateThread(threadId, { metadata: { kept: true, graph_id: "old" } });
+      const before = (await storage.threads.getThread(threadId))!;
+      const first = await storage.runs.admitRun(makeRun(threadId), { exclusive: true, threadBusy: { metadata: { graph_id: "agent", assistant_id: "a-1" } } });
+      expect("run" in first).toBe(true);
+      const busy = (await other.threads.getThread(threadId))!;
+      expect(busy).toMatchObject({ status: "busy", metadata: { kept: true, graph_id: "agent", assistant_id: "a-1" } });
+      expect(busy.updatedAt.getTime()).toBeGreaterThan(before.updatedAt.getTime());
+      // Refused: the thread keeps what the first run set, no other stamp.
+      await storage.runs.settleThreadStatus(threadId, "idle", { untouched: true });
+      const refused = await other.runs.admitRun(makeRun(threadId), { exclusive: true, threadBusy: { metadata: { graph_id: "other" } } });
+      expect("busyWith" in refused).toBe(true);
+      expect((await storage.threads.getThread(threadId))?.metadata).toEqual({ kept: true, graph_id: "agent", assistant_id: "a-1" });
+      // An empty stamp (already stamped): busy, metadata as it was.
+      const idle = await newThread();
+      await storage.threads.updateThread(idle, { metadata: { kept: 1 } });
+      await storage.runs.admitRun(makeRun(idle), { exclusive: false, threadBusy: { metadata: {} } });
+      expect(await storage.threads.getThread(idle)).toMatchObject({ status: "busy", metadata: { kept: 1 } });
+    });
   });
 
   describe("claiming a thread's turn", () => {
@@ -178,6 +199,90 @@ describe.each(storageBackends)("%s run repository", (name, createBackend) => {
       const finished = await admit(threadId, { status: "success" });
       expect(await storage.runs.claimRun(finished.runId, threadId)).toBe(false);
       expect(await statusOf(finished)).toBe("success");
+    });
+  });
+
+  describe("a claim with the thread's head", () => {
+    it("records a claimed run as started at the checkpoint the reader gives, as a survivor finds it; a refused claim records nothing", async () => {
+      const dead = newInstance("dead");
+      const threadId = await newThread();
+      const elsewhere = await newThread();
+      const first = await admit(threadId, { instanceId: dead });
+      const second = await admit(threadId, { instanceId: dead });
+      const onEmpty = await admit(elsewhere, { instanceId: dead });
+      const head = (checkpointId: string | undefined) => async () => checkpointId;
+      expect(await storage.runs.claimRun(first.runId, threadId, head("checkpoint-1"))).toBe(true);
+      // Refused while the first runs: nothing recorded for it.
+      expect(await storage.runs.claimRun(second.runId, threadId, head("checkpoint-stale"))).toBe(false);
+      expect(await statusOf(second)).toBe("pending");
+      expect(await other.runs.claimRun(onEmpty.runId, elsewhere, head(undefined))).toBe(true);
+      expect(await statusOf(first)).toBe("running");
+      // What a survivor finds should the instance die now.
+      const survivor = newInstance("survivor");
+      await storage.instances.heartbeat(survivor);
+      const taken = (await storage.runs.takeAbandonedRuns({ self: survivor, staleMs: MINUTE_MS })).filter((run) => [threadId, elsewhere].includes(run.threadId));
+      expect(taken.toSorted((left, right) => left.runId.localeCompare(right.runId))).toEqual(
+        [
+          { runId: first.runId, threadId, status: "running", headCheckpointId: "checkpoint-1" },
+          { runId: second.runId, threadId, status: "pending", headCheckpointId: undefined },
+          { runId: onEmpty.runId, threadId: elsewhere, status: "running", headCheckpointId: null },
+        ].toSorted((left, right) => left.runId.localeCompare(right.runId)),
+      );
+      await storage.runs.closeAbandonedRuns(taken.map((run) => ({ runId: run.runId, status: "error" as const })));
+    });
+  });
+
+  describe("ending a run", () => {
+    /** Whether the thread's values projection contains `values` (what a values search matches). */
+    const hasValues = async (threadId: string, values: Record<string, unknown>) => (await storage.threads.countThreads({ ids: [threadId], values })) === 1;
+
+    it("records the run's status and settles its thread with its values, in one step", async () => {
+      const threadId = await newThread();
+      const run = await admit(threadId, { createdAt: new Date(Date.now() - 60 * MINUTE_MS) });
+      await storage.runs.claimRun(run.runId, threadId);
+      await storage.threads.updateThread(threadId, { status: "busy" });
+      await other.runs.endRun({ ...run, status: "success" }, { settle: "interrupted", values: { answer: 42 } });
+      const ended = (await storage.runs.getRun(threadId, run.runId))!;
+      expect(ended.status).toBe("success");
+      expect(ended.updatedAt.getTime()).toBeGreaterThan(run.createdAt.getTime());
+      expect((await storage.threads.getThread(threadId))?.status).toBe("interrupted");
+      expect(await hasValues(threadId, { answer: 42 })).toBe(true);
+      expect(await storage.runs.hasActiveRuns(threadId)).toBe(false);
+    });
+
+    it("while another run holds the thread: the thread keeps its status, takes the values", async () => {
+      const threadId = await newThread();
+      const run = await admit(threadId);
+      await storage.runs.claimRun(run.runId, threadId);
+      await admit(threadId, { instanceId: "instance-b" }, other);
+      await storage.threads.updateThread(threadId, { status: "busy" });
+      await storage.runs.endRun({ ...run, status: "error" }, { settle: "error", values: { step: 1 } });
+      expect(await statusOf(run)).toBe("error");
+      expect((await storage.threads.getThread(threadId))?.status).toBe("busy");
+      expect(await hasValues(threadId, { step: 1 })).toBe(true);
+    });
+
+    it("without settle: the values alone, the status untouched; without either, the run alone", async () => {
+      const threadId = await newThread();
+      const [first, second] = [await admit(threadId), await admit(threadId)];
+      await storage.threads.updateThread(threadId, { status: "busy" });
+      await storage.runs.endRun({ ...first, status: "success" }, { values: { step: 2 } });
+      expect((await storage.threads.getThread(threadId))?.status).toBe("busy");
+      expect(await hasValues(threadId, { step: 2 })).toBe(true);
+      await storage.runs.endRun({ ...second, status: "timeout" }, {});
+      expect([await statusOf(first), await statusOf(second)]).toEqual(["success", "timeout"]);
+      expect(await hasValues(threadId, { step: 2 })).toBe(true);
+    });
+
+    it("forget: a run rolled back leaves no record, and its thread settles", async () => {
+      const threadId = await newThread();
+      const kept = await admit(threadId, { status: "success" });
+      const run = await admit(threadId);
+      await storage.threads.updateThread(threadId, { status: "busy" });
+      await storage.runs.endRun({ ...run, status: "interrupted", forget: true }, { settle: "idle" });
+      expect(await storage.runs.getRun(threadId, run.runId)).toBeNull();
+      expect((await storage.runs.listRuns(threadId, { limit: 10, offset: 0 })).map((listed) => listed.runId)).toEqual([kept.runId]);
+      expect((await storage.threads.getThread(threadId))?.status).toBe("idle");
     });
   });
 

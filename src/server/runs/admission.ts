@@ -158,7 +158,11 @@ export class RunAdmission {
 
     try {
       // The database decides for every instance: another one may hold this thread right now.
-      const admitted = await storage.runs.admitRun(run, { exclusive: strategy === "reject" });
+      // Like the official server, every run stamps its graph and assistant on the thread, so lists
+      // filtered by either (Studio's) show threads created with other metadata or none.
+      const stamp = stampOf(assistant);
+      const stamped = thread.metadata.graph_id === stamp.graph_id && thread.metadata.assistant_id === stamp.assistant_id;
+      const admitted = await storage.runs.admitRun(run, { exclusive: strategy === "reject", threadBusy: { metadata: stamped ? {} : stamp } });
       if ("busyWith" in admitted) throw new ThreadBusyError(`Thread ${id} is busy with run ${admitted.busyWith}; ${BUSY_HINT}`);
       Object.assign(run, admitted.run);
       handle.admitted();
@@ -166,11 +170,6 @@ export class RunAdmission {
       if (strategy === "interrupt" || strategy === "rollback") {
         for (const other of admitted.others) if (!registry.has(other)) await storage.runs.requestCancel(other, strategy);
       }
-      // Like the official server, every run stamps its graph and assistant on the thread, so lists
-      // filtered by either (Studio's) show threads created with other metadata or none.
-      const stamp = stampOf(assistant);
-      const stamped = thread.metadata.graph_id === stamp.graph_id && thread.metadata.assistant_id === stamp.assistant_id;
-      await storage.threads.updateThread(id, { status: "busy", metadata: stamped ? {} : stamp });
     } catch (error) {
       queue.withdraw(handle);
       registry.delete(run.runId);

@@ -21,6 +21,7 @@ import { requestedCollection, requireCollection } from "../run-collection.js";
 import { StreamTranslator, graphModesFor } from "../run-stream.js";
 import { scopedStore } from "../../storage/scoped-store.js";
 import type { Storage } from "../../storage/storage.js";
+import type { ThreadStatus } from "../../storage/threads.js";
 import type { Webhooks } from "../webhooks.js";
 import { currentValues, valuesProjection } from "../thread-values.js";
 import { errorToWire } from "../wire.js";
@@ -88,13 +89,12 @@ export class RunExecution implements QueueWork {
       // Checked again when used: the collection may have been deleted while the run waited.
       await requireCollection(this.deps.documents, requestedCollection(body), handle.owner);
       // Another instance may be running this thread: wait for the database to give us our turn.
-      await waitForClaim(storage, run, signal);
+      // The thread's newest checkpoint is recorded with the claim so that, should the process
+      // die mid-run, the next start can undo what the run wrote.
+      await waitForClaim(storage, run, signal, () => checkpointer.headCheckpointId(run.threadId));
       run.status = "running";
       handle.startedAt = performance.now();
       metrics?.runQueueWait.observe((handle.startedAt - handle.createdAt) / 1000);
-      // Recorded so that, should the process die mid-run, the next start can undo what it wrote.
-      const headCheckpointId = await checkpointer.headCheckpointId(run.threadId);
-      await storage.runs.setRunStatus(run.runId, "running", { headCheckpointId });
       handle.log.push("metadata", { run_id: run.runId, thread_id: run.threadId, attempt: 1 });
       if (handle.protocol) {
         // Numbered after the thread's last event: holding the claim, no other run publishes.
@@ -246,20 +246,19 @@ export class RunExecution implements QueueWork {
     run.status = outcome.status;
     this.deps.metrics?.runEnded(outcome.status, handle.startedAt);
     try {
-      if (handle.cancel?.action === "rollback" && outcome.status === "interrupted") await storage.runs.deleteRun(run.threadId, run.runId);
-      else await storage.runs.setRunStatus(run.runId, outcome.status);
+      const forget = handle.cancel?.action === "rollback" && outcome.status === "interrupted";
       if (handle.temporary) {
+        await storage.runs.endRun({ ...run, forget }, {});
         await storage.threads.deleteThread(run.threadId);
         await checkpointer.deleteThread(run.threadId);
-      } else if (!this.deps.othersOn(run.threadId, handle)) {
-        // Before `done` resolves: whoever awaited the run reads the thread's final status, and
-        // can search by its values (written in the same statement: one row version, not two).
-        await this.settleThreadStatus(run.threadId, handle, await this.valuesAfter(handle, outcome));
-        handle.statusSettled = true;
       } else {
-        // The next run owns the status; the values are this run's.
+        // The thread's status and values are recorded with the run's end, in one transaction,
+        // before `done` resolves: whoever awaited the run reads the thread's final status and
+        // can search by its values. When other runs follow, the next one owns the status.
         const values = await this.valuesAfter(handle, outcome);
-        if (values) await storage.threads.setThreadValues(run.threadId, values);
+        const settle = this.deps.othersOn(run.threadId, handle) ? undefined : await this.#threadStatusAfter(run.threadId, handle);
+        await storage.runs.endRun({ ...run, forget }, { settle, values });
+        handle.statusSettled = settle !== undefined;
       }
     } catch (error) {
       logger.error({ err: error }, "could not record the end of a run");
@@ -291,21 +290,25 @@ export class RunExecution implements QueueWork {
    * `values`, when given, are recorded with the status (or alone, when a run holds the thread).
    */
   async settleThreadStatus(threadId: string, last: RunHandle | undefined, values?: Record<string, unknown>): Promise<void> {
-    const { agent, storage, logger } = this.deps;
+    const { storage, logger } = this.deps;
     try {
       if (last?.temporary) return;
-      let status = last?.threadStatusAfter;
-      if (status === undefined) {
-        // After a cancel the state is what the revert left: read it.
-        if (!(await storage.threads.threadExists(threadId))) return;
-        status = (await agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
-      }
+      const status = await this.#threadStatusAfter(threadId, last);
+      if (status === undefined) return;
       // A run may have been queued meanwhile; it owns the status now.
       if (!this.deps.othersOn(threadId, last)) await storage.runs.settleThreadStatus(threadId, status, values);
       else if (values) await storage.threads.setThreadValues(threadId, values);
     } catch (error) {
       logger.error({ err: error, threadId }, "could not update the thread's status");
     }
+  }
+
+  /** The status an idle thread takes after `last` (see `settleThreadStatus`); `undefined` once the thread is gone. */
+  async #threadStatusAfter(threadId: string, last: RunHandle | undefined): Promise<ThreadStatus | undefined> {
+    if (last?.threadStatusAfter !== undefined) return last.threadStatusAfter;
+    // After a cancel the state is what the revert left: read it.
+    if (!(await this.deps.storage.threads.threadExists(threadId))) return undefined;
+    return (await this.deps.agent.getState({ configurable: { thread_id: threadId } })).next.length > 0 ? "interrupted" : "idle";
   }
 }
 

@@ -14,10 +14,11 @@ const CLAIM_POLL_MS = 50;
 
 /**
  * Waits until the database gives `run` its thread (no other instance runs it, no older run waits
- * there); rejects with `signal`'s reason once it fires, asking no more.
+ * there), recording it as started at the thread's newest checkpoint (`headCheckpointId` reads
+ * it); rejects with `signal`'s reason once it fires, asking no more.
  */
-export async function waitForClaim(storage: Storage, run: Run, signal: AbortSignal): Promise<void> {
-  while (!(await storage.runs.claimRun(run.runId, run.threadId))) await sleep(CLAIM_POLL_MS, undefined, { signal });
+export async function waitForClaim(storage: Storage, run: Run, signal: AbortSignal, headCheckpointId: () => Promise<string | undefined>): Promise<void> {
+  while (!(await storage.runs.claimRun(run.runId, run.threadId, headCheckpointId))) await sleep(CLAIM_POLL_MS, undefined, { signal });
 }
 
 /** What the queue has done when a thread's turn comes or its queue empties. */

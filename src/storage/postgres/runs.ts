@@ -9,7 +9,10 @@ export class PostgresRuns extends PostgresThreadTables implements RunRepository 
   #holders = 0;
   readonly #holderWaits: Array<() => void> = [];
 
-  async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
+  async admitRun(
+    run: Omit<Run, "updatedAt">,
+    options: { exclusive: boolean; threadBusy?: { metadata: Record<string, string> } },
+  ): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
     return this.database.transaction(async (client) => {
       // The thread's row lock orders every instance's decisions about this thread. Not FOR
       // UPDATE: a run may be admitted while a state write holds the thread (`holdThread`).
@@ -25,12 +28,29 @@ export class PostgresRuns extends PostgresThreadTables implements RunRepository 
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)`,
         [run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), packJson(run.kwargs), run.multitaskStrategy, run.createdAt, run.instanceId ?? null],
       );
+      if (options.threadBusy) {
+        await client.query(`UPDATE ${this.schema}.agent_threads SET status = 'busy', metadata = metadata || $2::jsonb, updated_at = $3 WHERE thread_id = $1`, [
+          run.threadId,
+          JSON.stringify(options.threadBusy.metadata),
+          this.now(),
+        ]);
+      }
       return { run: { ...run, updatedAt: run.createdAt }, others };
     });
   }
 
 
-  async claimRun(runId: string, threadId: string): Promise<boolean> {
+  async claimRun(runId: string, threadId: string, headCheckpointId?: () => Promise<string | undefined>): Promise<boolean> {
+    const claimed = await this.#claim(runId, threadId);
+    // Read once the claim is committed: no run of the thread writes any more, on any instance.
+    // Not inside the claim's transaction: the read takes a pooled connection of its own, and
+    // claims holding every connection while waiting for one would stall the pool.
+    if (claimed && headCheckpointId) await this.setRunStatus(runId, "running", { headCheckpointId: await headCheckpointId() });
+    return claimed;
+  }
+
+
+  async #claim(runId: string, threadId: string): Promise<boolean> {
     return this.database.transaction(async (client) => {
       // A locked thread (a state write holds it, another claim or admission is deciding): not yet.
       try {
@@ -99,13 +119,31 @@ export class PostgresRuns extends PostgresThreadTables implements RunRepository 
 
 
   async settleThreadStatus(threadId: string, status: ThreadStatus, values?: Record<string, unknown>): Promise<void> {
-    await this.database.query(
-      `UPDATE ${this.schema}.agent_threads AS threads
+    await this.database.query(this.#settleStatement, [threadId, status, this.now(), values === undefined ? null : JSON.stringify(values)]);
+  }
+
+
+  /** Sets a thread's status ($2) unless a pending or running run holds it, and its values ($4) when given. */
+  get #settleStatement(): string {
+    return `UPDATE ${this.schema}.agent_threads AS threads
        SET status = CASE WHEN held THEN threads.status ELSE $2 END, state_values = coalesce($4::jsonb, threads.state_values), updated_at = $3
        FROM (SELECT EXISTS (SELECT 1 FROM ${this.schema}.agent_runs AS runs WHERE runs.thread_id = $1 AND runs.status IN ('pending', 'running')) AS held) AS hold
-       WHERE thread_id = $1 AND ($4::jsonb IS NOT NULL OR NOT held)`,
-      [threadId, status, this.now(), values === undefined ? null : JSON.stringify(values)],
-    );
+       WHERE thread_id = $1 AND ($4::jsonb IS NOT NULL OR NOT held)`;
+  }
+
+
+  async endRun(
+    run: { runId: string; threadId: string; status: RunStatus; forget?: boolean },
+    thread: { settle?: ThreadStatus; values?: Record<string, unknown> },
+  ): Promise<void> {
+    await this.database.transaction(async (client) => {
+      if (run.forget) await client.query(`DELETE FROM ${this.schema}.agent_runs WHERE run_id = $1 AND thread_id = $2`, [run.runId, run.threadId]);
+      else await client.query(`UPDATE ${this.schema}.agent_runs SET status = $2, updated_at = $3 WHERE run_id = $1`, [run.runId, run.status, this.now()]);
+      if (thread.settle) await client.query(this.#settleStatement, [run.threadId, thread.settle, this.now(), thread.values === undefined ? null : JSON.stringify(thread.values)]);
+      else if (thread.values) {
+        await client.query(`UPDATE ${this.schema}.agent_threads SET state_values = $2, updated_at = $3 WHERE thread_id = $1`, [run.threadId, JSON.stringify(thread.values), this.now()]);
+      }
+    });
   }
 
 

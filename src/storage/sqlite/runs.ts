@@ -5,7 +5,10 @@ import { type RunRow, SqliteThreadTables, toRun } from "./thread-tables.js";
 
 /** Runs in SQLite: admission, the per-thread queue, cancels, settling, and runs a dead instance left. */
 export class SqliteRuns extends SqliteThreadTables implements RunRepository {
-  async admitRun(run: Omit<Run, "updatedAt">, options: { exclusive: boolean }): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
+  async admitRun(
+    run: Omit<Run, "updatedAt">,
+    options: { exclusive: boolean; threadBusy?: { metadata: Record<string, string> } },
+  ): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
     return this.database.connection
       .transaction(() => {
         const others = (this.sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running')").all(run.threadId) as Array<{ run_id: string }>).map(
@@ -17,19 +20,38 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
           `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), packJson(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
+        if (options.threadBusy) this.#markBusy(run.threadId, options.threadBusy.metadata);
         return { run: { ...run, updatedAt: run.createdAt }, others };
       })
       .immediate();
   }
 
 
-  async claimRun(runId: string, threadId: string): Promise<boolean> {
+  /** Marks a thread busy, merging `metadata` (string values) into its own. */
+  #markBusy(threadId: string, metadata: Record<string, string>): void {
+    const patch = Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null;
+    this.sql("UPDATE threads SET status = 'busy', metadata = CASE WHEN ? IS NULL THEN metadata ELSE json_patch(metadata, ?) END, updated_at = ? WHERE thread_id = ?").run(
+      patch,
+      patch,
+      this.now(),
+      threadId,
+    );
+  }
+
+
+  async claimRun(runId: string, threadId: string, headCheckpointId?: () => Promise<string | undefined>): Promise<boolean> {
+    // One server process owns the file and its queue runs one run of a thread at a time, so no
+    // run of this thread writes between this read and the claim: read first, then claim and
+    // record the start in one statement (one commit, not two). A refused claim reads again.
+    const started = headCheckpointId ? { head: (await headCheckpointId()) ?? null } : undefined;
     const claimed = this.sql(
-      `UPDATE runs SET status = 'running', updated_at = @now WHERE run_id = @run AND status = 'pending' AND NOT EXISTS (
+      `UPDATE runs SET status = 'running', updated_at = @now,
+         started = CASE WHEN @started THEN 1 ELSE started END, head_checkpoint_id = CASE WHEN @started THEN @head ELSE head_checkpoint_id END
+       WHERE run_id = @run AND status = 'pending' AND NOT EXISTS (
          SELECT 1 FROM runs AS other, runs AS mine WHERE mine.run_id = @run AND other.thread_id = @thread AND other.run_id <> @run
            AND (other.status = 'running' OR (other.status = 'pending' AND other.created_at < mine.created_at
                 AND other.instance_id IS NOT mine.instance_id)))`,
-    ).run({ now: this.now(), run: runId, thread: threadId });
+    ).run({ now: this.now(), run: runId, thread: threadId, started: started ? 1 : 0, head: started?.head ?? null });
     return claimed.changes > 0;
   }
 
@@ -64,6 +86,25 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
 
 
   async settleThreadStatus(threadId: string, status: ThreadStatus, values?: Record<string, unknown>): Promise<void> {
+    this.#settle(threadId, status, values);
+  }
+
+
+  async endRun(
+    run: { runId: string; threadId: string; status: RunStatus; forget?: boolean },
+    thread: { settle?: ThreadStatus; values?: Record<string, unknown> },
+  ): Promise<void> {
+    this.database.connection.transaction(() => {
+      if (run.forget) this.sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(run.runId, run.threadId);
+      else this.sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(run.status, this.now(), run.runId);
+      if (thread.settle) this.#settle(run.threadId, thread.settle, thread.values);
+      else if (thread.values) this.sql("UPDATE threads SET state_values = ?, updated_at = ? WHERE thread_id = ?").run(JSON.stringify(thread.values), this.now(), run.threadId);
+    })();
+  }
+
+
+  /** See `settleThreadStatus`. */
+  #settle(threadId: string, status: ThreadStatus, values: Record<string, unknown> | undefined): void {
     this.sql(
       `UPDATE threads SET status = CASE WHEN held THEN status ELSE @status END, state_values = coalesce(@values, state_values), updated_at = @now
        FROM (SELECT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = @thread AND runs.status IN ('pending', 'running')) AS held)
