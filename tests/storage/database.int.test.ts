@@ -185,3 +185,63 @@ describe.skipIf(!reachable)("PostgreSQL's statement cache", () => {
     expect((await pool!.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
   });
 });
+
+describe("SQLite transactions", () => {
+  const open = () => {
+    const database = new SqliteDatabase(":memory:");
+    database.connection.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT NOT NULL)");
+    return database;
+  };
+  const texts = (database: SqliteDatabase) => (database.connection.prepare("SELECT text FROM notes ORDER BY id").all() as Array<{ text: string }>).map((row) => row.text);
+  const insert = (database: SqliteDatabase, text: string) => database.connection.prepare("INSERT INTO notes (text) VALUES (?)").run(text);
+
+  it("commits what the work wrote and returns its value; read or write, the same", () => {
+    const database = open();
+    expect(database.transaction(() => insert(database, "a").changes)).toBe(1);
+    expect(database.transaction(() => insert(database, "b").changes, { write: true })).toBe(1);
+    expect(texts(database)).toEqual(["a", "b"]);
+    expect(database.connection.inTransaction).toBe(false);
+  });
+
+  it("rolls all of it back when the work throws, and passes the error on; the next transaction starts clean", () => {
+    const database = open();
+    expect(() =>
+      database.transaction(() => {
+        insert(database, "lost");
+        throw new Error("failed halfway");
+      }, { write: true }),
+    ).toThrow("failed halfway");
+    expect(database.connection.inTransaction).toBe(false);
+    // A constraint failure inside: the statement's error, nothing kept.
+    expect(() => database.transaction(() => database.connection.prepare("INSERT INTO notes (text) VALUES (NULL)").run())).toThrow(/NOT NULL/);
+    database.transaction(() => insert(database, "kept"));
+    expect(texts(database)).toEqual(["kept"]);
+  });
+
+  it("a nested transaction is a savepoint: its failure undoes it alone, the outer one goes on and commits", () => {
+    const database = open();
+    database.transaction(() => {
+      insert(database, "outer");
+      expect(() =>
+        database.transaction(() => {
+          insert(database, "inner");
+          throw new Error("inner failed");
+        }),
+      ).toThrow("inner failed");
+      database.transaction(() => insert(database, "inner kept"));
+    });
+    expect(texts(database)).toEqual(["outer", "inner kept"]);
+  });
+
+  it("refuses async work, which would commit before it ran, and keeps none of it", async () => {
+    const database = open();
+    expect(() =>
+      database.transaction(() => {
+        insert(database, "before the await");
+        return Promise.resolve();
+      }),
+    ).toThrow(/must not be async/);
+    expect(texts(database)).toEqual([]);
+    expect(database.connection.inTransaction).toBe(false);
+  });
+});

@@ -39,7 +39,7 @@ export class ThreadTitles {
   /** After a run has ended and been recorded: titles its thread in the background when it should (see the module comment). */
   afterRun(handle: RunHandle, outcome: RunOutcome): void {
     if (!this.deps.enabled || this.#stopping.signal.aborted) return;
-    if (outcome.status !== "success" || handle.temporary || handle.threadStatusAfter === "interrupted") return;
+    if (outcome.status !== "success" || handle.temporary || handle.threadTitled || handle.threadStatusAfter === "interrupted") return;
     const messages = (outcome.values as { messages?: BaseMessage[] } | null)?.messages;
     const exchange = Array.isArray(messages) ? firstExchange(messages) : undefined;
     if (!exchange) return;

@@ -197,32 +197,30 @@ export class SqliteCheckpointer extends MessageLogSaver {
     const prepared = await this.preparePut(config, checkpoint, metadata, newVersions);
     const { threadId, namespace, checkpointId } = prepared;
     let firstSeq = 0;
-    this.database.connection
-      .transaction(() => {
-        if (prepared.fresh.length > 0) {
-          const counter = this.#sql(
-            `INSERT INTO agent_message_counters (thread_id, next_seq)
-             VALUES (@thread, (SELECT coalesce(max(seq) + 1, 0) FROM agent_messages WHERE thread_id = @thread) + @count)
-             ON CONFLICT (thread_id) DO UPDATE SET next_seq = next_seq + @count
-             RETURNING next_seq`,
-          ).get({ thread: threadId, count: prepared.fresh.length }) as { next_seq: number };
-          firstSeq = counter.next_seq - prepared.fresh.length;
-          const insertMessage = this.#sql("INSERT INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
-          for (const { at, type, data } of prepared.messageRows) insertMessage.run(threadId, firstSeq + at, checkpointId, type, data);
-          const insertText = this.#sql("INSERT INTO agent_message_text (thread_id, seq, checkpoint_id, text) VALUES (?, ?, ?, ?)");
-          for (const { at, text } of prepared.texts) insertText.run(threadId, firstSeq + at, checkpointId, text);
-        }
-        const rows = this.rowsOf(prepared, firstSeq);
-        const insertBlob = this.#sql(
-          "INSERT OR REPLACE INTO agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        );
-        for (const [channel, version, type, blob] of rows.blobs) insertBlob.run(threadId, namespace, channel, version, checkpointId, type, blob);
-        this.#sql(
-          `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
-           VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        ).run(threadId, namespace, checkpointId, prepared.parentId, rows.checkpoint, prepared.metadataType, prepared.metadata);
-      })
-      .immediate();
+    this.database.transaction(() => {
+      if (prepared.fresh.length > 0) {
+        const counter = this.#sql(
+          `INSERT INTO agent_message_counters (thread_id, next_seq)
+           VALUES (@thread, (SELECT coalesce(max(seq) + 1, 0) FROM agent_messages WHERE thread_id = @thread) + @count)
+           ON CONFLICT (thread_id) DO UPDATE SET next_seq = next_seq + @count
+           RETURNING next_seq`,
+        ).get({ thread: threadId, count: prepared.fresh.length }) as { next_seq: number };
+        firstSeq = counter.next_seq - prepared.fresh.length;
+        const insertMessage = this.#sql("INSERT INTO agent_messages (thread_id, seq, checkpoint_id, type, data) VALUES (?, ?, ?, ?, ?)");
+        for (const { at, type, data } of prepared.messageRows) insertMessage.run(threadId, firstSeq + at, checkpointId, type, data);
+        const insertText = this.#sql("INSERT INTO agent_message_text (thread_id, seq, checkpoint_id, text) VALUES (?, ?, ?, ?)");
+        for (const { at, text } of prepared.texts) insertText.run(threadId, firstSeq + at, checkpointId, text);
+      }
+      const rows = this.rowsOf(prepared, firstSeq);
+      const insertBlob = this.#sql(
+        "INSERT OR REPLACE INTO agent_checkpoint_blobs (thread_id, checkpoint_ns, channel, version, checkpoint_id, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      );
+      for (const [channel, version, type, blob] of rows.blobs) insertBlob.run(threadId, namespace, channel, version, checkpointId, type, blob);
+      this.#sql(
+        `INSERT OR REPLACE INTO agent_checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).run(threadId, namespace, checkpointId, prepared.parentId, rows.checkpoint, prepared.metadataType, prepared.metadata);
+    }, { write: true });
     return this.finishPut(prepared, firstSeq);
   }
 
@@ -232,19 +230,19 @@ export class SqliteCheckpointer extends MessageLogSaver {
       `${prepared.replace ? "INSERT OR REPLACE" : "INSERT OR IGNORE"} INTO agent_checkpoint_writes
        (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, task_path, channel, type, blob) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.database.connection.transaction(() => {
+    this.database.transaction(() => {
       for (const { idx, channel, type, bytes } of prepared.rows) {
         insert.run(prepared.threadId, prepared.namespace, prepared.checkpointId, taskId, idx, taskPath, channel, type, bytes);
       }
-    })();
+    });
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    this.database.connection.transaction(() => {
+    this.database.transaction(() => {
       for (const table of [...THREAD_TABLES, "agent_message_text_pending"]) {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ?`).run(threadId);
       }
-    })();
+    });
     this.forgetThread(threadId);
   }
 
@@ -269,16 +267,16 @@ export class SqliteCheckpointer extends MessageLogSaver {
 
   async revertThread(threadId: string, head: string | undefined): Promise<void> {
     const after = head ?? "";
-    this.database.connection.transaction(() => {
+    this.database.transaction(() => {
       for (const table of THREAD_TABLES) {
         this.#sql(`DELETE FROM ${table} WHERE thread_id = ? AND checkpoint_id > ?`).run(threadId, after);
       }
-    })();
+    });
     this.forgetThread(threadId);
   }
 
   async copyThread(fromThreadId: string, toThreadId: string): Promise<void> {
-    this.database.connection.transaction(() => {
+    this.database.transaction(() => {
       this.#sql(
           `INSERT INTO agent_checkpoints SELECT ?, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata_type, metadata
            FROM agent_checkpoints WHERE thread_id = ?`,
@@ -307,7 +305,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
          FROM agent_messages WHERE thread_id = @from
          ON CONFLICT (thread_id) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq)`,
       ).run({ to: toThreadId, from: fromThreadId });
-    })();
+    });
     this.forgetThread(toThreadId);
   }
 
@@ -321,10 +319,10 @@ export class SqliteCheckpointer extends MessageLogSaver {
         `INSERT OR IGNORE INTO agent_message_text (thread_id, seq, checkpoint_id, text)
          SELECT @thread, @seq, @checkpoint, @text WHERE EXISTS (SELECT 1 FROM agent_messages WHERE thread_id = @thread AND seq = @rowSeq)`,
       );
-      this.database.connection.transaction(() => {
+      this.database.transaction(() => {
         for (const text of texts) insert.run({ thread: threadId, seq: text.seq, checkpoint: text.checkpointId, text: text.text, rowSeq: text.rowSeq });
         this.#sql("DELETE FROM agent_message_text_pending WHERE thread_id = ?").run(threadId);
-      })();
+      });
     }
     return pending.length;
   }
@@ -350,7 +348,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
   async pruneThread(threadId: string): Promise<void> {
     if (this.#retention === undefined) return;
     const keep = this.#retention;
-    this.database.connection.transaction(() => this.#prune(threadId, keep)).immediate();
+    this.database.transaction(() => this.#prune(threadId, keep), { write: true });
   }
 
   #prune(threadId: string, keep: number): void {

@@ -41,6 +41,7 @@ export class SqliteDatabase {
   /** Version tables already brought up to date by this connection. */
   readonly #migrated = new Set<string>();
   #observer: QueryObserver | undefined;
+  readonly #transactionStatements: { deferred?: TransactionStatements; immediate?: TransactionStatements; savepoint?: TransactionStatements } = {};
 
   constructor(path: string) {
     this.connection = new BetterSqlite3(path);
@@ -108,17 +109,57 @@ export class SqliteDatabase {
    * Runs `work` in a transaction: committed when it returns, rolled back when it throws. `write`
    * takes the write lock first (BEGIN IMMEDIATE), so a read-then-write cannot be overtaken by
    * another process on the file. Nested calls become savepoints.
+   *
+   * better-sqlite3's `connection.transaction(work)` does the same, but builds four wrapper
+   * functions for each `work` it is given, and the hot paths pass a new closure each time:
+   * their statements are prepared once here instead.
    */
   transaction<T>(work: () => T, options: { write?: boolean } = {}): T {
-    const transaction = this.connection.transaction(work);
     const observer = this.#observer;
-    if (!observer) return options.write ? transaction.immediate() : transaction();
+    if (!observer) return this.#transaction(work, options.write === true);
     const started = performance.now();
     try {
-      return options.write ? transaction.immediate() : transaction();
+      return this.#transaction(work, options.write === true);
     } finally {
       observer("transaction", (performance.now() - started) / 1000);
     }
+  }
+
+  #transaction<T>(work: () => T, write: boolean): T {
+    const nested = this.connection.inTransaction;
+    const [begin, commit, rollback] = nested ? this.#savepointStatements : write ? this.#immediateStatements : this.#deferredStatements;
+    begin.run();
+    try {
+      const result = work();
+      // A promise would be committed before its work ran: refuse, as better-sqlite3 does.
+      if (typeof (result as { then?: unknown } | null)?.then === "function") throw new TypeError("a transaction's work must not be async");
+      commit.run();
+      return result;
+    } catch (error) {
+      // SQLite may have rolled back already (a full disk, an interrupted statement).
+      if (this.connection.inTransaction) {
+        rollback.run();
+        if (nested) commit.run();
+      }
+      throw error;
+    }
+  }
+
+  get #deferredStatements(): TransactionStatements {
+    return (this.#transactionStatements.deferred ??= this.#prepareTransaction("BEGIN", "COMMIT", "ROLLBACK"));
+  }
+
+  get #immediateStatements(): TransactionStatements {
+    return (this.#transactionStatements.immediate ??= this.#prepareTransaction("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"));
+  }
+
+  /** A nested transaction: RELEASE commits it into its parent; ROLLBACK TO undoes it, and RELEASE then ends it. */
+  get #savepointStatements(): TransactionStatements {
+    return (this.#transactionStatements.savepoint ??= this.#prepareTransaction('SAVEPOINT "nested"', 'RELEASE "nested"', 'ROLLBACK TO "nested"'));
+  }
+
+  #prepareTransaction(begin: string, commit: string, rollback: string): TransactionStatements {
+    return [this.connection.prepare(begin), this.connection.prepare(commit), this.connection.prepare(rollback)];
   }
 
   /**
@@ -163,6 +204,9 @@ export class SqliteDatabase {
     if (this.connection.open) this.connection.close();
   }
 }
+
+/** A transaction's begin, commit and rollback statements. */
+type TransactionStatements = [BetterSqlite3.Statement, BetterSqlite3.Statement, BetterSqlite3.Statement];
 
 /** Makes `statement`'s `run`, `get` and `all` tell `observer` how long each call took. */
 function timeStatement(statement: BetterSqlite3.Statement, observer: QueryObserver): void {

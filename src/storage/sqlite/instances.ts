@@ -9,28 +9,26 @@ export class SqliteInstances extends SqliteThreadTables implements InstanceRepos
   async registerInstance(instanceId: string, options: { pid: number; staleMs: number }): Promise<void> {
     const now = Date.now();
     // IMMEDIATE: two servers starting at once cannot both find the file free.
-    this.database.connection
-      .transaction(() => {
-        const others = this.sql("SELECT instance_id, heartbeat_at, pid FROM instances WHERE instance_id <> ?").all(instanceId) as Array<{
-          instance_id: string;
-          heartbeat_at: string;
-          pid: number | null;
-        }>;
-        // A crashed server leaves its row: it is stale soon, and its process is gone at once.
-        // (No pid: a server of an earlier release, alive as long as it beats.)
-        const live = others.find((other) => Date.parse(other.heartbeat_at) > now - options.staleMs && (other.pid === null || isProcessAlive(other.pid)));
-        if (live) {
-          throw new DatabaseInUseError(
-            `Another server is using the database in ${this.database.directory} (instance ${live.instance_id}, pid ${live.pid ?? "unknown"}); stop it or use another DATA_DIR`,
-          );
-        }
-        this.sql("INSERT INTO instances (instance_id, heartbeat_at, pid) VALUES (?, ?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, pid = excluded.pid").run(
-          instanceId,
-          new Date(now).toISOString(),
-          options.pid,
+    this.database.transaction(() => {
+      const others = this.sql("SELECT instance_id, heartbeat_at, pid FROM instances WHERE instance_id <> ?").all(instanceId) as Array<{
+        instance_id: string;
+        heartbeat_at: string;
+        pid: number | null;
+      }>;
+      // A crashed server leaves its row: it is stale soon, and its process is gone at once.
+      // (No pid: a server of an earlier release, alive as long as it beats.)
+      const live = others.find((other) => Date.parse(other.heartbeat_at) > now - options.staleMs && (other.pid === null || isProcessAlive(other.pid)));
+      if (live) {
+        throw new DatabaseInUseError(
+          `Another server is using the database in ${this.database.directory} (instance ${live.instance_id}, pid ${live.pid ?? "unknown"}); stop it or use another DATA_DIR`,
         );
-      })
-      .immediate();
+      }
+      this.sql("INSERT INTO instances (instance_id, heartbeat_at, pid) VALUES (?, ?, ?) ON CONFLICT (instance_id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, pid = excluded.pid").run(
+        instanceId,
+        new Date(now).toISOString(),
+        options.pid,
+      );
+    }, { write: true });
   }
 
 

@@ -9,21 +9,19 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
     run: Omit<Run, "updatedAt">,
     options: { exclusive: boolean; threadBusy?: { metadata: Record<string, string> } },
   ): Promise<{ run: Run; others: string[] } | { busyWith: string }> {
-    return this.database.connection
-      .transaction(() => {
-        const others = (this.sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running')").all(run.threadId) as Array<{ run_id: string }>).map(
-          (row) => row.run_id,
-        );
-        if (options.exclusive && others[0]) return { busyWith: others[0] };
-        const created = run.createdAt.toISOString();
-        this.sql(
-          `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), packJson(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
-        if (options.threadBusy) this.#markBusy(run.threadId, options.threadBusy.metadata);
-        return { run: { ...run, updatedAt: run.createdAt }, others };
-      })
-      .immediate();
+    return this.database.transaction(() => {
+      const others = (this.sql("SELECT run_id FROM runs WHERE thread_id = ? AND status IN ('pending', 'running')").all(run.threadId) as Array<{ run_id: string }>).map(
+        (row) => row.run_id,
+      );
+      if (options.exclusive && others[0]) return { busyWith: others[0] };
+      const created = run.createdAt.toISOString();
+      this.sql(
+        `INSERT INTO runs (run_id, thread_id, assistant_id, status, metadata, kwargs, multitask_strategy, created_at, updated_at, instance_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(run.runId, run.threadId, run.assistantId, run.status, JSON.stringify(run.metadata), packJson(run.kwargs), run.multitaskStrategy, created, created, run.instanceId ?? null);
+      if (options.threadBusy) this.#markBusy(run.threadId, options.threadBusy.metadata);
+      return { run: { ...run, updatedAt: run.createdAt }, others };
+    }, { write: true });
   }
 
 
@@ -94,12 +92,12 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
     run: { runId: string; threadId: string; status: RunStatus; forget?: boolean },
     thread: { settle?: ThreadStatus; values?: Record<string, unknown> },
   ): Promise<void> {
-    this.database.connection.transaction(() => {
+    this.database.transaction(() => {
       if (run.forget) this.sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(run.runId, run.threadId);
       else this.sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(run.status, this.now(), run.runId);
       if (thread.settle) this.#settle(run.threadId, thread.settle, thread.values);
       else if (thread.values) this.sql("UPDATE threads SET state_values = ?, updated_at = ? WHERE thread_id = ?").run(JSON.stringify(thread.values), this.now(), run.threadId);
-    })();
+    });
   }
 
 
@@ -167,14 +165,14 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
 
 
   async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {
-    this.database.connection.transaction(() => {
+    this.database.transaction(() => {
       const now = this.now();
       for (const { runId, status } of outcomes) this.sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, now, runId);
       this.sql(
         `UPDATE threads SET status = 'idle', updated_at = ? WHERE status = 'busy'
          AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
       ).run(now);
-    })();
+    });
   }
 
 }

@@ -125,7 +125,11 @@ export class SqliteStore extends DatabaseStore {
 
   protected async execute(operations: PreparedOperation[]): Promise<unknown[]> {
     await this.setup();
-    const writes = operations.some((operation) => operation.kind === "put" || operation.kind === "delete" || ("refreshTtl" in operation && operation.refreshTtl));
+    // A read that refreshes TTLs writes only when it found items with one: usually it finds none
+    // (recall on every turn, for a user with no memories), and a deferred transaction then takes
+    // no write lock and commits nothing. When it does write, the upgrade cannot meet another
+    // writer: one process owns the file and better-sqlite3's transactions never span an await.
+    const writes = operations.some((operation) => operation.kind === "put" || operation.kind === "delete");
     return this.#database.transaction(() => operations.map((operation) => this.#run(operation)), { write: writes });
   }
 

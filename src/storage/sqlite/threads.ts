@@ -40,7 +40,7 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
       ) as ThreadRow | undefined;
       return row ? toThread(row) : null;
     }
-    const update = this.database.connection.transaction(() => {
+    const row = this.database.transaction(() => {
       const row = this.sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
       if (!row) return null;
       const metadata = JSON.parse(row.metadata) as Record<string, unknown>;
@@ -52,7 +52,6 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
         .run(JSON.stringify(metadata), patch.status ?? row.status, patch.ttlMinutes ?? row.ttl_minutes, this.now(), threadId);
       return this.sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow;
     });
-    const row = update();
     return row ? toThread(row) : null;
   }
 
