@@ -63,6 +63,29 @@ describe.each(await testBackends())("thread titles (%s)", (backend) => {
       expect(after.updated_at).toBe(before.updated_at);
     });
 
+    it("titles many chats at once, each its own, with no listener-leak warning from the server", async () => {
+      const { server, stub } = fixture;
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+      process.on("warning", onWarning);
+      try {
+        const release = stub.holdMatching(isTitleRequest);
+        const before = titleRequests().length;
+        const threads = await Promise.all(Array.from({ length: 12 }, () => server.client.threads.create()));
+        await Promise.all(threads.map((thread, index) => server.client.runs.wait(thread.thread_id, "agent", { input: user(`Chat number ${index} about tea`) })));
+        // All twelve title calls under way at once, each listening for the server's shutdown.
+        await until(() => titleRequests().length === before + 12);
+        release();
+        await settled();
+        const titles = await Promise.all(threads.map(async (thread) => (await server.client.threads.get(thread.thread_id)).metadata.title));
+        expect(titles).toEqual(threads.map((_, index) => `Chat number ${index} about`));
+        await new Promise((resolve) => setImmediate(resolve));
+        expect(warnings.filter((warning) => warning.startsWith("MaxListenersExceededWarning"))).toEqual([]);
+      } finally {
+        process.off("warning", onWarning);
+      }
+    });
+
     it("a title the user set while the call was going wins", async () => {
       const { server, stub } = fixture;
       const release = stub.holdMatching(isTitleRequest);

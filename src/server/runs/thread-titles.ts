@@ -17,6 +17,7 @@ import type { Storage } from "../../storage/storage.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
 import { runConfigurable } from "./run-request.js";
 import { withDeadline } from "../../graph/deadline.js";
+import { setMaxListeners } from "node:events";
 
 /** Time one title call may take. */
 const TITLE_TIMEOUT_MS = 30_000;
@@ -34,7 +35,11 @@ export class ThreadTitles {
   readonly #pending = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
 
-  constructor(private readonly deps: ThreadTitlesDeps) {}
+  constructor(private readonly deps: ThreadTitlesDeps) {
+    // Each title under way listens to it, and a busy server titles many chats at once: no
+    // "possible memory leak" warning at the eleventh (each listener goes when its title ends).
+    setMaxListeners(0, this.#stopping.signal);
+  }
 
   /** After a run has ended and been recorded: titles its thread in the background when it should (see the module comment). */
   afterRun(handle: RunHandle, outcome: RunOutcome): void {
