@@ -102,6 +102,16 @@ async function startServer(baseUrl: string, dataDir: string) {
       // utime and stime, in clock ticks (100 a second on Linux).
       return (Number(fields[11]) + Number(fields[12])) * 10;
     },
+    /**
+     * The server's memory by its own account (its `/metrics`), in MB: V8's heap as committed
+     * (`heap_total`) and in use (`heap_used`, garbage not yet collected included), and memory
+     * outside it that V8 knows of (`external`: buffers, zlib); RSS less these is native memory.
+     */
+    heapMb: async () => {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const megabytes = (name: string) => Number((Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? 0) / 2 ** 20).toFixed(1));
+      return { heap_total: megabytes("nodejs_heap_size_total_bytes"), heap_used: megabytes("nodejs_heap_size_used_bytes"), external: megabytes("nodejs_external_memory_bytes") };
+    },
     /** Resident memory of the server process, in MB. */
     rssMb: () => Number((Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.pid}/status`, "utf8"))?.[1] ?? 0) / 1024).toFixed(1)),
     close: async () => {
@@ -211,10 +221,12 @@ export async function realPathBench(dir: string, options: { soakTurns: number })
       const floorFirstToken = await floor.firstToken();
       const firstToken = await client<{ mean: number; max: number }>(server.apiUrl, "first-token", "0");
       const rss: Record<string, number> = { after_warm_up: server.rssMb() };
+      const heap: Record<string, Awaited<ReturnType<typeof server.heapMb>>> = { after_warm_up: await server.heapMb() };
       const step = Math.ceil(options.soakTurns / SOAK_STEPS);
       for (let done = step; done <= step * SOAK_STEPS; done += step) {
         await client(server.apiUrl, "soak", String(step));
         rss[`after_${done}_turns`] = server.rssMb();
+        heap[`after_${done}_turns`] = await server.heapMb();
       }
       const ours: PathFigures = { latency_1_thread_ms: latency, throughput_16_threads_turns_per_s: median(rounds), throughput_rounds: rounds, first_token_ms: firstToken };
       const floorFigures: PathFigures = {
@@ -233,6 +245,7 @@ export async function realPathBench(dir: string, options: { soakTurns: number })
         model_calls_per_turn: { server: Number(callsPerTurn.toFixed(2)), floor: Number(floorCallsPerTurn.toFixed(2)) },
         cpu_ms_per_turn_16_threads: { server: cpuPerTurn(serverCpuMs), floor: cpuPerTurn(floorCpuMs) },
         server_rss_mb: rss,
+        server_heap_mb: heap,
       };
     } finally {
       await server.close();

@@ -77,7 +77,7 @@ describe.each(await testBackends())("thread titles (%s)", (backend) => {
         await until(() => titleRequests().length === before + 12);
         release();
         await settled();
-        const titles = await Promise.all(threads.map(async (thread) => (await server.client.threads.get(thread.thread_id)).metadata.title));
+        const titles = await Promise.all(threads.map(async (thread) => (await server.client.threads.get(thread.thread_id)).metadata?.title));
         expect(titles).toEqual(threads.map((_, index) => `Chat number ${index} about`));
         await new Promise((resolve) => setImmediate(resolve));
         expect(warnings.filter((warning) => warning.startsWith("MaxListenersExceededWarning"))).toEqual([]);
