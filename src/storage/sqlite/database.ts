@@ -12,6 +12,7 @@ import { type MigrationRequest, type MigrationSet, runMigrations } from "../migr
 import type { QueryObserver } from "../query-observer.js";
 import { canonicalJson } from "./canonical-json.js";
 import { jsonContains } from "../json-containment.js";
+import { WalCheckpoints } from "./wal-checkpoints.js";
 
 /** The database file's name in `DATA_DIR`. */
 export const DATABASE_FILE = "stateful-agent.sqlite";
@@ -26,6 +27,13 @@ export function databaseFileIn(dataDir: string): string {
 export function loadVectorSearch(connection: BetterSqlite3.Database): void {
   sqliteVec.load(connection);
 }
+
+/**
+ * Transactions after which a file's log is checkpointed by a worker thread (see
+ * wal-checkpoints.ts): a database written this often is a server's; a short-lived one (a
+ * command, a test) does not pay for a thread.
+ */
+const BACKGROUND_CHECKPOINTS_AFTER = 256;
 
 /** Distinct SQL texts kept prepared. */
 const STATEMENT_CACHE_LIMIT = 256;
@@ -42,6 +50,8 @@ export class SqliteDatabase {
   readonly #migrated = new Set<string>();
   #observer: QueryObserver | undefined;
   readonly #transactionStatements: { deferred?: TransactionStatements; immediate?: TransactionStatements; savepoint?: TransactionStatements } = {};
+  #transactions = 0;
+  #walCheckpoints: WalCheckpoints | undefined;
 
   constructor(path: string) {
     this.connection = new BetterSqlite3(path);
@@ -134,6 +144,7 @@ export class SqliteDatabase {
       // A promise would be committed before its work ran: refuse, as better-sqlite3 does.
       if (typeof (result as { then?: unknown } | null)?.then === "function") throw new TypeError("a transaction's work must not be async");
       commit.run();
+      if (!nested && ++this.#transactions === BACKGROUND_CHECKPOINTS_AFTER) this.#checkpointInBackground();
       return result;
     } catch (error) {
       // SQLite may have rolled back already (a full disk, an interrupted statement).
@@ -198,8 +209,19 @@ export class SqliteDatabase {
     }
   }
 
+  /** Whether a worker thread checkpoints the log (see wal-checkpoints.ts). */
+  get checkpointsInBackground(): boolean {
+    return this.#walCheckpoints?.running === true;
+  }
+
+  #checkpointInBackground(): void {
+    if (this.connection.memory || this.#walCheckpoints || String(this.connection.pragma("journal_mode", { simple: true })) !== "wal") return;
+    this.#walCheckpoints = new WalCheckpoints(this.connection);
+  }
+
   /** Closes the connection; later calls do nothing. */
   close(): void {
+    this.#walCheckpoints?.stop();
     this.#statements.clear();
     if (this.connection.open) this.connection.close();
   }
