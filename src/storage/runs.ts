@@ -53,9 +53,9 @@ export interface RunRepository {
    * Marks a pending run `running` if it is its thread's turn: no run is running and no pending
    * run of another instance is older (an instance's own queue orders its runs). Atomic across
    * instances; false means wait and try again. With `headCheckpointId`, a claimed run is also
-   * recorded as started at the thread's newest checkpoint, which it returns, as `setRunStatus`
-   * with `started` does (see `AbandonedRun.headCheckpointId`): read while the claim is certain
-   * to see the last write of the thread's previous run.
+   * recorded as started at the checkpoint it reads (the thread's newest), as `setRunStatus` with
+   * `started` does (see `AbandonedRun.headCheckpointId`); it is read when it is certain to see
+   * the last write of the thread's previous run.
    */
   claimRun(runId: string, threadId: string, headCheckpointId?: () => Promise<string | undefined>): Promise<boolean>;
   /**

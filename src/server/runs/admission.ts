@@ -150,7 +150,6 @@ export class RunAdmission {
     const logger = this.deps.logger.child({ runId: run.runId, threadId: run.threadId });
     const handle = new RunHandle(run, body, temporary, owner, assistant, logger, plan.protocol);
     handle.threadTitled = typeof thread.metadata.title === "string";
-    handle.waits = busy || body.after_seconds !== undefined;
     if (busy && (strategy === "interrupt" || strategy === "rollback")) {
       const why = `run ${run.runId} was started on the thread with multitask_strategy ${strategy}`;
       for (const other of queue.runsOn(id)) this.deps.cancel(other, strategy, why);

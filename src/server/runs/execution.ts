@@ -84,15 +84,12 @@ export class RunExecution implements QueueWork {
     try {
       const { signal } = handle.controller;
       if (body.after_seconds) await sleep(body.after_seconds * 1000, undefined, { signal });
-      // The thread may have been deleted while the run waited in the queue. One that did not
-      // wait was there a moment ago, at admission; should it go now, the check after the graph
-      // leaves nothing of the run behind (and a delete on this process cancels the run).
-      if (handle.waits && !handle.temporary && !(await storage.threads.threadExists(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
       // Checked again when used: the collection may have been deleted while the run waited.
       await requireCollection(this.deps.documents, requestedCollection(body), handle.owner);
       // Another instance may be running this thread: wait for the database to give us our turn.
       // The thread's newest checkpoint is recorded with the claim so that, should the process
       // die mid-run, the next start can undo what the run wrote.
+      // (A thread deleted while the run waited in the queue fails it there, see `waitForClaim`.)
       await waitForClaim(storage, run, signal, () => checkpointer.headCheckpointId(run.threadId));
       run.status = "running";
       handle.startedAt = performance.now();

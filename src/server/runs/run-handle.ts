@@ -65,8 +65,6 @@ export class RunHandle {
   statusSettled = false;
   /** The thread had a title when the run was admitted: none to generate after it (see thread-titles.ts). */
   threadTitled = false;
-  /** Admitted behind other runs of its thread, or to start later: the thread may go while it waits. */
-  waits = false;
   finishedAt: number | undefined;
   /** When it was created, and when its graph started (`performance.now()`), for the metrics. */
   readonly createdAt = performance.now();

@@ -4,7 +4,7 @@
  * across instances the database does (`claimRun`, `holdThread`), and a run waits for its claim.
  */
 import { setImmediate, setTimeout as sleep } from "node:timers/promises";
-import { ThreadBusyError } from "../../errors.js";
+import { NotFoundError, ThreadBusyError } from "../../errors.js";
 import type { Run } from "../../storage/runs.js";
 import type { Storage } from "../../storage/storage.js";
 import type { RunHandle } from "./run-handle.js";
@@ -15,10 +15,16 @@ const CLAIM_POLL_MS = 50;
 /**
  * Waits until the database gives `run` its thread (no other instance runs it, no older run waits
  * there), recording it as started at the thread's newest checkpoint (`headCheckpointId` reads
- * it); rejects with `signal`'s reason once it fires, asking no more.
+ * it); rejects with `signal`'s reason once it fires, asking no more, and with a 404 once the
+ * thread is gone: deleted through another instance, it took the run's record with it (a delete
+ * through this process cancels the run), so no claim could ever succeed. A claim that succeeds
+ * found the record, so the thread was there.
  */
 export async function waitForClaim(storage: Storage, run: Run, signal: AbortSignal, headCheckpointId: () => Promise<string | undefined>): Promise<void> {
-  while (!(await storage.runs.claimRun(run.runId, run.threadId, headCheckpointId))) await sleep(CLAIM_POLL_MS, undefined, { signal });
+  while (!(await storage.runs.claimRun(run.runId, run.threadId, headCheckpointId))) {
+    if (!(await storage.threads.threadExists(run.threadId))) throw new NotFoundError(`Thread ${run.threadId} was deleted`);
+    await sleep(CLAIM_POLL_MS, undefined, { signal });
+  }
 }
 
 /** What the queue has done when a thread's turn comes or its queue empties. */

@@ -9,6 +9,7 @@
  * title the user set meanwhile wins, the generated one being written only where none is
  * (`setMetadataIfAbsent`). Off with `TITLE_GENERATION=off`.
  */
+import { setMaxListeners } from "node:events";
 import type { Agent } from "../../graph/agent.js";
 import { titleModelOf } from "../../graph/agent.js";
 import { firstExchange, generateTitle } from "../../graph/thread-title.js";
@@ -17,7 +18,6 @@ import type { Storage } from "../../storage/storage.js";
 import type { RunHandle, RunOutcome } from "./run-handle.js";
 import { runConfigurable } from "./run-request.js";
 import { withDeadline } from "../../graph/deadline.js";
-import { setMaxListeners } from "node:events";
 
 /** Time one title call may take. */
 const TITLE_TIMEOUT_MS = 30_000;
