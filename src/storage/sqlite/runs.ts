@@ -94,7 +94,7 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
   ): Promise<void> {
     this.database.transaction(() => {
       if (run.forget) this.sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(run.runId, run.threadId);
-      else this.sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(run.status, this.now(), run.runId);
+      else this.#setStatus(run.runId, run.status, this.now());
       if (thread.settle) this.#settle(run.threadId, thread.settle, thread.values);
       else if (thread.values) this.sql("UPDATE threads SET state_values = ?, updated_at = ? WHERE thread_id = ?").run(JSON.stringify(thread.values), this.now(), run.threadId);
     });
@@ -136,8 +136,13 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
         runId,
       );
     } else {
-      this.sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, this.now(), runId);
+      this.#setStatus(runId, status, this.now());
     }
+  }
+
+
+  #setStatus(runId: string, status: RunStatus, now: string): void {
+    this.sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, now, runId);
   }
 
 
@@ -167,7 +172,7 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
   async closeAbandonedRuns(outcomes: Array<{ runId: string; status: RunStatus }>): Promise<void> {
     this.database.transaction(() => {
       const now = this.now();
-      for (const { runId, status } of outcomes) this.sql("UPDATE runs SET status = ?, updated_at = ? WHERE run_id = ?").run(status, now, runId);
+      for (const { runId, status } of outcomes) this.#setStatus(runId, status, now);
       this.sql(
         `UPDATE threads SET status = 'idle', updated_at = ? WHERE status = 'busy'
          AND NOT EXISTS (SELECT 1 FROM runs WHERE runs.thread_id = threads.thread_id AND runs.status IN ('pending', 'running'))`,
