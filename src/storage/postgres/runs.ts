@@ -140,9 +140,7 @@ export class PostgresRuns extends PostgresThreadTables implements RunRepository 
       if (run.forget) await client.query(`DELETE FROM ${this.schema}.agent_runs WHERE run_id = $1 AND thread_id = $2`, [run.runId, run.threadId]);
       else await client.query(`UPDATE ${this.schema}.agent_runs SET status = $2, updated_at = $3 WHERE run_id = $1`, [run.runId, run.status, this.now()]);
       if (thread.settle) await client.query(this.#settleStatement, [run.threadId, thread.settle, this.now(), thread.values === undefined ? null : JSON.stringify(thread.values)]);
-      else if (thread.values) {
-        await client.query(`UPDATE ${this.schema}.agent_threads SET state_values = $2, updated_at = $3 WHERE thread_id = $1`, [run.threadId, JSON.stringify(thread.values), this.now()]);
-      }
+      else if (thread.values) await this.writeValues(run.threadId, thread.values, client);
     });
   }
 

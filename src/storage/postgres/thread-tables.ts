@@ -1,5 +1,6 @@
 import { unpackJson } from "../compression.js";
 import type { MigrationSet } from "../migrations.js";
+import type { PoolClient } from "pg";
 import type { PostgresDatabase } from "./database.js";
 import type { Run, RunStatus } from "../runs.js";
 import type { Thread, ThreadStatus } from "../threads.js";
@@ -219,5 +220,13 @@ export abstract class PostgresThreadTables {
   /** Timestamps strictly increase within the process, so "newest first" is stable. */
   protected now(): Date {
     return this.database.clock.now();
+  }
+
+  /** Records a thread's values projection (see `ThreadRepository.setThreadValues`), on the pool or on a transaction's client. */
+  protected async writeValues(threadId: string, values: Record<string, unknown>, client?: PoolClient): Promise<boolean> {
+    const sql = `UPDATE ${this.schema}.agent_threads SET state_values = $2, updated_at = $3 WHERE thread_id = $1`;
+    const parameters = [threadId, JSON.stringify(values), this.now()];
+    const { rowCount } = client ? await client.query(sql, parameters) : await this.database.query(sql, parameters);
+    return (rowCount ?? 0) > 0;
   }
 }

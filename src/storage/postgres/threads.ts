@@ -66,10 +66,9 @@ export class PostgresThreads extends PostgresThreadTables implements ThreadRepos
 
 
   async setThreadValues(threadId: string, values: Record<string, unknown>, options: { onlyIfMissing?: boolean } = {}): Promise<boolean> {
+    if (!options.onlyIfMissing) return this.writeValues(threadId, values);
     // A backfill records what was already there: the thread was not updated, its TTL clock runs on.
-    const { rowCount } = options.onlyIfMissing
-      ? await this.database.query(`UPDATE ${this.schema}.agent_threads SET state_values = $2 WHERE thread_id = $1 AND state_values IS NULL`, [threadId, JSON.stringify(values)])
-      : await this.database.query(`UPDATE ${this.schema}.agent_threads SET state_values = $2, updated_at = $3 WHERE thread_id = $1`, [threadId, JSON.stringify(values), this.now()]);
+    const { rowCount } = await this.database.query(`UPDATE ${this.schema}.agent_threads SET state_values = $2 WHERE thread_id = $1 AND state_values IS NULL`, [threadId, JSON.stringify(values)]);
     return (rowCount ?? 0) > 0;
   }
 

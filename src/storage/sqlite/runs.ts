@@ -96,7 +96,7 @@ export class SqliteRuns extends SqliteThreadTables implements RunRepository {
       if (run.forget) this.sql("DELETE FROM runs WHERE run_id = ? AND thread_id = ?").run(run.runId, run.threadId);
       else this.#setStatus(run.runId, run.status, this.now());
       if (thread.settle) this.#settle(run.threadId, thread.settle, thread.values);
-      else if (thread.values) this.sql("UPDATE threads SET state_values = ?, updated_at = ? WHERE thread_id = ?").run(JSON.stringify(thread.values), this.now(), run.threadId);
+      else if (thread.values) this.writeValues(run.threadId, thread.values);
     });
   }
 

@@ -132,4 +132,9 @@ export abstract class SqliteThreadTables {
   protected now(): string {
     return this.database.clock.now().toISOString();
   }
+
+  /** Records a thread's values projection (see `ThreadRepository.setThreadValues`); whether the thread is there. */
+  protected writeValues(threadId: string, values: Record<string, unknown>): boolean {
+    return this.sql("UPDATE threads SET state_values = ?, updated_at = ? WHERE thread_id = ?").run(JSON.stringify(values), this.now(), threadId).changes > 0;
+  }
 }

@@ -30,16 +30,6 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
 
 
   async updateThread(threadId: string, patch: { metadata?: Record<string, unknown>; status?: ThreadStatus; ttlMinutes?: number }): Promise<Thread | null> {
-    if (Object.keys(patch.metadata ?? {}).length === 0) {
-      // Status or TTL alone (every run marks its thread busy): one statement, no merge to make.
-      const row = this.sql("UPDATE threads SET status = coalesce(?, status), ttl_minutes = coalesce(?, ttl_minutes), updated_at = ? WHERE thread_id = ? RETURNING *").get(
-        patch.status ?? null,
-        patch.ttlMinutes ?? null,
-        this.now(),
-        threadId,
-      ) as ThreadRow | undefined;
-      return row ? toThread(row) : null;
-    }
     const row = this.database.transaction(() => {
       const row = this.sql("SELECT * FROM threads WHERE thread_id = ?").get(threadId) as ThreadRow | undefined;
       if (!row) return null;
@@ -71,11 +61,9 @@ export class SqliteThreads extends SqliteThreadTables implements ThreadRepositor
 
 
   async setThreadValues(threadId: string, values: Record<string, unknown>, options: { onlyIfMissing?: boolean } = {}): Promise<boolean> {
+    if (!options.onlyIfMissing) return this.writeValues(threadId, values);
     // A backfill records what was already there: the thread was not updated, its TTL clock runs on.
-    const result = options.onlyIfMissing
-      ? this.sql("UPDATE threads SET state_values = ? WHERE thread_id = ? AND state_values IS NULL").run(JSON.stringify(values), threadId)
-      : this.sql("UPDATE threads SET state_values = ?, updated_at = ? WHERE thread_id = ?").run(JSON.stringify(values), this.now(), threadId);
-    return result.changes > 0;
+    return this.sql("UPDATE threads SET state_values = ? WHERE thread_id = ? AND state_values IS NULL").run(JSON.stringify(values), threadId).changes > 0;
   }
 
 
