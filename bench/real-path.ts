@@ -181,8 +181,12 @@ function createFloor(baseUrl: string) {
   };
 }
 
-/** Rounds of the throughput measurement on each side; the median is the figure. */
-const THROUGHPUT_ROUNDS = 3;
+/**
+ * Rounds of the throughput measurement on each side; the median is the figure. On a shared
+ * 2-core host one round of either side can be off by a tenth or more: five make the median
+ * steadier than three did.
+ */
+const THROUGHPUT_ROUNDS = 5;
 
 /** Turns of the soak, in steps, with the server's RSS after each. */
 const SOAK_STEPS = 4;
@@ -240,6 +244,9 @@ export async function realPathBench(dir: string, options: { soakTurns: number })
         floor: floorFigures,
         latency_ratio: Number((ours.latency_1_thread_ms.mean / floorFigures.latency_1_thread_ms.mean).toFixed(2)),
         throughput_ratio: Number((ours.throughput_16_threads_turns_per_s / floorFigures.throughput_16_threads_turns_per_s).toFixed(2)),
+        // Each server round against the floor round taken just before it: the spread says how
+        // far one run of the bench can be trusted.
+        throughput_round_ratios: rounds.map((value, round) => Number((value / floorRounds[round]!).toFixed(2))),
         first_token_ratio: Number((ours.first_token_ms.mean / floorFigures.first_token_ms.mean).toFixed(2)),
         goals: { latency_ratio_at_most: 1.15, throughput_ratio_at_least: 0.9 },
         model_calls_per_turn: { server: Number(callsPerTurn.toFixed(2)), floor: Number(floorCallsPerTurn.toFixed(2)) },
