@@ -211,6 +211,11 @@ export async function realPathBench(dir: string, options: { soakTurns: number })
       // CPU per turn (all threads: GC and the libuv pool too) says where a throughput gap comes from.
       let floorCpuMs = 0;
       let serverCpuMs = 0;
+      // One round a side first, not counted: the first round with 16 threads at once ran a
+      // fifth slower than the next on the server (its JIT and heap still growing into that load)
+      // against a tenth on the floor; a server runs warm, so each side is measured warm.
+      await floor.throughputRound(-1);
+      await client(server.apiUrl, "throughput");
       for (let round = 0; round < THROUGHPUT_ROUNDS; round += 1) {
         const floorCpu = process.cpuUsage();
         floorRounds.push(await floor.throughputRound(round));
