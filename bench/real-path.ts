@@ -8,22 +8,20 @@
  * the first streamed token, both ratios, and the server's RSS along 10,000 turns.
  */
 import { HumanMessage } from "@langchain/core/messages";
-import { InMemoryStore, MemorySaver } from "@langchain/langgraph";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
-import { loadConfig } from "../src/config.js";
-import { createChatModel } from "../src/graph/chat-model.js";
-import { createAgent } from "../src/graph/agent.js";
+import { createFloorAgent } from "./floor-agent.js";
 import { inParallel, mean, median, ms, question } from "./workloads.js";
 
 const run = promisify(execFile);
 const tsx = ["--import", import.meta.resolve("tsx")];
 const CLIENT = new URL("./http-client.ts", import.meta.url).pathname;
 const STUB = new URL("./model-stub.ts", import.meta.url).pathname;
+const HTTP_FLOOR = new URL("./http-floor.ts", import.meta.url).pathname;
 const ROOT = new URL("../", import.meta.url).pathname;
 
 /** The figures of one side (server or floor). */
@@ -42,6 +40,13 @@ function child(command: string, args: string[], env: NodeJS.ProcessEnv = process
   process.once("exit", kill);
   started.once("exit", () => process.off("exit", kill));
   return started;
+}
+
+/** CPU time `process` has used so far (all its threads), in ms. */
+function cpuMsOf(process: ChildProcess): number {
+  const fields = readFileSync(`/proc/${process.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /** The first line of `process`'s output that `accept` turns into a value. */
@@ -97,11 +102,7 @@ async function startServer(baseUrl: string, dataDir: string) {
   return {
     apiUrl: `http://127.0.0.1:${port}`,
     /** CPU time the server process has used so far (all its threads), in ms. */
-    cpuMs: () => {
-      const fields = readFileSync(`/proc/${server.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      // utime and stime, in clock ticks (100 a second on Linux).
-      return (Number(fields[11]) + Number(fields[12])) * 10;
-    },
+    cpuMs: () => cpuMsOf(server),
     /**
      * The server's memory by its own account (its `/metrics`), in MB: V8's heap as committed
      * (`heap_total`) and in use (`heap_used`, garbage not yet collected included), and memory
@@ -121,6 +122,23 @@ async function startServer(baseUrl: string, dataDir: string) {
   };
 }
 
+/** The HTTP floor (http-floor.ts): the floor's agent behind a bare HTTP server, in its own process. */
+async function startHttpFloor(baseUrl: string) {
+  const floor = child(process.execPath, [...tsx, HTTP_FLOOR, baseUrl]);
+  const { port } = await lineOf(floor.stdout!, (line) => parsed(line) as { port: number } | undefined);
+  return {
+    apiUrl: `http://127.0.0.1:${port}`,
+    cpuMs: () => cpuMsOf(floor),
+    /** Ends it, once: it is closed as soon as its rounds are done, and again should they fail. */
+    close: async () => {
+      if (floor.exitCode !== null || floor.signalCode !== null) return;
+      const exited = once(floor, "exit");
+      floor.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
+
 async function client<T>(apiUrl: string, ...args: string[]): Promise<T> {
   const { stdout } = await run(process.execPath, [...tsx, CLIENT, apiUrl, ...args], { maxBuffer: 1 << 20 });
   return JSON.parse(stdout) as T;
@@ -128,22 +146,7 @@ async function client<T>(apiUrl: string, ...args: string[]): Promise<T> {
 
 /** The floor: the same graph and model in process, on MemorySaver; the same turns as the client's. */
 function createFloor(baseUrl: string) {
-  const config = loadConfig({ OPENAI_BASE_URL: baseUrl, OPENAI_API_KEY: "bench", MODEL: "gpt-4o-mini", LOG_LEVEL: "silent" });
-  const agent = createAgent({
-    model: createChatModel(config),
-    checkpointer: new MemorySaver(),
-    // Long-term memory as the server has it by default (recall and extraction), in memory.
-    store: new InMemoryStore(),
-    longTermMemory: { enabled: config.LONG_TERM_MEMORY === "on", recallK: config.MEMORY_RECALL_K },
-    modelName: config.MODEL,
-    temperature: config.TEMPERATURE,
-    systemPrompt: config.SYSTEM_PROMPT,
-    contextTokens: config.CONTEXT_TOKENS,
-    maxOutputTokens: config.MAX_OUTPUT_TOKENS,
-    tokenizerModel: config.MODEL,
-    retry: { maxRetries: config.MODEL_MAX_RETRIES, attemptTimeoutMs: config.MODEL_TIMEOUT_MS },
-  });
-  const turn = (threadId: string, text: string) => agent.invoke({ messages: [new HumanMessage(text)] }, { configurable: { thread_id: threadId } });
+  const { agent, turn } = createFloorAgent(baseUrl);
   return {
     /** 10 turns of warm-up, then 100 timed, on one thread. */
     async latency(): Promise<PathFigures["latency_1_thread_ms"]> {
@@ -197,6 +200,7 @@ export async function realPathBench(dir: string, options: { soakTurns: number })
   try {
     const floor = createFloor(stub.baseUrl);
     const server = await startServer(stub.baseUrl, join(dir, "real-path"));
+    const httpFloor = await startHttpFloor(stub.baseUrl);
     try {
       // Each measurement on both sides one after the other, and the throughput rounds taken in
       // turns, so that a machine whose speed drifts (a shared host) moves both alike.
@@ -206,25 +210,39 @@ export async function realPathBench(dir: string, options: { soakTurns: number })
       callsBefore = await stub.calls();
       const latency = await client<PathFigures["latency_1_thread_ms"]>(server.apiUrl, "latency");
       const callsPerTurn = ((await stub.calls()) - callsBefore) / 110;
+      const httpFloorLatency = await client<PathFigures["latency_1_thread_ms"]>(httpFloor.apiUrl, "latency");
       const floorRounds: number[] = [];
+      const httpFloorRounds: number[] = [];
       const rounds: number[] = [];
       // CPU per turn (all threads: GC and the libuv pool too) says where a throughput gap comes from.
       let floorCpuMs = 0;
+      let httpFloorCpuMs = 0;
       let serverCpuMs = 0;
+      /** Turns per second of one round of the client against `apiUrl`, and the CPU `cpuMs` says it took. */
+      const overHttp = async (apiUrl: string, cpuMs: () => number) => {
+        const before = cpuMs();
+        const { turns_per_s } = await client<{ turns_per_s: number }>(apiUrl, "throughput");
+        return { turnsPerSecond: turns_per_s, cpu: cpuMs() - before };
+      };
       // One round a side first, not counted: the first round with 16 threads at once ran a
       // fifth slower than the next on the server (its JIT and heap still growing into that load)
       // against a tenth on the floor; a server runs warm, so each side is measured warm.
       await floor.throughputRound(-1);
+      await client(httpFloor.apiUrl, "throughput");
       await client(server.apiUrl, "throughput");
       for (let round = 0; round < THROUGHPUT_ROUNDS; round += 1) {
         const floorCpu = process.cpuUsage();
         floorRounds.push(await floor.throughputRound(round));
         const used = process.cpuUsage(floorCpu);
         floorCpuMs += (used.user + used.system) / 1000;
-        const serverCpu = server.cpuMs();
-        rounds.push((await client<{ turns_per_s: number }>(server.apiUrl, "throughput")).turns_per_s);
-        serverCpuMs += server.cpuMs() - serverCpu;
+        const overBareHttp = await overHttp(httpFloor.apiUrl, httpFloor.cpuMs);
+        httpFloorRounds.push(overBareHttp.turnsPerSecond);
+        httpFloorCpuMs += overBareHttp.cpu;
+        const ourRound = await overHttp(server.apiUrl, server.cpuMs);
+        rounds.push(ourRound.turnsPerSecond);
+        serverCpuMs += ourRound.cpu;
       }
+      await httpFloor.close();
       // Each round: 16 untimed turns and 16 × 30 timed ones.
       const cpuPerTurn = (total: number) => Number((total / (THROUGHPUT_ROUNDS * 16 * 31)).toFixed(2));
       const floorFirstToken = await floor.firstToken();
@@ -244,23 +262,29 @@ export async function realPathBench(dir: string, options: { soakTurns: number })
         throughput_rounds: floorRounds,
         first_token_ms: floorFirstToken,
       };
+      const httpFloorThroughput = median(httpFloorRounds);
       return {
         server: ours,
         floor: floorFigures,
+        http_floor: { latency_1_thread_ms: httpFloorLatency, throughput_16_threads_turns_per_s: httpFloorThroughput, throughput_rounds: httpFloorRounds },
         latency_ratio: Number((ours.latency_1_thread_ms.mean / floorFigures.latency_1_thread_ms.mean).toFixed(2)),
         throughput_ratio: Number((ours.throughput_16_threads_turns_per_s / floorFigures.throughput_16_threads_turns_per_s).toFixed(2)),
         // Each server round against the floor round taken just before it: the spread says how
         // far one run of the bench can be trusted.
         throughput_round_ratios: rounds.map((value, round) => Number((value / floorRounds[round]!).toFixed(2))),
+        // What the server's own layers (routing, validation, logs, persistence, run bookkeeping)
+        // cost over LangGraph behind a bare HTTP server: the rest of `throughput_ratio` is HTTP's.
+        throughput_ratio_to_http_floor: Number((ours.throughput_16_threads_turns_per_s / httpFloorThroughput).toFixed(2)),
+        latency_ratio_to_http_floor: Number((ours.latency_1_thread_ms.mean / httpFloorLatency.mean).toFixed(2)),
         first_token_ratio: Number((ours.first_token_ms.mean / floorFigures.first_token_ms.mean).toFixed(2)),
         goals: { latency_ratio_at_most: 1.15, throughput_ratio_at_least: 0.9 },
         model_calls_per_turn: { server: Number(callsPerTurn.toFixed(2)), floor: Number(floorCallsPerTurn.toFixed(2)) },
-        cpu_ms_per_turn_16_threads: { server: cpuPerTurn(serverCpuMs), floor: cpuPerTurn(floorCpuMs) },
+        cpu_ms_per_turn_16_threads: { server: cpuPerTurn(serverCpuMs), floor: cpuPerTurn(floorCpuMs), http_floor: cpuPerTurn(httpFloorCpuMs) },
         server_rss_mb: rss,
         server_heap_mb: heap,
       };
     } finally {
-      await server.close();
+      await Promise.all([server.close(), httpFloor.close()]);
     }
   } finally {
     await stub.close();
