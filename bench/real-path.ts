@@ -4,8 +4,10 @@
  * third process), at the default log level, every turn durable. Beside it, measured in the same
  * run, the floor: LangGraph alone in process, the same graph (`createAgent`) on `MemorySaver` with
  * the same `ChatOpenAI` calling the same stub, that is the same work less the HTTP API and
- * persistence. Prints latency on one thread, throughput with 16 threads at once, the time to
- * the first streamed token, both ratios, and the server's RSS along 10,000 turns.
+ * persistence. And the HTTP floor: that floor behind a bare HTTP server (http-floor.ts), which
+ * tells what HTTP itself costs from what the server's own layers do. Prints latency on one
+ * thread, throughput with 16 threads at once, the time to the first streamed token, the ratios,
+ * and the server's RSS along 10,000 turns.
  */
 import { HumanMessage } from "@langchain/core/messages";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
