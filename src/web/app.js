@@ -787,11 +787,12 @@ async function runTurn(text, checkpointId = state.conversation?.checkpointId !==
   const { threadId } = state.conversation;
   running.threadId = threadId;
   if (running.stopped) {
-    // Stopped before anything was sent: the message goes back into the box.
+    // Stopped before anything was sent: the message goes back into the box at once, as
+    // "Stopped" shows, not once the empty chat is deleted (a slow server left the box empty meanwhile).
     endRunning(running);
+    if (view.prompt.value === "") view.prompt.value = text;
     setStatus("Stopped");
     if (created) await dropEmptyChat(threadId);
-    if (view.prompt.value === "") view.prompt.value = text;
     return;
   }
   /** @type {Message} */

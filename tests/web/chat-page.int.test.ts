@@ -206,18 +206,32 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
     });
 
     it("sends nothing when a new chat's first message is stopped at once, and gives the text back", async () => {
-      await page.fill("#prompt", "Never mind");
-      await page.evaluate(() => {
-        (document.querySelector("#composer") as HTMLFormElement).requestSubmit();
-        (document.querySelector("#stop") as HTMLButtonElement).click();
+      // The empty chat's deletion is held back, as a slow server would: the text must be back
+      // as soon as "Stopped" shows, not once the chat is gone.
+      let releaseDelete!: () => void;
+      const deleteHeld = new Promise<void>((resolve) => (releaseDelete = resolve));
+      const threadUrl = /\/threads\/[^/?]+$/;
+      await page.route(threadUrl, async (route) => {
+        if (route.request().method() === "DELETE") await deleteHeld;
+        await route.continue();
       });
-      await expect.poll(() => page.locator("#status").innerText()).toBe("Stopped");
-      expect(await page.inputValue("#prompt")).toBe("Never mind");
+      try {
+        await page.fill("#prompt", "Never mind");
+        await page.evaluate(() => {
+          (document.querySelector("#composer") as HTMLFormElement).requestSubmit();
+          (document.querySelector("#stop") as HTMLButtonElement).click();
+        });
+        await expect.poll(() => page.locator("#status").innerText()).toBe("Stopped");
+        expect(await page.inputValue("#prompt")).toBe("Never mind");
+      } finally {
+        releaseDelete();
+        await page.unroute(threadUrl);
+      }
       expect(stub.requests).toHaveLength(0);
       // Nor is an empty chat left behind.
-      expect(await currentThreadId()).toBeNull();
+      await expect.poll(currentThreadId).toBeNull();
       expect(await server.client.threads.search()).toEqual([]);
-      expect(await page.locator(".thread").count()).toBe(0);
+      await expect.poll(() => page.locator(".thread").count()).toBe(0);
     });
 
     it("lets keyboard users reach a chat's rename and delete buttons", async () => {
