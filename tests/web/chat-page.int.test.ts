@@ -210,8 +210,7 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
       // as soon as "Stopped" shows, not once the chat is gone.
       let releaseDelete!: () => void;
       const deleteHeld = new Promise<void>((resolve) => (releaseDelete = resolve));
-      const threadUrl = /\/threads\/[^/?]+$/;
-      await page.route(threadUrl, async (route) => {
+      await page.route(/\/threads\/[^/?]+$/, async (route) => {
         if (route.request().method() === "DELETE") await deleteHeld;
         await route.continue();
       });
@@ -225,7 +224,9 @@ describe.skipIf(unavailable !== null)("web chat page", () => {
         expect(await page.inputValue("#prompt")).toBe("Never mind");
       } finally {
         releaseDelete();
-        await page.unroute(threadUrl);
+        // Once the held request's handler is done: one still running when its route goes finds
+        // its request already let through, and throws.
+        await page.unrouteAll({ behavior: "wait" });
       }
       expect(stub.requests).toHaveLength(0);
       // Nor is an empty chat left behind.
