@@ -373,8 +373,11 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
     return { clauses, limit: filtered || options.limit === undefined ? undefined : Math.max(0, Math.floor(options.limit)) };
   }
 
-  /** Tuples of `rows` (newest first) that pass the metadata filter, up to the limit. */
-  protected async *tuplesOf(rows: CheckpointRow[], options: CheckpointListOptions, toTuple: (row: CheckpointRow) => Promise<CheckpointTuple>): AsyncGenerator<CheckpointTuple> {
+  /**
+   * Tuples of `rows` (newest first) that pass the metadata filter, up to the limit; `toTuple`
+   * gives none for a row whose checkpoint has gone since it was listed.
+   */
+  protected async *tuplesOf(rows: CheckpointRow[], options: CheckpointListOptions, toTuple: (row: CheckpointRow) => Promise<CheckpointTuple | undefined>): AsyncGenerator<CheckpointTuple> {
     const wanted = Object.entries(options.filter ?? {}).filter(([, value]) => value !== undefined);
     let yielded = 0;
     for (const row of rows) {
@@ -383,8 +386,10 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
         const metadata = (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as Record<string, unknown>;
         if (!wanted.every(([key, value]) => deepEqual(metadata?.[key], value))) continue;
       }
+      const tuple = await toTuple(row);
+      if (!tuple) continue;
       yielded += 1;
-      yield await toTuple(row);
+      yield tuple;
     }
   }
 
