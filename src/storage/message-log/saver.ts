@@ -129,6 +129,12 @@ export function blobVersions(stored: StoredCheckpointJson): Array<[string, strin
 }
 
 /**
+ * Times `getTuple` reads a tuple whose checkpoint vanished under it (deleted or reverted); the
+ * last failure is thrown, since deletes do not race every read.
+ */
+const READS_OF_A_VANISHING_CHECKPOINT = 3;
+
+/**
  * Threads by their head checkpoints (`checkpoint` as stored), the most recently written first,
  * up to `limit`: the write time is inside the stored JSON, which SQL cannot read once deflated.
  */
@@ -373,11 +379,45 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
     return { clauses, limit: filtered || options.limit === undefined ? undefined : Math.max(0, Math.floor(options.limit)) };
   }
 
+  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    await this.setup();
+    for (let attempt = 1; ; attempt += 1) {
+      const row = await this.checkpointRow(config);
+      if (!row) return undefined;
+      const tuple = await this.tupleUnlessGone(row, attempt < READS_OF_A_VANISHING_CHECKPOINT);
+      // Undefined: deleted or reverted while it was read; read again what is there now.
+      if (tuple) return tuple;
+    }
+  }
+
+  /** The row of the checkpoint `config` names, or of its thread's newest. */
+  protected abstract checkpointRow(config: RunnableConfig): Promise<CheckpointRow | undefined>;
+  /** The tuple of a checkpoint row: its blobs, writes and messages read (see `buildTuple`). */
+  protected abstract toTuple(row: CheckpointRow): Promise<CheckpointTuple>;
+  /** Whether the checkpoint of `row` is still stored. */
+  protected abstract checkpointExists(row: CheckpointRow): Promise<boolean>;
+
   /**
-   * Tuples of `rows` (newest first) that pass the metadata filter, up to the limit; `toTuple`
-   * gives none for a row whose checkpoint has gone since it was listed.
+   * The tuple of `row`; `undefined` when reading it failed because the checkpoint was deleted
+   * (its thread deleted, or a run reverted) between its row and its messages: the reads of a
+   * tuple are separate statements, and other work on the thread may run between them. A
+   * checkpoint still there whose parts are missing is an error; so is a vanished one when
+   * `mayVanish` is false (a delete racing every read).
    */
-  protected async *tuplesOf(rows: CheckpointRow[], options: CheckpointListOptions, toTuple: (row: CheckpointRow) => Promise<CheckpointTuple | undefined>): AsyncGenerator<CheckpointTuple> {
+  protected async tupleUnlessGone(row: CheckpointRow, mayVanish = true): Promise<CheckpointTuple | undefined> {
+    try {
+      return await this.toTuple(row);
+    } catch (error) {
+      if (!mayVanish || (await this.checkpointExists(row))) throw error;
+      return undefined;
+    }
+  }
+
+  /**
+   * Tuples of `rows` (newest first) that pass the metadata filter, up to the limit; a row whose
+   * checkpoint has gone since it was listed is left out, as a later read would.
+   */
+  protected async *tuplesOf(rows: CheckpointRow[], options: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
     const wanted = Object.entries(options.filter ?? {}).filter(([, value]) => value !== undefined);
     let yielded = 0;
     for (const row of rows) {
@@ -386,7 +426,7 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
         const metadata = (await this.serde.loadsTyped(row.metadata_type, row.metadata)) as Record<string, unknown>;
         if (!wanted.every(([key, value]) => deepEqual(metadata?.[key], value))) continue;
       }
-      const tuple = await toTuple(row);
+      const tuple = await this.tupleUnlessGone(row);
       if (!tuple) continue;
       yielded += 1;
       yield tuple;

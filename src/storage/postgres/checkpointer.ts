@@ -88,12 +88,6 @@ export const checkpointMigrations = (schema: string): MigrationSet => ({
   ],
 });
 
-/**
- * Times `getTuple` reads a tuple whose checkpoint vanished under it (deleted or reverted); the
- * last failure is thrown, since deletes do not race every read.
- */
-const READS_OF_A_VANISHING_CHECKPOINT = 3;
-
 /** Tables holding a thread's rows, each with its `checkpoint_id` (a revert deletes the newer ones). */
 const THREAD_TABLES = ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages", "agent_message_text"] as const;
 
@@ -131,39 +125,15 @@ export class PostgresCheckpointer extends MessageLogSaver {
     return this.database.migrate(checkpointMigrations(this.schema));
   }
 
-  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    await this.setup();
-    for (let attempt = 1; ; attempt += 1) {
-      const row = await this.#checkpointRow(config);
-      if (!row) return undefined;
-      const tuple = await this.#tupleUnlessGone(row, attempt < READS_OF_A_VANISHING_CHECKPOINT);
-      // Undefined: deleted or reverted while it was read; read again what is there now.
-      if (tuple) return tuple;
-    }
+  protected async checkpointExists(row: CheckpointRow): Promise<boolean> {
+    const { rowCount } = await this.database.query(
+      `SELECT 1 FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`,
+      [row.thread_id, row.checkpoint_ns, row.checkpoint_id],
+    );
+    return rowCount !== 0;
   }
 
-  /**
-   * The tuple of `row`; `undefined` when reading it failed because the checkpoint was deleted (its
-   * thread deleted, or a run reverted) between its row and its messages: the reads of a tuple
-   * are separate queries, not one snapshot. A checkpoint still there whose parts are missing is
-   * an error; so is a vanished one when `mayVanish` is false (a delete racing every read).
-   */
-  async #tupleUnlessGone(row: CheckpointRow, mayVanish = true): Promise<CheckpointTuple | undefined> {
-    try {
-      return await this.#toTuple(row);
-    } catch (error) {
-      if (!mayVanish) throw error;
-      const { rowCount } = await this.database.query(
-        `SELECT 1 FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`,
-        [row.thread_id, row.checkpoint_ns, row.checkpoint_id],
-      );
-      if (rowCount !== 0) throw error;
-      return undefined;
-    }
-  }
-
-  /** The row of the checkpoint `config` names, or of the thread's newest. */
-  async #checkpointRow(config: RunnableConfig): Promise<CheckpointRow | undefined> {
+  protected async checkpointRow(config: RunnableConfig): Promise<CheckpointRow | undefined> {
     const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
     if (threadId === undefined) return undefined;
     const { rows } = checkpointId
@@ -192,8 +162,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
       sql += ` LIMIT $${parameters.length}`;
     }
     const { rows } = await this.database.query<CheckpointRow>(sql, parameters);
-    // A checkpoint deleted while the history is read is left out, as a later read would.
-    yield* this.tuplesOf(rows, options, (row) => this.#tupleUnlessGone(row));
+    yield* this.tuplesOf(rows, options);
   }
 
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
@@ -434,7 +403,7 @@ export class PostgresCheckpointer extends MessageLogSaver {
     );
   }
 
-  async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
+  protected async toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
     const schema = this.schema;
     const stored = readCheckpoint(row.checkpoint);
     const versions = blobVersions(stored);

@@ -169,17 +169,22 @@ export class SqliteCheckpointer extends MessageLogSaver {
     return this.database.statement(source);
   }
 
-  async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+  protected async checkpointExists(row: CheckpointRow): Promise<boolean> {
+    return (
+      this.#sql("SELECT 1 FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(row.thread_id, row.checkpoint_ns, row.checkpoint_id) !== undefined
+    );
+  }
+
+  protected async checkpointRow(config: RunnableConfig): Promise<CheckpointRow | undefined> {
     const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
     if (threadId === undefined) return undefined;
-    const row = (
+    return (
       checkpointId
         ? this.#sql("SELECT * FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?")
             .get(String(threadId), namespace, checkpointId)
         : this.#sql("SELECT * FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? ORDER BY checkpoint_id DESC LIMIT 1")
             .get(String(threadId), namespace)
     ) as CheckpointRow | undefined;
-    return row ? this.#toTuple(row) : undefined;
   }
 
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
@@ -190,7 +195,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
     const rows = this.#sql(`SELECT * FROM agent_checkpoints ${where} ORDER BY checkpoint_id DESC${query.limit === undefined ? "" : " LIMIT ?"}`).all(
       ...parameters,
     ) as CheckpointRow[];
-    yield* this.tuplesOf(rows, options, (row) => this.#toTuple(row));
+    yield* this.tuplesOf(rows, options);
   }
 
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
@@ -372,7 +377,7 @@ export class SqliteCheckpointer extends MessageLogSaver {
       .run(threadId, cutoff.checkpoint_id, JSON.stringify(used));
   }
 
-  async #toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
+  protected async toTuple(row: CheckpointRow): Promise<CheckpointTuple> {
     const stored = readCheckpoint(row.checkpoint);
     const select = this.#sql("SELECT channel, type, blob FROM agent_checkpoint_blobs WHERE thread_id = ? AND checkpoint_ns = ? AND channel = ? AND version = ?");
     const blobs = blobVersions(stored).map(([channel, version]) => select.get(row.thread_id, row.checkpoint_ns, channel, version) as BlobRow | undefined);
