@@ -8,7 +8,6 @@
 import { type BaseMessage, HumanMessage } from "@langchain/core/messages";
 import { FakeListChatModel } from "@langchain/core/utils/testing";
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
-import Database from "better-sqlite3";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { createAgent } from "../../src/graph/agent.js";
@@ -21,7 +20,6 @@ import { TEST_DATABASE_URL, dropSchema, postgresReachable, schemaName } from "..
 
 const THREAD = "deleted-while-read";
 const thread = { configurable: { thread_id: THREAD, checkpoint_ns: "" } };
-const TABLES = ["agent_checkpoints", "agent_checkpoint_blobs", "agent_checkpoint_writes", "agent_messages", "agent_message_text"];
 /** The statement that reads a range of a thread's messages, on either backend. */
 const READS_MESSAGES = /FROM (\S+\.)?agent_messages WHERE thread_id = (\$1|@thread) AND seq < /;
 
@@ -50,14 +48,15 @@ async function sqliteSetup(): Promise<Setup> {
   const writer = new SqliteCheckpointer(`${dir}/checkpoints.sqlite`);
   const before = await writeThread(writer);
   const reader = new SqliteCheckpointer(`${dir}/checkpoints.sqlite`);
-  // The other process, deleting the thread in one transaction.
-  const other = new Database(`${dir}/checkpoints.sqlite`);
   const deletion = { done: false };
   const statement = reader.database.statement.bind(reader.database);
   reader.database.statement = (source: string) => {
     if (!deletion.done && READS_MESSAGES.test(source)) {
       deletion.done = true;
-      other.transaction(() => TABLES.forEach((table) => other.prepare(`DELETE FROM ${table} WHERE thread_id = ?`).run(THREAD)))();
+      // The writer's connection deletes at once, before its first await: a statement is
+      // prepared synchronously, so the deletion cannot be awaited here. (Were it later, the
+      // reader would find its messages and the tests below would fail.)
+      void writer.deleteThread(THREAD);
     }
     return statement(source);
   };
@@ -66,7 +65,6 @@ async function sqliteSetup(): Promise<Setup> {
     deletion,
     before,
     dispose: async () => {
-      other.close();
       await Promise.all([writer.close(), reader.close()]);
       removeDir(dir);
     },
