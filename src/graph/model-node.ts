@@ -119,7 +119,7 @@ async function invokeWithRetry(model: BaseChatModel, prompt: BaseMessage[], conf
   for (let attempt = 0; ; attempt += 1) {
     let streamed = false;
     // Only what a client could have seen counts: a role-only first chunk carries no text.
-    const watcher = modelCallHandler({
+    const watcher = modelCallHandler("model_call_retry_watch", {
       handleLLMNewToken: (token, _index, _runId, _parentRunId, _tags, fields) => {
         const chunk = fields?.chunk as { message?: { tool_call_chunks?: unknown[] } } | undefined;
         if (token !== "" || (chunk?.message?.tool_call_chunks?.length ?? 0) > 0) streamed = true;

@@ -51,7 +51,7 @@ export class PartialReply {
    * The callback handler to give the run's model calls (`withModelCallHandlers`); it does not ask the model to stream.
    * Typed as the base class: the declaration `fromMethods` infers names a private module of @langchain/core.
    */
-  readonly handler: BaseCallbackHandler = modelCallHandler({
+  readonly handler: BaseCallbackHandler = modelCallHandler("partial_reply", {
     handleChatModelStart: (_llm: Serialized, _messages: BaseMessage[][], runId: string, _parent?: string, _extra?: Record<string, unknown>, tags?: string[]) => {
       // LangChain names a chunk without a provider id `run-<runId>`, after this callback has seen it.
       if (!tags?.some((tag) => NOSTREAM_TAGS.has(tag))) this.#calls.set(runId, { id: `run-${runId}`, tokens: "", blocks: "" });

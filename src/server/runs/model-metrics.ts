@@ -77,7 +77,7 @@ export function modelMetricsHandler(metrics: Metrics, run: { startedAt: number; 
     firstTokenSeen = true;
     metrics.timeToFirstToken.observe((performance.now() - run.startedAt) / 1000);
   };
-  return modelCallHandler({
+  return modelCallHandler("model_call_metrics", {
     handleChatModelStart: (
       _llm: Serialized,
       _messages: BaseMessage[][],
