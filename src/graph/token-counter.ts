@@ -20,6 +20,12 @@ export interface TokenCounter {
    * least one byte): enough to tell that messages fit without tokenising them.
    */
   countMessageAtMost(message: BaseMessage): number;
+  /**
+   * `countMessage` when that is at most `limit`; otherwise a number above `limit`, found without
+   * tokenising much more of the message than `limit` tokens' worth: a message of a megabyte
+   * needs no exact count to be refused, and an exact one would hold the event loop for seconds.
+   */
+  countMessageWithin(message: BaseMessage, limit: number): number;
   /** The longest start of `text` that is at most `tokens` tokens. */
   truncate(text: string, tokens: number): string;
 }
@@ -56,6 +62,55 @@ function encoderFor(encoding: EncodingName): Tiktoken {
     encoders.set(encoding, encoder);
   }
   return encoder;
+}
+
+/**
+ * Longest run of one kind of character (letters, spaces, or other symbols) tokenised whole.
+ * js-tiktoken's byte-pair merge is quadratic in the length of a piece of the encoding's split
+ * pattern, and a piece is a run of one kind: 3,200 letters without a space took half a second,
+ * 10,000 took five, and a message of 1 MB would have taken hours, on the event loop that every
+ * request shares. Longer runs are tokenised in chunks of this many characters: real words and
+ * sentences are shorter, and a chunk's edge, which no merge crosses, adds a token at most.
+ */
+const LONGEST_RUN = 32;
+/** A run longer than `LONGEST_RUN` of letters (with their marks), of spaces, or of other symbols; digits split every 3 anyway. */
+const LONG_RUN = new RegExp(`[\\p{L}\\p{M}]{${LONGEST_RUN + 1},}|\\s{${LONGEST_RUN + 1},}|[^\\s\\p{L}\\p{M}\\p{N}]{${LONGEST_RUN + 1},}`, "gu");
+/** Most characters of text between long runs that `truncate` tokenises at once, so that it stops soon after the tokens it keeps. */
+const TRUNCATE_STEP = 1024;
+
+/** Where to cut `text` near `at` without splitting a surrogate pair (an emoji, say). */
+function cutAt(text: string, at: number): number {
+  const code = text.charCodeAt(at);
+  return code >= 0xdc00 && code <= 0xdfff ? at + 1 : at;
+}
+
+/**
+ * `text` in the order written, as parts that each tokenise in time linear in their length and
+ * join back to `text`: long runs (`LONG_RUN`) cut every `LONGEST_RUN` characters, the text
+ * between them whole, or every `step` characters (before a space where one is near) when given.
+ */
+function* partsOf(text: string, step = Infinity): Generator<string> {
+  let at = 0;
+  const between = function* (end: number): Generator<string> {
+    while (end - at > step) {
+      const space = text.lastIndexOf(" ", at + step);
+      const cut = cutAt(text, space > at ? space : at + step);
+      yield text.slice(at, cut);
+      at = cut;
+    }
+    if (end > at) yield text.slice(at, end);
+    at = end;
+  };
+  for (const match of text.matchAll(LONG_RUN)) {
+    yield* between(match.index);
+    const end = match.index + match[0].length;
+    while (at < end) {
+      const cut = Math.min(end, cutAt(text, at + LONGEST_RUN));
+      yield text.slice(at, cut);
+      at = cut;
+    }
+  }
+  yield* between(text.length);
 }
 
 const ROLE_BY_TYPE: Record<string, string> = {
@@ -140,7 +195,12 @@ export function createTokenCounter(model: string): TokenCounter {
   // WeakMap lookup. The id-keyed cache catches equal messages that arrive as new objects.
   const byObject = new WeakMap<BaseMessage, CachedCount & { toolCalls: unknown }>();
   const toolCallsOf = (message: BaseMessage): unknown => (message as { tool_calls?: unknown }).tool_calls;
-  const encodedLength = (text: string): number => (text.length === 0 ? 0 : encoder.encode(text).length);
+  const encodedLength = (text: string): number => {
+    if (text.length <= LONGEST_RUN) return text.length === 0 ? 0 : encoder.encode(text).length;
+    let tokens = 0;
+    for (const part of partsOf(text)) tokens += encoder.encode(part).length;
+    return tokens;
+  };
   // The same few texts are counted on every turn (the system prompt, the memory heading): a
   // lookup instead of a tokenisation. Message texts go through `tokenize`, which the caches
   // below cover, so this one stays small.
@@ -157,6 +217,15 @@ export function createTokenCounter(model: string): TokenCounter {
   };
 
   const tokenize = (message: BaseMessage): number => measure(message, encodedLength, countText);
+  /** `encodedLength`, or once past `limit` a number above it, the rest of `text` left untokenised. */
+  const encodedLengthWithin = (text: string, limit: number): number => {
+    let tokens = 0;
+    for (const part of partsOf(text, TRUNCATE_STEP)) {
+      tokens += encoder.encode(part).length;
+      if (tokens > limit) return tokens;
+    }
+    return tokens;
+  };
   const utf8Bytes = (text: string): number => Buffer.byteLength(text, "utf8");
 
   /** The count of this very object, unless it was changed in place since it was counted. */
@@ -176,22 +245,38 @@ export function createTokenCounter(model: string): TokenCounter {
     return tokens;
   };
 
+  const countMessage = (message: BaseMessage): number => {
+    const known = countedBefore(message);
+    if (known !== undefined) return known;
+    const tokens = countById(message);
+    byObject.set(message, { signature: message.content, toolCalls: toolCallsOf(message), tokens });
+    return tokens;
+  };
+
   return {
     encoding,
     countText,
     truncate(text, tokens) {
-      const encoded = encoder.encode(text);
-      return encoded.length <= tokens ? text : encoder.decode(encoded.slice(0, Math.max(0, tokens)));
+      const limit = Math.max(0, tokens);
+      const kept: number[] = [];
+      for (const part of partsOf(text, TRUNCATE_STEP)) {
+        for (const token of encoder.encode(part)) {
+          if (kept.length === limit) return encoder.decode(kept);
+          kept.push(token);
+        }
+      }
+      return text;
     },
-    countMessage(message) {
-      const known = countedBefore(message);
-      if (known !== undefined) return known;
-      const tokens = countById(message);
-      byObject.set(message, { signature: message.content, toolCalls: toolCallsOf(message), tokens });
-      return tokens;
-    },
+    countMessage,
     countMessageAtMost(message) {
       return countedBefore(message) ?? measure(message, utf8Bytes);
+    },
+    countMessageWithin(message, limit) {
+      const known = countedBefore(message);
+      if (known !== undefined) return known;
+      // Few enough bytes: the exact count costs little, and is kept for the trim node.
+      if (measure(message, utf8Bytes) <= limit) return countMessage(message);
+      return measure(message, (text) => encodedLengthWithin(text, limit), countText);
     },
   };
 }

@@ -1,5 +1,7 @@
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
 import { describe, expect, it } from "vitest";
+import { createRequire } from "node:module";
+import { Tiktoken, type TiktokenBPE } from "js-tiktoken/lite";
 import { createTokenCounter, encodingForModel } from "../../src/graph/token-counter.js";
 
 describe("encodingForModel", () => {
@@ -84,5 +86,66 @@ describe("createTokenCounter", () => {
     // A different text is counted, not taken for a cached one.
     expect(counter.countText(`${prompt}Paris Berlin`)).toBe(fresh().countText(`${prompt}Paris Berlin`));
     expect(counter.countText(`${prompt}Paris Berlin`)).not.toBe(counter.countText(prompt));
+  });
+
+  /** `length` letters in no order a merge rule likes, with no space: one piece of the split pattern. */
+  const letters = (length: number) => Array.from({ length }, (_, index) => String.fromCharCode(97 + ((index * 7919) % 26))).join("");
+  const wholeEncoder = () => {
+    const ranks = createRequire(import.meta.url)("js-tiktoken/ranks/o200k_base") as TiktokenBPE | { default: TiktokenBPE };
+    return new Tiktoken("default" in ranks ? ranks.default : ranks);
+  };
+
+  // js-tiktoken merges a piece in time quadratic in its length: 10,000 letters took five seconds
+  // and 200,000 would take hours, freezing every other request meanwhile. Without the chunking
+  // these cases run into their time limit.
+  it("counts a word of 200,000 letters, within a few percent of tokenising it whole", { timeout: 60_000 }, () => {
+    const word = letters(200_000);
+    const count = counter.countText(word);
+    // Tokenised whole, such letters come to 0.577 tokens each (3,200 of them: 1,846 tokens).
+    expect(count / word.length).toBeGreaterThan(0.55);
+    expect(count / word.length).toBeLessThan(0.6);
+    // Where the whole word can still be tokenised in a moment, the counts are within 2%.
+    const short = letters(2_000);
+    const exact = wholeEncoder().encode(short).length;
+    expect(Math.abs(counter.countText(short) - exact) / exact).toBeLessThan(0.02);
+  });
+
+  it("counts ordinary text exactly as tokenising it whole does", () => {
+    const encoder = wholeEncoder();
+    const texts = [
+      "The quick brown fox jumps over the lazy dog near the riverbank. ".repeat(300),
+      "Пожалуйста, 東京の天気は? 🙂🙂 ".repeat(100),
+      'const answer = { "id": 42, "items": [1, 2, 3] };\n'.repeat(100),
+      "https://example.com/a/rather/long/path/to/some/resource?with=query&and=more",
+    ];
+    for (const text of texts) expect(counter.countText(text)).toBe(encoder.encode(text).length);
+  });
+
+  it("truncates a long word, a run of emoji and long text to a prefix of at most that many tokens", { timeout: 60_000 }, () => {
+    const cases = [letters(200_000), "🙂".repeat(50_000), " ".repeat(100_000) + "end", "The quick brown fox jumps over the lazy dog. ".repeat(20_000)];
+    for (const text of cases) {
+      const kept = counter.truncate(text, 300);
+      expect(text.startsWith(kept)).toBe(true);
+      expect(kept.length).toBeGreaterThan(0);
+      expect(counter.countText(kept)).toBeLessThanOrEqual(300);
+      // No character cut in half: an emoji's two halves stay together.
+      expect(kept).not.toContain("\uFFFD");
+    }
+    expect(counter.truncate("hello world", 10)).toBe("hello world");
+    expect(counter.truncate("hello world", 1)).toBe("hello");
+    expect(counter.truncate("hello world", 0)).toBe("");
+  });
+
+  it("counts a message exactly within a limit, and past it stops once it knows", () => {
+    const fresh = createTokenCounter("gpt-4o-mini");
+    const short = new HumanMessage("hello world");
+    expect(fresh.countMessageWithin(short, 100)).toBe(6);
+    const long = new HumanMessage("The quick brown fox jumps over the lazy dog. ".repeat(2_000));
+    const exact = createTokenCounter("gpt-4o-mini").countMessage(long);
+    expect(fresh.countMessageWithin(long, exact)).toBe(exact);
+    const within = createTokenCounter("gpt-4o-mini").countMessageWithin(long, 1_000);
+    expect(within).toBeGreaterThan(1_000);
+    // It stopped soon after the limit: a step of text (1,024 characters) is under 300 tokens.
+    expect(within).toBeLessThan(1_300);
   });
 });
