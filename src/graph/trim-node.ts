@@ -35,6 +35,9 @@ export function countPinned(messages: readonly BaseMessage[]): number {
   return pinned;
 }
 
+/** Messages are counted exactly up to this many budgets; past that a count only says the message is larger. */
+const COUNTED_EXACTLY = 2;
+
 /**
  * Chooses the longest suffix of the history that fits the budget and starts at a human message.
  * Starting at a human message means the window never opens on a tool result and never separates
@@ -65,8 +68,10 @@ export function selectWindow(messages: readonly BaseMessage[], options: WindowBu
   if (newestHuman === -1) throw new ValidationError("The thread has no user message for the model to answer");
   // Finish counting what the newest human turn needs, for an error message with real numbers.
   for (index -= 1; index >= newestHuman; index -= 1) tokens += countMessage(messages[index] as BaseMessage);
+  // Counts are exact up to twice the budget only (see createTrimNode).
+  const needs = tokens > COUNTED_EXACTLY * budget ? `more than ${COUNTED_EXACTLY * budget}` : String(tokens);
   throw new ContextOverflowError(
-    `The newest message needs ${tokens} prompt tokens with the system prompt, but only ${budget} are available ` +
+    `The newest message needs ${needs} prompt tokens with the system prompt, but only ${budget} are available ` +
       `(context_tokens less max_tokens reserved for the reply: CONTEXT_TOKENS and MAX_OUTPUT_TOKENS unless the run sets them). Shorten the message or raise context_tokens.`,
   );
 }
@@ -131,7 +136,10 @@ export function createTrimNode(options: TrimNodeOptions | ((config: RunnableConf
     const run = typeof options === "function" ? options(config) : options;
     const { counter, summaryReserve } = run;
     const budget = run.contextTokens - run.maxOutputTokens;
-    const countMessage = (message: BaseMessage) => counter.countMessage(message);
+    // A message far larger than the budget can never be in the window: knowing that costs a
+    // few budgets' worth of tokenising, where an exact count of a megabyte (one put into the
+    // thread with a state update) would hold the event loop for seconds.
+    const countMessage = (message: BaseMessage) => counter.countMessageWithin(message, COUNTED_EXACTLY * budget);
     const systemTokens = systemPromptTokens(counter, resolveSystemPrompt(run.systemPrompt, config, { retrieval: run.retrieval }));
     const windowStart = (room: number) =>
       summaryReserve === undefined ? selectWindow(state.messages, { budget: room, systemTokens, countMessage }).start : summaryWindowStart(state, room, summaryReserve, systemTokens, countMessage);

@@ -70,4 +70,19 @@ describe("createTrimNode", () => {
     expect(start).toBeGreaterThan(0);
     expect(node({ messages, windowStart: start, summary: null })).toEqual({});
   });
+
+  // A message put into the thread with a state update reaches the node uncounted, up to the
+  // request's megabyte. Before, it was counted whole (seconds of tokenising on the event loop).
+  it("counts a message far larger than the budget only as far as it needs to", () => {
+    const counted = createTokenCounter("gpt-4o-mini");
+    let tokenised = 0;
+    const spy = { ...counted, countMessage: (message: BaseMessage) => ((tokenised += 1), counted.countMessage(message)) };
+    const big = createTrimNode({ counter: spy, systemPrompt: "Be brief.", contextTokens: 1_000, maxOutputTokens: 100 });
+    const huge = new HumanMessage("The quick brown fox jumps over the lazy dog. ".repeat(20_000));
+    // Newest: the run says how far over it is, not an exact count of 200,000 tokens.
+    expect(() => big({ messages: [huge], windowStart: 0, summary: null })).toThrow(/The newest message needs more than 1800 prompt tokens with the system prompt, but only 900 are available/);
+    // Older: it falls out of the window, and the turns after it are answered.
+    expect(big({ messages: [huge, ...history(2)], windowStart: 0, summary: null })).toEqual({ windowStart: 1 });
+    expect(tokenised).toBe(0);
+  });
 });
