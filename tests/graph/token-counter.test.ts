@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createRequire } from "node:module";
 import { Tiktoken, type TiktokenBPE } from "js-tiktoken/lite";
 import { createTokenCounter, encodingForModel } from "../../src/graph/token-counter.js";
+import { oneLongWord as letters } from "../support/fixtures.js";
 
 describe("encodingForModel", () => {
   it.each([
@@ -88,8 +89,6 @@ describe("createTokenCounter", () => {
     expect(counter.countText(`${prompt}Paris Berlin`)).not.toBe(counter.countText(prompt));
   });
 
-  /** `length` letters in no order a merge rule likes, with no space: one piece of the split pattern. */
-  const letters = (length: number) => Array.from({ length }, (_, index) => String.fromCharCode(97 + ((index * 7919) % 26))).join("");
   const wholeEncoder = () => {
     const ranks = createRequire(import.meta.url)("js-tiktoken/ranks/o200k_base") as TiktokenBPE | { default: TiktokenBPE };
     return new Tiktoken("default" in ranks ? ranks.default : ranks);

@@ -3,33 +3,19 @@
  * tokenises a word in time quadratic in its length: before counting cut such words, 100,000
  * letters without a space held the event loop, and so every user of the server, for hours.
  */
-import { afterAll, beforeAll, beforeEach, expect, it } from "vitest";
-import { type OpenAiStub, startOpenAiStub } from "../support/openai-stub.js";
-import { type TestServer, startServer } from "../support/server.js";
+import { expect, it } from "vitest";
+import { oneLongWord as word } from "../support/fixtures.js";
+import { useStubAndServer } from "../support/use-server.js";
 
-let stub: OpenAiStub;
-let server: TestServer;
-
-beforeAll(async () => {
-  stub = await startOpenAiStub();
-  server = await startServer(stub);
-});
-afterAll(async () => {
-  await server.close();
-  await stub.close();
-});
-beforeEach(() => stub.reset());
-
-/** `length` letters in no order a merge rule likes, and no space. */
-const word = (length: number) => Array.from({ length }, (_, index) => String.fromCharCode(97 + ((index * 7919) % 26))).join("");
+const fixture = useStubAndServer("sqlite");
 const user = (content: string) => ({ messages: [{ role: "user", content }] });
 type WireMessage = { type: string; content: unknown };
 
 // Each case ran into its time limit before: counting 100,000 letters took hours, 24,000 about half a minute.
 it("refuses messages too long for the context at once, counting no more than it needs, and the thread goes on", { timeout: 60_000 }, async () => {
-  const thread = await server.client.threads.create();
+  const thread = await fixture.server.client.threads.create();
   const refusal = async (content: string) => {
-    const response = await fetch(`${server.baseUrl}/threads/${thread.thread_id}/runs/wait`, {
+    const response = await fetch(`${fixture.server.baseUrl}/threads/${thread.thread_id}/runs/wait`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ assistant_id: "agent", input: user(content) }),
@@ -46,18 +32,18 @@ it("refuses messages too long for the context at once, counting no more than it 
   // megabyte's worth of words of 32 letters (which cost the most per letter to tokenise).
   expect(await refusal(word(100_000))).toMatch(/need more than 30720 prompt tokens with the system prompt, but only 15360 are available/);
   expect(await refusal(Array.from({ length: 30_000 }, () => word(32)).join(" "))).toMatch(/need more than 30720 prompt tokens/);
-  expect(stub.requests).toHaveLength(0);
+  expect(fixture.stub.requests).toHaveLength(0);
 
-  const values = (await server.client.runs.wait(thread.thread_id, "agent", { input: user("Hello") })) as { messages: WireMessage[] };
+  const values = (await fixture.server.client.runs.wait(thread.thread_id, "agent", { input: user("Hello") })) as { messages: WireMessage[] };
   expect(values.messages.map((message) => message.content)).toEqual(["Hello", "You said: Hello"]);
 });
 
 it("answers a message of one long word that fits, sending the model all of it", { timeout: 20_000 }, async () => {
-  const thread = await server.client.threads.create();
+  const thread = await fixture.server.client.threads.create();
   // About 13,800 tokens, within the default budget (16,384 less 1,024 for the reply).
   const long = word(24_000);
-  const values = (await server.client.runs.wait(thread.thread_id, "agent", { input: user(long) })) as { messages: WireMessage[] };
+  const values = (await fixture.server.client.runs.wait(thread.thread_id, "agent", { input: user(long) })) as { messages: WireMessage[] };
   expect(values.messages.map((message) => message.type)).toEqual(["human", "ai"]);
-  const sent = stub.requests.at(-1)!.body.messages.map((message) => message.content);
+  const sent = fixture.stub.requests.at(-1)!.body.messages.map((message) => message.content);
   expect(sent).toContain(long);
 });

@@ -46,3 +46,10 @@ export const userInput = (content: string) => ({ messages: [{ role: "user", cont
 
 /** The `content` of each message of a thread's or a run's `values`, oldest first. */
 export const messageContents = (values: unknown): string[] => ((values as { messages?: Array<{ content: string }> }).messages ?? []).map((message) => message.content);
+
+/**
+ * `length` letters without a space, in an order few merge rules like: one piece of the
+ * tokenizer's split pattern, the costliest text to tokenise (js-tiktoken merges a piece in time
+ * quadratic in its length), at about 0.58 tokens a letter with o200k_base.
+ */
+export const oneLongWord = (length: number): string => Array.from({ length }, (_, index) => String.fromCharCode(97 + ((index * 7919) % 26))).join("");
