@@ -83,11 +83,10 @@ export function createSummarizer(options: SummarizerOptions): Summarize {
     for (const message of dropped) {
       const room = inputBudget - counter.countText(summary ?? "");
       let line = transcriptLine(message);
-      let tokens = counter.countText(line) + 1;
-      if (tokens > room) {
-        line = counter.truncate(line, Math.max(1, room - 1));
-        tokens = room;
-      }
+      // A line whose bytes (a bound on its tokens) may not fit is cut first: truncate reads only
+      // what it keeps, where counting a message of a megabyte whole would take seconds.
+      if (Buffer.byteLength(line, "utf8") + 1 > room) line = counter.truncate(line, Math.max(1, room - 1));
+      const tokens = Math.min(room, counter.countText(line) + 1);
       if (batch.length > 0 && batchTokens + tokens > room) {
         summary = await call(summary, batch, config);
         batch = [];
