@@ -10,7 +10,7 @@ import { resolveSystemPrompt } from "./configuration.js";
 import { MODEL_NOT_CONFIGURED_MESSAGE } from "./model-node.js";
 import { type ResolvedRunSettings, parseRunSettings, resolveRunSettings } from "./run-settings.js";
 import type { RunSetupResolver } from "./run-setup.js";
-import { REPLY_PRIMING_TOKENS } from "./token-counter.js";
+import { COUNTED_EXACTLY, REPLY_PRIMING_TOKENS, tokensNeeded } from "./token-counter.js";
 import { systemPromptTokens } from "./trim-node.js";
 
 /** What the checks need to know of an agent. */
@@ -76,14 +76,11 @@ export function assertInputFits(agent: object, messages: readonly BaseMessage[],
   // Most inputs are far below the budget: their byte lengths say so without tokenising them
   // (the trim node counts them anyway, once they have their ids).
   if (promptTokens + messages.reduce((sum, message) => sum + options.counter.countMessageAtMost(message), 0) <= budget) return;
-  // Counted exactly up to twice the budget, which tells by how much to shorten them; past that
-  // only that they need more (see countMessageWithin: 1 MB of text is not worth seconds of CPU).
-  const exactUpTo = 2 * budget;
-  const needed = promptTokens + messages.reduce((sum, message) => sum + options.counter.countMessageWithin(message, exactUpTo), 0);
+  // 1 MB of text is not worth seconds of CPU to count exactly (see countMessageWithin).
+  const needed = promptTokens + messages.reduce((sum, message) => sum + options.counter.countMessageWithin(message, COUNTED_EXACTLY * budget), 0);
   if (needed > budget) {
-    const need = needed > exactUpTo ? `more than ${exactUpTo}` : String(needed);
     throw new ContextOverflowError(
-      `The new messages need ${need} prompt tokens with the system prompt, but only ${budget} are available ` +
+      `The new messages need ${tokensNeeded(needed, budget)} prompt tokens with the system prompt, but only ${budget} are available ` +
         `(context_tokens less max_tokens reserved for the reply: CONTEXT_TOKENS and MAX_OUTPUT_TOKENS unless the run sets them). Shorten them or raise context_tokens.`,
     );
   }

@@ -43,6 +43,18 @@ const TOKENS_PER_IMAGE = 85;
 /** Wrapping of one function call (`{"id","type","function":{…}}`), estimated on the high side. */
 const TOKENS_PER_TOOL_CALL = 8;
 
+/**
+ * Budgets' worth of tokens that the run checks and the trim node count exactly: enough to say by
+ * how much a message must shrink; past it a count only says the message is larger (see
+ * `countMessageWithin`).
+ */
+export const COUNTED_EXACTLY = 2;
+
+/** `tokens` as an error message states them: exactly, or as "more than" what is counted exactly under `budget`. */
+export function tokensNeeded(tokens: number, budget: number): string {
+  return tokens > COUNTED_EXACTLY * budget ? `more than ${COUNTED_EXACTLY * budget}` : String(tokens);
+}
+
 /** o200k_base for the gpt-4o, gpt-4.1, gpt-4.5, gpt-5 and o-series families; cl100k_base otherwise. */
 export function encodingForModel(model: string): EncodingName {
   const name = model.toLowerCase().split("/").pop() ?? "";

@@ -4,7 +4,7 @@ import { ContextOverflowError, ValidationError } from "../errors.js";
 import { resolveSystemPrompt } from "./configuration.js";
 import { storeOf } from "./long-term-memory.js";
 import type { AgentStateUpdate, AgentStateValue } from "./state.js";
-import { REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, roleOf, type TokenCounter } from "./token-counter.js";
+import { COUNTED_EXACTLY, REPLY_PRIMING_TOKENS, TOKENS_PER_MESSAGE, roleOf, tokensNeeded, type TokenCounter } from "./token-counter.js";
 
 /** Where the window sent to the model starts, and what the whole prompt costs. */
 export interface WindowSelection {
@@ -34,9 +34,6 @@ export function countPinned(messages: readonly BaseMessage[]): number {
   while (pinned < messages.length && roleOf(messages[pinned] as BaseMessage) === "system") pinned += 1;
   return pinned;
 }
-
-/** Messages are counted exactly up to this many budgets; past that a count only says the message is larger. */
-const COUNTED_EXACTLY = 2;
 
 /**
  * Chooses the longest suffix of the history that fits the budget and starts at a human message.
@@ -68,10 +65,8 @@ export function selectWindow(messages: readonly BaseMessage[], options: WindowBu
   if (newestHuman === -1) throw new ValidationError("The thread has no user message for the model to answer");
   // Finish counting what the newest human turn needs, for an error message with real numbers.
   for (index -= 1; index >= newestHuman; index -= 1) tokens += countMessage(messages[index] as BaseMessage);
-  // Counts are exact up to twice the budget only (see createTrimNode).
-  const needs = tokens > COUNTED_EXACTLY * budget ? `more than ${COUNTED_EXACTLY * budget}` : String(tokens);
   throw new ContextOverflowError(
-    `The newest message needs ${needs} prompt tokens with the system prompt, but only ${budget} are available ` +
+    `The newest message needs ${tokensNeeded(tokens, budget)} prompt tokens with the system prompt, but only ${budget} are available ` +
       `(context_tokens less max_tokens reserved for the reply: CONTEXT_TOKENS and MAX_OUTPUT_TOKENS unless the run sets them). Shorten the message or raise context_tokens.`,
   );
 }
