@@ -87,8 +87,13 @@ function encoderFor(encoding: EncodingName): Tiktoken {
 const LONGEST_RUN = 32;
 /** A run longer than `LONGEST_RUN` of letters (with their marks), of spaces, or of other symbols; digits split every 3 anyway. */
 const LONG_RUN = new RegExp(`[\\p{L}\\p{M}]{${LONGEST_RUN + 1},}|\\s{${LONGEST_RUN + 1},}|[^\\s\\p{L}\\p{M}\\p{N}]{${LONGEST_RUN + 1},}`, "gu");
-/** Most characters of text between long runs that `truncate` tokenises at once, so that it stops soon after the tokens it keeps. */
-const TRUNCATE_STEP = 1024;
+/**
+ * Most characters of text between long runs tokenised at once: a count that needs only to pass a
+ * limit, or `truncate`, stops soon after the tokens it needs. The cut goes before a run of
+ * whitespace that follows other text, where the split pattern always starts a new piece, so the
+ * count is the same as that of the text whole; only text with no such place is cut anywhere.
+ */
+const PART_STEP = 1024;
 
 /** Where to cut `text` near `at` without splitting a surrogate pair (an emoji, say). */
 function cutAt(text: string, at: number): number {
@@ -99,14 +104,15 @@ function cutAt(text: string, at: number): number {
 /**
  * `text` in the order written, as parts that each tokenise in time linear in their length and
  * join back to `text`: long runs (`LONG_RUN`) cut every `LONGEST_RUN` characters, the text
- * between them whole, or every `step` characters (before a space where one is near) when given.
+ * between them every `PART_STEP`.
  */
-function* partsOf(text: string, step = Infinity): Generator<string> {
+function* partsOf(text: string): Generator<string> {
   let at = 0;
   const between = function* (end: number): Generator<string> {
-    while (end - at > step) {
-      const space = text.lastIndexOf(" ", at + step);
-      const cut = cutAt(text, space > at ? space : at + step);
+    while (end - at > PART_STEP) {
+      let space = text.lastIndexOf(" ", at + PART_STEP);
+      while (space > at && /\s/.test(text.charAt(space - 1))) space = text.lastIndexOf(" ", space - 1);
+      const cut = cutAt(text, space > at ? space : at + PART_STEP);
       yield text.slice(at, cut);
       at = cut;
     }
@@ -207,10 +213,14 @@ export function createTokenCounter(model: string): TokenCounter {
   // WeakMap lookup. The id-keyed cache catches equal messages that arrive as new objects.
   const byObject = new WeakMap<BaseMessage, CachedCount & { toolCalls: unknown }>();
   const toolCallsOf = (message: BaseMessage): unknown => (message as { tool_calls?: unknown }).tool_calls;
-  const encodedLength = (text: string): number => {
+  /** Tokens of `text`; with a `limit`, once past it a number above it, the rest left untokenised. */
+  const encodedLength = (text: string, limit = Infinity): number => {
     if (text.length <= LONGEST_RUN) return text.length === 0 ? 0 : encoder.encode(text).length;
     let tokens = 0;
-    for (const part of partsOf(text)) tokens += encoder.encode(part).length;
+    for (const part of partsOf(text)) {
+      tokens += encoder.encode(part).length;
+      if (tokens > limit) return tokens;
+    }
     return tokens;
   };
   // The same few texts are counted on every turn (the system prompt, the memory heading): a
@@ -229,15 +239,6 @@ export function createTokenCounter(model: string): TokenCounter {
   };
 
   const tokenize = (message: BaseMessage): number => measure(message, encodedLength, countText);
-  /** `encodedLength`, or once past `limit` a number above it, the rest of `text` left untokenised. */
-  const encodedLengthWithin = (text: string, limit: number): number => {
-    let tokens = 0;
-    for (const part of partsOf(text, TRUNCATE_STEP)) {
-      tokens += encoder.encode(part).length;
-      if (tokens > limit) return tokens;
-    }
-    return tokens;
-  };
   const utf8Bytes = (text: string): number => Buffer.byteLength(text, "utf8");
 
   /** The count of this very object, unless it was changed in place since it was counted. */
@@ -271,7 +272,7 @@ export function createTokenCounter(model: string): TokenCounter {
     truncate(text, tokens) {
       const limit = Math.max(0, tokens);
       const kept: number[] = [];
-      for (const part of partsOf(text, TRUNCATE_STEP)) {
+      for (const part of partsOf(text)) {
         for (const token of encoder.encode(part)) {
           if (kept.length === limit) return encoder.decode(kept);
           kept.push(token);
@@ -288,7 +289,7 @@ export function createTokenCounter(model: string): TokenCounter {
       if (known !== undefined) return known;
       // Few enough bytes: the exact count costs little, and is kept for the trim node.
       if (measure(message, utf8Bytes) <= limit) return countMessage(message);
-      return measure(message, (text) => encodedLengthWithin(text, limit), countText);
+      return measure(message, (text) => encodedLength(text, limit), countText);
     },
   };
 }

@@ -116,6 +116,9 @@ describe("createTokenCounter", () => {
       "Пожалуйста, 東京の天気は? 🙂🙂 ".repeat(100),
       'const answer = { "id": 42, "items": [1, 2, 3] };\n'.repeat(100),
       "https://example.com/a/rather/long/path/to/some/resource?with=query&and=more",
+      // Longer than one part (1,024 characters) with spaces, indentation and line ends at the cuts.
+      "def answer():\n    return 42\n\n".repeat(200),
+      "Line one.  \n  Line two.\r\n\tTabbed   out.   ".repeat(100),
     ];
     for (const text of texts) expect(counter.countText(text)).toBe(encoder.encode(text).length);
   });
