@@ -394,8 +394,6 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
   protected abstract checkpointRow(config: RunnableConfig): Promise<CheckpointRow | undefined>;
   /** The tuple of a checkpoint row: its blobs, writes and messages read (see `buildTuple`). */
   protected abstract toTuple(row: CheckpointRow): Promise<CheckpointTuple>;
-  /** Whether the checkpoint of `row` is still stored. */
-  protected abstract checkpointExists(row: CheckpointRow): Promise<boolean>;
 
   /**
    * The tuple of `row`; `undefined` when reading it failed because the checkpoint was deleted
@@ -408,7 +406,10 @@ export abstract class MessageLogSaver extends BaseCheckpointSaver implements Rev
     try {
       return await this.toTuple(row);
     } catch (error) {
-      if (!mayVanish || (await this.checkpointExists(row))) throw error;
+      if (!mayVanish) throw error;
+      // Read on failure only: whether the checkpoint is still stored.
+      const now = await this.checkpointRow({ configurable: { thread_id: row.thread_id, checkpoint_ns: row.checkpoint_ns, checkpoint_id: row.checkpoint_id } });
+      if (now) throw error;
       return undefined;
     }
   }

@@ -125,14 +125,6 @@ export class PostgresCheckpointer extends MessageLogSaver {
     return this.database.migrate(checkpointMigrations(this.schema));
   }
 
-  protected async checkpointExists(row: CheckpointRow): Promise<boolean> {
-    const { rowCount } = await this.database.query(
-      `SELECT 1 FROM ${this.schema}.agent_checkpoints WHERE thread_id = $1 AND checkpoint_ns = $2 AND checkpoint_id = $3`,
-      [row.thread_id, row.checkpoint_ns, row.checkpoint_id],
-    );
-    return rowCount !== 0;
-  }
-
   protected async checkpointRow(config: RunnableConfig): Promise<CheckpointRow | undefined> {
     const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
     if (threadId === undefined) return undefined;

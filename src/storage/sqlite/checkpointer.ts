@@ -169,12 +169,6 @@ export class SqliteCheckpointer extends MessageLogSaver {
     return this.database.statement(source);
   }
 
-  protected async checkpointExists(row: CheckpointRow): Promise<boolean> {
-    return (
-      this.#sql("SELECT 1 FROM agent_checkpoints WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?").get(row.thread_id, row.checkpoint_ns, row.checkpoint_id) !== undefined
-    );
-  }
-
   protected async checkpointRow(config: RunnableConfig): Promise<CheckpointRow | undefined> {
     const { thread_id: threadId, checkpoint_ns: namespace = "", checkpoint_id: checkpointId } = config.configurable ?? {};
     if (threadId === undefined) return undefined;
