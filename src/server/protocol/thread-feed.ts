@@ -14,6 +14,23 @@ import type { ThreadEvent } from "./thread-event.js";
 const FLUSH_MS = 50;
 /** Events read from the database at once. */
 const PAGE = 500;
+/**
+ * Longest a stream holds back the end of a run (its root `completed`, `failed` or `interrupted`)
+ * for the thread's other streams here to send what comes before it. A client reads a run over
+ * two streams (its lifecycle, and its messages and values) and ends the run when the first says
+ * so: the second must not still be behind. Bounded, so a slow client delays others' ends only a
+ * little.
+ */
+const END_WAITS_FOR_OTHERS_MS = 500;
+/** How often a held end looks whether the others have caught up. */
+const END_CHECK_MS = 5;
+
+/** Whether `event` ends a run: the root's lifecycle saying it completed, failed or was interrupted. */
+function endsRun(event: ThreadEvent): boolean {
+  if (event.method !== "lifecycle" || event.params.namespace.length > 0) return false;
+  const what = (event.params.data as { event?: unknown } | null)?.event;
+  return what === "completed" || what === "failed" || what === "interrupted";
+}
 
 /** A thread's events held in memory: those of its runs executing here, not yet all stored. */
 interface LiveThread {
@@ -24,6 +41,8 @@ interface LiveThread {
   runs: Set<string>;
   /** Streams waiting for the next event. */
   waiters: Set<() => void>;
+  /** Streams following the thread here: the number of the last event each has handled. */
+  followers: Set<{ handled: number }>;
 }
 
 export interface ThreadFeedOptions {
@@ -34,6 +53,8 @@ export interface ThreadFeedOptions {
    * `undefined` where one process owns the database (every event is published here).
    */
   pollMs?: number;
+  /** Longest a run's end waits for the thread's other streams here (`END_WAITS_FOR_OTHERS_MS` unless given). */
+  endWaitMs?: number;
 }
 
 /** Publishes and follows the protocol events of threads (see the module comment). */
@@ -45,7 +66,7 @@ export class ThreadFeed {
   #live(threadId: string): LiveThread {
     let live = this.#threads.get(threadId);
     if (!live) {
-      live = { events: [], runOf: new Map(), runs: new Set(), waiters: new Set() };
+      live = { events: [], runOf: new Map(), runs: new Set(), waiters: new Set(), followers: new Set() };
       this.#threads.set(threadId, live);
     }
     return live;
@@ -53,7 +74,7 @@ export class ThreadFeed {
 
   /** Forgets a thread nobody publishes to or waits on. */
   #drop(threadId: string, live: LiveThread): void {
-    if (live.runs.size === 0 && live.waiters.size === 0 && live.events.length === 0) this.#threads.delete(threadId);
+    if (live.runs.size === 0 && live.waiters.size === 0 && live.followers.size === 0 && live.events.length === 0) this.#threads.delete(threadId);
   }
 
   /**
@@ -129,15 +150,29 @@ export class ThreadFeed {
    * runs pruned meanwhile) is passed over once the database confirms it.
    */
   async *follow(threadId: string, after: number, signal: AbortSignal, options: { live?: boolean } = {}): AsyncGenerator<ThreadEvent> {
-    let cursor = after;
+    const live = this.#live(threadId);
+    // What the caller has handled: it asks for the next event only once done with the last.
+    const follower = { handled: after };
+    live.followers.add(follower);
+    try {
+      yield* this.#follow(threadId, follower, signal, options);
+    } finally {
+      live.followers.delete(follower);
+      this.#drop(threadId, live);
+    }
+  }
+
+  async *#follow(threadId: string, follower: { handled: number }, signal: AbortSignal, options: { live?: boolean }): AsyncGenerator<ThreadEvent> {
+    let cursor = follower.handled;
     while (!signal.aborted) {
       const inMemory = this.#inMemoryAfter(threadId, cursor);
       if (inMemory[0]?.seq === cursor + 1) {
         for (const event of inMemory) {
           // Contiguous only: what is missing before an event is in the database.
           if (event.seq !== cursor + 1) break;
+          if (endsRun(event)) await this.#othersCaughtUp(threadId, follower, event.seq - 1, signal);
           yield event;
-          cursor = event.seq;
+          cursor = follower.handled = event.seq;
         }
         continue;
       }
@@ -145,7 +180,7 @@ export class ThreadFeed {
       if (stored.length > 0) {
         for (const row of stored) {
           yield JSON.parse(row.event) as ThreadEvent;
-          cursor = row.seq;
+          cursor = follower.handled = row.seq;
         }
         continue;
       }
@@ -153,14 +188,27 @@ export class ThreadFeed {
         // Missing from both: gone for good. Go on from the first event that is here.
         for (const event of inMemory) {
           yield event;
-          cursor = event.seq;
+          cursor = follower.handled = event.seq;
         }
         continue;
       }
       // Without `live`, only what is there already.
       if (options.live === false) return;
+      // Published while the database was read: no wake-up is coming for those, look again.
+      if (this.#inMemoryAfter(threadId, cursor).length > 0) continue;
       await this.#next(threadId, signal);
     }
+  }
+
+  /**
+   * Resolves once every other stream following the thread here has handled the events up to
+   * `seq`, or after `endWaitMs` (see `END_WAITS_FOR_OTHERS_MS`), or when `signal` fires.
+   */
+  async #othersCaughtUp(threadId: string, self: { handled: number }, seq: number, signal: AbortSignal): Promise<void> {
+    const followers = this.#threads.get(threadId)?.followers;
+    const behind = () => [...(followers ?? [])].some((other) => other !== self && other.handled < seq);
+    const deadline = performance.now() + (this.options.endWaitMs ?? END_WAITS_FOR_OTHERS_MS);
+    while (behind() && !signal.aborted && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, END_CHECK_MS));
   }
 
   /** The events held in memory numbered above `after` (they are in order: a binary search finds the first). */
